@@ -1,0 +1,239 @@
+"""Load demo data (idempotent), or a benchmark corpus with set-based inserts.
+
+    manage.py seed_demo                                   # the demo workspace and the demo/demo login
+    manage.py seed_demo --corpus items.jsonl --workspace bench   # a corpus printed by gen_metadata.py
+"""
+
+import json
+import time
+import uuid
+from itertools import islice
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from metadata_site.items.models import Item, ItemKind
+from metadata_site.lib import corpus
+from metadata_site.projects.models import Dataset, DatasetItem, Folder, Project
+from metadata_site.schemas.models import MetadataSchema
+from metadata_site.workspaces.models import Membership, Role, Workspace
+
+DEMO_ITEMS = 2400
+BATCH = 10_000
+
+PROJECT_README = """# Road scenes
+
+Street-level images from our fleet cameras, collected for **object detection** in all weathers.
+
+## Annotation guidelines
+1. Label every vehicle and pedestrian larger than 16 px.
+2. Use `occluded` for objects more than half hidden.
+
+| split | images |
+|-------|--------|
+| train | 1,600 |
+| val   | 400 |
+"""
+
+PROJECT_CUSTOM_DATA = {
+    "version": "1.0",
+    "training": {"epochs": 100, "batch_size": 16, "learning_rate": 0.001},
+    "model": {"architecture": "YOLOv8", "input_size": [640, 640]},
+    "export": {"format": "COCO", "include_masks": True, "min_object_area": 100},
+}
+
+
+def _media_url(metadata: dict) -> str:
+    source = metadata.get("source")
+    return source if isinstance(source, str) and len(source) <= 2000 else ""
+
+
+class Command(BaseCommand):
+    help = "Create the demo workspace and login (idempotent), or load a benchmark corpus (--corpus)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--workspace", default="demo", help="workspace slug (default: demo)")
+        parser.add_argument("--corpus", type=Path, help="JSONL file printed by gen_metadata.py")
+        parser.add_argument("--items", type=int, default=DEMO_ITEMS, help="demo items to generate")
+        parser.add_argument("--force", action="store_true", help="run even with DEBUG off")
+
+    def handle(self, *args, workspace: str, corpus: Path | None, items: int, force: bool, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError("seed_demo creates a demo/demo login; refusing with DEBUG off (pass --force).")
+        user = self._demo_user()
+        ws, created = Workspace.objects.get_or_create(slug=workspace, defaults={"name": workspace.title()})
+        Membership.objects.update_or_create(user=user, workspace=ws, defaults={"role": Role.ADMIN})
+        if corpus is not None:
+            self._load_corpus(ws, corpus, user)
+            return
+        if Item.objects.filter(workspace=ws).exists():
+            self.stdout.write(f"Workspace {ws.slug!r} already has data; nothing to do.")
+            return
+        self._demo(ws, user, items)
+
+    def _demo_user(self):
+        User = get_user_model()
+        user, created = User.objects.get_or_create(username="demo", defaults={"email": "demo@example.com"})
+        if created:
+            user.set_password("demo")
+            user.save()
+        return user
+
+    def _declare_schema(self, ws: Workspace, user) -> None:
+        if not MetadataSchema.objects.filter(workspace=ws).exists():
+            MetadataSchema.objects.create(
+                workspace=ws, version=1, fields=corpus.schema_fields(), created_by=user, note="corpus schema"
+            )
+
+    @transaction.atomic
+    def _demo(self, ws: Workspace, user, n: int) -> None:
+        self._declare_schema(ws, user)
+        root = Folder.objects.create(workspace=ws, name="fleet-cameras", description="All fleet camera uploads")
+        years = {y: Folder.objects.create(workspace=ws, parent=root, name=y) for y in ("2024", "2025")}
+        groups_folder = Folder.objects.create(workspace=ws, name="multi-view rigs")
+        videos_folder = Folder.objects.create(workspace=ws, name="dashcam videos")
+        rows = []
+        for rec in corpus.generate(n):
+            folder = years[rec["metadata"]["captured_at"][:4]]
+            rows.append(
+                Item(
+                    workspace=ws,
+                    folder=folder,
+                    uid=uuid.UUID(rec["media_id"]),
+                    title=rec["title"],
+                    kind=ItemKind.IMAGE,
+                    media_url=rec["metadata"]["source"],
+                    client_metadata=rec["metadata"],
+                )
+            )
+        Item.objects.bulk_create(rows, batch_size=1000)
+        extra = list(corpus.generate(n + 40))[n:]
+        for g in range(4):
+            group = Item.objects.create(
+                workspace=ws,
+                folder=groups_folder,
+                title=f"rig_{g + 1:03d}",
+                kind=ItemKind.IMAGE_GROUP,
+                client_metadata={"weather": extra[g * 6]["metadata"]["weather"], "camera": f"rig-{g + 1:02d}"},
+            )
+            for f in range(5):
+                rec = extra[g * 6 + f + 1]
+                Item.objects.create(
+                    workspace=ws,
+                    folder=groups_folder,
+                    parent=group,
+                    frame_index=f,
+                    title=f"rig_{g + 1:03d}_view_{f}.jpg",
+                    kind=ItemKind.FRAME,
+                    media_url=rec["metadata"]["source"],
+                    client_metadata=rec["metadata"],
+                )
+        for v in range(3):
+            rec = extra[30 + v]
+            Item.objects.create(
+                workspace=ws,
+                folder=videos_folder,
+                title=f"drive_{v + 1:03d}.mp4",
+                kind=ItemKind.VIDEO,
+                client_metadata={**rec["metadata"], "keyframes": [0, 120 + v * 10, 480]},
+            )
+        now = timezone.now()
+        roads = Project.objects.create(
+            workspace=ws,
+            name="Road scenes",
+            description="Detection in all weathers",
+            readme=PROJECT_README,
+            custom_data=PROJECT_CUSTOM_DATA,
+            updated_at=now,
+            updated_by=user,
+        )
+        night = Project.objects.create(
+            workspace=ws,
+            name="Night driving",
+            readme="# Night driving\n\nLow-light images only. See the `dark` field.",
+            custom_data={"integration": {"mlflow_experiment_id": "exp_12345", "external_project_id": "proj_abc789"}},
+            updated_at=now,
+            updated_by=user,
+        )
+        items = list(Item.objects.filter(workspace=ws, kind=ItemKind.IMAGE).order_by("id"))
+        specs = [
+            (roads, "train", "Training split", items[:1600]),
+            (roads, "val", "Validation split", items[1600:2000]),
+            (night, "night-all", "Every dark image", [i for i in items if i.client_metadata.get("dark")][:500]),
+        ]
+        for project, name, description, members in specs:
+            ds = Dataset.objects.create(
+                workspace=ws,
+                project=project,
+                name=name,
+                description=description,
+                readme=f"# {name}\n\n{description}.",
+                custom_data={"last_validation": {"date": "2024-03-15", "total_images": len(members)}},
+                updated_at=now,
+                updated_by=user,
+            )
+            DatasetItem.objects.bulk_create(
+                [DatasetItem(workspace=ws, dataset=ds, item=i) for i in members], batch_size=1000
+            )
+        self.stdout.write(self.style.SUCCESS(f"Demo workspace {ws.slug!r}: {Item.objects.filter(workspace=ws).count()} items."))
+
+    def _load_corpus(self, ws: Workspace, path: Path, user) -> None:
+        if not path.exists():
+            raise CommandError(f"No such corpus file: {path}")
+        self._declare_schema(ws, user)
+        folder, _ = Folder.objects.get_or_create(workspace=ws, parent=None, name=path.stem)
+        started = time.monotonic()
+        total = 0
+        with path.open("rb") as fh:
+            while True:
+                lines = list(islice(fh, BATCH))
+                if not lines:
+                    break
+                total += self._insert_batch(ws, folder, lines, start_line=total)
+                self.stdout.write(f"\r{total:,} items", ending="")
+                self.stdout.flush()
+        elapsed = time.monotonic() - started
+        self.stdout.write("")
+        self.stdout.write(self.style.SUCCESS(f"Loaded {total:,} items into {ws.slug!r} in {elapsed:.1f} s"))
+
+    @transaction.atomic
+    def _insert_batch(self, ws: Workspace, folder: Folder, lines: list[bytes], *, start_line: int) -> int:
+        now = timezone.now()
+        records = []
+        for offset, line in enumerate(lines):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                records.append((str(uuid.UUID(rec["media_id"])), rec["title"], rec.get("metadata") or {}))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise CommandError(f"line {start_line + offset + 1}: not a corpus record ({exc})") from None
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                with cursor.copy(
+                    "COPY items_item (workspace_id, folder_id, uid, title, kind, media_url, client_metadata,"
+                    " created_at, updated_at) FROM STDIN"
+                ) as copy:
+                    for uid, title, md in records:
+                        copy.write_row((ws.pk, folder.pk, uid, title, "image", _media_url(md), json.dumps(md), now, now))
+        else:
+            Item.objects.bulk_create(
+                [
+                    Item(
+                        workspace=ws,
+                        folder=folder,
+                        uid=uuid.UUID(uid),
+                        title=title,
+                        kind=ItemKind.IMAGE,
+                        media_url=_media_url(md),
+                        client_metadata=md,
+                    )
+                    for uid, title, md in records
+                ],
+                batch_size=2000,
+            )
+        return len(records)

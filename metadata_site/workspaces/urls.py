@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "workspaces"
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("w/<slug:slug>/", views.home, name="home"),
+]

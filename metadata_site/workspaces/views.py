@@ -1,0 +1,38 @@
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from metadata_site.collections.models import Collection
+from metadata_site.imports.models import ImportTask
+from metadata_site.projects.models import Dataset, Folder, Project
+
+from .access import get_access
+from .models import Workspace
+
+
+@login_required
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    workspaces = list(Workspace.objects.visible_to(request.user))
+    if len(workspaces) == 1:
+        return redirect("workspaces:home", workspaces[0].slug)
+    return render(request, "workspaces/index.html", {"workspaces": workspaces})
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest, slug: str) -> HttpResponse:
+    access = get_access(request.user, slug)
+    ws = access.workspace
+    ctx = {
+        "workspace": ws,
+        "access": access,
+        "projects": Project.objects.filter(workspace=ws).annotate(dataset_count=Count("datasets")),
+        "datasets": Dataset.objects.filter(workspace=ws).select_related("project"),
+        "folders": Folder.objects.filter(workspace=ws, parent=None).annotate(item_count=Count("items")),
+        "collections": Collection.objects.filter(workspace=ws)[:10],
+        "tasks": ImportTask.objects.filter(workspace=ws)[:5],
+    }
+    return render(request, "workspaces/home.html", ctx)

@@ -1,0 +1,120 @@
+"""Shared fixtures: a workspace with an owner (admin), an editor and a viewer, and a stranger
+who belongs only to another workspace. Browser tests use Debian's Chromium."""
+
+import os
+import shutil
+
+import pytest
+
+from metadata_site.workspaces.models import Role
+
+from .factories import PASSWORD, make_user, make_workspace
+
+# Playwright's sync API runs an event loop in the test thread; Django's DB fixtures are sync.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Real password hashing costs ~0.3 s per user; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_immediately(settings):
+    """Background tasks run synchronously in tests, unless a test asks for the real backend."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
+
+
+@pytest.fixture
+def owner(db):
+    return make_user("owner")
+
+
+@pytest.fixture
+def editor(db):
+    return make_user("editor")
+
+
+@pytest.fixture
+def viewer(db):
+    return make_user("viewer")
+
+
+@pytest.fixture
+def member(viewer):
+    """The read-only member of the STYLE guide's owner / member / stranger trio."""
+    return viewer
+
+
+@pytest.fixture
+def stranger(db):
+    user = make_user("stranger")
+    make_workspace("elsewhere", members={user: Role.ADMIN})
+    return user
+
+
+@pytest.fixture
+def workspace(owner, editor, viewer):
+    return make_workspace("acme", members={owner: Role.ADMIN, editor: Role.EDITOR, viewer: Role.VIEWER})
+
+
+@pytest.fixture
+def login(client):
+    """login(user) logs the test client in as `user` and returns the client."""
+
+    def _login(user):
+        client.force_login(user)
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+# --- browser tests -------------------------------------------------------------------------
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    path = _chromium()
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Chromium is required in CI (apt-get install -y chromium)")
+        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+    return {
+        **browser_type_launch_args,
+        "executable_path": path,
+        "args": [
+            "--no-sandbox",
+            "--headless",
+            "--disable-gpu",
+            "--disable-quic",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture
+def browser_login(live_server, page):
+    """browser_login(user) logs `page` in through the real login form and returns the page."""
+
+    def _login(user):
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_load_state("domcontentloaded")
+        return page
+
+    return _login
