@@ -20,6 +20,7 @@ from metadata_site.items.models import Item, ItemKind
 from metadata_site.lib import corpus
 from metadata_site.projects.models import Dataset, DatasetItem, Folder, Project
 from metadata_site.schemas.models import MetadataSchema
+from metadata_site.schemas.signals import schema_changed
 from metadata_site.workspaces.models import Membership, Role, Workspace
 
 DEMO_ITEMS = 2400
@@ -85,9 +86,10 @@ class Command(BaseCommand):
 
     def _declare_schema(self, ws: Workspace, user) -> None:
         if not MetadataSchema.objects.filter(workspace=ws).exists():
-            MetadataSchema.objects.create(
+            schema = MetadataSchema.objects.create(
                 workspace=ws, version=1, fields=corpus.schema_fields(), created_by=user, note="corpus schema"
             )
+            transaction.on_commit(lambda: schema_changed.send(sender=MetadataSchema, workspace=ws, schema=schema))
 
     @transaction.atomic
     def _demo(self, ws: Workspace, user, n: int) -> None:
