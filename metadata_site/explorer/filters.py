@@ -64,6 +64,7 @@ from typing import Any
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.expressions import Expression
+from django.db.models.lookups import Lookup
 
 from metadata_site.items.models import Item, ItemKind
 from metadata_site.schemas.fields import FieldSpec, Schema
@@ -615,22 +616,37 @@ def field_expression(spec: FieldSpec) -> FieldValue:
     return FieldValue(spec)
 
 
-class _RawCondition(Expression):
+class _Where(Lookup):
+    """A WHERE condition with per-vendor SQL. A Lookup, so Django puts it in WHERE as is: a bare
+    conditional expression would be compared with ``= true`` on SQLite, which hides it from indexes."""
+
+    prepare_rhs = False
+    can_use_none_as_rhs = True
+    output_field = models.BooleanField()
+
+    def __init__(self, lhs, rhs=None):
+        super().__init__(lhs, rhs)
+
+    @property
+    def expr(self):
+        return self.lhs
+
+    @expr.setter
+    def expr(self, value):
+        self.lhs = value
+
+    column = expr
+
+    def as_sql(self, compiler, connection):  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+
+class _RawCondition(_Where):
     """A boolean SQL condition on a field, per vendor (multi-enum membership, case-insensitive contains)."""
 
-    output_field = models.BooleanField()
-    conditional = True
-
     def __init__(self, spec: FieldSpec, op: str, value: Any):
-        super().__init__()
+        super().__init__(F("client_metadata"), (spec.name, op, value))
         self.spec, self.op, self.value = spec, op, value
-        self.column = F("client_metadata")
-
-    def get_source_expressions(self):
-        return [self.column]
-
-    def set_source_expressions(self, exprs):
-        (self.column,) = exprs
 
     def as_sql(self, compiler, connection):
         col, params = compiler.compile(self.column)
@@ -689,21 +705,12 @@ def _like_pattern(text: str) -> str:
 _SQL_OPS = {EQ: "=", NE: "<>", LT: "<", LTE: "<=", GT: ">", GTE: ">="}
 
 
-class _Cmp(Expression):
+class _Cmp(_Where):
     """``expr <op> value`` / ``expr IN (...)``; NULL (unset) never matches."""
 
-    output_field = models.BooleanField()
-    conditional = True
-
     def __init__(self, expr, op: str, value: Any):
-        super().__init__()
-        self.expr, self.op, self.value = expr, op, value
-
-    def get_source_expressions(self):
-        return [self.expr]
-
-    def set_source_expressions(self, exprs):
-        (self.expr,) = exprs
+        super().__init__(expr, (op, value))
+        self.op, self.value = op, value
 
     def as_sql(self, compiler, connection):
         sql, params = compiler.compile(self.expr)
@@ -725,19 +732,11 @@ def _compare(expr: Any, op: str, value: Any) -> Q:
     raise AssertionError(op)
 
 
-class _IsNull(Expression):
-    output_field = models.BooleanField()
-    conditional = True
+class _IsNull(_Where):
 
     def __init__(self, expr, negated: bool = False):
-        super().__init__()
-        self.expr, self.negated = expr, negated
-
-    def get_source_expressions(self):
-        return [self.expr]
-
-    def set_source_expressions(self, exprs):
-        (self.expr,) = exprs
+        super().__init__(expr, negated)
+        self.negated = negated
 
     def as_sql(self, compiler, connection):
         sql, params = compiler.compile(self.expr)
@@ -758,20 +757,11 @@ def _title_q(op: str, value: Any) -> Q:
     return Q(_TitleStartswith(value))
 
 
-class _TitleContains(Expression):
-    output_field = models.BooleanField()
-    conditional = True
+class _TitleContains(_Where):
 
     def __init__(self, value: str):
-        super().__init__()
+        super().__init__(F("title"), value)
         self.value = value
-        self.column = F("title")
-
-    def get_source_expressions(self):
-        return [self.column]
-
-    def set_source_expressions(self, exprs):
-        (self.column,) = exprs
 
     def as_sql(self, compiler, connection):
         col, params = compiler.compile(self.column)
@@ -825,19 +815,11 @@ def condition_q(condition: Condition, *, schema: Schema) -> Q:
     return _compare(expr, c.op, c.value)
 
 
-class _Startswith(Expression):
-    output_field = models.BooleanField()
-    conditional = True
+class _Startswith(_Where):
 
     def __init__(self, expr, value: str):
-        super().__init__()
-        self.expr, self.value = expr, value
-
-    def get_source_expressions(self):
-        return [self.expr]
-
-    def set_source_expressions(self, exprs):
-        (self.expr,) = exprs
+        super().__init__(expr, value)
+        self.value = value
 
     def as_sql(self, compiler, connection):
         sql, params = compiler.compile(self.expr)
@@ -848,19 +830,11 @@ class _Startswith(Expression):
         return f"substr({sql}, 1, %s) = %s", (*params, len(self.value), self.value)
 
 
-class _BoolIs(Expression):
-    output_field = models.BooleanField()
-    conditional = True
+class _BoolIs(_Where):
 
     def __init__(self, expr, wanted: bool):
-        super().__init__()
-        self.expr, self.wanted = expr, wanted
-
-    def get_source_expressions(self):
-        return [self.expr]
-
-    def set_source_expressions(self, exprs):
-        (self.expr,) = exprs
+        super().__init__(expr, wanted)
+        self.wanted = wanted
 
     def as_sql(self, compiler, connection):
         sql, params = compiler.compile(self.expr)
@@ -999,26 +973,16 @@ def _decode_cursor(raw: str, sort: Sort, *, schema: Schema) -> tuple[Any, int]:
     return value, pk
 
 
-class _RowCompare(Expression):
+class _RowCompare(_Where):
     """``(expr, id) > (value, pk)`` (or ``<``): a keyset condition B-tree indexes can seek to."""
 
-    output_field = models.BooleanField()
-    conditional = True
-
     def __init__(self, expr, value, pk: int, descending: bool):
-        super().__init__()
-        self.expr, self.value, self.pk, self.descending = expr, value, pk, descending
-        self.id_col = F("id")
-
-    def get_source_expressions(self):
-        return [self.expr, self.id_col]
-
-    def set_source_expressions(self, exprs):
-        self.expr, self.id_col = exprs
+        super().__init__(expr, F("id"))
+        self.value, self.pk, self.descending = value, pk, descending
 
     def as_sql(self, compiler, connection):
-        sql, params = compiler.compile(self.expr)
-        id_sql, id_params = compiler.compile(self.id_col)
+        sql, params = compiler.compile(self.lhs)
+        id_sql, id_params = compiler.compile(self.rhs)
         op = "<" if self.descending else ">"
         return f"({sql}, {id_sql}) {op} (%s, %s)", (*params, *id_params, self.value, self.pk)
 
