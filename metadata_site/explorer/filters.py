@@ -56,6 +56,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -570,6 +571,29 @@ def sqlite_value_sql(column: str, spec: FieldSpec) -> str:
     return f"(CASE WHEN {jtype} = 'text' THEN json_extract({column}, {path}) END)"
 
 
+_HINTABLE = re.compile(r"^[A-Za-z0-9 _.:/+-]+$")
+
+
+def _hintable(option: str) -> bool:
+    """Options JSON writes the same way everywhere (no escapes), so a text test is exact."""
+    return bool(_HINTABLE.match(option))
+
+
+def sqlite_has_predicate(column: str, spec: FieldSpec, option: str) -> str | None:
+    """SQLite: "the multi enum holds `option`" as the predicate of a partial index, or None."""
+    if not _hintable(option):
+        return None
+    path = _sqlite_path(spec)
+    return f"json_type({column}, {path}) = 'array' AND {_sqlite_element_test(column, spec, option)}"
+
+
+def _sqlite_element_test(column: str, spec: FieldSpec, option: str) -> str:
+    text = f"json_extract({column}, {_sqlite_path(spec)})"
+    quoted = json.dumps(option)
+    patterns = [f"[{quoted}]", f"[{quoted},", f",{quoted},", f",{quoted}]"]
+    return "(" + " OR ".join(f"instr({text}, {_sql_literal(p)}) > 0" for p in patterns) + ")"
+
+
 _OUTPUT = {
     "float": models.FloatField,
     "integer": models.FloatField,
@@ -680,6 +704,15 @@ class _RawCondition(_Where):
         marks = ", ".join(["%s"] * len(value))
         is_array = f"json_type({col}, {path}) = 'array'"
         matching = f"SELECT value FROM json_each({col}, {path}) WHERE json_each.type = 'text' AND json_each.value IN ({marks})"
+        if all(_hintable(v) for v in value):
+            # Exact test on the array's minified JSON text (see _sqlite_element_test); for one
+            # option it is, term for term, the predicate of that option's partial index.
+            exact = [_sqlite_element_test(col, spec, v).replace("%", "%%") for v in value]
+            if op == HAS_ANY:
+                return f"({is_array} AND ({' OR '.join(exact)}))", []
+            if op == HAS_ALL:
+                return f"({is_array} AND {' AND '.join(exact)})", []
+            return f"({is_array} AND NOT ({' OR '.join(exact)}))", []
         if op == HAS_ANY:
             return f"({is_array} AND EXISTS ({matching}))", list(value)
         if op == HAS_ALL:
@@ -974,7 +1007,7 @@ def _decode_cursor(raw: str, sort: Sort, *, schema: Schema) -> tuple[Any, int]:
 
 
 class _RowCompare(_Where):
-    """``(expr, id) > (value, pk)`` (or ``<``): a keyset condition B-tree indexes can seek to."""
+    """``(expr, id) > (value, pk)`` (or ``<``): the keyset condition, a range B-tree indexes can seek to."""
 
     def __init__(self, expr, value, pk: int, descending: bool):
         super().__init__(expr, F("id"))
@@ -983,8 +1016,13 @@ class _RowCompare(_Where):
     def as_sql(self, compiler, connection):
         sql, params = compiler.compile(self.lhs)
         id_sql, id_params = compiler.compile(self.rhs)
-        op = "<" if self.descending else ">"
-        return f"({sql}, {id_sql}) {op} (%s, %s)", (*params, *id_params, self.value, self.pk)
+        strict = "<" if self.descending else ">"
+        # Spelled out rather than as a row comparison: SQLite cannot seek an expression index with
+        # a row value, while `value <= v` is a range both databases seek to.
+        return (
+            f"({sql} {strict}= %s AND ({sql} {strict} %s OR {id_sql} {strict} %s))",
+            (*params, self.value, *params, self.value, *id_params, self.pk),
+        )
 
 
 def page_items(
