@@ -574,6 +574,9 @@ def sqlite_value_sql(column: str, spec: FieldSpec) -> str:
 _HINTABLE = re.compile(r"^[A-Za-z0-9 _.:/+-]+$")
 
 
+_PLAIN_TEXT = re.compile(r"^[A-Za-z0-9 _.:+-]+$")
+
+
 def _hintable(option: str) -> bool:
     """Options JSON writes the same way everywhere (no escapes), so a text test is exact."""
     return bool(_HINTABLE.match(option))
@@ -699,6 +702,10 @@ class _RawCondition(_Where):
         spec, op, value = self.spec, self.op, self.value
         if op == CONTAINS:
             expr = sqlite_value_sql(col, spec).replace("%", "%%")
+            if _PLAIN_TEXT.match(value):
+                # JSON writes such a needle verbatim, so the raw document must contain it: a cheap
+                # LIKE over the text rejects most rows before the JSON is parsed.
+                return f"({col} LIKE %s ESCAPE '\\' AND {expr} LIKE %s ESCAPE '\\')", [_like_pattern(value)] * 2
             return f"{expr} LIKE %s ESCAPE '\\'", [_like_pattern(value)]
         path = _sqlite_path(spec).replace("%", "%%")
         marks = ", ".join(["%s"] * len(value))
