@@ -101,3 +101,150 @@ class ItemPage(Schema):
     count: int
     results: list[ItemOut]
     next: str | None
+
+
+class ItemSearchIn(Schema):
+    """The JSON form of the explorer's filters (see the items list), plus paging."""
+
+    all: list[dict[str, Any]] = []
+    any: list[dict[str, Any]] = []
+    scope: str | None = None
+    sort: str | None = None
+    limit: int = Field(50, ge=1, le=1000)
+    cursor: str | None = None
+
+
+class ItemSearchPage(Schema):
+    count: int
+    results: list[ItemOut]
+    next: str | None = Field(None, description="The cursor of the next page (send it back as `cursor`).")
+
+
+class RowError(Schema):
+    key: str
+    msg: str
+    expected: str | None = None
+    value: Any = None
+
+
+class RowResult(Schema):
+    index: int
+    uid: str | None
+    status: str = Field(..., description="changed, unchanged or failed")
+    errors: list[RowError] = []
+
+
+class MetadataUpdate(Schema):
+    uid: str
+    metadata: dict[str, Any]
+
+
+class BulkMetadataIn(Schema):
+    mode: str = Field("merge", pattern="^(merge|overwrite)$")
+    updates: list[MetadataUpdate] | dict[str, dict[str, Any]] = Field(
+        ..., description="[{uid, metadata}] or {uid: metadata}; at most 10,000 items per call"
+    )
+    description: str = ""
+
+
+class BulkMetadataOut(Schema):
+    change_set: int | None
+    changed: int
+    unchanged: int
+    failed: int
+    results: list[RowResult]
+
+
+class ItemMetadataOut(Schema):
+    uid: str
+    status: str
+    metadata: dict[str, Any]
+    change_set: int | None
+
+
+class ChangeSetOut(Schema):
+    id: int
+    created_at: datetime
+    operation: str
+    description: str
+    source: str
+    item_count: int
+    user: str | None
+    undone_at: datetime | None
+    undo_of: int | None = Field(None, alias="undo_of_id")
+
+
+class ChangeSetPage(Schema):
+    count: int
+    results: list[ChangeSetOut]
+    next: str | None
+
+
+class UndoOut(Schema):
+    change_set: int
+    undo_change_set: int | None
+    restored: int
+    conflicts: list[dict[str, Any]]
+
+
+class FieldOut(Schema):
+    name: str
+    type: str
+    options: list[str] = []
+    is_multi: bool = False
+    description: str = ""
+    unit: str = ""
+
+
+class SchemaOut(Schema):
+    version: int
+    fields: list[FieldOut]
+
+
+class SchemaVersionOut(Schema):
+    version: int
+    note: str
+    created_at: datetime
+    created_by: str | None
+    fields: list[FieldOut]
+
+
+class SchemaVersionPage(Schema):
+    count: int
+    results: list[SchemaVersionOut]
+    next: str | None
+
+
+class FieldIn(Schema):
+    """A field declaration: ours (`name`, `type`, `options`) or Visual Layer's (`field_name`, `field_type`,
+    `enum_options`)."""
+
+    name: str | None = None
+    type: str | None = None
+    options: list[str] | None = None
+    is_multi: bool = False
+    description: str = ""
+    unit: str = ""
+    field_name: str | None = None
+    field_type: str | None = None
+    enum_options: list[str] | None = None
+
+
+class SchemaImportIn(Schema):
+    fields: list[dict[str, Any]]
+
+
+class FieldChangeOut(Schema):
+    name: str
+    changes: list[str]
+    converted: int = 0
+    failed: int = 0
+
+
+class SchemaDiffOut(Schema):
+    applied: bool
+    version: int | None
+    added: list[str]
+    changed: list[FieldChangeOut]
+    dropped: list[str]
+    change_set: int | None
