@@ -248,3 +248,48 @@ class SchemaDiffOut(Schema):
     changed: list[FieldChangeOut]
     dropped: list[str]
     change_set: int | None
+
+
+class ImportTaskIn(Schema):
+    kind: str = Field(..., description="metadata_rows, field_values or data")
+    target: dict[str, Any] = Field(default_factory=dict, description='{"folder": id} or {"dataset": id}, and '
+                                   '{"field": name} for field_values')
+    mode: str = Field("merge", pattern="^(merge|overwrite)$")
+    dry_run: bool = Field(True, description="Only check the file; apply later with /apply")
+    policy: str = Field("", description="With dry_run=false: skip_bad_rows (default) or only_if_no_errors")
+
+
+class ImportTaskOut(Schema):
+    id: UUID = Field(..., alias="uid")
+    kind: str
+    target: dict[str, Any]
+    mode: str
+    status: str
+    progress: float
+    dry_run: bool
+    policy: str
+    file_name: str
+    file_size: int
+    total_rows: int
+    valid_rows: int
+    inserted_rows: int
+    updated_rows: int
+    unchanged_rows: int
+    error_count: int
+    sample_errors: list[dict[str, Any]]
+    failure_reason: str
+    change_set: int | None = Field(None, alias="change_set_id")
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    undone_at: datetime | None
+
+
+class ImportTaskPage(Schema):
+    count: int
+    results: list[ImportTaskOut]
+    next: str | None
+
+
+class ApplyIn(Schema):
+    policy: str = Field("skip_bad_rows", description="skip_bad_rows or only_if_no_errors")
