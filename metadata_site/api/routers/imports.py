@@ -55,13 +55,13 @@ def import_create(request: HttpRequest, slug: str, payload: ImportTaskIn):
     return Status(201, task)
 
 
-@router.get("/w/{slug}/imports/{task_id}", response=responses(ImportTaskOut))
+@router.get("/w/{slug}/imports/{uuid:task_id}", response=responses(ImportTaskOut))
 def import_detail(request: HttpRequest, slug: str, task_id: UUID):
     """Status, progress and the check's result: row counts and sample errors ({reason, row_index})."""
     return _task(read_access(request, slug).workspace, task_id)
 
 
-@router.post("/w/{slug}/imports/{task_id}/upload", response=responses(ImportTaskOut))
+@router.post("/w/{slug}/imports/{uuid:task_id}/upload", response=responses(ImportTaskOut))
 def import_upload(request: HttpRequest, slug: str, task_id: UUID, file: UploadedFile = File(...)):  # noqa: B008
     """Upload the task's file (JSON, JSONL or CSV); the check starts in the background."""
     access = write_access(request, slug)
@@ -72,7 +72,7 @@ def import_upload(request: HttpRequest, slug: str, task_id: UUID, file: Uploaded
         raise _task_error(exc) from None
 
 
-@router.post("/w/{slug}/imports/{task_id}/apply", response=responses(ImportTaskOut))
+@router.post("/w/{slug}/imports/{uuid:task_id}/apply", response=responses(ImportTaskOut))
 def import_apply(request: HttpRequest, slug: str, task_id: UUID, payload: ApplyIn):
     access = write_access(request, slug)
     try:
@@ -81,7 +81,7 @@ def import_apply(request: HttpRequest, slug: str, task_id: UUID, payload: ApplyI
         raise _task_error(exc) from None
 
 
-@router.post("/w/{slug}/imports/{task_id}/cancel", response=responses(ImportTaskOut))
+@router.post("/w/{slug}/imports/{uuid:task_id}/cancel", response=responses(ImportTaskOut))
 def import_cancel(request: HttpRequest, slug: str, task_id: UUID):
     access = write_access(request, slug)
     try:
@@ -90,7 +90,7 @@ def import_cancel(request: HttpRequest, slug: str, task_id: UUID):
         raise _task_error(exc) from None
 
 
-@router.post("/w/{slug}/imports/{task_id}/undo", response=responses(ImportTaskOut))
+@router.post("/w/{slug}/imports/{uuid:task_id}/undo", response=responses(ImportTaskOut))
 def import_undo(request: HttpRequest, slug: str, task_id: UUID):
     access = write_access(request, slug)
     try:

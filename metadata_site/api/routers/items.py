@@ -92,12 +92,12 @@ def _item(workspace, item_uid: UUID) -> Item:
     return get_object_or_404(Item, workspace=workspace, uid=item_uid)
 
 
-@router.get("/w/{slug}/items/{item_uid}", response=responses(ItemOut))
+@router.get("/w/{slug}/items/{uuid:item_uid}", response=responses(ItemOut))
 def item_detail(request: HttpRequest, slug: str, item_uid: UUID):
     return _item(read_access(request, slug).workspace, item_uid)
 
 
-@router.get("/w/{slug}/items/{item_uid}/metadata", response=responses(dict))
+@router.get("/w/{slug}/items/{uuid:item_uid}/metadata", response=responses(dict))
 def item_metadata(request: HttpRequest, slug: str, item_uid: UUID):
     """The item's metadata object."""
     return _item(read_access(request, slug).workspace, item_uid).client_metadata
@@ -121,14 +121,14 @@ def _write_one(request: HttpRequest, slug: str, item_uid: UUID, mode: str) -> di
             "change_set": result.change_set.pk if result.change_set else None}
 
 
-@router.put("/w/{slug}/items/{item_uid}/metadata", response=responses(ItemMetadataOut),
+@router.put("/w/{slug}/items/{uuid:item_uid}/metadata", response=responses(ItemMetadataOut),
             openapi_extra=object_body("The item's whole new metadata object."))
 def item_metadata_put(request: HttpRequest, slug: str, item_uid: UUID):
     """Overwrite the item's metadata (validated against the schema; undoable through its change set)."""
     return _write_one(request, slug, item_uid, MODE_OVERWRITE)
 
 
-@router.patch("/w/{slug}/items/{item_uid}/metadata", response=responses(ItemMetadataOut),
+@router.patch("/w/{slug}/items/{uuid:item_uid}/metadata", response=responses(ItemMetadataOut),
               openapi_extra=object_body("Keys to set; a key given as null is removed."))
 def item_metadata_patch(request: HttpRequest, slug: str, item_uid: UUID):
     """Merge into the item's metadata: the given keys are set, null removes a key, other keys stay."""

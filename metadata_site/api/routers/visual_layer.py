@@ -148,7 +148,7 @@ UPLOAD_BODY = {
 }
 
 
-@router.post("/v1/datasets/{dataset_id}/custom_metadata/tasks/{task_id}", response=responses(VLTaskOut),
+@router.post("/v1/datasets/{dataset_id}/custom_metadata/tasks/{uuid:task_id}", response=responses(VLTaskOut),
              openapi_extra=UPLOAD_BODY)
 def vl_upload(request: HttpRequest, dataset_id: str, task_id: UUID):
     """Upload the values file; the import runs in the background (poll the status)."""
@@ -171,7 +171,7 @@ def vl_upload(request: HttpRequest, dataset_id: str, task_id: UUID):
     return {"task_id": str(task.uid), "status": task.status}
 
 
-@router.get("/v1/datasets/{dataset_id}/custom_metadata/tasks/{task_id}/status", response=responses(VLStatusOut))
+@router.get("/v1/datasets/{dataset_id}/custom_metadata/tasks/{uuid:task_id}/status", response=responses(VLStatusOut))
 def vl_status(request: HttpRequest, dataset_id: str, task_id: UUID):
     task = _task(_dataset(request, dataset_id, write=False), task_id)
     return {
@@ -199,7 +199,7 @@ def vl_schema(request: HttpRequest, dataset_id: str):
     return [_vl_field(spec) for spec in schema_current(workspace=dataset.workspace)]
 
 
-@router.get("/v1/datasets/{dataset_id}/image/{image_id}/custom_metadata", response=responses(list[VLValueOut]))
+@router.get("/v1/datasets/{dataset_id}/image/{uuid:image_id}/custom_metadata", response=responses(list[VLValueOut]))
 def vl_image_metadata(request: HttpRequest, dataset_id: str, image_id: UUID):
     """The image's values of declared fields: [{field_name, field_type, value}]."""
     dataset = _dataset(request, dataset_id, write=False)
