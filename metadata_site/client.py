@@ -309,29 +309,39 @@ class _Imports:
     def get(self, task_id: str) -> dict:
         return self._c.get(self._c.w(f"/imports/{task_id}"))
 
+    def list(self) -> Iterator[dict]:
+        return self._c.pages(self._c.w("/imports"))
+
     def upload(self, path: str | Path, *, kind: str = "metadata_rows", mode: str = "merge",
-               target: Mapping | None = None, wait: bool = True, progress: bool = True,
-               poll_interval: float = 0.5, timeout: float = 3600) -> dict:
-        """Create an import task, upload `path`, start it and (with `wait`) follow it to the end with a
-        progress bar. Returns the task's final status."""
-        body = {"kind": kind, "mode": mode, "target": dict(target or {})}
+               target: Mapping | None = None, dry_run: bool = False, policy: str = "skip_bad_rows",
+               wait: bool = True, progress: bool = True, poll_interval: float = 0.5, timeout: float = 3600) -> dict:
+        """Create an import task and upload `path` (JSON, JSONL or CSV); the server checks it and, unless
+        `dry_run`, applies it with `policy`. With `wait`, follow it to the end (a tqdm progress bar with
+        `progress`) and return its final status; `sample_errors` lists bad rows as {reason, row_index}."""
+        body = {"kind": kind, "mode": mode, "target": dict(target or {}), "dry_run": dry_run,
+                "policy": "" if dry_run else policy}
         task = self._c.request("POST", self._c.w("/imports"), json=body).json()
         path = Path(path)
         with path.open("rb") as fh:
             task = self._c.request("POST", self._c.w(f"/imports/{task['id']}/upload"),
                                    files={"file": (path.name, fh)}).json()
-        task = self._c.request("POST", self._c.w(f"/imports/{task['id']}/apply")).json()
         if not wait:
             return task
-        return self.wait(task["id"], progress=progress, poll_interval=poll_interval, timeout=timeout)
+        return self.wait(task["id"], progress=progress, poll_interval=poll_interval, timeout=timeout,
+                         until=("VALIDATED", *FINISHED) if dry_run else FINISHED)
+
+    def apply(self, task_id: str, *, policy: str = "skip_bad_rows") -> dict:
+        """Apply a checked (dry-run) task."""
+        return self._c.request("POST", self._c.w(f"/imports/{task_id}/apply"), json={"policy": policy}).json()
 
     def wait(self, task_id: str, *, progress: bool = True, poll_interval: float = 0.5,
-             timeout: float = 3600) -> dict:
+             timeout: float = 3600, until: Iterable[str] = FINISHED) -> dict:
         bar = _progress(100, "%") if progress else None
         deadline = time.monotonic() + timeout
         task = self.get(task_id)
         shown = 0.0
-        while task["status"] not in FINISHED:
+        until = set(until)
+        while task["status"] not in until:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"Import {task_id} still {task['status']} after {timeout} s")
             if bar is not None:

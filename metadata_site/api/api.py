@@ -7,7 +7,7 @@ from ninja import NinjaAPI
 
 from .auth import api_auth
 from .errors import install_error_handlers
-from .routers import changesets, projects, schema, workspaces
+from .routers import changesets, items, projects, schema, workspaces
 
 api = NinjaAPI(
     title="metadata_site API",
@@ -31,5 +31,6 @@ def health(request) -> dict:
 
 api.add_router("", workspaces.router)
 api.add_router("", projects.router)
+api.add_router("", items.router)
 api.add_router("", schema.router)
 api.add_router("", changesets.router)

@@ -293,3 +293,51 @@ class ImportTaskPage(Schema):
 
 class ApplyIn(Schema):
     policy: str = Field("skip_bad_rows", description="skip_bad_rows or only_if_no_errors")
+
+
+class CollectionOut(Schema):
+    id: int
+    title: str
+    description: str
+    kind: str
+    filter: dict[str, Any]
+    item_count: int
+    created_at: datetime
+    updated_at: datetime
+    task: str | None = Field(None, description="A background task still adding items (large selections)")
+
+
+class CollectionPage(Schema):
+    count: int
+    results: list[CollectionOut]
+    next: str | None
+
+
+class CollectionIn(Schema):
+    title: str
+    description: str = ""
+    kind: str = Field("frozen", description="frozen (a snapshot of items) or live (only the filter)")
+    filter: dict[str, Any] | None = Field(None, description="The JSON form of the explorer filters")
+    items: list[UUID] | None = Field(None, description="Item uids (instead of a filter)")
+
+
+class CollectionItemsIn(Schema):
+    items: list[UUID] | None = None
+    filter: dict[str, Any] | None = None
+
+
+class CollectionItemsOut(Schema):
+    added: int = 0
+    removed: int = 0
+    task: str | None = None
+
+
+class DatasetFromCollectionsIn(Schema):
+    name: str
+    description: str = ""
+    project: int | None = Field(None, description="An existing project's id")
+    new_project: str | None = Field(None, description="Or the name of a new project")
+    collections: list[int] = []
+    items: list[UUID] | None = None
+    filter: dict[str, Any] | None = None
+    split_image_groups: bool = False

@@ -31,7 +31,7 @@ def change_set_list(request: HttpRequest, slug: str, limit: int = Query(50, ge=1
     return {"count": count, "results": results, "next": next_url(request, nxt)}
 
 
-@router.post("/w/{slug}/change_sets/{change_set_id}/undo", response=responses(UndoOut))
+@router.post("/w/{slug}/change_sets/{int:change_set_id}/undo", response=responses(UndoOut))
 def change_set_undo_endpoint(request: HttpRequest, slug: str, change_set_id: int):
     """Put every item the change set touched back to its previous metadata; items changed again since are
     left alone and listed as conflicts."""

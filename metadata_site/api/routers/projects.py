@@ -66,17 +66,17 @@ def project_list(request: HttpRequest, slug: str, limit: int = Query(100, ge=1, 
     return {"count": count, "results": rows, "next": next_url(request, nxt)}
 
 
-@router.get("/w/{slug}/projects/{project_id}", response=responses(ProjectOut), tags=["projects"])
+@router.get("/w/{slug}/projects/{int:project_id}", response=responses(ProjectOut), tags=["projects"])
 def project_detail(request: HttpRequest, slug: str, project_id: int):
     return _get_project(request, slug, project_id)
 
 
-@router.get("/w/{slug}/projects/{project_id}/info", response=responses(InfoOut), tags=["projects"])
+@router.get("/w/{slug}/projects/{int:project_id}/info", response=responses(InfoOut), tags=["projects"])
 def project_info(request: HttpRequest, slug: str, project_id: int):
     return _info(_get_project(request, slug, project_id))
 
 
-@router.get("/w/{slug}/projects/{project_id}/readme", response=responses(ReadmeOut), tags=["projects"])
+@router.get("/w/{slug}/projects/{int:project_id}/readme", response=responses(ReadmeOut), tags=["projects"])
 def project_readme(request: HttpRequest, slug: str, project_id: int, response: HttpResponse):
     """The README (Markdown); the ETag is its version."""
     project = _get_project(request, slug, project_id)
@@ -84,7 +84,7 @@ def project_readme(request: HttpRequest, slug: str, project_id: int, response: H
     return {"readme": project.readme, "version": project.readme_version, "updated_at": project.updated_at}
 
 
-@router.get("/w/{slug}/projects/{project_id}/custom_data", response=responses(dict), tags=["projects"])
+@router.get("/w/{slug}/projects/{int:project_id}/custom_data", response=responses(dict), tags=["projects"])
 def project_custom_data(request: HttpRequest, slug: str, project_id: int, response: HttpResponse):
     """The custom data object itself; the ETag is its version (send it back as If-Match when writing)."""
     project = _get_project(request, slug, project_id)
@@ -108,24 +108,24 @@ def dataset_list(
     return {"count": count, "results": rows, "next": next_url(request, nxt)}
 
 
-@router.get("/w/{slug}/datasets/{dataset_id}", response=responses(DatasetOut), tags=["datasets"])
+@router.get("/w/{slug}/datasets/{int:dataset_id}", response=responses(DatasetOut), tags=["datasets"])
 def dataset_detail(request: HttpRequest, slug: str, dataset_id: int):
     return _get_dataset(request, slug, dataset_id)
 
 
-@router.get("/w/{slug}/datasets/{dataset_id}/info", response=responses(InfoOut), tags=["datasets"])
+@router.get("/w/{slug}/datasets/{int:dataset_id}/info", response=responses(InfoOut), tags=["datasets"])
 def dataset_info(request: HttpRequest, slug: str, dataset_id: int):
     return _info(_get_dataset(request, slug, dataset_id))
 
 
-@router.get("/w/{slug}/datasets/{dataset_id}/readme", response=responses(ReadmeOut), tags=["datasets"])
+@router.get("/w/{slug}/datasets/{int:dataset_id}/readme", response=responses(ReadmeOut), tags=["datasets"])
 def dataset_readme(request: HttpRequest, slug: str, dataset_id: int, response: HttpResponse):
     dataset = _get_dataset(request, slug, dataset_id)
     response["ETag"] = etag(dataset.readme_version)
     return {"readme": dataset.readme, "version": dataset.readme_version, "updated_at": dataset.updated_at}
 
 
-@router.get("/w/{slug}/datasets/{dataset_id}/custom_data", response=responses(dict), tags=["datasets"])
+@router.get("/w/{slug}/datasets/{int:dataset_id}/custom_data", response=responses(dict), tags=["datasets"])
 def dataset_custom_data(request: HttpRequest, slug: str, dataset_id: int, response: HttpResponse):
     dataset = _get_dataset(request, slug, dataset_id)
     response["ETag"] = etag(dataset.custom_data_version)
@@ -190,7 +190,7 @@ def _save_readme(request, response, obj, payload: ReadmeIn, silent: bool):
     return {"readme": obj.readme, "version": obj.readme_version, "updated_at": obj.updated_at}
 
 
-@router.put("/w/{slug}/projects/{project_id}/custom_data", response=responses(dict), tags=["projects"],
+@router.put("/w/{slug}/projects/{int:project_id}/custom_data", response=responses(dict), tags=["projects"],
             openapi_extra=CUSTOM_DATA_BODY)
 def project_custom_data_put(request: HttpRequest, slug: str, project_id: int, response: HttpResponse,
                             silent: bool = False):
@@ -198,7 +198,7 @@ def project_custom_data_put(request: HttpRequest, slug: str, project_id: int, re
     return _put(request, response, _project(request, slug, project_id), silent)
 
 
-@router.patch("/w/{slug}/projects/{project_id}/custom_data", response=responses(dict), tags=["projects"],
+@router.patch("/w/{slug}/projects/{int:project_id}/custom_data", response=responses(dict), tags=["projects"],
               openapi_extra=CUSTOM_DATA_BODY)
 def project_custom_data_patch(request: HttpRequest, slug: str, project_id: int, response: HttpResponse,
                               silent: bool = False):
@@ -206,27 +206,27 @@ def project_custom_data_patch(request: HttpRequest, slug: str, project_id: int, 
     return _patch(request, response, _project(request, slug, project_id), silent)
 
 
-@router.put("/w/{slug}/projects/{project_id}/readme", response=responses(ReadmeOut), tags=["projects"])
+@router.put("/w/{slug}/projects/{int:project_id}/readme", response=responses(ReadmeOut), tags=["projects"])
 def project_readme_put(request: HttpRequest, slug: str, project_id: int, payload: ReadmeIn, response: HttpResponse,
                        silent: bool = False):
     return _save_readme(request, response, _project(request, slug, project_id), payload, silent)
 
 
-@router.put("/w/{slug}/datasets/{dataset_id}/custom_data", response=responses(dict), tags=["datasets"],
+@router.put("/w/{slug}/datasets/{int:dataset_id}/custom_data", response=responses(dict), tags=["datasets"],
             openapi_extra=CUSTOM_DATA_BODY)
 def dataset_custom_data_put(request: HttpRequest, slug: str, dataset_id: int, response: HttpResponse,
                             silent: bool = False):
     return _put(request, response, _dataset(request, slug, dataset_id), silent)
 
 
-@router.patch("/w/{slug}/datasets/{dataset_id}/custom_data", response=responses(dict), tags=["datasets"],
+@router.patch("/w/{slug}/datasets/{int:dataset_id}/custom_data", response=responses(dict), tags=["datasets"],
               openapi_extra=CUSTOM_DATA_BODY)
 def dataset_custom_data_patch(request: HttpRequest, slug: str, dataset_id: int, response: HttpResponse,
                               silent: bool = False):
     return _patch(request, response, _dataset(request, slug, dataset_id), silent)
 
 
-@router.put("/w/{slug}/datasets/{dataset_id}/readme", response=responses(ReadmeOut), tags=["datasets"])
+@router.put("/w/{slug}/datasets/{int:dataset_id}/readme", response=responses(ReadmeOut), tags=["datasets"])
 def dataset_readme_put(request: HttpRequest, slug: str, dataset_id: int, payload: ReadmeIn, response: HttpResponse,
                        silent: bool = False):
     return _save_readme(request, response, _dataset(request, slug, dataset_id), payload, silent)
