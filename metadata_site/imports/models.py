@@ -53,6 +53,7 @@ class ImportTask(models.Model):
     progress = models.FloatField(default=0.0)
     inserted_rows = models.PositiveBigIntegerField(default=0)
     updated_rows = models.PositiveBigIntegerField(default=0)
+    unchanged_rows = models.PositiveBigIntegerField(default=0)
     error_count = models.PositiveBigIntegerField(default=0)
     sample_errors = models.JSONField(default=list, blank=True)
     file_name = models.CharField(max_length=500, blank=True)
@@ -75,6 +76,10 @@ class ImportTask(models.Model):
     failure_reason = models.TextField(blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     task_result_id = models.CharField(max_length=64, blank=True)
+    # Every import is one change set (its "Undo this import").
+    change_set = models.ForeignKey(
+        "items.ChangeSet", null=True, blank=True, on_delete=models.SET_NULL, related_name="import_tasks"
+    )
     undone_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
