@@ -164,9 +164,10 @@ def import_task_create(
 
 
 def import_task_upload(
-    *, task: ImportTask, name: str, chunks: Iterable[bytes], file_format: str | None = None
+    *, task: ImportTask, name: str, chunks: Iterable[bytes], file_format: str | None = None, enqueue: bool = True
 ) -> ImportTask:
-    """Stream the file to disk (refusing it past `IMPORT_MAX_UPLOAD_BYTES`) and start checking it."""
+    """Stream the file to disk (refusing it past `IMPORT_MAX_UPLOAD_BYTES`) and queue the task for the
+    worker (`enqueue=False`: the caller runs `import_task_run` itself, as the command line does)."""
     if task.status != ImportStatus.INIT or task.file_path:
         raise ImportTaskError(IMPORT_ALREADY_UPLOADED)
     try:
@@ -195,11 +196,14 @@ def import_task_upload(
     task.file_path = str(path.relative_to(settings.MEDIA_ROOT))
     task.status = ImportStatus.VALIDATING
     task.save(update_fields=["file_name", "file_size", "format", "file_path", "status"])
-    _enqueue(task)
+    if enqueue:
+        _enqueue(task)
     return task
 
 
-def import_task_upload_path(*, task: ImportTask, path: str | Path, file_format: str | None = None) -> ImportTask:
+def import_task_upload_path(
+    *, task: ImportTask, path: str | Path, file_format: str | None = None, enqueue: bool = True
+) -> ImportTask:
     """Like import_task_upload, from a file on the server (the command line)."""
     path = Path(path)
 
@@ -208,7 +212,7 @@ def import_task_upload_path(*, task: ImportTask, path: str | Path, file_format: 
             while chunk := f.read(1 << 20):
                 yield chunk
 
-    return import_task_upload(task=task, name=path.name, chunks=chunks(), file_format=file_format)
+    return import_task_upload(task=task, name=path.name, chunks=chunks(), file_format=file_format, enqueue=enqueue)
 
 
 def _enqueue(task: ImportTask) -> None:
