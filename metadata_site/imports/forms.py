@@ -19,6 +19,12 @@ class ImportForm(forms.Form):
     dataset = forms.ModelChoiceField(queryset=Dataset.objects.none(), required=False)
     field = forms.ChoiceField(choices=[], required=False, help_text="Field values: the field the values are for.")
     mode = forms.ChoiceField(choices=ImportMode.choices, initial=ImportMode.MERGE)
+    match = forms.ChoiceField(
+        choices=[("media_id", "By media_id (by title when a row has none)"), ("title", "By title only")],
+        initial="media_id",
+        required=False,
+        label="Match items",
+    )
     apply = forms.ChoiceField(
         choices=[("", "Check first (dry run), then choose"), *ApplyPolicy.choices], required=False, initial=""
     )
@@ -42,6 +48,8 @@ class ImportForm(forms.Form):
             target["folder"] = data["folder"].pk
         if data.get("dataset"):
             target["dataset"] = data["dataset"].pk
+        if data.get("match") == "title":
+            target["match"] = "title"
         if data.get("kind") == ImportKind.FIELD_VALUES:
             target["field"] = data.get("field") or ""
         return target

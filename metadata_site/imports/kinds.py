@@ -192,6 +192,8 @@ class Kind:
         self.scope = scope
         self.user = user
         self.partial = task.mode == ImportMode.MERGE
+        # "title": match rows by title even when they carry a media_id (e.g. an export from another workspace).
+        self.match = task.target.get("match", "media_id")
         self.columns: list[str] = []
         self.is_csv = False
 
@@ -206,7 +208,7 @@ class Kind:
     # --- shared by the metadata kinds ----------------------------------------------------------
     def _parse_key(self, record: dict, op: _Op) -> str | None:
         media_id = record.get("media_id")
-        if media_id not in (None, ""):
+        if media_id not in (None, "") and self.match != "title":
             try:
                 op.uid = media_id if isinstance(media_id, uuid.UUID) else uuid.UUID(str(media_id))
             except ValueError:
@@ -431,7 +433,7 @@ class DataImport(Kind):
         self.is_csv = True
         self.columns = []
         for column in columns:
-            if column in ("url", "title"):
+            if column in ("url", "title", "media_id", "kind"):
                 continue
             if self.schema.get(column) is None:
                 raise ImportFileError(CSV_UNKNOWN_COLUMN.format(column=column))

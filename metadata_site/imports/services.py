@@ -109,6 +109,8 @@ def _resolve_target(*, workspace: Workspace, kind: str, target: dict) -> dict:
             raise ImportTaskError(IMPORT_NO_DATASET.format(id=dataset_id))
         _check_dataset_ready(dataset)
         clean["dataset"] = dataset.pk
+    if target.get("match") in ("media_id", "title"):
+        clean["match"] = target["match"]
     if kind == ImportKind.DATA and "folder" not in clean:
         raise ImportTaskError(IMPORT_DATA_NEEDS_FOLDER)
     if kind == ImportKind.FIELD_VALUES:

@@ -11,4 +11,6 @@ urlpatterns = [
     path("tasks/<int:pk>/cancel/", views.task_cancel, name="cancel"),
     path("tasks/<int:pk>/undo/", views.task_undo, name="undo"),
     path("tasks/<int:pk>/errors.csv", views.task_error_report, name="errors"),
+    path("tasks/<int:pk>/download/", views.task_download, name="download"),
+    path("export/", views.export, name="export"),
 ]

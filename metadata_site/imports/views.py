@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -8,6 +8,18 @@ from metadata_site.schemas.selectors import schema_current
 from metadata_site.workspaces.access import Access, get_access
 from metadata_site.workspaces.models import Role
 
+from .exports import (
+    CONTENT_TYPES,
+    EXPORT_FORMATS,
+    EXPORT_INLINE_MAX_ITEMS,
+    EXPORT_UNKNOWN_FORMAT,
+    ExportError,
+    export_chunks,
+    export_file_path,
+    export_name,
+    export_queryset,
+    export_task_create,
+)
 from .forms import ApplyForm, ImportForm
 from .models import ImportTask
 from .services import (
@@ -128,3 +140,38 @@ def task_error_report(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         raise Http404("This task has no error report")
     return FileResponse(path.open("rb"), as_attachment=True, filename=f"errors-{task.uid}.csv",
                         content_type="text/csv; charset=utf-8")
+
+
+@login_required
+@require_GET
+def export(request: HttpRequest, slug: str) -> HttpResponse:
+    """Stream a small export straight away; queue a large one (or `background=1`) as a task."""
+    access = get_access(request.user, slug)
+    fmt = request.GET.get("format", "json")
+    if fmt not in EXPORT_FORMATS:
+        return HttpResponse(EXPORT_UNKNOWN_FORMAT.format(fmt=fmt), status=400, content_type="text/plain")
+    params = {k: request.GET.get(k) for k in request.GET}
+    try:
+        queryset = export_queryset(workspace=access.workspace, params=params)
+    except ExportError as exc:
+        return HttpResponse(exc.message, status=400, content_type="text/plain")
+    if request.GET.get("background") or queryset.count() > EXPORT_INLINE_MAX_ITEMS:
+        task = export_task_create(workspace=access.workspace, user=request.user, params=dict(request.GET.lists()), fmt=fmt)
+        return redirect("imports:task", slug, task.pk)
+    schema = schema_current(workspace=access.workspace)
+    response = StreamingHttpResponse(
+        (chunk.encode() for chunk in export_chunks(queryset=queryset, fmt=fmt, schema=schema)),
+        content_type=CONTENT_TYPES[fmt],
+    )
+    response["Content-Disposition"] = f'attachment; filename="{export_name(params, fmt)}"'
+    return response
+
+
+@login_required
+@require_GET
+def task_download(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    access, task = _get_task_for_user(request, slug, pk)
+    path = export_file_path(task)
+    if not task.is_export or task.status != "COMPLETED" or not path.exists():
+        raise Http404("This task has no file to download")
+    return FileResponse(path.open("rb"), as_attachment=True, filename=task.file_name, content_type=CONTENT_TYPES[task.format])

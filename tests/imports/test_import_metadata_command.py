@@ -46,3 +46,27 @@ def test_a_broken_file_fails_with_its_reason(workspace, tmp_path):
     with pytest.raises(CommandError) as exc:
         call_command("import_metadata", str(path), "--workspace", "acme", "--no-progress")
     assert str(exc.value) == "Invalid JSON at line 1, column 3: Expecting property name enclosed in double quotes."
+
+
+def test_export_metadata_writes_what_import_metadata_reads_back(workspace, tmp_path):
+    corpus_schema(workspace)
+    folder = make_folder(workspace, "cams")
+    item = make_item(folder, "a.jpg", metadata={"weather": "Rain", "colors": ["red"]})
+    out = tmp_path / "out.jsonl"
+    call_command("export_metadata", "--workspace", "acme", "--folder", str(folder.pk), "--format", "jsonl",
+                 "-o", str(out), "--no-progress")
+    assert [json.loads(line) for line in out.read_text().splitlines()] == [
+        {"media_id": str(item.uid), "title": "a.jpg", "url": "", "kind": "image",
+         "metadata": {"weather": "Rain", "colors": ["red"]}}
+    ]
+    item.client_metadata = {}
+    item.save()
+    call_command("import_metadata", str(out), "--workspace", "acme", "--mode", "overwrite", "--no-progress")
+    item.refresh_from_db()
+    assert item.client_metadata == {"weather": "Rain", "colors": ["red"]}
+
+
+def test_export_metadata_refuses_an_unknown_folder(workspace):
+    with pytest.raises(CommandError) as exc:
+        call_command("export_metadata", "--workspace", "acme", "--folder", "424242", "--no-progress")
+    assert str(exc.value) == "No folder 424242 in this workspace."
