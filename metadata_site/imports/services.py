@@ -36,6 +36,7 @@ from .models import ApplyPolicy, ImportKind, ImportMode, ImportStatus, ImportTas
 from .parsers import ImportFileError, Reader, Row, format_for
 
 SAMPLE_ERRORS = 100
+UNDO_DELETE_SLICE = 5_000
 BATCH_ROWS = {"postgresql": 10_000, "sqlite": 5_000}
 
 IMPORT_FILE_TOO_LARGE = "The file is larger than the limit of {limit} bytes."
@@ -289,9 +290,14 @@ def import_task_undo(*, task: ImportTask, user) -> ImportTask:
                 if exc.message != CHANGE_SET_ALREADY_UNDONE:
                     raise ImportTaskError(exc.message) from None
         for low, high in locked.created_ranges:
-            Item.objects.filter(
-                workspace_id=locked.workspace_id, folder_id=locked.target.get("folder"), pk__gte=low, pk__lte=high
-            ).delete()
+            # In slices, so the deletion collector never holds a million items at once.
+            for start in range(low, high + 1, UNDO_DELETE_SLICE):
+                Item.objects.filter(
+                    workspace_id=locked.workspace_id,
+                    folder_id=locked.target.get("folder"),
+                    pk__gte=start,
+                    pk__lte=min(high, start + UNDO_DELETE_SLICE - 1),
+                ).delete()
         locked.undone_at = timezone.now()
         locked.save(update_fields=["undone_at"])
     task.refresh_from_db()
