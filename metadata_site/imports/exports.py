@@ -11,14 +11,13 @@ import io
 import json
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from metadata_site.collections.models import Collection
-from metadata_site.items.models import Item
-from metadata_site.projects.models import Dataset, Folder
+from metadata_site.explorer import filters
 from metadata_site.schemas.fields import FieldType, Schema
 from metadata_site.schemas.selectors import schema_current
 from metadata_site.workspaces.models import Workspace
@@ -31,8 +30,6 @@ EXPORT_CHUNK_ROWS = 2_000
 CONTENT_TYPES = {"json": "application/json", "jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
 
 EXPORT_UNKNOWN_FORMAT = "Unknown export format {fmt!r}: use json, jsonl or csv."
-EXPORT_BAD_SCOPE = "Unknown scope {scope!r}: use folder:<id>, dataset:<id> or collection:<id>."
-EXPORT_NO_SCOPE_OBJECT = "No {kind} {id} in this workspace."
 
 
 class _Cancelled(Exception):
@@ -45,30 +42,21 @@ class ExportError(ValueError):
         self.message = message
 
 
-def export_queryset(*, workspace: Workspace, params: Mapping[str, str]) -> QuerySet:
-    """The items an export covers: the workspace, or a folder (with its subfolders), dataset or
-    collection named by ``scope=<kind>:<id>``; ordered by id so a streamed export is stable."""
-    qs = Item.objects.filter(workspace=workspace)
-    raw = (params.get("scope") or "").strip()
-    if raw:
-        kind, _, ident = raw.partition(":")
-        models = {"folder": Folder, "dataset": Dataset, "collection": Collection}
-        if kind not in models or not ident.isdigit():
-            raise ExportError(EXPORT_BAD_SCOPE.format(scope=raw))
-        obj = models[kind].objects.filter(workspace=workspace, pk=int(ident)).first()
-        if obj is None:
-            raise ExportError(EXPORT_NO_SCOPE_OBJECT.format(kind=kind, id=ident))
-        if kind == "folder":
-            qs = qs.filter(folder_id__in=obj.descendant_ids(include_self=True))
-        elif kind == "dataset":
-            qs = qs.filter(dataset_memberships__dataset=obj)
-        else:
-            qs = qs.filter(collection_memberships__collection=obj)
-    return qs.order_by("id")
+def export_queryset(*, workspace: Workspace, params: Mapping[str, Any]) -> QuerySet:
+    """The items an export covers, chosen exactly as the explorer chooses them: ``scope=folder:<id>``
+    (with its subfolders), ``dataset:<id>``, ``collection:<id>`` or the workspace, narrowed by its
+    ``f=``/``any=`` filters (a QueryDict or a dict of lists). Ordered by id, so a stream is stable."""
+    schema = schema_current(workspace=workspace)
+    try:
+        query = filters.parse_query_string(params, schema=schema)
+        return filters.items_matching(query, schema=schema, workspace=workspace).order_by("id")
+    except filters.FilterError as exc:
+        raise ExportError(exc.message) from None
 
 
-def export_name(params: Mapping[str, str], fmt: str) -> str:
-    scope = (params.get("scope") or "workspace").replace(":", "-")
+def export_name(params: Mapping[str, Any], fmt: str) -> str:
+    scope = params.get("scope") or "workspace"
+    scope = (scope[-1] if isinstance(scope, list) else scope).replace(":", "-")
     return f"export-{scope}-{timezone.now():%Y%m%d-%H%M%S}.{fmt}"
 
 
@@ -137,16 +125,16 @@ def export_task_create(*, workspace: Workspace, user, params: Mapping[str, list[
     """A background export of the items `params` select (checked now), queued for the worker."""
     if fmt not in EXPORT_FORMATS:
         raise ExportError(EXPORT_UNKNOWN_FORMAT.format(fmt=fmt))
-    flat = {k: v[-1] for k, v in params.items() if v}
-    export_queryset(workspace=workspace, params=flat)
+    params = {k: list(v) for k, v in params.items()}
+    export_queryset(workspace=workspace, params=params)
     task = ImportTask.objects.create(
         workspace=workspace,
         kind=ImportKind.EXPORT,
-        target={"params": {k: list(v) for k, v in params.items()}},
+        target={"params": params},
         format=fmt,
         dry_run=False,
         status=ImportStatus.RUNNING,
-        file_name=export_name(flat, fmt),
+        file_name=export_name(params, fmt),
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
     from .tasks import run_export
@@ -166,7 +154,7 @@ def export_task_run(*, task_id: int, on_progress: Callable[[ImportTask], None] |
     task = ImportTask.objects.select_related("workspace").get(pk=task_id)
     if task.is_finished:
         return task.status
-    params = {k: v[-1] for k, v in task.target.get("params", {}).items() if v}
+    params = task.target.get("params", {})
     try:
         queryset = export_queryset(workspace=task.workspace, params=params)
     except ExportError as exc:

@@ -150,9 +150,8 @@ def export(request: HttpRequest, slug: str) -> HttpResponse:
     fmt = request.GET.get("format", "json")
     if fmt not in EXPORT_FORMATS:
         return HttpResponse(EXPORT_UNKNOWN_FORMAT.format(fmt=fmt), status=400, content_type="text/plain")
-    params = {k: request.GET.get(k) for k in request.GET}
     try:
-        queryset = export_queryset(workspace=access.workspace, params=params)
+        queryset = export_queryset(workspace=access.workspace, params=request.GET)
     except ExportError as exc:
         return HttpResponse(exc.message, status=400, content_type="text/plain")
     if request.GET.get("background") or queryset.count() > EXPORT_INLINE_MAX_ITEMS:
@@ -163,7 +162,7 @@ def export(request: HttpRequest, slug: str) -> HttpResponse:
         (chunk.encode() for chunk in export_chunks(queryset=queryset, fmt=fmt, schema=schema)),
         content_type=CONTENT_TYPES[fmt],
     )
-    response["Content-Disposition"] = f'attachment; filename="{export_name(params, fmt)}"'
+    response["Content-Disposition"] = f'attachment; filename="{export_name(request.GET, fmt)}"'
     return response
 
 

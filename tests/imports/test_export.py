@@ -61,6 +61,18 @@ def test_it_streams_jsonl_and_csv(login, owner, folder):
     assert rows[2][1:] == ["b.jpg", "https://x.example/b.jpg", "image", "", "-2.5", "2024-05-01T10:30:00Z", "", "", "", ""]
 
 
+def test_it_exports_an_explorer_filter_result(login, owner, folder):
+    _, body = _get(login(owner), scope=f"folder:{folder.pk}", f="weather:eq:Rain", format="jsonl")
+    assert [json.loads(line)["title"] for line in body.splitlines()] == ["a.jpg"]
+    _, body = _get(login(owner), f="temperature:lt:0", format="jsonl")
+    assert [json.loads(line)["title"] for line in body.splitlines()] == ["b.jpg"]
+
+
+def test_the_explorer_page_links_to_the_export_of_its_result(login, owner, folder):
+    page = login(owner).get(reverse("explorer:explore", args=["acme"]), {"f": "weather:eq:Rain"})
+    assert b"/w/acme/export/?f=weather%3Aeq%3ARain&amp;format=csv" in page.content
+
+
 def test_it_exports_a_dataset_and_an_empty_json_array(login, owner, folder, workspace):
     client = login(owner)
     dataset = make_dataset(make_project(workspace), items=[Item.objects.get(title="b.jpg")])
@@ -73,8 +85,9 @@ def test_it_exports_a_dataset_and_an_empty_json_array(login, owner, folder, work
 
 @pytest.mark.parametrize(
     "params, message",
-    [({"scope": "folder:999999"}, "No folder 999999 in this workspace."),
-     ({"scope": "shelf:1"}, "Unknown scope 'shelf:1': use folder:<id>, dataset:<id> or collection:<id>."),
+    [({"scope": "folder:999999"}, "scope: no folder 999999 in this workspace"),
+     ({"scope": "shelf:1"}, "scope: expected folder:<id>, dataset:<id> or collection:<id>, got 'shelf:1'"),
+     ({"f": "weather:eq:Hail"}, "f=weather:eq:Hail: 'Hail' is not an option of 'weather'; options: Sunny, Cloudy, Rain, Snow, Fog"),
      ({"format": "xml"}, "Unknown export format 'xml': use json, jsonl or csv.")],
 )
 def test_it_answers_400_for_a_bad_request(login, owner, folder, params, message):

@@ -69,4 +69,4 @@ def test_export_metadata_writes_what_import_metadata_reads_back(workspace, tmp_p
 def test_export_metadata_refuses_an_unknown_folder(workspace):
     with pytest.raises(CommandError) as exc:
         call_command("export_metadata", "--workspace", "acme", "--folder", "424242", "--no-progress")
-    assert str(exc.value) == "No folder 424242 in this workspace."
+    assert str(exc.value) == "scope: no folder 424242 in this workspace"

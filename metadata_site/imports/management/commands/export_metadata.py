@@ -19,6 +19,8 @@ class Command(BaseCommand):
         scope.add_argument("--folder", type=int)
         scope.add_argument("--dataset", type=int)
         scope.add_argument("--collection", type=int)
+        parser.add_argument("--filter", "-f", action="append", default=[],
+                            help="an explorer filter <field>:<op>:<value> (repeatable)")
         parser.add_argument("--format", default="jsonl", choices=EXPORT_FORMATS)
         parser.add_argument("--output", "-o", default="-", help="file to write (default: stdout)")
         parser.add_argument("--no-progress", action="store_true")
@@ -30,7 +32,8 @@ class Command(BaseCommand):
         params = {}
         for kind in ("folder", "dataset", "collection"):
             if opts[kind] is not None:
-                params["scope"] = f"{kind}:{opts[kind]}"
+                params["scope"] = [f"{kind}:{opts[kind]}"]
+        params["f"] = opts["filter"]
         try:
             queryset = export_queryset(workspace=workspace, params=params)
         except ExportError as exc:
