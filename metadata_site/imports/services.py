@@ -375,6 +375,11 @@ def import_task_run(*, task_id: int, on_progress: Callable[[ImportTask], None] |
         _finish(task, ImportStatus.CANCELLED, reason=task.failure_reason)
     except _Superseded:
         pass
+    except Exception as exc:
+        # A bug or a lost database: the task says so instead of looking stuck. Committed batches stay
+        # (undo removes them); a killed worker raises nothing here and is resumed instead.
+        _finish(task, ImportStatus.FAILED, reason=IMPORT_CRASHED.format(error=exc))
+        raise
     return task.status
 
 

@@ -401,8 +401,8 @@ def test_cancel_of_a_checked_task_finishes_it_at_once(workspace, owner, folder, 
     assert exc.value.message == "Only a task that has not finished can be cancelled."
 
 
-class _WorkerKilled(Exception):
-    pass
+class _WorkerKilled(BaseException):
+    """Like the SystemExit a worker raises on a forced shutdown: the run stops dead."""
 
 
 def _crash_on_batch(monkeypatch, kind_class, number):
@@ -456,6 +456,15 @@ def test_a_restarted_data_import_creates_every_item_once(workspace, owner, monke
     assert [t[:1] + t[2:] for t in _tree(crashed)] == [t[:1] + t[2:] for t in _tree(uninterrupted)]
     import_task_undo(task=task, user=owner)
     assert Item.objects.filter(folder=crashed).count() == 0
+
+
+def test_an_unexpected_error_fails_the_task_with_its_reason(workspace, owner, folder, items, monkeypatch):
+    def broken(self, rows, *, write, change_set):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(kinds.MetadataRows, "run_batch", broken)
+    task = run_import(workspace, owner, [{"media_id": str(items[0].uid), "metadata": {}}], "r.json")
+    assert (task.status, task.failure_reason) == ("FAILED", "The import stopped unexpectedly: disk on fire")
 
 
 def test_rerunning_the_same_file_gives_the_same_final_state(workspace, owner, folder, items):
