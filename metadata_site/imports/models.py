@@ -102,6 +102,17 @@ class ImportTask(models.Model):
             ImportStatus.CANCELLED,
         }
 
+    def status_payload(self) -> dict:
+        """The task as the Visual Layer status endpoint shows it (`inserted_rows`: rows applied)."""
+        return {
+            "task_id": str(self.uid),
+            "status": self.status,
+            "progress": float(self.progress),
+            "inserted_rows": self.inserted_rows + self.updated_rows + self.unchanged_rows,
+            "error_count": self.error_count,
+            "sample_errors": list(self.sample_errors),
+        }
+
     @property
     def is_active(self) -> bool:
         return self.status in {ImportStatus.VALIDATING, ImportStatus.RUNNING}

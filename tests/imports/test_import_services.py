@@ -483,3 +483,12 @@ def test_a_file_naming_an_item_twice_applies_both_rows_in_order(workspace, owner
     task = run_import(workspace, owner, rows, "rows.json")
     assert task.status == "COMPLETED"
     assert _md(a) == {"camera": "cam-1", "weather": "Snow", "dark": True}
+
+
+def test_the_status_payload_has_the_visual_layer_shape(workspace, owner, folder, items):
+    rows = [{"media_id": str(items[0].uid), "value": True}, {"media_id": str(items[1].uid), "value": "no"}]
+    task = run_import(workspace, owner, rows, "v.json", kind="field_values", target={"field": "dark"})
+    assert task.status_payload() == {
+        "task_id": str(task.uid), "status": "COMPLETED_WITH_ERRORS", "progress": 100.0, "inserted_rows": 1,
+        "error_count": 1, "sample_errors": [{"reason": "dark: Expected true or false.", "row_index": 1}],
+    }
