@@ -51,6 +51,9 @@ class ImportTask(models.Model):
     mode = models.CharField(max_length=10, choices=ImportMode.choices, default=ImportMode.MERGE)
     status = models.CharField(max_length=24, choices=ImportStatus.choices, default=ImportStatus.INIT)
     progress = models.FloatField(default=0.0)
+    # Where the apply pass starts on the progress bar: 0 after a dry run the user looked at; past the
+    # check's share when the task checks and applies in one go, so progress only ever goes up.
+    progress_base = models.FloatField(default=0.0)
     inserted_rows = models.PositiveBigIntegerField(default=0)
     updated_rows = models.PositiveBigIntegerField(default=0)
     unchanged_rows = models.PositiveBigIntegerField(default=0)

@@ -36,6 +36,9 @@ from .models import ApplyPolicy, ImportKind, ImportMode, ImportStatus, ImportTas
 from .parsers import ImportFileError, Reader, Row, format_for
 
 SAMPLE_ERRORS = 100
+# The share of the progress bar the check takes when a task checks and applies in one go.
+CHECK_SHARE_FULL = 50.0
+CHECK_SHARE_SCAN = 10.0
 UNDO_DELETE_SLICE = 5_000
 BATCH_ROWS = {"postgresql": 10_000, "sqlite": 5_000}
 
@@ -243,7 +246,8 @@ def import_task_apply(*, task: ImportTask, user, policy: str) -> ImportTask:
         locked.dry_run = False
         locked.status = ImportStatus.RUNNING
         locked.progress = 0
-        locked.save(update_fields=["policy", "dry_run", "status", "progress"])
+        locked.progress_base = 0
+        locked.save(update_fields=["policy", "dry_run", "status", "progress", "progress_base"])
     _enqueue(locked)
     task.refresh_from_db()
     return task
@@ -364,7 +368,8 @@ def import_task_run(*, task_id: int, on_progress: Callable[[ImportTask], None] |
             if task.policy == ApplyPolicy.ONLY_IF_NO_ERRORS and task.error_count:
                 _finish(task, ImportStatus.FAILED, reason=IMPORT_HAS_ERRORS.format(count=task.error_count))
                 return task.status
-            _set(task, status=ImportStatus.RUNNING, progress=0)
+            base = CHECK_SHARE_FULL if task.policy == ApplyPolicy.ONLY_IF_NO_ERRORS else CHECK_SHARE_SCAN
+            _set(task, status=ImportStatus.RUNNING, progress=base, progress_base=base)
         run.reader = Reader(task_file(task), task.format, size=task.file_size)
         run.kind = _kind_for(task)
         _apply_pass(run)
@@ -422,9 +427,9 @@ def _batch_size() -> int:
     return BATCH_ROWS.get(connection.vendor, 5_000)
 
 
-def _progress(run: _Run) -> float:
+def _progress(run: _Run, *, start: float = 0.0, share: float = 100.0) -> float:
     size = run.reader.size or 1
-    return min(99.9, round(100 * run.reader.bytes_read / size, 1))
+    return min(99.9, round(start + share * run.reader.bytes_read / size, 1))
 
 
 class _ErrorReport:
@@ -466,6 +471,7 @@ def _check_pass(run: _Run) -> None:
     bad rows without a dry run, only the file itself is checked, so the apply pass reports the rows."""
     task = run.task
     full = task.dry_run or task.policy == ApplyPolicy.ONLY_IF_NO_ERRORS
+    share = 100.0 if task.dry_run else CHECK_SHARE_FULL if full else CHECK_SHARE_SCAN
     _set(task, started_at=task.started_at or timezone.now(), total_rows=0, valid_rows=0, error_count=0,
          sample_errors=[], progress=0)
     report = _ErrorReport(task, keep_bytes=0) if full else None
@@ -484,7 +490,7 @@ def _check_pass(run: _Run) -> None:
                 size = 0
             _check_cancel(task)
             _set(task, total_rows=total, valid_rows=valid, error_count=errors, sample_errors=samples,
-                 error_report_bytes=size, progress=_progress(run))
+                 error_report_bytes=size, progress=_progress(run, share=share))
             if run.on_progress:
                 run.on_progress(task)
     finally:
@@ -545,7 +551,7 @@ def _apply_batch(run: _Run, batch: list[Row], report: "_ErrorReport") -> None:
             "sample_errors": samples,
             "error_report_bytes": size,
             "created_ranges": ranges,
-            "progress": _progress(run),
+            "progress": _progress(run, start=task.progress_base, share=100.0 - task.progress_base),
             "heartbeat_at": timezone.now(),
         }
         # Only the run that still sees the offset it started the batch from may commit it.

@@ -492,3 +492,18 @@ def test_the_status_payload_has_the_visual_layer_shape(workspace, owner, folder,
         "task_id": str(task.uid), "status": "COMPLETED_WITH_ERRORS", "progress": 100.0, "inserted_rows": 1,
         "error_count": 1, "sample_errors": [{"reason": "dark: Expected true or false.", "row_index": 1}],
     }
+
+
+def test_progress_only_goes_up_when_a_task_checks_and_applies_in_one_go(workspace, owner, folder, monkeypatch):
+    monkeypatch.setattr(services, "BATCH_ROWS", {"postgresql": 2, "sqlite": 2})
+    many = [make_item(folder, f"m{i}.jpg") for i in range(6)]
+    content = json.dumps([{"media_id": str(i.uid), "metadata": {"dark": True}} for i in many]).encode()
+    task = import_task_create(workspace=workspace, user=owner, kind="metadata_rows", dry_run=False,
+                              policy="skip_bad_rows")
+    import_task_upload(task=task, name="r.json", chunks=[content], enqueue=False)
+    seen = []
+    services.import_task_run(task_id=task.pk, on_progress=lambda t: seen.append((t.status, t.progress)))
+    assert seen[0] == ("VALIDATING", 10.0)
+    assert [p for _, p in seen] == sorted(p for _, p in seen)
+    assert seen[-1] == ("COMPLETED", 100.0)
+    assert [s for s, _ in seen].count("RUNNING") == 3
