@@ -1,0 +1,118 @@
+"""Reads about collections: membership (frozen and live), the tags shown on items, listings."""
+
+from collections.abc import Iterable
+from contextvars import ContextVar
+
+from django.core.exceptions import ValidationError
+from django.db.models import Count, QuerySet
+
+from metadata_site.items.models import Item
+from metadata_site.workspaces.models import Workspace
+
+from .models import Collection, CollectionItem, CollectionKind, CollectionTask, CollectionTaskStatus
+
+# Collections whose membership is being evaluated in this context: a live collection whose filter is
+# scoped to itself (directly or through other live collections) would otherwise recurse forever.
+_evaluating: ContextVar[frozenset[int]] = ContextVar("collections_evaluating", default=frozenset())
+
+
+def items_matching(*, workspace: Workspace, filter_state: dict) -> QuerySet[Item]:
+    """Items of `workspace` matching an explorer filter state (its JSON form), compiled by the explorer."""
+    try:
+        from metadata_site.explorer.filters import items_matching as compile_items
+    except ImportError:
+        return _scope_only(workspace=workspace, filter_state=filter_state)
+    return compile_items(workspace=workspace, filter_state=filter_state)
+
+
+def _scope_only(*, workspace: Workspace, filter_state: dict) -> QuerySet[Item]:
+    """Stand-in until the explorer's filter module lands on main: scopes only, no field filters."""
+    if filter_state.get("filters") or filter_state.get("any"):
+        raise ValidationError("Field filters need the explorer's filter module.")
+    items = Item.objects.filter(workspace=workspace).top_level()
+    kind, _, value = (filter_state.get("scope") or "").partition(":")
+    if kind == "folder":
+        return items.filter(folder_id=int(value))
+    if kind == "dataset":
+        return items.filter(dataset_memberships__dataset_id=int(value))
+    if kind == "collection":
+        c = Collection.objects.get(workspace=workspace, pk=int(value))
+        return items.filter(pk__in=collection_items(c).values("pk"))
+    return items
+
+
+def collection_items(collection: Collection) -> QuerySet[Item]:
+    """The items of a collection: the stored ones when frozen, the filter re-evaluated when live."""
+    base = Item.objects.filter(workspace_id=collection.workspace_id)
+    if collection.kind == CollectionKind.FROZEN:
+        return base.filter(pk__in=CollectionItem.objects.filter(collection=collection).values("item_id"))
+    active = _evaluating.get()
+    if collection.pk in active:
+        return base.none()
+    token = _evaluating.set(active | {collection.pk})
+    try:
+        # Compiling is lazy SQL building: nested collection scopes resolve here, inside the guard.
+        return base.filter(pk__in=items_matching(workspace=collection.workspace, filter_state=collection.filter))
+    finally:
+        _evaluating.reset(token)
+
+
+def collection_item_count(collection: Collection) -> int:
+    return collection_items(collection).count()
+
+
+def collection_list(*, workspace: Workspace) -> QuerySet[Collection]:
+    """Collections of a workspace with `stored_count` (items stored; live collections count on demand)."""
+    return (
+        Collection.objects.filter(workspace=workspace)
+        .select_related("created_by")
+        .annotate(stored_count=Count("memberships"))
+        .order_by("title")
+    )
+
+
+def collection_thumbnails(collection: Collection, *, limit: int = 6) -> list[Item]:
+    return list(collection_items(collection).top_level().only("uid", "title").order_by("id")[:limit])
+
+
+def collection_active_task(collection: Collection) -> CollectionTask | None:
+    return (
+        CollectionTask.objects.filter(
+            collection=collection, status__in=[CollectionTaskStatus.QUEUED, CollectionTaskStatus.RUNNING]
+        )
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def collection_tags_for_items(*, workspace_id: int, item_ids: Iterable[int]) -> dict[int, list[Collection]]:
+    """item id → the collections it is in (frozen by membership, live by filter), for a page of items.
+
+    One query for frozen membership, one for the live collections, and one per live collection
+    (bounded by the number of live collections, not by the number of items).
+    """
+    ids = list(item_ids)
+    tags: dict[int, list[Collection]] = {pk: [] for pk in ids}
+    if not ids:
+        return tags
+    rows = (
+        CollectionItem.objects.filter(workspace_id=workspace_id, item_id__in=ids)
+        .select_related("collection")
+        .only("item_id", "collection__id", "collection__title", "collection__kind")
+        .order_by("collection__title")
+    )
+    for row in rows:
+        tags[row.item_id].append(row.collection)
+    for live in Collection.objects.filter(workspace_id=workspace_id, kind=CollectionKind.LIVE).select_related(
+        "workspace"
+    ):
+        try:
+            matched = list(collection_items(live).filter(pk__in=ids).values_list("pk", flat=True))
+        except ValidationError:
+            # The filter no longer validates (a field was removed from the schema): no tag.
+            continue
+        for pk in matched:
+            tags[pk].append(live)
+    for pk in tags:
+        tags[pk].sort(key=lambda c: c.title.lower())
+    return tags
