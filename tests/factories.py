@@ -66,7 +66,9 @@ def make_schema(workspace: Workspace, fields: list[dict], *, version: int | None
     if version is None:
         last = MetadataSchema.objects.filter(workspace=workspace).order_by("-version").first()
         version = (last.version + 1) if last else 1
-    full = [{"options": [], "is_multi": False, "description": "", "unit": "", **f} for f in fields]
+    full = [
+        {"options": [], "is_multi": False, "description": "", "unit": "", **f} for f in fields
+    ]
     return MetadataSchema.objects.create(workspace=workspace, version=version, fields=full)
 
 
