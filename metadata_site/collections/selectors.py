@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 
 from metadata_site.items.models import Item
+from metadata_site.schemas.selectors import schema_current
 from metadata_site.workspaces.models import Workspace
 
 from .models import Collection, CollectionItem, CollectionKind, CollectionTask, CollectionTaskStatus
@@ -17,19 +18,61 @@ _evaluating: ContextVar[frozenset[int]] = ContextVar("collections_evaluating", d
 
 
 def items_matching(*, workspace: Workspace, filter_state: dict) -> QuerySet[Item]:
-    """Items of `workspace` matching an explorer filter state (its JSON form), compiled by the explorer."""
+    """Items of `workspace` matching an explorer filter state (its JSON form), compiled by the explorer's
+    filter module. A filter that does not validate raises ValidationError with the explorer's message."""
     try:
-        from metadata_site.explorer.filters import items_matching as compile_items
+        from metadata_site.explorer import filters
     except ImportError:
         return _scope_only(workspace=workspace, filter_state=filter_state)
-    return compile_items(workspace=workspace, filter_state=filter_state)
+    schema = schema_current(workspace=workspace)
+    try:
+        query = filters.parse_json(_without_sort(filter_state), schema=schema)
+        return filters.items_matching(query, schema=schema, workspace=workspace)
+    except filters.FilterError as exc:
+        raise ValidationError(str(exc), code="bad_filter") from None
+
+
+def filter_state_from_params(*, workspace: Workspace, params) -> dict:
+    """The JSON filter state of explorer query parameters (``f``, ``any``, ``scope``), sort dropped."""
+    try:
+        from metadata_site.explorer import filters
+    except ImportError:
+        scope = params.get("scope") or ""
+        return {"scope": scope} if scope else {}
+    try:
+        query = filters.parse_query_string(params, schema=schema_current(workspace=workspace))
+    except filters.FilterError as exc:
+        raise ValidationError(str(exc), code="bad_filter") from None
+    return _without_sort(query.to_json())
+
+
+def filter_state_as_params(filter_state: dict | None) -> str:
+    """The explorer query string of a filter state, for links (empty for the whole workspace)."""
+    from urllib.parse import urlencode
+
+    if not filter_state:
+        return ""
+    pairs = []
+    for key, param in (("all", "f"), ("any", "any")):
+        for c in filter_state.get(key) or []:
+            value = c.get("value")
+            if isinstance(value, list):
+                value = ",".join(str(v) for v in value)
+            pairs.append((param, f"{c['field']}:{c['op']}" + ("" if value is None else f":{value}")))
+    if filter_state.get("scope"):
+        pairs.append(("scope", filter_state["scope"]))
+    return urlencode(pairs)
+
+
+def _without_sort(filter_state: dict) -> dict:
+    return {k: v for k, v in (filter_state or {}).items() if k != "sort"}
 
 
 def _scope_only(*, workspace: Workspace, filter_state: dict) -> QuerySet[Item]:
     """Stand-in until the explorer's filter module lands on main: scopes only, no field filters."""
-    if filter_state.get("filters") or filter_state.get("any"):
+    if filter_state.get("all") or filter_state.get("any"):
         raise ValidationError("Field filters need the explorer's filter module.")
-    items = Item.objects.filter(workspace=workspace).top_level()
+    items = Item.objects.filter(workspace=workspace)
     kind, _, value = (filter_state.get("scope") or "").partition(":")
     if kind == "folder":
         return items.filter(folder_id=int(value))

@@ -4,6 +4,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.http import quote_etag
 from django.views.decorators.http import require_GET
 
+from metadata_site.collections.selectors import collection_tags_for_items
 from metadata_site.schemas.selectors import schema_current
 from metadata_site.workspaces.access import get_access
 from metadata_site.workspaces.models import Role
@@ -33,7 +34,7 @@ def item_detail(request: HttpRequest, slug: str, uid) -> HttpResponse:
         "declared": declared,
         "undeclared": undeclared,
         "datasets": item.datasets.select_related("project"),
-        "collections": item.collections.all(),
+        "collections": collection_tags_for_items(workspace_id=item.workspace_id, item_ids=[item.pk])[item.pk],
         "frames": item.frames.order_by("frame_index", "id") if item.kind == "image_group" else [],
     }
     return render(request, "items/item.html", ctx)
