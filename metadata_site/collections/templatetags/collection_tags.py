@@ -5,7 +5,7 @@ Then `{% for c in tags|tags_of:item %}<span class="chip tag">{{ c.title }}</span
 
 from django import template
 
-from metadata_site.collections.selectors import collection_tags_for_items
+from metadata_site.collections.selectors import collection_tags_for_items, filter_state_as_params
 
 register = template.Library()
 
@@ -21,3 +21,9 @@ def collection_tags(items) -> dict:
 @register.filter
 def tags_of(tags: dict, item) -> list:
     return tags.get(item.pk, []) if tags else []
+
+
+@register.filter
+def explorer_params(filter_state: dict | None) -> str:
+    """The explorer query string of a stored filter state."""
+    return filter_state_as_params(filter_state)
