@@ -72,7 +72,7 @@ def _scope_only(*, workspace: Workspace, filter_state: dict) -> QuerySet[Item]:
     """Stand-in until the explorer's filter module lands on main: scopes only, no field filters."""
     if filter_state.get("all") or filter_state.get("any"):
         raise ValidationError("Field filters need the explorer's filter module.")
-    items = Item.objects.filter(workspace=workspace)
+    items = Item.objects.filter(workspace=workspace).top_level()
     kind, _, value = (filter_state.get("scope") or "").partition(":")
     if kind == "folder":
         return items.filter(folder_id=int(value))
