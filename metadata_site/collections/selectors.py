@@ -4,9 +4,10 @@ from collections.abc import Iterable
 from contextvars import ContextVar
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet, Window
+from django.db.models.functions import RowNumber
 
-from metadata_site.items.models import Item
+from metadata_site.items.models import Item, ItemKind
 from metadata_site.schemas.selectors import schema_current
 from metadata_site.workspaces.models import Workspace
 
@@ -116,6 +117,32 @@ def collection_list(*, workspace: Workspace) -> QuerySet[Collection]:
 
 def collection_thumbnails(collection: Collection, *, limit: int = 6) -> list[Item]:
     return list(collection_items(collection).top_level().only("uid", "title").order_by("id")[:limit])
+
+
+def collections_thumbnails(collections: Iterable[Collection], *, limit: int = 6) -> dict[int, list[Item]]:
+    """collection id → its first `limit` top-level items: one query for all frozen collections, one
+    per live collection."""
+    result: dict[int, list[Item]] = {}
+    frozen = [c.pk for c in collections if c.kind == CollectionKind.FROZEN]
+    if frozen:
+        rows = (
+            CollectionItem.objects.filter(collection_id__in=frozen)
+            .exclude(item__kind=ItemKind.FRAME)
+            .annotate(rank=Window(RowNumber(), partition_by=F("collection_id"), order_by=F("item_id").asc()))
+            .filter(rank__lte=limit)
+            .select_related("item")
+            .only("collection_id", "item__uid", "item__title", "item__workspace_id")
+            .order_by("collection_id", "item_id")
+        )
+        for row in rows:
+            result.setdefault(row.collection_id, []).append(row.item)
+    for c in collections:
+        if c.kind == CollectionKind.LIVE:
+            try:
+                result[c.pk] = collection_thumbnails(c, limit=limit)
+            except ValidationError:
+                result[c.pk] = []
+    return result
 
 
 def collection_active_task(collection: Collection) -> CollectionTask | None:

@@ -19,7 +19,6 @@ from .models import Collection, CollectionKind, CollectionTask
 from .selectors import (
     collection_active_task,
     collection_item_count,
-    collection_thumbnails,
     filter_state_as_params,
     filter_state_from_params,
 )
@@ -61,10 +60,11 @@ def _selection_hidden(data) -> list[tuple[str, str]]:
 def collection_list(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_access(request.user, slug)
     collections = list(selectors.collection_list(workspace=access.workspace))
+    thumbs = selectors.collections_thumbnails(collections, limit=5)
     rows = []
     for c in collections:
         count = c.stored_count if c.kind == CollectionKind.FROZEN else _live_count(c)
-        rows.append({"collection": c, "count": count, "thumbs": collection_thumbnails(c, limit=5)})
+        rows.append({"collection": c, "count": count, "thumbs": thumbs.get(c.pk, [])})
     ctx = {
         "workspace": access.workspace,
         "access": access,

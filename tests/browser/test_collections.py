@@ -1,6 +1,7 @@
 """From a filtered selection to a collection, and from the collection to a dataset in a new project."""
 
 import pytest
+from playwright.sync_api import expect
 
 from metadata_site.workspaces.models import Role
 from tests.factories import make_folder, make_image_group, make_item, make_user, make_workspace
@@ -26,7 +27,7 @@ def test_filter_select_all_save_a_collection_and_build_a_dataset_from_it(live_se
     # The explorer selection "all matching scope=folder:day", opened in the Add to collection dialog.
     page.goto(f"{base}/collections/add/?all=1&scope=folder:{corpus['day'].pk}")
     dialog = page.locator("#add-to-collection")
-    assert "All items matching the filter" in dialog.inner_text()
+    expect(dialog).to_contain_text("All items matching the filter")
     dialog.locator("#id_title").fill("Sunny picks")
     dialog.locator("#id_description").fill("Daylight only")
     dialog.locator("input[name=kind][value=frozen]").check()
@@ -35,9 +36,9 @@ def test_filter_select_all_save_a_collection_and_build_a_dataset_from_it(live_se
     # It lands on the collections page, with the new collection and its item count.
     page.wait_for_url(f"{base}/collections/")
     row = page.locator("tr.collection-row", has_text="Sunny picks")
-    assert row.locator(".item-count").inner_text().strip() == "3"
-    assert "Frozen" in row.inner_text()
-    assert row.locator(".strip img").count() == 3
+    expect(row.locator(".item-count")).to_have_text("3")
+    expect(row).to_contain_text("Frozen")
+    expect(row.locator(".strip img")).to_have_count(3)
 
     # Select it, create a dataset in a new project, splitting image groups.
     row.locator("input[name=collections]").check()
@@ -50,18 +51,18 @@ def test_filter_select_all_save_a_collection_and_build_a_dataset_from_it(live_se
 
     # The dataset: 2 images + the 3 frames of the group.
     page.wait_for_selector("h1:has-text('train')")
-    assert page.locator(".thumbs .thumb").count() == 5
-    assert page.locator(".thumbs .thumb:has-text('sunny_burst_f0.jpg')").count() == 1
-    assert page.locator(".thumbs .thumb:has-text('sunny_burst')").count() == 3
+    expect(page.locator(".thumbs .thumb")).to_have_count(5)
+    expect(page.locator(".thumbs .thumb:has-text('sunny_burst_f0.jpg')")).to_have_count(1)
+    expect(page.locator(".thumbs .thumb:has-text('sunny_burst')")).to_have_count(3)
 
     # Its Info tab records the source collection.
     page.click("nav.tabs >> text=Info")
-    assert "Sunny picks" in page.inner_text("#dataset-source")
+    expect(page.locator("#dataset-source")).to_contain_text("Sunny picks")
 
     # The collection's title is a tag on each of its items, and on no other.
     page.goto(f"{base}/folders/{corpus['day'].pk}/")
-    assert page.locator(".thumb .chip.tag:has-text('Sunny picks')").count() == 3
+    expect(page.locator(".thumb .chip.tag:has-text('Sunny picks')")).to_have_count(3)
     page.goto(f"{base}/folders/{corpus['night'].pk}/")
-    assert page.locator(".thumb .chip.tag").count() == 0
+    expect(page.locator(".thumb .chip.tag")).to_have_count(0)
     page.goto(f"{base}/items/{corpus['sunny'][0].uid}/")
-    assert page.locator(".chip.tag:has-text('Sunny picks')").count() == 1
+    expect(page.locator(".chip.tag:has-text('Sunny picks')")).to_have_count(1)
