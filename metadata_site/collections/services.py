@@ -12,7 +12,7 @@ from functools import reduce
 from operator import or_
 
 from django.core.exceptions import EmptyResultSet, ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
@@ -137,6 +137,16 @@ def _clean_title(title: str, *, workspace: Workspace, exclude_pk: int | None = N
     return title
 
 
+def _save_unique(obj, *, field: str, message: str) -> None:
+    """full_clean() and save(); a concurrent insert of the same unique name becomes the same clear error."""
+    obj.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError:
+        raise ValidationError({field: message}, code="unique") from None
+
+
 def _require_frozen(collection: Collection) -> None:
     if collection.kind != CollectionKind.FROZEN:
         raise ValidationError(COLLECTION_LIVE_HAS_NO_ITEMS.format(title=collection.title), code="live")
@@ -177,8 +187,7 @@ def collection_create(
         filter=filter_state or {},
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
-    collection.full_clean()
-    collection.save()
+    _save_unique(collection, field="title", message=COLLECTION_TITLE_TAKEN.format(title=collection.title))
     if kind == CollectionKind.FROZEN and (item_ids is not None or filter_state is not None):
         collection_add_items(collection=collection, item_ids=item_ids, filter_state=filter_state, user=user)
     return collection
@@ -269,8 +278,7 @@ def collection_update(
         collection.title = _clean_title(title, workspace=collection.workspace, exclude_pk=collection.pk)
     if description is not None:
         collection.description = description.strip()
-    collection.full_clean()
-    collection.save()
+    _save_unique(collection, field="title", message=COLLECTION_TITLE_TAKEN.format(title=collection.title))
     return collection
 
 
@@ -393,8 +401,7 @@ def dataset_create_from_collections(
     actor = user if getattr(user, "is_authenticated", False) else None
     if project is None:
         project = Project(workspace=workspace, name=new_project_name, updated_at=now, updated_by=actor)
-        project.full_clean()
-        project.save()
+        _save_unique(project, field="new_project_name", message=PROJECT_NAME_TAKEN.format(name=project.name))
     background = total > INLINE_LIMIT
     dataset = Dataset(
         workspace=workspace,
@@ -413,8 +420,7 @@ def dataset_create_from_collections(
             "item_count": total,
         },
     )
-    dataset.full_clean()
-    dataset.save()
+    _save_unique(dataset, field="title", message=DATASET_NAME_TAKEN.format(name=name))
     if background:
         task = CollectionTask.objects.create(
             workspace=workspace, kind=CollectionTaskKind.CREATE_DATASET, dataset=dataset, total=total, created_by=actor

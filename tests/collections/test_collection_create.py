@@ -90,3 +90,12 @@ def test_the_kind_is_stored(workspace, owner, folder):
         workspace=workspace, user=owner, title="L", kind=CollectionKind.LIVE, filter_state=folder_filter(folder)
     )
     assert Collection.objects.get(pk=c.pk).kind == "live"
+
+
+def test_a_title_taken_concurrently_is_the_same_clear_message(workspace, owner, monkeypatch):
+    services.collection_create(workspace=workspace, user=owner, title="Night", kind="frozen", item_ids=[])
+    # As if another request inserted "Night" between our check and our insert.
+    monkeypatch.setattr(services, "_clean_title", lambda title, **kw: title)
+    with pytest.raises(ValidationError) as exc:
+        services.collection_create(workspace=workspace, user=owner, title="Night", kind="frozen", item_ids=[])
+    assert services.COLLECTION_TITLE_TAKEN.format(title="Night") in str(exc.value)
