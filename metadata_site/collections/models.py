@@ -35,8 +35,12 @@ class Collection(models.Model):
 
 class CollectionItem(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="memberships")
-    item = models.ForeignKey("items.Item", on_delete=models.CASCADE, related_name="collection_memberships")
+    # No single-column indexes: the unique (collection, item) and the (item, collection) index cover both
+    # lookups, and every extra index slows the million-row INSERT ... SELECT of a large add.
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="memberships", db_index=False)
+    item = models.ForeignKey(
+        "items.Item", on_delete=models.CASCADE, related_name="collection_memberships", db_index=False
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["collection", "item"], name="collection_item_unique")]

@@ -13,7 +13,7 @@ from operator import or_
 
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from metadata_site.items.models import Item, ItemKind
@@ -32,8 +32,11 @@ from .selectors import collection_items, items_matching
 
 # Selections up to this many items are written inside the request; larger ones by a background task.
 INLINE_LIMIT = 20_000
-# Rows written per statement by a background task (and per progress update).
+# Rows written per statement by a background task (and per progress update): at least CHUNK_SIZE, and
+# large enough that a task runs at most MAX_CHUNKS statements (PostgreSQL may evaluate a selection as a
+# hashed subplan over all of it, once per statement).
 CHUNK_SIZE = 20_000
+MAX_CHUNKS = 25
 
 COLLECTION_TITLE_REQUIRED = "A collection needs a title."
 COLLECTION_TITLE_TAKEN = "A collection named “{title}” already exists in this workspace. Pick another title."
@@ -100,6 +103,10 @@ def _chunks(source: QuerySet, *, size: int) -> Iterable[QuerySet]:
             return
         yield rest.filter(pk__lte=bound[0])
         last = bound[0]
+
+
+def _chunk_size(total: int) -> int:
+    return max(CHUNK_SIZE, -(-total // MAX_CHUNKS))
 
 
 def _workspace_items(*, workspace: Workspace, item_ids: Iterable[int]) -> QuerySet[Item]:
@@ -236,7 +243,8 @@ def collection_add_items_run(*, task: CollectionTask, item_ids: list[int] | None
     source = _selection(workspace=collection.workspace, item_ids=item_ids, filter_state=filter_state)
     CollectionTask.objects.filter(pk=task.pk).update(status=CollectionTaskStatus.RUNNING)
     done = added = 0
-    for chunk in _chunks(source, size=CHUNK_SIZE):
+    size = _chunk_size(task.total)
+    for chunk in _chunks(source, size=size):
         with transaction.atomic():
             added += _insert_select(
                 table=CollectionItem._meta.db_table,
@@ -245,7 +253,7 @@ def collection_add_items_run(*, task: CollectionTask, item_ids: list[int] | None
                 owner_id=collection.pk,
                 source=chunk,
             )
-        done = min(task.total, done + CHUNK_SIZE)
+        done = min(task.total, done + size)
         CollectionTask.objects.filter(pk=task.pk).update(done=done, added=added)
     now = timezone.now()
     Collection.objects.filter(pk=collection.pk).update(updated_at=now)
@@ -326,22 +334,32 @@ def _dataset_items(
     filter_state: dict | None,
     split_image_groups: bool,
 ) -> QuerySet[Item]:
+    """The items a dataset gets. Every source is a correlated semi-join on the item row (index lookups),
+    so a chunk of a background build costs its own size, not the size of the whole selection."""
     base = Item.objects.filter(workspace=workspace)
-    parts = [Q(pk__in=collection_items(c).order_by().values("pk")) for c in collections]
-    if item_ids:
-        parts.append(Q(pk__in=_workspace_items(workspace=workspace, item_ids=item_ids).values("pk")))
+    frozen = [c.pk for c in collections if c.kind == CollectionKind.FROZEN]
+    selections = [collection_items(c) for c in collections if c.kind != CollectionKind.FROZEN]
     if filter_state is not None:
-        parts.append(Q(pk__in=items_matching(workspace=workspace, filter_state=filter_state).order_by().values("pk")))
-    if not parts:
+        selections.append(items_matching(workspace=workspace, filter_state=filter_state))
+    if item_ids:
+        _workspace_items(workspace=workspace, item_ids=item_ids)
+
+    def selected(ref: str) -> Q | None:
+        """The item referenced by `ref` ("pk", or "parent_id" for a frame's group) is selected."""
+        parts = []
+        if frozen:
+            parts.append(Q(Exists(CollectionItem.objects.filter(collection_id__in=frozen, item_id=OuterRef(ref)))))
+        parts += [Q(Exists(qs.order_by().filter(pk=OuterRef(ref)))) for qs in selections]
+        if item_ids:
+            parts.append(Q(**{f"{ref}__in": item_ids}))
+        return reduce(or_, parts) if parts else None
+
+    itself = selected("pk")
+    if itself is None:
         return base.none()
-    selected = base.filter(reduce(or_, parts))
     if not split_image_groups:
-        return selected
-    groups = selected.filter(kind=ItemKind.IMAGE_GROUP).values("pk")
-    return base.filter(
-        Q(pk__in=selected.exclude(kind=ItemKind.IMAGE_GROUP).values("pk"))
-        | Q(kind=ItemKind.FRAME, parent_id__in=groups)
-    )
+        return base.filter(itself)
+    return base.filter((itself & ~Q(kind=ItemKind.IMAGE_GROUP)) | (Q(kind=ItemKind.FRAME) & selected("parent_id")))
 
 
 @transaction.atomic
@@ -455,7 +473,8 @@ def dataset_build_run(*, task: CollectionTask, item_ids: list[int] | None = None
     )
     CollectionTask.objects.filter(pk=task.pk).update(status=CollectionTaskStatus.RUNNING)
     done = added = 0
-    for chunk in _chunks(source, size=CHUNK_SIZE):
+    size = _chunk_size(task.total)
+    for chunk in _chunks(source, size=size):
         with transaction.atomic():
             added += _insert_select(
                 table=DatasetItem._meta.db_table,
@@ -464,7 +483,7 @@ def dataset_build_run(*, task: CollectionTask, item_ids: list[int] | None = None
                 owner_id=dataset.pk,
                 source=chunk,
             )
-        done = min(task.total, done + CHUNK_SIZE)
+        done = min(task.total, done + size)
         CollectionTask.objects.filter(pk=task.pk).update(done=done, added=added)
         percent = (done * 100) // task.total if task.total else 100
         Dataset.objects.filter(pk=dataset.pk).update(progress=min(percent, 99))

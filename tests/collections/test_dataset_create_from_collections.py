@@ -179,3 +179,19 @@ def test_dataset_require_ready_refuses_an_importing_dataset(workspace):
         services.dataset_require_ready(ds)
     assert "still being created (40% done)" in str(exc.value)
     services.dataset_require_ready(make_dataset(make_project(workspace), "ready"))
+
+
+def test_a_frame_selected_directly_and_through_its_group_is_added_once(workspace, owner, folder):
+    group = make_image_group(folder, frames=2)
+    frame = Item.objects.filter(parent=group).first()
+    one = make_collection(workspace, "groups", items=[group])
+    ds = _create(workspace, owner, collection_ids=[one.pk], item_ids=[frame.pk], split_image_groups=True)
+    assert ds.memberships.count() == 2
+    assert set(ds.items.all()) == set(Item.objects.filter(parent=group))
+
+
+def test_a_live_collection_of_groups_is_split_too(workspace, owner, folder):
+    group = make_image_group(folder, frames=2)
+    live = make_collection(workspace, "live", kind="live", filter=folder_filter(folder))
+    ds = _create(workspace, owner, collection_ids=[live.pk], split_image_groups=True)
+    assert set(ds.items.all()) == set(Item.objects.filter(parent=group))
