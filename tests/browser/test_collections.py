@@ -65,4 +65,5 @@ def test_filter_select_all_save_a_collection_and_build_a_dataset_from_it(live_se
     page.goto(f"{base}/folders/{corpus['night'].pk}/")
     expect(page.locator(".thumb .chip.tag")).to_have_count(0)
     page.goto(f"{base}/items/{corpus['sunny'][0].uid}/")
+    expect(page.locator("h1")).to_contain_text("sunny_0.jpg")
     expect(page.locator(".chip.tag:has-text('Sunny picks')")).to_have_count(1)
