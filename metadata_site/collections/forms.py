@@ -1,3 +1,5 @@
+import uuid
+
 from django import forms
 
 from metadata_site.projects.models import Project
@@ -21,19 +23,29 @@ def parse_ids(values: list[str]) -> list[int]:
 
 
 class SelectionForm(forms.Form):
-    """The explorer selection: ticked `ids`, or `all=1` for every item matching the filter parameters
-    (``f``, ``any``, ``scope``) sent alongside."""
+    """The explorer's selection: ``selection=ids`` with repeated ``item=<uid>`` (ticked items), or
+    ``selection=filter`` with the explorer's ``f``/``any``/``scope`` parameters (every item matching).
+    Also accepted: ``ids=<pk>,<pk>`` (ticked items by id) and ``all=1`` (= ``selection=filter``)."""
 
-    ids = forms.CharField(required=False)
+    selection = forms.ChoiceField(choices=[("ids", "ids"), ("filter", "filter")], required=False)
     all = forms.BooleanField(required=False)
 
     def __init__(self, data, **kwargs) -> None:
         super().__init__(data, **kwargs)
-        self._raw_ids = data.getlist("ids") if hasattr(data, "getlist") else []
+        getlist = data.getlist if hasattr(data, "getlist") else (lambda key: [])
+        self._raw_ids, self._raw_uids = getlist("ids"), getlist("item")
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        cleaned["ids"] = [] if cleaned.get("all") else parse_ids(self._raw_ids)
+        cleaned["all"] = bool(cleaned.get("all")) or cleaned.get("selection") == "filter"
+        cleaned["ids"] = [] if cleaned["all"] else parse_ids(self._raw_ids)
+        uids = []
+        for value in [] if cleaned["all"] else self._raw_uids:
+            try:
+                uids.append(uuid.UUID(str(value)))
+            except ValueError:
+                raise forms.ValidationError(f"“{value}” is not an item id.") from None
+        cleaned["uids"] = uids
         return cleaned
 
 

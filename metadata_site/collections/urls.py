@@ -5,7 +5,7 @@ from . import views
 app_name = "collections"
 urlpatterns = [
     path("collections/", views.collection_list, name="list"),
-    path("collections/add/", views.collection_add, name="add"),
+    path("collections/add/", views.collection_add, name="add-items"),
     path("collections/create-dataset/", views.dataset_create, name="create-dataset"),
     path("collections/tasks/<uuid:uid>/", views.task_detail, name="task"),
     path("collections/<int:pk>/edit/", views.collection_edit, name="edit"),

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from metadata_site.items.models import Item
 from metadata_site.projects.models import Dataset
 from metadata_site.workspaces.access import Access, get_access
 from metadata_site.workspaces.models import Role
@@ -40,18 +41,29 @@ def _redirect(request: HttpRequest, url: str) -> HttpResponse:
 
 
 def _selection(request: HttpRequest, access: Access, data) -> tuple[list[int] | None, dict | None, str]:
-    """(ticked ids or None, the filter state, its query string) of the explorer selection in `data`."""
+    """(ticked item ids or None, the filter state, its query string) of the explorer selection in `data`."""
     form = SelectionForm(data)
     if not form.is_valid():
-        raise ValidationError(form.errors.as_text())
+        raise ValidationError([str(e) for errors in form.errors.values() for e in errors])
     filter_state = filter_state_from_params(workspace=access.workspace, params=data)
-    ids = None if form.cleaned_data["all"] else form.cleaned_data["ids"]
+    if form.cleaned_data["all"]:
+        return None, filter_state, filter_state_as_params(filter_state)
+    ids = form.cleaned_data["ids"]
+    uids = form.cleaned_data["uids"]
+    if uids:
+        found = dict(Item.objects.filter(workspace=access.workspace, uid__in=uids).values_list("uid", "pk"))
+        missing = [str(u) for u in uids if u not in found]
+        if missing:
+            raise ValidationError(
+                services.ITEMS_NOT_IN_WORKSPACE.format(count=len(missing), sample=", ".join(missing[:3]))
+            )
+        ids = ids + list(found.values())
     return ids, filter_state, filter_state_as_params(filter_state)
 
 
 def _selection_hidden(data) -> list[tuple[str, str]]:
     """The selection parameters to carry through a dialog as hidden inputs."""
-    keep = (*FILTER_PARAMS, "ids", "all")
+    keep = (*FILTER_PARAMS, "selection", "item", "ids", "all")
     return [(k, v) for k in keep for v in (data.getlist(k) if hasattr(data, "getlist") else [])]
 
 
@@ -90,13 +102,15 @@ def collection_add(request: HttpRequest, slug: str) -> HttpResponse:
     filter parameters (`f`, `any`, `scope`)."""
     access = get_access(request.user, slug, role=Role.EDITOR)
     data = request.POST if request.method == "POST" else request.GET
-    form = AddToCollectionForm(data if request.method == "POST" else None, workspace=access.workspace)
+    # The explorer's selection page posts just the selection: that opens the dialog.
+    submitted = request.method == "POST" and "target" in data
+    form = AddToCollectionForm(data if submitted else None, workspace=access.workspace)
     errors: list[str] = []
     try:
         ids, filter_state, query = _selection(request, access, data)
     except ValidationError as exc:
         ids, filter_state, query, errors = [], None, "", _errors(exc)
-    if request.method == "POST" and not errors and form.is_valid():
+    if submitted and not errors and form.is_valid():
         cd = form.cleaned_data
         try:
             if cd["target"] == "new":
@@ -201,13 +215,14 @@ def dataset_create(request: HttpRequest, slug: str) -> HttpResponse:
     """ "Create dataset" from ticked collections (`collections`) and/or an explorer selection."""
     access = get_access(request.user, slug, role=Role.EDITOR)
     data = request.POST if request.method == "POST" else request.GET
-    form = DatasetFromCollectionsForm(data if request.method == "POST" else None, workspace=access.workspace)
+    submitted = request.method == "POST" and "title" in data
+    form = DatasetFromCollectionsForm(data if submitted else None, workspace=access.workspace)
     errors: list[str] = []
     try:
         collection_ids = parse_ids(data.getlist("collections"))
     except ValidationError as exc:
         collection_ids, errors = [], _errors(exc)
-    has_selection = bool(data.getlist("ids")) or data.get("all")
+    has_selection = any(data.getlist(key) for key in ("ids", "item", "all", "selection"))
     ids, filter_state = None, None
     if has_selection and not errors:
         try:
@@ -215,7 +230,7 @@ def dataset_create(request: HttpRequest, slug: str) -> HttpResponse:
         except ValidationError as exc:
             errors = _errors(exc)
     chosen = Collection.objects.filter(workspace=access.workspace, pk__in=collection_ids)
-    if request.method == "POST" and not errors and form.is_valid():
+    if submitted and not errors and form.is_valid():
         cd = form.cleaned_data
         try:
             dataset = services.dataset_create_from_collections(

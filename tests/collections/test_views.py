@@ -37,7 +37,7 @@ def test_the_collections_page_is_for_members_only(data, login, owner, viewer, st
         ("delete", True),
         ("freeze", True),
         ("remove-items", True),
-        ("add", False),
+        ("add-items", False),
         ("create-dataset", False),
     ],
 )
@@ -49,7 +49,7 @@ def test_viewers_cannot_write_and_strangers_get_404(data, login, viewer, strange
 
 
 def test_the_dialogs_are_editor_only(data, login, owner, editor, viewer, stranger):
-    for name in ("add", "create-dataset"):
+    for name in ("add-items", "create-dataset"):
         assert login(owner).get(url(name)).status_code == 200
         assert login(editor).get(url(name)).status_code == 200
         assert login(viewer).get(url(name)).status_code == 403
@@ -100,7 +100,7 @@ def test_the_page_query_count_does_not_grow_with_collections(
 def test_ticked_items_go_into_a_new_frozen_collection(data, login, editor):
     ids = ",".join(str(i.pk) for i in data["items"][1:])
     response = login(editor).post(
-        url("add"), {"ids": ids, "target": "new", "title": "Picked", "description": "two", "kind": "frozen"}
+        url("add-items"), {"ids": ids, "target": "new", "title": "Picked", "description": "two", "kind": "frozen"}
     )
     assert response.status_code == 302
     c = Collection.objects.get(title="Picked")
@@ -110,7 +110,7 @@ def test_ticked_items_go_into_a_new_frozen_collection(data, login, editor):
 
 def test_all_matching_a_filter_goes_into_an_existing_collection(data, login, editor):
     response = login(editor).post(
-        url("add"),
+        url("add-items"),
         {"all": "1", "scope": f"folder:{data['folder'].pk}", "target": "existing", "collection": data["frozen"].pk},
     )
     assert response.status_code == 302
@@ -119,7 +119,8 @@ def test_all_matching_a_filter_goes_into_an_existing_collection(data, login, edi
 
 def test_a_live_collection_keeps_the_filter(data, login, editor):
     login(editor).post(
-        url("add"), {"all": "1", "scope": f"folder:{data['folder'].pk}", "target": "new", "title": "L", "kind": "live"}
+        url("add-items"),
+        {"all": "1", "scope": f"folder:{data['folder'].pk}", "target": "new", "title": "L", "kind": "live"},
     )
     c = Collection.objects.get(title="L")
     assert c.kind == "live"
@@ -131,7 +132,7 @@ def test_a_live_collection_keeps_the_filter(data, login, editor):
 
 def test_a_taken_title_shows_a_clear_message_and_changes_nothing(data, login, editor):
     response = login(editor).post(
-        url("add"),
+        url("add-items"),
         {"ids": str(data["items"][0].pk), "target": "new", "title": "night", "kind": "frozen"},
         headers={"HX-Request": "true"},
     )
@@ -143,7 +144,7 @@ def test_a_taken_title_shows_a_clear_message_and_changes_nothing(data, login, ed
 
 
 def test_the_htmx_dialog_is_a_fragment_carrying_the_selection(data, login, editor):
-    response = login(editor).get(url("add") + "?ids=1,2&scope=folder:9", headers={"HX-Request": "true"})
+    response = login(editor).get(url("add-items") + "?ids=1,2&scope=folder:9", headers={"HX-Request": "true"})
     html = response.content.decode()
     assert "<html" not in html
     assert '<dialog open class="modal"' in html
@@ -156,7 +157,7 @@ def test_a_large_selection_redirects_to_the_progress_page(data, login, editor, m
 
     monkeypatch.setattr(services, "INLINE_LIMIT", 1)
     response = login(editor).post(
-        url("add"),
+        url("add-items"),
         {"all": "1", "scope": f"folder:{data['folder'].pk}", "target": "existing", "collection": data["frozen"].pk},
     )
     task = CollectionTask.objects.get()
@@ -171,7 +172,8 @@ def test_ids_from_another_workspace_are_refused(data, login, editor, stranger):
 
     theirs = make_item(make_folder(Workspace.objects.get(slug="elsewhere")))
     response = login(editor).post(
-        url("add"), {"ids": f"{data['items'][2].pk},{theirs.pk}", "target": "existing", "collection": data["frozen"].pk}
+        url("add-items"),
+        {"ids": f"{data['items'][2].pk},{theirs.pk}", "target": "existing", "collection": data["frozen"].pk},
     )
     assert response.status_code == 400
     assert b"not items of this workspace" in response.content
@@ -278,3 +280,70 @@ def test_grid_tags_cost_a_fixed_number_of_queries(data, workspace, login, owner,
     with CaptureQueriesContext(connection) as many:
         client.get(target)
     assert len(many) == len(few)
+
+
+# --- the explorer's selection protocol (selection=ids + item=<uid>, or selection=filter + f/any/scope) ---
+
+
+def test_the_explorer_selection_page_posts_ticked_uids_which_open_the_dialog(data, login, editor):
+    client = login(editor)
+    uids = [str(i.uid) for i in data["items"][:2]]
+    response = client.post(url("add-items"), {"selection": "ids", "item": uids})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "2 ticked items" in html
+    assert f'name="item" value="{uids[0]}"' in html
+    assert not Collection.objects.filter(title="From explorer").exists()
+    response = client.post(
+        url("add-items"),
+        {"selection": "ids", "item": uids, "target": "new", "title": "From explorer", "kind": "frozen"},
+    )
+    assert response.status_code == 302
+    assert set(Collection.objects.get(title="From explorer").items.all()) == set(data["items"][:2])
+
+
+def test_the_explorer_select_all_matching_protocol(data, login, editor):
+    response = login(editor).post(
+        url("add-items"),
+        {
+            "selection": "filter",
+            "scope": f"folder:{data['folder'].pk}",
+            "target": "new",
+            "title": "All",
+            "kind": "frozen",
+        },
+    )
+    assert response.status_code == 302
+    assert Collection.objects.get(title="All").memberships.count() == 3
+
+
+def test_uids_of_another_workspace_are_refused(data, login, editor, stranger):
+    from metadata_site.workspaces.models import Workspace
+
+    theirs = make_item(make_folder(Workspace.objects.get(slug="elsewhere")))
+    response = login(editor).post(
+        url("add-items"),
+        {"selection": "ids", "item": [str(theirs.uid)], "target": "existing", "collection": data["frozen"].pk},
+    )
+    assert response.status_code == 400
+    assert b"not items of this workspace" in response.content
+    assert data["frozen"].memberships.count() == 2
+
+
+def test_a_malformed_uid_is_a_clear_400(data, login, editor):
+    response = login(editor).post(url("add-items"), {"selection": "ids", "item": ["nope"]})
+    assert response.status_code == 400
+    assert "“nope” is not an item id." in response.content.decode()
+
+
+def test_create_dataset_from_an_explorer_selection_opens_the_form_first(data, login, editor):
+    client = login(editor)
+    uid = str(data["items"][2].uid)
+    response = client.post(url("create-dataset"), {"selection": "ids", "item": [uid]})
+    assert response.status_code == 200
+    assert b"the explorer selection" in response.content
+    response = client.post(
+        url("create-dataset"), {"selection": "ids", "item": [uid], "title": "picked", "new_project_name": "P"}
+    )
+    assert response.status_code == 302
+    assert list(Dataset.objects.get(name="picked").items.all()) == [data["items"][2]]
