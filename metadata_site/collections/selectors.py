@@ -73,16 +73,21 @@ def _scope_only(*, workspace: Workspace, filter_state: dict) -> QuerySet[Item]:
     """Stand-in until the explorer's filter module lands on main: scopes only, no field filters."""
     if filter_state.get("all") or filter_state.get("any"):
         raise ValidationError("Field filters need the explorer's filter module.")
-    items = Item.objects.filter(workspace=workspace).top_level()
+    items = Item.objects.filter(workspace=workspace)
+    from metadata_site.projects.models import Dataset, Folder
+
     kind, _, value = (filter_state.get("scope") or "").partition(":")
+    models = {"folder": Folder, "dataset": Dataset, "collection": Collection}
+    if kind not in models:
+        return items
+    obj = models[kind].objects.filter(workspace=workspace, pk=int(value)).first()
+    if obj is None:
+        raise ValidationError(f"scope: no {kind} {value} in this workspace", code="bad_filter")
     if kind == "folder":
-        return items.filter(folder_id=int(value))
+        return items.filter(folder=obj)
     if kind == "dataset":
-        return items.filter(dataset_memberships__dataset_id=int(value))
-    if kind == "collection":
-        c = Collection.objects.get(workspace=workspace, pk=int(value))
-        return items.filter(pk__in=collection_items(c).values("pk"))
-    return items
+        return items.filter(dataset_memberships__dataset=obj)
+    return items.filter(pk__in=collection_items(obj).values("pk"))
 
 
 def collection_items(collection: Collection) -> QuerySet[Item]:

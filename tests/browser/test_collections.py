@@ -36,7 +36,8 @@ def test_filter_select_all_save_a_collection_and_build_a_dataset_from_it(live_se
     # It lands on the collections page, with the new collection and its item count.
     page.wait_for_url(f"{base}/collections/")
     row = page.locator("tr.collection-row", has_text="Sunny picks")
-    expect(row.locator(".item-count")).to_have_text("3")
+    # All kinds match: the 2 images, the group and its 3 frames.
+    expect(row.locator(".item-count")).to_have_text("6")
     expect(row).to_contain_text("Frozen")
     expect(row.locator(".strip img")).to_have_count(3)
 
@@ -61,7 +62,7 @@ def test_filter_select_all_save_a_collection_and_build_a_dataset_from_it(live_se
 
     # The collection's title is a tag on each of its items, and on no other.
     page.goto(f"{base}/folders/{corpus['day'].pk}/")
-    expect(page.locator(".thumb .chip.tag:has-text('Sunny picks')")).to_have_count(3)
+    expect(page.locator(".thumb .chip.tag:has-text('Sunny picks')")).to_have_count(3)  # top-level items
     page.goto(f"{base}/folders/{corpus['night'].pk}/")
     expect(page.locator(".thumb .chip.tag")).to_have_count(0)
     page.goto(f"{base}/items/{corpus['sunny'][0].uid}/")

@@ -48,7 +48,10 @@ def test_a_filter_never_reaches_into_another_workspace(workspace, folder):
     other_folder = make_folder(make_workspace("other"))
     make_item(other_folder)
     c = make_collection(workspace, "C")
-    assert services.collection_add_items(collection=c, filter_state=folder_filter(other_folder)).added == 0
+    with pytest.raises(ValidationError) as exc:
+        services.collection_add_items(collection=c, filter_state=folder_filter(other_folder))
+    assert f"no folder {other_folder.pk} in this workspace" in str(exc.value)
+    assert c.memberships.count() == 0
 
 
 def test_a_live_collection_refuses_stored_items(workspace, folder):
