@@ -1,5 +1,6 @@
 import uuid
 
+from django.conf import settings
 from django.db import models
 
 from metadata_site.workspaces.models import Workspace
@@ -53,3 +54,53 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ChangeSetQuerySet(models.QuerySet):
+    def in_workspace(self, workspace: Workspace) -> "ChangeSetQuerySet":
+        return self.filter(workspace=workspace)
+
+
+class ChangeSet(models.Model):
+    """One recorded change of item metadata (a form save, a bulk edit, a whole import, an undo).
+
+    Its entries hold, per item touched, the item's whole previous metadata object and a hash of what the
+    change wrote, so an undo restores exactly the previous object and can tell when the item was changed
+    again since (its current metadata no longer hashes to `new_hash`).
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="change_sets")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    operation = models.CharField(max_length=32)
+    description = models.CharField(max_length=500, blank=True)
+    source = models.CharField(max_length=64, default="ui")
+    item_count = models.PositiveIntegerField(default=0)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    undo_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    objects = ChangeSetQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="changeset_ws_created")]
+
+    def __str__(self) -> str:
+        return f"change set {self.pk} ({self.operation})"
+
+
+class ChangeSetEntry(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    change_set = models.ForeignKey(ChangeSet, on_delete=models.CASCADE, related_name="entries")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="change_entries")
+    previous = models.JSONField(default=dict, blank=True)
+    new_hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["change_set", "item"], name="changeset_entry_unique_item")]
+
+    def __str__(self) -> str:
+        return f"entry {self.pk} of change set {self.change_set_id}"

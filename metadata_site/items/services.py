@@ -1,0 +1,358 @@
+"""Writes of item metadata: one service for one item or a million, with row-level results and change sets.
+
+Every write reads the touched rows once (locked), validates and merges in Python, then writes all changed rows
+in one set-based statement and records one change-set entry per item (its whole previous metadata object and
+a hash of the new one), so the number of queries does not grow with the number of items.
+"""
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+
+from metadata_site.schemas.selectors import schema_current
+from metadata_site.schemas.validation import validate_metadata
+from metadata_site.workspaces.models import Workspace
+
+from .models import ChangeSet, ChangeSetEntry, Item
+from .signals import metadata_written
+
+MODE_MERGE = "merge"
+MODE_OVERWRITE = "overwrite"
+WRITE_MODES = (MODE_MERGE, MODE_OVERWRITE)
+
+WRITE_MODE_UNKNOWN = "Unknown write mode {mode!r}: use merge or overwrite."
+ITEM_NOT_FOUND = "No item with this id in this workspace."
+CHANGE_SET_ALREADY_UNDONE = "This change set was already undone."
+CHANGE_SET_NOTHING_TO_UNDO = "This change set changed no items."
+
+UNDO_BATCH_SIZE = 5000
+
+STATUS_CHANGED = "changed"
+STATUS_UNCHANGED = "unchanged"
+STATUS_FAILED = "failed"
+
+
+class MetadataWriteError(ValueError):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class ChangeSetError(ValueError):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class WriteResult:
+    """Per input row, in input order: ``{"item": pk | None, "uid": str | None, "status": "changed" |
+    "unchanged" | "failed", "errors": [{"key", "msg", "expected", "value"}]}``. `change_set` is the change
+    set the changed rows were recorded in (None when nothing changed and none was passed in)."""
+
+    change_set: ChangeSet | None
+    rows: list[dict] = field(default_factory=list)
+
+    def _count(self, status: str) -> int:
+        return sum(1 for r in self.rows if r["status"] == status)
+
+    @property
+    def changed(self) -> int:
+        return self._count(STATUS_CHANGED)
+
+    @property
+    def unchanged(self) -> int:
+        return self._count(STATUS_UNCHANGED)
+
+    @property
+    def failed(self) -> int:
+        return self._count(STATUS_FAILED)
+
+    @property
+    def failed_rows(self) -> list[dict]:
+        return [r for r in self.rows if r["status"] == STATUS_FAILED]
+
+
+@dataclass
+class UndoResult:
+    """`restored`: items put back to their previous metadata; `conflicts`: ``{"item", "uid"}`` of items changed
+    again since, left alone; `undo_change_set`: the change set recording the undo itself (None if nothing was
+    restored)."""
+
+    change_set: ChangeSet
+    undo_change_set: ChangeSet | None
+    restored: int
+    conflicts: list[dict]
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def _canonical(value: Any) -> Any:
+    # PostgreSQL's jsonb and SQLite's JSON may print 1e20 as 100000000000000000000 or 1.0 as 1: compare
+    # integral floats as integers so a round trip through either database hashes the same.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(_canonical(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def metadata_hash(metadata: Any) -> str:
+    """The hash a change-set entry keeps of the metadata it wrote (stable across both databases)."""
+    return hashlib.sha256(_dumps(metadata).encode()).hexdigest()
+
+
+def _id_subquery(ids: list[int]) -> RawSQL:
+    """One parameter for any number of ids (an IN list of 100,000 placeholders breaks SQLite)."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
+    return RawSQL("SELECT value FROM json_each(%s)", (json.dumps(ids),))
+
+
+def _locked_rows(workspace: Workspace, ids: list[int]) -> dict[int, tuple]:
+    qs = (
+        Item.objects.filter(workspace=workspace, pk__in=_id_subquery(ids))
+        .select_for_update()
+        .order_by("id")
+        .values_list("id", "uid", "kind", "client_metadata")
+    )
+    return {pk: (uid, kind, md) for pk, uid, kind, md in qs}
+
+
+def _write_rows(*, workspace: Workspace, change_set: ChangeSet, rows: list[tuple[int, dict, Any]]) -> None:
+    """Write ``(item_id, new_metadata, previous_metadata)`` rows and record them in `change_set`: a constant
+    number of statements whatever the number of rows."""
+    if not rows:
+        return
+    qn = connection.ops.quote_name
+    item_table = qn(Item._meta.db_table)
+    entry_table = qn(ChangeSetEntry._meta.db_table)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {item_table} AS i SET client_metadata = v.md, updated_at = %s "
+                "FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, md jsonb) "
+                "WHERE i.id = v.id AND i.workspace_id = %s",
+                (now, json.dumps([{"id": pk, "md": new} for pk, new, _ in rows]), workspace.pk),
+            )
+            cursor.execute(
+                f"INSERT INTO {entry_table} (workspace_id, change_set_id, item_id, previous, new_hash) "
+                "SELECT %s, %s, v.item_id, v.previous, v.new_hash "
+                "FROM jsonb_to_recordset(%s::jsonb) AS v(item_id bigint, previous jsonb, new_hash text) "
+                "ON CONFLICT (change_set_id, item_id) DO UPDATE SET new_hash = EXCLUDED.new_hash",
+                (
+                    workspace.pk,
+                    change_set.pk,
+                    json.dumps(
+                        [{"item_id": pk, "previous": old, "new_hash": metadata_hash(new)} for pk, new, old in rows]
+                    ),
+                ),
+            )
+        else:
+            stamp = connection.ops.adapt_datetimefield_value(now)
+            cursor.executemany(
+                f"UPDATE {item_table} SET client_metadata = %s, updated_at = %s WHERE id = %s AND workspace_id = %s",
+                [(json.dumps(new), stamp, pk, workspace.pk) for pk, new, _ in rows],
+            )
+            # On a second write of the same item within one change set (an import in batches), keep the first
+            # previous value and only move the hash forward.
+            cursor.executemany(
+                f"INSERT INTO {entry_table} (workspace_id, change_set_id, item_id, previous, new_hash) "
+                "VALUES (%s, %s, %s, %s, %s) "
+                "ON CONFLICT (change_set_id, item_id) DO UPDATE SET new_hash = excluded.new_hash",
+                [(workspace.pk, change_set.pk, pk, json.dumps(old), metadata_hash(new)) for pk, new, old in rows],
+            )
+    count = ChangeSetEntry.objects.filter(change_set=OuterRef("pk")).values("change_set").annotate(n=Count("id"))
+    ChangeSet.objects.filter(pk=change_set.pk).update(item_count=Subquery(count.values("n")))
+    change_set.refresh_from_db(fields=["item_count"])
+    metadata_written.send(
+        sender=Item, workspace=workspace, item_ids=[pk for pk, _, _ in rows], change_set=change_set
+    )
+
+
+def _apply(mode: str, old: Any, normalised: dict) -> dict:
+    if mode == MODE_OVERWRITE:
+        return {k: v for k, v in normalised.items() if v is not None}
+    merged = dict(old) if isinstance(old, dict) else {}
+    for key, value in normalised.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+# --- services --------------------------------------------------------------------------------------
+
+
+def item_metadata_write(
+    *,
+    workspace: Workspace,
+    user,
+    updates: Mapping[int, dict],
+    mode: str,
+    source: str = "ui",
+    change_set: ChangeSet | None = None,
+    description: str = "",
+    operation: str = "",
+) -> WriteResult:
+    """Write metadata for many items (item pk → metadata object) in one transaction.
+
+    `mode` "overwrite" replaces each item's metadata; "merge" sets the given keys, keeps the others and
+    removes keys given as null (JSON Merge Patch at the top level). Values are validated against the current
+    schema first; a row with any bad value is not written at all ("failed", with its errors), the other rows
+    are. Changed rows are recorded in `change_set` (a new one, named by `operation`/`description`/`source`,
+    unless one is passed in, e.g. by an import that writes in batches).
+    """
+    if mode not in WRITE_MODES:
+        raise MetadataWriteError(WRITE_MODE_UNKNOWN.format(mode=mode))
+    ids = [int(pk) for pk in updates]
+    result = WriteResult(change_set=change_set)
+    if not ids:
+        return result
+    schema = schema_current(workspace=workspace)
+    with transaction.atomic():
+        current = _locked_rows(workspace, ids)
+        to_write: list[tuple[int, dict, Any]] = []
+        for pk, metadata in updates.items():
+            pk = int(pk)
+            if pk not in current:
+                result.rows.append(
+                    {"item": pk, "uid": None, "status": STATUS_FAILED,
+                     "errors": [{"key": "", "msg": ITEM_NOT_FOUND, "expected": "an item id", "value": pk}]}
+                )
+                continue
+            uid, kind, old = current[pk]
+            normalised, errors = validate_metadata(schema, metadata, partial=(mode == MODE_MERGE), item_kind=kind)
+            row = {"item": pk, "uid": str(uid), "status": STATUS_FAILED, "errors": errors}
+            if not errors:
+                new = _apply(mode, old, normalised)
+                if _dumps(new) == _dumps(old):
+                    row["status"] = STATUS_UNCHANGED
+                else:
+                    row["status"] = STATUS_CHANGED
+                    to_write.append((pk, new, old))
+            result.rows.append(row)
+        if to_write:
+            if result.change_set is None:
+                result.change_set = ChangeSet.objects.create(
+                    workspace=workspace,
+                    user=user,
+                    operation=operation or mode,
+                    description=description[:500],
+                    source=source,
+                )
+            _write_rows(workspace=workspace, change_set=result.change_set, rows=to_write)
+    return result
+
+
+def item_metadata_write_by_uid(
+    *,
+    workspace: Workspace,
+    user,
+    updates: Mapping[str | uuid.UUID, dict],
+    mode: str,
+    source: str = "ui",
+    change_set: ChangeSet | None = None,
+    description: str = "",
+    operation: str = "",
+) -> WriteResult:
+    """`item_metadata_write` keyed by item uid (the `media_id`); an unknown or malformed uid is a failed row."""
+    parsed: dict[str, uuid.UUID | None] = {}
+    for raw in updates:
+        try:
+            parsed[str(raw)] = raw if isinstance(raw, uuid.UUID) else uuid.UUID(str(raw))
+        except ValueError:
+            parsed[str(raw)] = None
+    valid = [u for u in parsed.values() if u is not None]
+    pk_by_uid = dict(
+        Item.objects.filter(workspace=workspace, uid__in=valid).values_list("uid", "id")
+    ) if valid else {}
+    by_pk = {pk_by_uid[parsed[str(raw)]]: md for raw, md in updates.items() if parsed[str(raw)] in pk_by_uid}
+    inner = item_metadata_write(
+        workspace=workspace, user=user, updates=by_pk, mode=mode, source=source, change_set=change_set,
+        description=description, operation=operation,
+    )
+    inner_rows = {row["item"]: row for row in inner.rows}
+    rows = []
+    for raw in updates:
+        uid = parsed[str(raw)]
+        if uid in pk_by_uid:
+            rows.append(inner_rows[pk_by_uid[uid]])
+        else:
+            rows.append(
+                {"item": None, "uid": str(raw), "status": STATUS_FAILED,
+                 "errors": [{"key": "", "msg": ITEM_NOT_FOUND, "expected": "a media id", "value": str(raw)}]}
+            )
+    return WriteResult(change_set=inner.change_set, rows=rows)
+
+
+def change_set_undo(*, change_set: ChangeSet, user) -> UndoResult:
+    """Put every item `change_set` touched back to its previous metadata, exactly.
+
+    An item whose metadata changed again since (it no longer hashes to what the change set wrote) is reported
+    as a conflict and left alone. The undo is itself recorded as a change set (so it can be undone too), and
+    `change_set` is marked undone.
+    """
+    with transaction.atomic():
+        locked = ChangeSet.objects.select_for_update().get(pk=change_set.pk)
+        if locked.undone_at is not None:
+            raise ChangeSetError(CHANGE_SET_ALREADY_UNDONE)
+        workspace = locked.workspace
+        undo = None
+        restored = 0
+        conflicts: list[dict] = []
+        last_item_id = 0
+        while True:
+            # Pages by item id, each a fresh query: the undo inserts into the entries table while it reads it.
+            batch = list(
+                locked.entries.filter(item_id__gt=last_item_id)
+                .order_by("item_id")
+                .values_list("item_id", "previous", "new_hash")[:UNDO_BATCH_SIZE]
+            )
+            if not batch:
+                break
+            last_item_id = batch[-1][0]
+            current = _locked_rows(workspace, [item_id for item_id, _, _ in batch])
+            to_write = []
+            for item_id, previous, new_hash in batch:
+                uid, _kind, now_md = current[item_id]
+                if metadata_hash(now_md) != new_hash:
+                    conflicts.append({"item": item_id, "uid": str(uid)})
+                elif _dumps(now_md) != _dumps(previous):
+                    to_write.append((item_id, previous, now_md))
+                else:
+                    restored += 1
+            if to_write:
+                if undo is None:
+                    undo = ChangeSet.objects.create(
+                        workspace=workspace,
+                        user=user,
+                        operation="undo",
+                        description=f"Undo of change set {locked.pk}: {locked.description or locked.operation}"[:500],
+                        source="ui",
+                        undo_of=locked,
+                    )
+                _write_rows(workspace=workspace, change_set=undo, rows=to_write)
+                restored += len(to_write)
+        locked.undone_at = timezone.now()
+        locked.undone_by = user
+        locked.save(update_fields=["undone_at", "undone_by"])
+    change_set.undone_at, change_set.undone_by = locked.undone_at, locked.undone_by
+    return UndoResult(change_set=locked, undo_change_set=undo, restored=restored, conflicts=conflicts)

@@ -1,0 +1,275 @@
+"""Strict parsing of custom-data JSON text (and checks of already-parsed JSON values).
+
+Rules, each with its own message: valid JSON only (the message names line and column), the top level is an
+object, no duplicate keys (the message names the key and its line), no NaN/Infinity (nor numbers too large
+to be finite), at most 1 MB (1,048,576 bytes of UTF-8 as submitted), nesting depth at most 64, and no NUL
+characters or unpaired surrogates in strings (PostgreSQL cannot store them).
+
+Nesting depth is checked by a flat scan before parsing, so a 10,000-deep input gets the clear depth error,
+never a RecursionError.
+"""
+
+import json
+import math
+import re
+from typing import Any
+
+MAX_BYTES = 1_048_576
+MAX_DEPTH = 64
+
+EMPTY = "The JSON text is empty: write an object, for example {}."
+INVALID_JSON = "Invalid JSON at line {line}, column {column}: {detail}."
+NOT_AN_OBJECT = "The top level must be a JSON object ({{...}}), not {kind}."
+DUPLICATE_KEY = 'Duplicate key "{key}" at line {line}, column {column}: each key may appear only once in an object.'
+DUPLICATE_KEY_NO_POSITION = 'Duplicate key "{key}": each key may appear only once in an object.'
+NON_FINITE = "{value} at line {line}, column {column} is not allowed: JSON numbers must be finite."
+NON_FINITE_NO_POSITION = "{value} at {path} is not allowed: JSON numbers must be finite."
+TOO_LARGE = "The JSON text is {size:,} bytes; at most {limit:,} bytes (1 MB) are allowed."
+TOO_DEEP = "Nesting is deeper than {limit} levels at line {line}, column {column}."
+TOO_DEEP_NO_POSITION = "Nesting is deeper than {limit} levels at {path}."
+NUL_CHARACTER = "A string at {path} contains a NUL character (\\u0000), which cannot be stored."
+LONE_SURROGATE = "A string at {path} contains an unpaired surrogate (\\ud800-\\udfff), which is not valid Unicode."
+NOT_JSON_TYPE = "The value at {path} is a {kind}, which is not a JSON type."
+KEY_NOT_STRING = "A key at {path} is {kind}; JSON object keys are strings."
+NUMBER_TOO_LONG = "The number at line {line}, column {column} has more than {limit:,} digits."
+NUMBER_TOO_LONG_NO_POSITION = "The number at {path} has more than {limit:,} digits."
+MAX_INT_DIGITS = 4000
+
+_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean", type(None): "null"}
+
+# Tokens that matter outside strings. A string token runs to its closing quote, or to the end of the text when
+# it is unterminated, so brackets and words inside strings are never mistaken for structure.
+_TOKEN = re.compile(
+    r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\Z)'  # a string
+    r"|[\[\]{}:,]"  # structure
+    r"|-?Infinity|NaN"  # non-finite constants Python's json would accept
+    r"|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?",  # a number
+    re.S,
+)
+_BAD_CHARS = re.compile("[\x00\ud800-\udfff]")
+
+
+class StrictJSONError(ValueError):
+    """A rule was broken. `line` and `column` are 1-based (None when the value was not parsed from text);
+    `path` is the JSON path of the offending value when known."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None, *, path=None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+        self.path = list(path) if path is not None else None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+class _NonFinite(Exception):
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+
+class _TooLong(Exception):
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+
+def _line_col(text: str, pos: int) -> tuple[int, int]:
+    line = text.count("\n", 0, pos) + 1
+    return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
+
+
+def format_path(path) -> str:
+    """`["a", 0, "b"]` → `$.a[0].b` (keys that are not plain words are quoted: `$["a b"]`)."""
+    out = "$"
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part):
+            out += f".{part}"
+        else:
+            out += f"[{json.dumps(part, ensure_ascii=False)}]"
+    return out
+
+
+def _kind(value: Any) -> str:
+    return "an object" if isinstance(value, dict) else _KINDS.get(type(value), type(value).__name__)
+
+
+def _check_depth(text: str) -> None:
+    if text.count("{") + text.count("[") <= MAX_DEPTH:
+        return
+    depth = 0
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        if token in ("{", "["):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line, column = _line_col(text, match.start())
+                raise StrictJSONError(TOO_DEEP.format(limit=MAX_DEPTH, line=line, column=column), line, column)
+        elif token in ("}", "]"):
+            depth -= 1
+
+
+def _locate_duplicate(text: str, key: str) -> tuple[int, int] | None:
+    """Line and column of the first key in the text that repeats a key of its own object."""
+    stack: list[set | None] = []  # a set of keys seen for an object, None for an array
+    expect_key = False
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        if token in ("{", "["):
+            stack.append(set() if token == "{" else None)
+            expect_key = token == "{"
+        elif token in ("}", "]"):
+            if stack:
+                stack.pop()
+            expect_key = False
+        elif token == ",":
+            expect_key = bool(stack) and stack[-1] is not None
+        elif token == ":":
+            expect_key = False
+        elif expect_key and token.startswith('"'):
+            try:
+                name = json.loads(token)
+            except ValueError:
+                return None
+            seen = stack[-1]
+            if name in seen:
+                return _line_col(text, match.start())
+            seen.add(name)
+            expect_key = False
+    return None
+
+
+def _locate_constant(text: str, value: str) -> tuple[int, int] | None:
+    for match in _TOKEN.finditer(text):
+        if match.group() == value:
+            return _line_col(text, match.start())
+    return None
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return obj
+
+
+def _constant(name: str) -> float:
+    raise _NonFinite(name)
+
+
+def _float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise _NonFinite(literal)
+    return value
+
+
+def _int(literal: str) -> int:
+    if len(literal.lstrip("-")) > MAX_INT_DIGITS:
+        raise _TooLong(literal)
+    return int(literal)
+
+
+def _walk(obj: Any, *, parsed: bool) -> None:
+    """Depth, types and string contents of a value, without recursion. `parsed` values came from our own
+    parser, so only string contents remain to check."""
+    stack: list[tuple[Any, tuple, int]] = [(obj, (), 1)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, dict):
+            if depth > MAX_DEPTH:
+                raise StrictJSONError(TOO_DEEP_NO_POSITION.format(limit=MAX_DEPTH, path=format_path(path)), path=path)
+            for key, child in value.items():
+                if not isinstance(key, str):
+                    raise StrictJSONError(KEY_NOT_STRING.format(path=format_path(path), kind=_kind(key)), path=path)
+                if _BAD_CHARS.search(key):
+                    _bad_string(key, (*path, key))
+                stack.append((child, (*path, key), depth + 1))
+        elif isinstance(value, list):
+            if depth > MAX_DEPTH:
+                raise StrictJSONError(TOO_DEEP_NO_POSITION.format(limit=MAX_DEPTH, path=format_path(path)), path=path)
+            stack.extend((child, (*path, i), depth + 1) for i, child in enumerate(value))
+        elif isinstance(value, str):
+            if _BAD_CHARS.search(value):
+                _bad_string(value, path)
+        elif parsed or value is None or isinstance(value, bool):
+            continue
+        elif isinstance(value, int):
+            if value.bit_length() > MAX_INT_DIGITS * 3:  # about 900 digits fewer than MAX_INT_DIGITS: safe
+                message = NUMBER_TOO_LONG_NO_POSITION.format(path=format_path(path), limit=MAX_INT_DIGITS)
+                raise StrictJSONError(message, path=path)
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise StrictJSONError(NON_FINITE_NO_POSITION.format(value=value, path=format_path(path)), path=path)
+        else:
+            raise StrictJSONError(NOT_JSON_TYPE.format(path=format_path(path), kind=type(value).__name__), path=path)
+
+
+def _bad_string(value: str, path) -> None:
+    message = NUL_CHARACTER if "\x00" in value else LONE_SURROGATE
+    raise StrictJSONError(message.format(path=format_path(path)), path=path)
+
+
+def _check_object(obj: Any, line: int | None = None, column: int | None = None) -> None:
+    if not isinstance(obj, dict):
+        raise StrictJSONError(NOT_AN_OBJECT.format(kind=_kind(obj)), line, column)
+
+
+def parse(text: str) -> dict:
+    """Parse custom-data text strictly; return the object or raise StrictJSONError."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_BYTES:
+        raise StrictJSONError(TOO_LARGE.format(size=size, limit=MAX_BYTES))
+    if not text.strip():
+        raise StrictJSONError(EMPTY, 1, 1)
+    _check_depth(text)
+    try:
+        obj = json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant, parse_float=_float, parse_int=_int)
+    except json.JSONDecodeError as exc:
+        detail = exc.msg[:1].lower() + exc.msg[1:].removesuffix(" at")
+        raise StrictJSONError(
+            INVALID_JSON.format(line=exc.lineno, column=exc.colno, detail=detail), exc.lineno, exc.colno
+        ) from None
+    except _DuplicateKey as exc:
+        where = _locate_duplicate(text, exc.key)
+        if where is None:
+            raise StrictJSONError(DUPLICATE_KEY_NO_POSITION.format(key=exc.key)) from None
+        raise StrictJSONError(DUPLICATE_KEY.format(key=exc.key, line=where[0], column=where[1]), *where) from None
+    except _NonFinite as exc:
+        where = _locate_constant(text, exc.value) or (None, None)
+        raise StrictJSONError(NON_FINITE.format(value=exc.value, line=where[0], column=where[1]), *where) from None
+    except _TooLong as exc:
+        line, column = _locate_constant(text, exc.value) or (None, None)
+        message = NUMBER_TOO_LONG.format(line=line, column=column, limit=MAX_INT_DIGITS)
+        raise StrictJSONError(message, line, column) from None
+    except RecursionError:  # pragma: no cover - _check_depth keeps nesting far below the interpreter's limit
+        raise StrictJSONError(TOO_DEEP_NO_POSITION.format(limit=MAX_DEPTH, path="$")) from None
+    _check_object(obj, *_line_col(text, len(text) - len(text.lstrip())))
+    _walk(obj, parsed=True)
+    return obj
+
+
+def check_value(obj: Any) -> None:
+    """Apply the same rules to an already-parsed value (an API body): an object, JSON types only, finite
+    numbers, depth at most 64, at most 1 MB when serialised compactly as UTF-8."""
+    _check_object(obj)
+    _walk(obj, parsed=False)
+    size = len(json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    if size > MAX_BYTES:
+        raise StrictJSONError(TOO_LARGE.format(size=size, limit=MAX_BYTES))
+
+
+def dumps_pretty(obj: Any) -> str:
+    """The canonical pretty form used by the editor, diffs and revisions (2-space indent, key order kept)."""
+    return json.dumps(obj, indent=2, ensure_ascii=False)

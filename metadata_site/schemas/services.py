@@ -1,0 +1,319 @@
+"""Writes of the metadata schema. Every change writes a new version (older versions stay viewable) and sends
+`schema_changed` once the transaction commits.
+
+Nothing is silently destroyed: dropping a field leaves its values on items (they become undeclared keys), and
+a change of a field's type, options or multiplicity first reports which values do not convert; once
+confirmed, the values that convert are rewritten (in one change set, so it can be undone) and the others are
+left as they are.
+"""
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from metadata_site.items.models import ChangeSet, Item
+from metadata_site.items.services import MODE_MERGE, item_metadata_write
+from metadata_site.workspaces.models import Workspace
+
+from .fields import FieldSpec, Schema
+from .models import MetadataSchema
+from .selectors import schema_current
+from .signals import schema_changed
+from .validation import FieldDeclarationError, FieldValueError, clean_field_declaration, convert_value
+
+SCHEMA_FIELD_EXISTS = "A field named {name!r} is already declared."
+SCHEMA_FIELD_UNKNOWN = "No field named {name!r} is declared."
+SCHEMA_FIELD_DUPLICATE = "The field {name!r} is declared more than once."
+SCHEMA_DOCUMENT_SHAPE = 'A schema is a JSON list of field declarations, or an object with a "fields" list.'
+SCHEMA_DOCUMENT_JSON = "The schema is not valid JSON: {error} (line {line}, column {column})."
+SCHEMA_FIELD_ERROR = "Field {index} ({name}): {msg}"
+
+CONVERSION_SAMPLE_SIZE = 100
+CONVERSION_BATCH_SIZE = 5000
+_SHAPE_ATTRS = ("type", "options", "is_multi")
+
+
+class SchemaError(ValueError):
+    """A schema change was refused. `errors` lists ``{"index", "name", "msg"}`` per bad field."""
+
+    def __init__(self, message: str, errors: list[dict] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or []
+
+
+@dataclass
+class ConversionReport:
+    """What a change of a field's type (or options, or multiplicity) does to the values items hold."""
+
+    field: str
+    holding: int = 0  # items with a value for the field
+    fitting: int = 0  # values that already fit the new declaration as they are
+    converted: int = 0  # values that convert to a different value
+    failed: int = 0  # values that do not convert (left as they are)
+    failed_items: list[dict] = field(default_factory=list)  # {"item", "uid", "title", "value", "msg"}, a sample
+    updates: dict[int, dict] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class FieldChange:
+    name: str
+    before: FieldSpec
+    after: FieldSpec
+    changes: list[str]  # attribute names that differ: type, options, is_multi, description, unit
+    conversion: ConversionReport | None = None
+
+
+@dataclass
+class SchemaDiff:
+    added: list[FieldSpec] = field(default_factory=list)
+    changed: list[FieldChange] = field(default_factory=list)
+    dropped: list[FieldSpec] = field(default_factory=list)
+    unchanged: list[FieldSpec] = field(default_factory=list)
+    applied: bool = False
+    schema: MetadataSchema | None = None  # the new version, once applied
+    change_set: ChangeSet | None = None  # the conversions of existing values, once applied
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.added or self.changed or self.dropped)
+
+    @property
+    def failed_conversions(self) -> int:
+        return sum(c.conversion.failed for c in self.changed if c.conversion)
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def _parse_fields(fields: list[Any]) -> list[FieldSpec]:
+    specs: list[FieldSpec] = []
+    errors: list[dict] = []
+    seen: set[str] = set()
+    for index, data in enumerate(fields, start=1):
+        name = ""
+        if isinstance(data, dict):
+            name = str(data.get("name", data.get("field_name")) or "")
+        try:
+            spec = clean_field_declaration(data)
+        except FieldDeclarationError as exc:
+            errors.append({"index": index, "name": name, "msg": exc.message})
+            continue
+        if spec.name in seen:
+            errors.append({"index": index, "name": spec.name, "msg": SCHEMA_FIELD_DUPLICATE.format(name=spec.name)})
+            continue
+        seen.add(spec.name)
+        specs.append(spec)
+    if errors:
+        first = errors[0]
+        raise SchemaError(
+            SCHEMA_FIELD_ERROR.format(index=first["index"], name=first["name"] or "no name", msg=first["msg"]),
+            errors,
+        )
+    return specs
+
+
+def schema_document_fields(text: str) -> list[Any]:
+    """The field list of a schema document (JSON text): a list, or an object with a "fields" list."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SchemaError(SCHEMA_DOCUMENT_JSON.format(error=exc.msg, line=exc.lineno, column=exc.colno)) from None
+    if isinstance(doc, dict) and isinstance(doc.get("fields"), list):
+        doc = doc["fields"]
+    if not isinstance(doc, list):
+        raise SchemaError(SCHEMA_DOCUMENT_SHAPE)
+    return doc
+
+
+def _lock_workspace(workspace: Workspace) -> None:
+    # Serialises schema writes of one workspace, so two writers never pick the same next version.
+    Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+
+
+def _new_version(*, workspace: Workspace, user, specs: list[FieldSpec], note: str) -> MetadataSchema:
+    last = MetadataSchema.objects.filter(workspace=workspace).order_by("-version").values_list("version", flat=True)
+    version = (last.first() or 0) + 1
+    row = MetadataSchema.objects.create(
+        workspace=workspace,
+        version=version,
+        fields=[s.to_dict() for s in specs],
+        note=note[:200],
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    transaction.on_commit(lambda: schema_changed.send(sender=MetadataSchema, workspace=workspace, schema=row))
+    return row
+
+
+def _conversion_report(*, workspace: Workspace, after: FieldSpec) -> ConversionReport:
+    report = ConversionReport(field=after.name)
+    items = (
+        Item.objects.filter(workspace=workspace, client_metadata__has_key=after.name)
+        .order_by("id")
+        .values_list("id", "uid", "title", "client_metadata")
+    )
+    for pk, uid, title, metadata in items.iterator(chunk_size=2000):
+        value = metadata.get(after.name) if isinstance(metadata, dict) else None
+        if value is None:
+            continue
+        report.holding += 1
+        try:
+            new = convert_value(after, value)
+        except FieldValueError as exc:
+            report.failed += 1
+            if len(report.failed_items) < CONVERSION_SAMPLE_SIZE:
+                report.failed_items.append(
+                    {"item": pk, "uid": str(uid), "title": title, "value": value, "msg": exc.message}
+                )
+            continue
+        if json.dumps(new, sort_keys=True) == json.dumps(value, sort_keys=True) and type(new) is type(value):
+            report.fitting += 1
+        else:
+            report.converted += 1
+            report.updates[pk] = {after.name: new}
+    return report
+
+
+def _diff(*, workspace: Workspace, current: Schema, specs: list[FieldSpec]) -> SchemaDiff:
+    diff = SchemaDiff()
+    new_names = {s.name for s in specs}
+    for spec in specs:
+        before = current.get(spec.name)
+        if before is None:
+            diff.added.append(spec)
+            continue
+        changes = [a for a in (*_SHAPE_ATTRS, "description", "unit") if getattr(before, a) != getattr(spec, a)]
+        if not changes:
+            diff.unchanged.append(spec)
+            continue
+        change = FieldChange(name=spec.name, before=before, after=spec, changes=changes)
+        if any(a in _SHAPE_ATTRS for a in changes):
+            change.conversion = _conversion_report(workspace=workspace, after=spec)
+        diff.changed.append(change)
+    diff.dropped = [s for s in current if s.name not in new_names]
+    return diff
+
+
+def _apply(*, workspace: Workspace, user, diff: SchemaDiff, specs: list[FieldSpec], note: str) -> SchemaDiff:
+    diff.schema = _new_version(workspace=workspace, user=user, specs=specs, note=note)
+    for change in diff.changed:
+        if change.conversion is None or not change.conversion.updates:
+            continue
+        updates = list(change.conversion.updates.items())
+        for start in range(0, len(updates), CONVERSION_BATCH_SIZE):
+            result = item_metadata_write(
+                workspace=workspace,
+                user=user,
+                updates=dict(updates[start : start + CONVERSION_BATCH_SIZE]),
+                mode=MODE_MERGE,
+                source=f"schema:v{diff.schema.version}",
+                change_set=diff.change_set,
+                operation="convert",
+                description=f"Values converted for schema version {diff.schema.version}",
+            )
+            diff.change_set = result.change_set
+    diff.applied = True
+    return diff
+
+
+def _note(diff: SchemaDiff) -> str:
+    parts = []
+    for label, names in (
+        ("added", [s.name for s in diff.added]),
+        ("changed", [c.name for c in diff.changed]),
+        ("dropped", [s.name for s in diff.dropped]),
+    ):
+        if names:
+            parts.append(f"{label} " + ", ".join(names))
+    return "; ".join(parts).capitalize()
+
+
+# --- services --------------------------------------------------------------------------------------
+
+
+def schema_declare_field(*, workspace: Workspace, user, field: dict) -> MetadataSchema:
+    """Add one field (our declaration shape or Visual Layer's) to the current schema, as a new version."""
+    try:
+        spec = clean_field_declaration(field)
+    except FieldDeclarationError as exc:
+        raise SchemaError(exc.message) from None
+    with transaction.atomic():
+        _lock_workspace(workspace)
+        current = schema_current(workspace=workspace)
+        if current.get(spec.name) is not None:
+            raise SchemaError(SCHEMA_FIELD_EXISTS.format(name=spec.name))
+        return _new_version(
+            workspace=workspace, user=user, specs=[*current, spec], note=f"Declared field {spec.name}"
+        )
+
+
+def schema_drop_field(*, workspace: Workspace, user, name: str) -> MetadataSchema:
+    """Remove one field from the schema, as a new version. Items keep their values (as undeclared keys)."""
+    with transaction.atomic():
+        _lock_workspace(workspace)
+        current = schema_current(workspace=workspace)
+        if current.get(name) is None:
+            raise SchemaError(SCHEMA_FIELD_UNKNOWN.format(name=name))
+        specs = [s for s in current if s.name != name]
+        return _new_version(workspace=workspace, user=user, specs=specs, note=f"Dropped field {name}")
+
+
+def schema_import(*, workspace: Workspace, user, fields: list[Any], dry_run: bool = True) -> SchemaDiff:
+    """Compare a whole schema (a list of declarations) with the current one; unless `dry_run`, make it the
+    current schema as a new version and convert the existing values of changed fields that convert.
+
+    The diff lists added, changed (with a conversion report when the type, options or multiplicity changed)
+    and dropped fields. Nothing is written when the schema is the same as the current one.
+    """
+    if not isinstance(fields, list):
+        raise SchemaError(SCHEMA_DOCUMENT_SHAPE)
+    specs = _parse_fields(fields)
+    with transaction.atomic():
+        if not dry_run:
+            _lock_workspace(workspace)
+        current = schema_current(workspace=workspace)
+        diff = _diff(workspace=workspace, current=current, specs=specs)
+        if dry_run or diff.is_empty:
+            return diff
+        return _apply(workspace=workspace, user=user, diff=diff, specs=specs, note=f"Imported: {_note(diff)}")
+
+
+def schema_change_field(*, workspace: Workspace, user, name: str, field: dict, dry_run: bool = True) -> SchemaDiff:
+    """Change one field's declaration (type, options, is_multi, description, unit; the name stays).
+
+    With `dry_run` it only reports (`diff.changed[0].conversion`: how many values convert, which do not);
+    otherwise it writes the new version and converts the values that convert, leaving the others as they are.
+    """
+    current = schema_current(workspace=workspace)
+    if current.get(name) is None:
+        raise SchemaError(SCHEMA_FIELD_UNKNOWN.format(name=name))
+    declaration = {**field, "name": name}
+    declaration.pop("field_name", None)
+    try:
+        spec = clean_field_declaration(declaration)
+    except FieldDeclarationError as exc:
+        raise SchemaError(exc.message) from None
+    specs = [spec if s.name == name else s for s in current]
+    with transaction.atomic():
+        if not dry_run:
+            _lock_workspace(workspace)
+            current = schema_current(workspace=workspace)
+        diff = _diff(workspace=workspace, current=current, specs=specs)
+        if dry_run or diff.is_empty:
+            return diff
+        return _apply(workspace=workspace, user=user, diff=diff, specs=specs, note=f"Changed field {name}")
+
+
+def schema_change_field_type(
+    *, workspace: Workspace, user, name: str, type: str, options: list[str] | None = None,
+    is_multi: bool = False, dry_run: bool = True,
+) -> SchemaDiff:
+    """`schema_change_field` for the common case of a new type (keeping description and unit)."""
+    current = schema_current(workspace=workspace)
+    spec = current.get(name)
+    if spec is None:
+        raise SchemaError(SCHEMA_FIELD_UNKNOWN.format(name=name))
+    declaration = {**spec.to_dict(), "type": type, "options": options or [], "is_multi": is_multi}
+    return schema_change_field(workspace=workspace, user=user, name=name, field=declaration, dry_run=dry_run)

@@ -1,0 +1,459 @@
+"""The one place where metadata values and field declarations are checked (no ORM).
+
+Each declared field compiles to a JSON Schema fragment (`field_json_schema`); a whole schema compiles to one
+object schema (`schema_json_schema`) that item metadata is validated against with jsonschema Draft 2020-12 and
+its date-time format checker. What JSON Schema cannot say (finite numbers, a naive time, the normalised form of a
+datetime) is checked and normalised here afterwards, so a value is stored in exactly one form:
+
+- string: as given (at most 8,192 characters);
+- float: a finite number (integers accepted and kept as given);
+- integer: a whole number (3.0 is stored as 3);
+- boolean: true / false;
+- datetime: UTC, ``YYYY-MM-DDTHH:MM:SSZ``, with the given fractional seconds kept (trailing zeros dropped);
+- enum: one option, or (multi) a list of distinct options in the order given;
+- link: an absolute http/https URL.
+
+Keys no field declares are kept as they are. ``keyframes`` is reserved: a list of non-negative frame numbers,
+allowed on video items only.
+"""
+
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from jsonschema import Draft202012Validator
+
+from .fields import FieldSpec, FieldType, Schema
+
+STRING_MAX_LENGTH = 8192
+ENUM_OPTION_MAX_LENGTH = 20
+ENUM_MAX_OPTIONS = 256
+FIELD_NAME_MAX_LENGTH = 100
+DESCRIPTION_MAX_LENGTH = 1000
+UNIT_MAX_LENGTH = 40
+KEYFRAMES = "keyframes"
+RESERVED_NAMES = frozenset({KEYFRAMES})
+
+# --- value messages (tests check these) ---------------------------------------------------------
+EXPECTED = {
+    FieldType.STRING: "a string",
+    FieldType.FLOAT: "a number",
+    FieldType.INTEGER: "an integer",
+    FieldType.BOOLEAN: "true or false",
+    FieldType.DATETIME: "a date and time with a time zone",
+    FieldType.ENUM: "one of the options",
+    FieldType.LINK: "an http or https URL",
+}
+EXPECTED_MULTI_ENUM = "a list of options"
+EXPECTED_KEYFRAMES = "a list of frame numbers"
+
+VALUE_NOT_A_STRING = "Expected a string."
+VALUE_STRING_TOO_LONG = "Expected at most 8,192 characters, got {length}."
+VALUE_NOT_A_NUMBER = "Expected a number."
+VALUE_NOT_FINITE = "Expected a finite number."
+VALUE_NOT_AN_INTEGER = "Expected an integer."
+VALUE_NOT_A_BOOLEAN = "Expected true or false."
+VALUE_NOT_A_DATETIME = "Expected an ISO 8601 date and time such as 2024-05-01T12:30:00Z."
+VALUE_DATETIME_NAIVE = "The date and time has no time zone: add Z or an offset such as +02:00."
+VALUE_NOT_AN_OPTION = "Expected one of the options: {options}."
+VALUE_NOT_A_LIST = "Expected a list of options."
+VALUE_DUPLICATE_OPTION = "The option {option!r} is given more than once."
+VALUE_NOT_A_LINK = "Expected an absolute http or https URL."
+VALUE_KEYFRAMES = "Expected a list of non-negative frame numbers."
+VALUE_KEYFRAMES_NOT_VIDEO = "Keyframes are allowed on video items only."
+METADATA_NOT_AN_OBJECT = "Metadata must be a JSON object."
+VALUE_NUL_CHARACTER = "Text must not contain the NUL character (\\u0000)."
+EXPECTED_JSON = "JSON without NaN, Infinity or NUL characters"
+
+# --- declaration messages --------------------------------------------------------------------------
+FIELD_NOT_AN_OBJECT = "A field declaration must be a JSON object."
+FIELD_NAME_MISSING = "The field has no name."
+FIELD_NAME_TOO_LONG = "The field name is longer than 100 characters."
+FIELD_NAME_CHARACTERS = (
+    "The field name {name!r} may contain only letters, digits, spaces, '-', '_' and '.'."
+)
+FIELD_NAME_DOLLAR = "The field name {name!r} must not start with '$'."
+FIELD_NAME_RESERVED = "The field name {name!r} is reserved."
+FIELD_NAME_DUPLICATE = "The field {name!r} is declared more than once."
+FIELD_TYPE_UNKNOWN = "Unknown field type {type!r}: use one of string, float, integer, boolean, datetime, enum, link."
+FIELD_OPTIONS_MISSING = "An enum field needs at least one option."
+FIELD_OPTIONS_NOT_A_LIST = "The options must be a list of strings."
+FIELD_OPTION_TOO_LONG = "The option {option!r} is longer than 20 characters."
+FIELD_OPTION_EMPTY = "An option must not be empty."
+FIELD_OPTIONS_TOO_MANY = "An enum field has at most 256 options, got {count}."
+FIELD_OPTION_DUPLICATE = "The option {option!r} is listed more than once."
+FIELD_OPTIONS_NOT_ENUM = "Only enum fields have options."
+FIELD_MULTI_NOT_ENUM = "Only enum fields can be multi-valued."
+FIELD_DESCRIPTION_TOO_LONG = "The description is longer than 1,000 characters."
+FIELD_UNIT_TOO_LONG = "The unit is longer than 40 characters."
+
+_NAME_RE = re.compile(r"[\w .\-]+")
+_LINK_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+([/?#]\S*)?$"
+
+
+class FieldValueError(ValueError):
+    """A value does not fit its field; `message` says why (one of the VALUE_* constants, formatted)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class FieldDeclarationError(ValueError):
+    """A field declaration is invalid; `message` says why (one of the FIELD_* constants, formatted)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+# --- field declarations ------------------------------------------------------------------------------
+
+
+def clean_field_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise FieldDeclarationError(FIELD_NAME_MISSING)
+    name = name.strip()
+    if len(name) > FIELD_NAME_MAX_LENGTH:
+        raise FieldDeclarationError(FIELD_NAME_TOO_LONG)
+    if name.startswith("$"):
+        raise FieldDeclarationError(FIELD_NAME_DOLLAR.format(name=name))
+    if not _NAME_RE.fullmatch(name):
+        raise FieldDeclarationError(FIELD_NAME_CHARACTERS.format(name=name))
+    if name in RESERVED_NAMES:
+        raise FieldDeclarationError(FIELD_NAME_RESERVED.format(name=name))
+    return name
+
+
+def _clean_options(options: Any) -> tuple[str, ...]:
+    if not isinstance(options, list | tuple) or not all(isinstance(o, str) for o in options):
+        raise FieldDeclarationError(FIELD_OPTIONS_NOT_A_LIST)
+    cleaned: list[str] = []
+    for option in options:
+        option = option.strip()
+        if not option:
+            raise FieldDeclarationError(FIELD_OPTION_EMPTY)
+        if len(option) > ENUM_OPTION_MAX_LENGTH:
+            raise FieldDeclarationError(FIELD_OPTION_TOO_LONG.format(option=option))
+        if option in cleaned:
+            raise FieldDeclarationError(FIELD_OPTION_DUPLICATE.format(option=option))
+        cleaned.append(option)
+    if not cleaned:
+        raise FieldDeclarationError(FIELD_OPTIONS_MISSING)
+    if len(cleaned) > ENUM_MAX_OPTIONS:
+        raise FieldDeclarationError(FIELD_OPTIONS_TOO_MANY.format(count=len(cleaned)))
+    return tuple(cleaned)
+
+
+def clean_field_declaration(data: Any) -> FieldSpec:
+    """A FieldSpec from a declaration in our shape (`name`, `type`, `options`, `is_multi`, `description`,
+    `unit`) or in the Visual Layer shape (`field_name`, `field_type`, `enum_options`, `is_multi`)."""
+    if not isinstance(data, Mapping):
+        raise FieldDeclarationError(FIELD_NOT_AN_OBJECT)
+    name = clean_field_name(data.get("name", data.get("field_name")))
+    raw_type = data.get("type", data.get("field_type"))
+    try:
+        field_type = FieldType(str(raw_type).strip().lower()) if raw_type is not None else None
+    except ValueError:
+        field_type = None
+    if field_type is None:
+        raise FieldDeclarationError(FIELD_TYPE_UNKNOWN.format(type=raw_type))
+    raw_options = data.get("options", data.get("enum_options"))
+    is_multi = bool(data.get("is_multi") or False)
+    if field_type == FieldType.ENUM:
+        options = _clean_options(raw_options if raw_options is not None else [])
+    else:
+        if raw_options:
+            raise FieldDeclarationError(FIELD_OPTIONS_NOT_ENUM)
+        if is_multi:
+            raise FieldDeclarationError(FIELD_MULTI_NOT_ENUM)
+        options = ()
+    description = str(data.get("description") or "").strip()
+    if len(description) > DESCRIPTION_MAX_LENGTH:
+        raise FieldDeclarationError(FIELD_DESCRIPTION_TOO_LONG)
+    unit = str(data.get("unit") or "").strip()
+    if len(unit) > UNIT_MAX_LENGTH:
+        raise FieldDeclarationError(FIELD_UNIT_TOO_LONG)
+    return FieldSpec(
+        name=name, type=field_type, options=options, is_multi=is_multi, description=description, unit=unit
+    )
+
+
+# --- JSON Schema -----------------------------------------------------------------------------------
+
+
+def field_json_schema(spec: FieldSpec) -> dict:
+    """The JSON Schema fragment a value of `spec` must match."""
+    match spec.type:
+        case FieldType.STRING:
+            return {"type": "string", "maxLength": STRING_MAX_LENGTH}
+        case FieldType.FLOAT:
+            return {"type": "number"}
+        case FieldType.INTEGER:
+            return {"type": "integer"}
+        case FieldType.BOOLEAN:
+            return {"type": "boolean"}
+        case FieldType.DATETIME:
+            return {"type": "string", "format": "date-time"}
+        case FieldType.ENUM if spec.is_multi:
+            return {"type": "array", "items": {"enum": list(spec.options)}, "uniqueItems": True}
+        case FieldType.ENUM:
+            return {"type": "string", "enum": list(spec.options)}
+        case FieldType.LINK:
+            return {"type": "string", "pattern": _LINK_PATTERN}
+    raise AssertionError(spec.type)
+
+
+KEYFRAMES_JSON_SCHEMA = {"type": "array", "items": {"type": "integer", "minimum": 0}}
+
+
+def schema_json_schema(schema: Schema) -> dict:
+    """The whole schema as one JSON Schema object (undeclared keys allowed)."""
+    properties = {spec.name: field_json_schema(spec) for spec in schema}
+    properties[KEYFRAMES] = KEYFRAMES_JSON_SCHEMA
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "properties": properties,
+    }
+
+
+@lru_cache(maxsize=64)
+def _validator(key: tuple) -> Draft202012Validator:
+    specs = [FieldSpec(name=n, type=FieldType(t), options=o, is_multi=m) for n, t, o, m in key]
+    schema = Schema(version=0, fields={s.name: s for s in specs})
+    return Draft202012Validator(schema_json_schema(schema), format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def _validator_for(specs: Iterable[FieldSpec]) -> Draft202012Validator:
+    return _validator(tuple((s.name, str(s.type), s.options, s.is_multi) for s in specs))
+
+
+def _options_text(spec: FieldSpec) -> str:
+    shown = ", ".join(spec.options[:10])
+    return shown + (f" (and {len(spec.options) - 10} more)" if len(spec.options) > 10 else "")
+
+
+def _message(spec: FieldSpec, error, value: Any) -> str:
+    """Turn the first jsonschema error on a value into our message."""
+    keyword = error.validator
+    if spec.type == FieldType.STRING:
+        return VALUE_STRING_TOO_LONG.format(length=len(value)) if keyword == "maxLength" else VALUE_NOT_A_STRING
+    if spec.type == FieldType.FLOAT:
+        return VALUE_NOT_A_NUMBER
+    if spec.type == FieldType.INTEGER:
+        return VALUE_NOT_AN_INTEGER
+    if spec.type == FieldType.BOOLEAN:
+        return VALUE_NOT_A_BOOLEAN
+    if spec.type == FieldType.DATETIME:
+        return _datetime_message(value)
+    if spec.type == FieldType.LINK:
+        return VALUE_NOT_A_LINK
+    if spec.is_multi:
+        if keyword == "type" and len(error.path) == 1:
+            return VALUE_NOT_A_LIST
+        if keyword == "uniqueItems":
+            return VALUE_DUPLICATE_OPTION.format(option=_first_duplicate(value))
+    return VALUE_NOT_AN_OPTION.format(options=_options_text(spec))
+
+
+def _first_duplicate(values: list) -> Any:
+    seen: list = []
+    for v in values:
+        if v in seen:
+            return v
+        seen.append(v)
+    return None
+
+
+def _datetime_message(value: Any) -> str:
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return VALUE_NOT_A_DATETIME
+        if parsed.tzinfo is None and "T" in value.upper():
+            return VALUE_DATETIME_NAIVE
+    return VALUE_NOT_A_DATETIME
+
+
+def _normalise_datetime(value: str) -> str:
+    text = value.strip()
+    parsed = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise FieldValueError(VALUE_DATETIME_NAIVE)
+    utc = parsed.astimezone(UTC)
+    # Keep the fractional seconds as given (all digits, not just microseconds): offsets are whole minutes, so
+    # converting to UTC never changes them.
+    fraction = re.search(r"T\d{2}:\d{2}:\d{2}\.(\d+)", text, flags=re.IGNORECASE)
+    digits = fraction.group(1).rstrip("0") if fraction else ""
+    return utc.strftime("%Y-%m-%dT%H:%M:%S") + (f".{digits}" if digits else "") + "Z"
+
+
+def _normalise(spec: FieldSpec, value: Any) -> Any:
+    """Checks JSON Schema cannot express, and the stored form. `value` already matched the fragment."""
+    if isinstance(value, str) and "\x00" in value:
+        raise FieldValueError(VALUE_NUL_CHARACTER)
+    match spec.type:
+        case FieldType.FLOAT:
+            if not math.isfinite(value):
+                raise FieldValueError(VALUE_NOT_FINITE)
+            return value
+        case FieldType.INTEGER:
+            return int(value)
+        case FieldType.DATETIME:
+            return _normalise_datetime(value)
+        case FieldType.LINK:
+            parts = urlsplit(value)
+            if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+                raise FieldValueError(VALUE_NOT_A_LINK)
+            return value
+        case FieldType.ENUM if spec.is_multi:
+            return list(value)
+    return value
+
+
+def validate_value(spec: FieldSpec, value: Any) -> Any:
+    """The normalised form of `value` for the field `spec`; raises FieldValueError with the reason."""
+    validator = _validator_for([spec])
+    error = next(iter(validator.iter_errors({spec.name: value})), None)
+    if error is not None:
+        raise FieldValueError(_message(spec, error, value))
+    return _normalise(spec, value)
+
+
+def _validate_keyframes(value: Any, item_kind: str | None) -> list[int]:
+    if item_kind is not None and item_kind != "video":
+        raise FieldValueError(VALUE_KEYFRAMES_NOT_VIDEO)
+    if not isinstance(value, list) or any(
+        isinstance(v, bool) or not isinstance(v, int | float) or v < 0 or int(v) != v for v in value
+    ):
+        raise FieldValueError(VALUE_KEYFRAMES)
+    return [int(v) for v in value]
+
+
+def _check_json(value: Any) -> None:
+    """Undeclared values are kept as given, but must be storable as JSON on both databases."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise FieldValueError(VALUE_NOT_FINITE)
+    if isinstance(value, str) and "\x00" in value:
+        raise FieldValueError(VALUE_NUL_CHARACTER)
+    if isinstance(value, list | tuple):
+        for v in value:
+            _check_json(v)
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            _check_json(str(k))
+            _check_json(v)
+
+
+def expected_text(spec: FieldSpec | None, key: str = "") -> str:
+    if spec is None:
+        return EXPECTED_KEYFRAMES if key == KEYFRAMES else EXPECTED_JSON
+    return EXPECTED_MULTI_ENUM if spec.is_multi_enum else EXPECTED[spec.type]
+
+
+def validate_metadata(
+    schema: Schema, metadata: Any, *, partial: bool = False, item_kind: str | None = None
+) -> tuple[dict, list[dict]]:
+    """Validate and normalise one item's metadata against `schema`.
+
+    Returns ``(normalised, errors)``; errors are ``{"key", "msg", "expected", "value"}`` dicts, one per bad key,
+    and a bad key is left out of `normalised`. Undeclared keys are kept unchanged. A null value means "no value":
+    with ``partial=True`` (a merge patch) it is kept as None ("remove this key"); otherwise it is dropped.
+    `item_kind` (when known) restricts ``keyframes`` to video items.
+    """
+    if not isinstance(metadata, Mapping):
+        return {}, [{"key": "", "msg": METADATA_NOT_AN_OBJECT, "expected": "a JSON object", "value": metadata}]
+    normalised: dict = {}
+    errors: list[dict] = []
+    present = {k: v for k, v in metadata.items() if v is not None}
+    declared = [spec for spec in schema if spec.name in present]
+    first_error: dict[str, Any] = {}
+    if declared:
+        instance = {spec.name: present[spec.name] for spec in declared}
+        for error in _validator_for(declared).iter_errors(instance):
+            if error.path:
+                first_error.setdefault(error.path[0], error)
+    for key, value in metadata.items():
+        key = str(key)
+        if value is None:
+            if partial:
+                normalised[key] = None
+            continue
+        spec = schema.get(key)
+        try:
+            if key == KEYFRAMES and spec is None:
+                normalised[key] = _validate_keyframes(value, item_kind)
+            elif spec is None:
+                _check_json(key)
+                _check_json(value)
+                normalised[key] = value
+            elif key in first_error:
+                raise FieldValueError(_message(spec, first_error[key], value))
+            else:
+                normalised[key] = _normalise(spec, value)
+        except FieldValueError as exc:
+            errors.append({"key": key, "msg": exc.message, "expected": expected_text(spec, key), "value": value})
+    return normalised, errors
+
+
+# --- type changes -----------------------------------------------------------------------------------
+
+_TRUE = {"true", "yes", "y", "1", "on"}
+_FALSE = {"false", "no", "n", "0", "off"}
+
+
+def _coerce(spec: FieldSpec, value: Any) -> Any:
+    """A best-effort conversion of a value of another type; validate_value has the last word."""
+    match spec.type:
+        case FieldType.STRING:
+            if isinstance(value, bool):
+                return "true" if value else "false"
+            if isinstance(value, list):
+                return ", ".join(str(v) for v in value)
+            if isinstance(value, dict):
+                return json.dumps(value, ensure_ascii=False)
+            return str(value)
+        case FieldType.FLOAT | FieldType.INTEGER if isinstance(value, str):
+            number = float(value.strip())
+            if spec.type == FieldType.INTEGER and number.is_integer():
+                return int(number)
+            return number
+        case FieldType.BOOLEAN:
+            if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+                return value.strip().lower() in _TRUE
+            if isinstance(value, int | float) and not isinstance(value, bool) and value in (0, 1):
+                return bool(value)
+        case FieldType.ENUM if spec.is_multi:
+            if isinstance(value, str):
+                return [value.strip()]
+        case FieldType.ENUM:
+            if isinstance(value, list) and len(value) == 1:
+                return value[0]
+            if isinstance(value, str):
+                return value.strip()
+        case FieldType.DATETIME | FieldType.LINK if isinstance(value, str):
+            return value.strip()
+    return value
+
+
+def convert_value(spec: FieldSpec, value: Any) -> Any:
+    """`value` (held under another declaration) converted to `spec`; raises FieldValueError when it does not
+    convert, with the reason the value does not fit."""
+    try:
+        return validate_value(spec, value)
+    except FieldValueError as original:
+        try:
+            coerced = _coerce(spec, value)
+        except (ValueError, OverflowError):
+            raise original from None
+        try:
+            return validate_value(spec, coerced)
+        except FieldValueError:
+            raise original from None
