@@ -141,8 +141,8 @@ def sdk_subprocess_env(**extra: str) -> dict[str, str]:
         NO_PROXY="127.0.0.1,localhost",
         no_proxy="127.0.0.1,localhost",
         SUPERVISELY_SKIP_HTTPS_USER_HELPER_CHECK="1",
-        # A 5xx would be retried for minutes with the default; the tests want to see it at once.
-        SUPERVISELY_PUBLIC_API_RETRY_SLEEP_SEC="0.05",
+        # A 5xx would be retried for minutes with the default 1 s base; the tests want its RetryError at once.
+        SUPERVISELY_PUBLIC_API_RETRY_SLEEP_SEC="0",
         PYTHONUNBUFFERED="1",
         PYTHONDONTWRITEBYTECODE="1",
     )
