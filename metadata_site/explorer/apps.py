@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class ExplorerConfig(AppConfig):
     name = "metadata_site.explorer"
     label = "explorer"
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401 - connects the schema_changed receiver

@@ -5,4 +5,7 @@ from . import views
 app_name = "explorer"
 urlpatterns = [
     path("explore/", views.explore, name="explore"),
+    path("explore/count/", views.explore_count, name="count"),
+    path("explore/facets/", views.explore_facets, name="facets"),
+    path("explore/selection/", views.selection, name="selection"),
 ]

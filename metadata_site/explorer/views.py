@@ -1,17 +1,242 @@
-from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+"""The explorer: one page for any scope, its state entirely in the URL.
 
-from metadata_site.items.models import Item
+The grid renders from one count-free page query; the total count and the facets (option counts,
+histograms) load lazily from their own URLs (htmx ``hx-trigger="load"``; plain links without JS).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from metadata_site.items.models import ItemKind
+from metadata_site.projects.models import Dataset, Folder
+from metadata_site.schemas.selectors import schema_current
 from metadata_site.workspaces.access import get_access
+
+from . import filters as fl
+from . import forms, selectors
+
+PAGE_SIZE = 50
+GRID_FIELDS = 2
+TABLE_COLUMNS = 6
+
+
+def _canonical(query: fl.Query, request: HttpRequest, *, extra: dict | None = None) -> str:
+    pairs = query.to_params()
+    for key in ("view", "cols"):
+        value = request.GET.get(key)
+        if value:
+            pairs.append((key, value))
+    for key, value in (extra or {}).items():
+        if value:
+            pairs.append((key, value))
+    return urlencode(pairs)
+
+
+def _parse(request: HttpRequest, schema) -> fl.Query:
+    data = request.GET
+    if data.get("apply"):
+        strings = forms.conditions_from_widgets(data, schema=schema)
+        data = QueryDict(mutable=True)
+        for f in strings:
+            data.appendlist("f", f)
+        for key in ("any", "scope", "sort"):
+            for value in request.GET.getlist(key):
+                if value.strip():
+                    data.appendlist(key, value)
+    return fl.parse_query_string(data, schema=schema)
+
+
+def _columns(request: HttpRequest, schema, default: int) -> list:
+    names = [n for n in (request.GET.get("cols") or "").split(",") if n]
+    chosen = [schema.get(n) for n in names if schema.get(n) is not None]
+    return chosen or list(schema)[:default]
+
+
+def _scope_label(workspace, scope: fl.Scope) -> str:
+    if scope.kind == "folder":
+        folder = Folder.objects.filter(workspace=workspace, pk=scope.id).first()
+        return f"folder {folder.name}" if folder else ""
+    if scope.kind == "dataset":
+        ds = Dataset.objects.filter(workspace=workspace, pk=scope.id).first()
+        return f"dataset {ds.name}" if ds else ""
+    if scope.kind == "collection":
+        from metadata_site.collections.models import Collection
+
+        coll = Collection.objects.filter(workspace=workspace, pk=scope.id).first()
+        return f"collection {coll.title}" if coll else ""
+    return "the whole workspace"
+
+
+def _chips(query: fl.Query, request: HttpRequest) -> list[dict]:
+    """Active conditions, each with the URL that removes it."""
+    chips = []
+    for group in ("all", "any"):
+        conditions = getattr(query, group)
+        for n, c in enumerate(conditions):
+            rest = tuple(x for i, x in enumerate(conditions) if i != n)
+            without = fl.Query(**{**{"all": query.all, "any": query.any}, group: rest}, scope=query.scope, sort=query.sort)
+            chips.append({"label": fl.describe(c), "group": group, "remove": "?" + _canonical(without, request)})
+    return chips
 
 
 @login_required
 @require_GET
 def explore(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_access(request.user, slug)
-    items = Item.objects.filter(workspace=access.workspace).top_level().order_by("id")
-    page = Paginator(items, 60).get_page(request.GET.get("page"))
-    return render(request, "explorer/explore.html", {"workspace": access.workspace, "access": access, "page": page})
+    workspace = access.workspace
+    schema = schema_current(workspace=workspace)
+    ctx: dict = {"workspace": workspace, "access": access, "schema": schema, "error": None}
+    try:
+        query = _parse(request, schema)
+        canonical = _canonical(query, request)
+        if request.GET.get("apply") and not request.htmx:
+            return HttpResponseRedirect(f"{request.path}?{canonical}")
+        qs = selectors.explorer_items(query, schema=schema, workspace=workspace)
+        page = fl.page_items(qs, query, schema=schema, limit=PAGE_SIZE, after=request.GET.get("after"))
+    except fl.FilterError as err:
+        ctx["error"] = err
+        query, canonical, page = fl.Query(), "", fl.ItemPage([], None, False)
+        return render(request, "explorer/explore.html", _page_ctx(ctx, request, query, canonical, page, schema), status=400)
+    ctx = _page_ctx(ctx, request, query, canonical, page, schema)
+    template = "explorer/explore.html#explorer" if request.htmx and not request.htmx.boosted else "explorer/explore.html"
+    response = render(request, template, ctx)
+    if request.htmx:
+        response["HX-Push-Url"] = f"{request.path}?{canonical}" + (f"&after={request.GET['after']}" if request.GET.get("after") else "")
+    return response
+
+
+def _page_ctx(ctx: dict, request, query: fl.Query, canonical: str, page: fl.ItemPage, schema) -> dict:
+    view = "table" if request.GET.get("view") == "table" else "grid"
+    columns = _columns(request, schema, TABLE_COLUMNS if view == "table" else GRID_FIELDS)
+    state, hidden = forms.widget_state(query, schema=schema)
+    fields = []
+    for spec in schema:
+        family = fl.type_key(spec)
+        w = state.get(spec.name, {"op": "", "values": set(), "v": "", "v2": "", "presence": ""})
+        fields.append({"spec": spec, "family": family, "ops": forms.widget_ops(family), "w": w})
+    rows = []
+    for item in page.items:
+        md = item.client_metadata if isinstance(item.client_metadata, dict) else {}
+        rows.append({"item": item, "values": [(spec, md.get(spec.name)) for spec in columns]})
+    select_mode = request.GET.get("select")
+    sort_options = [("", "added (oldest first)"), ("-", "added (newest first)"), ("title", "title A→Z"), ("-title", "title Z→A")]
+    for spec in schema:
+        if not spec.is_multi_enum:
+            sort_options += [(spec.name, f"{spec.name} ↑"), (f"-{spec.name}", f"{spec.name} ↓")]
+    ctx.update(
+        query=query,
+        canonical=canonical,
+        query_params=query.to_params(),
+        hidden=[c.to_param() for c in hidden],
+        page=page,
+        rows=rows,
+        columns=columns,
+        view=view,
+        fields=fields,
+        state=state,
+        chips=_chips(query, request),
+        kinds=ItemKind.choices,
+        sort_value=query.sort.to_param(),
+        sort_options=sort_options,
+        presets=forms.PRESET_LABELS,
+        scope_label=_scope_label(ctx["workspace"], query.scope),
+        select_mode=select_mode if select_mode in ("page", "all") else "",
+        next_url="?" + _canonical(query, request, extra={"after": page.next_cursor}) if page.next_cursor else "",
+        first_url="?" + canonical if page.has_previous else "",
+        count_url=reverse("explorer:count", args=[ctx["workspace"].slug]) + "?" + canonical,
+        facets_url=reverse("explorer:facets", args=[ctx["workspace"].slug]) + "?" + canonical,
+        select_all_url="?" + _canonical(query, request, extra={"select": "all"}),
+        select_page_url="?" + _canonical(query, request, extra={"select": "page", "after": request.GET.get("after")}),
+        grid_link="?" + urlencode(query.to_params() + [("view", "grid")]),
+        table_link="?" + urlencode(query.to_params() + [("view", "table")]),
+    )
+    return ctx
+
+
+def _partial_query(request: HttpRequest, slug: str):
+    access = get_access(request.user, slug)
+    schema = schema_current(workspace=access.workspace)
+    return access, schema, fl.parse_query_string(request.GET, schema=schema)
+
+
+@login_required
+@require_GET
+def explore_count(request: HttpRequest, slug: str) -> HttpResponse:
+    """The exact number of matching items (lazy partial)."""
+    try:
+        access, schema, query = _partial_query(request, slug)
+    except fl.FilterError as err:
+        return HttpResponse(str(err), status=400, content_type="text/plain")
+    ctx = {"workspace": access.workspace, "total": selectors.count(query, schema=schema, workspace=access.workspace)}
+    return render(request, "explorer/explore.html#count", ctx)
+
+
+@login_required
+@require_GET
+def explore_facets(request: HttpRequest, slug: str) -> HttpResponse:
+    """Option counts and histograms of every declared field under the current filters (lazy partial)."""
+    try:
+        access, schema, query = _partial_query(request, slug)
+    except fl.FilterError as err:
+        return HttpResponse(str(err), status=400, content_type="text/plain")
+    ctx = {
+        "workspace": access.workspace,
+        "facets": selectors.facets(query, schema=schema, workspace=access.workspace),
+        "base": query,
+    }
+    for facet in ctx["facets"]:
+        for option in facet.options or ():
+            # Clicking an option narrows to it (keeping the other conditions on other fields).
+            narrowed = fl.Query(
+                all=query.without(field_name=facet.spec.name).all
+                + (fl.Condition(facet.spec.name, fl.HAS_ANY if facet.spec.is_multi_enum else fl.EQ,
+                                (option.value,) if facet.spec.is_multi_enum else option.value),),
+                any=query.any, scope=query.scope, sort=query.sort,
+            )
+            option.url = "?" + urlencode(narrowed.to_params())
+        for bucket in facet.buckets or ():
+            narrowed = fl.Query(
+                all=query.without(field_name=facet.spec.name).all
+                + (fl.Condition(facet.spec.name, fl.BETWEEN, (bucket.low, bucket.high)),),
+                any=query.any, scope=query.scope, sort=query.sort,
+            )
+            bucket.url = "?" + urlencode(narrowed.to_params())
+    return render(request, "explorer/explore.html#facets", ctx)
+
+
+@login_required
+@require_POST
+def selection(request: HttpRequest, slug: str) -> HttpResponse:
+    """What a posted selection names: its size and the actions that take it (bulk edit, add to collection)."""
+    access = get_access(request.user, slug)
+    schema = schema_current(workspace=access.workspace)
+    ctx: dict = {"workspace": access.workspace, "access": access, "error": None, "total": 0}
+    try:
+        items = selectors.resolve_selection(request.POST, schema=schema, workspace=access.workspace)
+        ctx["total"] = items.count()
+    except fl.FilterError as err:
+        ctx["error"] = err
+        return render(request, "explorer/selection.html", ctx, status=400)
+    ctx["fields"] = [(k, v) for k, v in request.POST.lists() if k != "csrfmiddlewaretoken"]
+    ctx["actions"] = _selection_actions(access.workspace.slug)
+    return render(request, "explorer/selection.html", ctx)
+
+
+def _selection_actions(slug: str) -> list[tuple[str, str]]:
+    """Actions other apps offer for a selection, when their URLs exist."""
+    from django.urls import NoReverseMatch
+
+    actions = []
+    for name, label in (("items:bulk-edit", "Edit metadata"), ("collections:add-items", "Add to a collection")):
+        try:
+            actions.append((reverse(name, args=[slug]), label))
+        except NoReverseMatch:
+            continue
+    return actions

@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Explorer benchmark: Q1-Q7 of the shared corpus through the filter module, and the explorer page.
+
+    # PostgreSQL, 1M items (see bench/README.md, "Explorer", for loading the corpus)
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ms_explorer_bench .venv/bin/python bench/explorer.py --workspace bench
+    # SQLite, 100k items
+    DATABASE_URL=sqlite:///bench/data/explorer100k.sqlite3 .venv/bin/python bench/explorer.py --workspace bench
+
+For each query: the first page of 50 plus the exact total count (what the explorer and the API
+return), median server time over --runs runs; Q7 pages 201 deep with the keyset cursor (and, for
+comparison, with OFFSET). Then the full explorer HTML for Q6 (grid, counts, facets, histograms)
+through the Django test client. --explain prints EXPLAIN (ANALYZE) of every query shape.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "metadata_site.settings")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workspace", default="bench")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--generator", default="../shared/bench/gen_metadata.py",
+                        help="the shared corpus generator (default: ../shared/bench/gen_metadata.py)")
+    parser.add_argument("--explain", action="store_true", help="print EXPLAIN (ANALYZE, BUFFERS) of each query")
+    parser.add_argument("--page-runs", type=int, default=5, help="runs of the full explorer page")
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection, reset_queries
+    from django.http import QueryDict
+    from django.test import Client
+
+    from metadata_site.explorer import filters as fl
+    from metadata_site.explorer import selectors
+    from metadata_site.schemas.selectors import schema_current
+    from metadata_site.workspaces.models import Membership, Workspace
+
+    settings.ALLOWED_HOSTS = ["*"]
+    queries = json.loads(subprocess.check_output([sys.executable, args.generator, "1", "--format", "queries"]))
+    ws = Workspace.objects.get(slug=args.workspace)
+    schema = schema_current(workspace=ws)
+    vendor = connection.vendor
+    total = selectors.item_base_queryset().filter(workspace=ws).count()
+    print(f"{vendor}, workspace {ws.slug!r}: {total:,} items; median of {args.runs} runs (ms)\n")
+    print("| query | matches | count | first page | count + page |")
+    print("|---|---|---|---|---|")
+
+    def timed(fn):
+        times = []
+        result = None
+        for _ in range(args.runs):
+            started = time.perf_counter()
+            result = fn()
+            times.append((time.perf_counter() - started) * 1000)
+        return statistics.median(times), result
+
+    for name, spec in queries.items():
+        query = fl.parse_query_string(QueryDict(spec["query_string"] + (f"&sort={spec['sort']}" if "sort" in spec else "")), schema=schema)
+        qs = selectors.explorer_items(query, schema=schema, workspace=ws)
+        after = None
+        if name.startswith("Q7"):
+            # the cursor a user holds after paging 200 times: the 10,000th item in this order
+            page = fl.page_items(qs, query, schema=schema, limit=spec["offset"], after=None)
+            after = page.next_cursor
+
+        def count():
+            return qs.count()
+
+        def first_page():
+            return fl.page_items(qs, query, schema=schema, limit=50, after=after)
+
+        t_count, n = timed(count)
+        t_page, page = timed(first_page)
+        t_both, _ = timed(lambda: (count(), first_page()))
+        print(f"| {name} | {n:,} | {t_count:.1f} | {t_page:.1f} | **{t_both:.1f}** |")
+        if name.startswith("Q7"):
+            expr = fl.sort_expression(query.sort, schema=schema)
+            offset_qs = qs.order_by(expr.desc(nulls_last=True), "-id")[spec["offset"] : spec["offset"] + 50]
+            t_offset, rows = timed(lambda: list(offset_qs.values_list("id", flat=True)))
+            assert [i.pk for i in page.items] == rows, "keyset page differs from the OFFSET page"
+            print(f"| Q7 with OFFSET 10000 instead of the keyset cursor | | | {t_offset:.1f} | |")
+        if args.explain:
+            _explain(connection, qs.values("id").query, f"{name} count", count=True)
+            _explain(connection, None, f"{name} page", page_fn=first_page)
+
+    client = Client()
+    owner = Membership.objects.filter(workspace=ws).select_related("user").first().user
+    client.force_login(owner)
+    q6 = queries["Q6_compound"]["query_string"]
+    urls = {
+        "explorer page (grid, Q6)": f"/w/{ws.slug}/explore/?{q6}",
+        "  + counts/facets/histograms partial (Q6)": f"/w/{ws.slug}/explore/facets/?{q6}",
+        "  + total count partial (Q6)": f"/w/{ws.slug}/explore/count/?{q6}",
+    }
+    print("\n| explorer HTML | median ms |\n|---|---|")
+    full = 0.0
+    for label, url in urls.items():
+        times = []
+        for _ in range(args.page_runs):
+            reset_queries()
+            started = time.perf_counter()
+            response = client.get(url)
+            times.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, (url, response.status_code)
+        full += statistics.median(times)
+        print(f"| {label} | {statistics.median(times):.1f} |")
+    print(f"| **all of the Q6 page (sum)** | **{full:.1f}** |")
+
+
+def _explain(connection, sql_query, label, *, count=False, page_fn=None):
+    from django.db import reset_queries
+    from django.test.utils import CaptureQueriesContext
+
+    print(f"\n<details><summary>EXPLAIN {label}</summary>\n\n```")
+    with connection.cursor() as cursor:
+        if page_fn is not None:
+            with CaptureQueriesContext(connection) as ctx:
+                page_fn()
+            statements = [q["sql"] for q in ctx.captured_queries]
+        else:
+            sql, params = sql_query.sql_with_params()
+            statements = [cursor.mogrify(f"SELECT COUNT(*) FROM ({sql}) s", params) if connection.vendor == "postgresql"
+                          else (f"SELECT COUNT(*) FROM ({sql}) s", params)]
+        for stmt in statements:
+            if isinstance(stmt, tuple):
+                cursor.execute("EXPLAIN QUERY PLAN " + stmt[0], stmt[1])
+            elif connection.vendor == "postgresql":
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + (stmt.decode() if isinstance(stmt, bytes) else stmt))
+            else:
+                cursor.execute("EXPLAIN QUERY PLAN " + stmt)
+            for row in cursor.fetchall():
+                print(" ".join(str(c) for c in row))
+    print("```\n</details>")
+    reset_queries()
+
+
+if __name__ == "__main__":
+    main()

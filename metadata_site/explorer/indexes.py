@@ -1,0 +1,180 @@
+"""Index support for every declared field, built without anyone asking.
+
+Design (measured in bench/README.md, "Explorer"): metadata stays in ``items_item.client_metadata``
+(JSONB on PostgreSQL) and every code path that writes it keeps working unchanged; the indexes are
+*expression* indexes on exactly the typed expressions the filter compiler emits
+(`filters.pg_value_sql`), so the planner matches them. On PostgreSQL, per workspace (partial
+indexes ``WHERE workspace_id = <id>``; queries carry the literal because Django binds parameters
+client-side):
+
+- every scalar field: a B-tree on ``(value, id)``: ranges, equality, is_set, sorting and keyset
+  paging (``(value, id) > (v, pk)`` seeks);
+- every enum option, boolean value and multi-enum option: a tiny B-tree on ``(id)`` whose
+  predicate *is* the condition (``value = 'Sunny'``, ``md -> 'colors' @> '["red"]'``), so exact
+  counts are index-only scans and OR/AND of options are bitmap OR/AND;
+- string and link fields: a pg_trgm GIN index for case-insensitive substring search (when the
+  extension can be created).
+
+On SQLite: one ``(workspace_id, value, id)`` expression index per scalar field, and per multi-enum
+option a partial ``(workspace_id, id)`` index whose predicate is the condition (`filters.sqlite_has_predicate`).
+
+Names are deterministic (``msx_w<workspace>_<field>_<hash>``), creation is idempotent, indexes of
+fields that are no longer declared (or changed type) are dropped, and invalid leftovers of an
+interrupted ``CREATE INDEX CONCURRENTLY`` are rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass
+
+from django.db import DatabaseError, connection, transaction
+
+from metadata_site.schemas.fields import FieldSpec, Schema
+
+from .filters import _sql_literal, pg_value_sql, sqlite_has_predicate, sqlite_value_sql, type_key
+
+log = logging.getLogger(__name__)
+
+TABLE = "items_item"
+COLUMN = "client_metadata"
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    name: str
+    sql: str  # CREATE INDEX {concurrently} IF NOT EXISTS <name> ...
+
+
+def _name(workspace_id: int, spec: FieldSpec, what: str) -> str:
+    digest = hashlib.sha1(json.dumps([spec.name, type_key(spec), what]).encode()).hexdigest()[:10]
+    slug = re.sub(r"[^a-z0-9]+", "_", spec.name.lower()).strip("_")[:20] or "f"
+    return f"msx_w{workspace_id}_{slug}_{digest}"
+
+
+def prefix(workspace_id: int) -> str:
+    return f"msx_w{workspace_id}_"
+
+
+def pg_index_specs(workspace_id: int, schema: Schema, *, trigram: bool) -> list[IndexSpec]:
+    where = f"workspace_id = {int(workspace_id)}"
+    specs: list[IndexSpec] = []
+
+    def add(spec: FieldSpec, what: str, body: str) -> None:
+        name = _name(workspace_id, spec, what)
+        specs.append(IndexSpec(name, f"CREATE INDEX {{concurrently}} IF NOT EXISTS {name} ON {TABLE} {body}"))
+
+    for spec in schema:
+        family = type_key(spec)
+        value = pg_value_sql(COLUMN, spec)
+        if family == "multi_enum":
+            raw = f"({COLUMN} -> {_sql_literal(spec.name)})"
+            for option in spec.options:
+                literal = _sql_literal(json.dumps([option]))
+                add(spec, f"has:{option}", f"(id) WHERE {where} AND {raw} @> {literal}::jsonb")
+            continue
+        add(spec, "btree", f"({value}, id) WHERE {where}")
+        if family == "enum":
+            for option in spec.options:
+                add(spec, f"eq:{option}", f"(id) WHERE {where} AND {value} = {_sql_literal(option)}")
+        elif family == "boolean":
+            for flag in ("true", "false"):
+                add(spec, f"eq:{flag}", f"(id) WHERE {where} AND {value} = {flag}")
+        elif family in ("string", "link") and trigram:
+            add(spec, "trgm", f"USING gin ({value} gin_trgm_ops) WHERE {where}")
+    return specs
+
+
+def sqlite_index_specs(workspace_id: int, schema: Schema) -> list[IndexSpec]:
+    specs = []
+    for spec in schema:
+        if type_key(spec) == "multi_enum":
+            for option in spec.options:
+                predicate = sqlite_has_predicate(COLUMN, spec, option)
+                if predicate:
+                    name = _name(workspace_id, spec, f"sqlite-has2:{option}")
+                    specs.append(IndexSpec(name, f"CREATE INDEX IF NOT EXISTS {name} ON {TABLE} (workspace_id, id) WHERE {predicate}"))
+            continue
+        name = _name(workspace_id, spec, "sqlite")
+        value = sqlite_value_sql(COLUMN, spec)
+        specs.append(IndexSpec(name, f"CREATE INDEX IF NOT EXISTS {name} ON {TABLE} (workspace_id, {value}, id)"))
+    return specs
+
+
+def _pg_trigram_available() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+        if cursor.fetchone():
+            return True
+        cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")
+        if not cursor.fetchone():
+            return False
+        try:
+            cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        except Exception:  # no privilege: substring search still works, without an index
+            log.warning("pg_trgm is available but could not be created; substring search is not indexed")
+            return False
+    return True
+
+
+def _existing(workspace_id: int) -> dict[str, bool]:
+    """Our indexes of this workspace: name -> valid."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE i.indrelid = %s::regclass AND c.relname LIKE %s",
+                [TABLE, prefix(workspace_id).replace("_", "\\_") + "%"],
+            )
+        else:
+            cursor.execute(
+                "SELECT name, 1 FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND name LIKE %s ESCAPE '\\'",
+                [TABLE, prefix(workspace_id).replace("_", "\\_") + "%"],
+            )
+        return {name: bool(valid) for name, valid in cursor.fetchall()}
+
+
+def ensure_field_indexes(*, workspace_id: int, schema: Schema) -> dict[str, list[str]]:
+    """Create the indexes `schema` needs in the workspace and drop ours it no longer needs.
+
+    Uses CREATE INDEX CONCURRENTLY on PostgreSQL unless called inside a transaction (tests run
+    tasks inside one). Returns {"created": [...], "dropped": [...]}.
+    """
+    postgres = connection.vendor == "postgresql"
+    concurrently = "CONCURRENTLY" if postgres and not connection.in_atomic_block else ""
+    if postgres:
+        wanted = pg_index_specs(workspace_id, schema, trigram=_pg_trigram_available())
+    else:
+        wanted = sqlite_index_specs(workspace_id, schema)
+    if connection.in_atomic_block:
+        # Only when run synchronously inside a transaction (tests): PostgreSQL refuses DDL on a
+        # table with pending trigger events, which must not abort the caller's transaction.
+        try:
+            with transaction.atomic():
+                return _apply(workspace_id, wanted, concurrently)
+        except DatabaseError as exc:
+            log.warning("field indexes of workspace %s not built inside a transaction: %s", workspace_id, exc)
+            return {"created": [], "dropped": []}
+    return _apply(workspace_id, wanted, concurrently)
+
+
+def _apply(workspace_id: int, wanted: list[IndexSpec], concurrently: str) -> dict[str, list[str]]:
+    existing = _existing(workspace_id)
+    wanted_names = {s.name for s in wanted}
+    created, dropped = [], []
+    with connection.cursor() as cursor:
+        for name, valid in existing.items():
+            if name not in wanted_names or not valid:
+                cursor.execute(f"DROP INDEX {concurrently} IF EXISTS {name}")
+                dropped.append(name)
+        for spec in wanted:
+            if existing.get(spec.name):
+                continue
+            cursor.execute(spec.sql.replace("{concurrently}", concurrently))
+            created.append(spec.name)
+        if created:
+            cursor.execute(f"ANALYZE {TABLE}")
+    return {"created": created, "dropped": dropped}

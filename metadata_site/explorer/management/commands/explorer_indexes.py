@@ -1,0 +1,28 @@
+"""Build (or rebuild) the field indexes of a workspace now, in the foreground.
+
+    manage.py explorer_indexes --workspace bench
+    manage.py explorer_indexes --workspace bench --drop      # drop them all (for measurements)
+"""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from metadata_site.explorer.indexes import ensure_field_indexes
+from metadata_site.schemas.fields import Schema
+from metadata_site.schemas.selectors import schema_current
+from metadata_site.workspaces.models import Workspace
+
+
+class Command(BaseCommand):
+    help = "Build the explorer's field indexes of a workspace (what the background task does)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--workspace", required=True)
+        parser.add_argument("--drop", action="store_true", help="drop the workspace's field indexes instead")
+
+    def handle(self, *args, workspace: str, drop: bool, **options):
+        ws = Workspace.objects.filter(slug=workspace).first()
+        if ws is None:
+            raise CommandError(f"No workspace {workspace!r}")
+        schema = Schema(version=0) if drop else schema_current(workspace=ws)
+        result = ensure_field_indexes(workspace_id=ws.pk, schema=schema)
+        self.stdout.write(f"created {len(result['created'])}, dropped {len(result['dropped'])} indexes")

@@ -1,0 +1,17 @@
+"""Background work of the explorer: index builds after a schema change."""
+
+from django.tasks import task
+
+from metadata_site.schemas.selectors import schema_current
+from metadata_site.workspaces.models import Workspace
+
+from .indexes import ensure_field_indexes
+
+
+@task()
+def build_field_indexes(workspace_id: int) -> dict:
+    """Bring the workspace's field indexes in step with its current schema (idempotent)."""
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    if workspace is None:
+        return {"created": [], "dropped": []}
+    return ensure_field_indexes(workspace_id=workspace_id, schema=schema_current(workspace=workspace))

@@ -1,0 +1,120 @@
+"""The explorer in real Chromium: filters, counts, URL state, back button, select all, sort."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from metadata_site.workspaces.models import Role
+from tests.factories import make_folder, make_item, make_schema, make_user, make_workspace
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+FIELDS = [
+    {"name": "weather", "type": "enum", "options": ["Sunny", "Rain", "Fog"]},
+    {"name": "temperature", "type": "float"},
+    {"name": "captured_at", "type": "datetime"},
+    {"name": "dark", "type": "boolean"},
+]
+
+
+@pytest.fixture
+def user():
+    user = make_user("alice")
+    ws = make_workspace("acme", members={user: Role.EDITOR})
+    make_schema(ws, FIELDS)
+    folder = make_folder(ws, "cams")
+    weathers = ["Sunny", "Rain", "Fog"]
+    for n in range(12):
+        make_item(folder, f"img_{n:02d}.jpg", metadata={
+            "weather": weathers[n % 3], "temperature": float(n * 3), "dark": n % 2 == 0,
+            "captured_at": f"2025-03-{n + 1:02d}T12:00:00Z",
+        })
+    return user
+
+
+def _titles(page):
+    return page.locator("#grid .cap").all_inner_texts()
+
+
+def _total(page):
+    page.wait_for_selector("#total [data-total]")
+    return int(page.get_attribute("#total [data-total]", "data-total"))
+
+
+def test_an_enum_and_a_range_filter_change_counts_and_grid(live_server, browser_login, user):
+    page = browser_login(user)
+    page.goto(f"{live_server.url}/w/acme/explore/")
+    assert _total(page) == 12
+    page.wait_for_selector("#fc-weather-1[data-count]")
+    assert page.inner_text("#fc-weather-1") == "4"
+    page.check("input[name='in.weather'][value=Sunny]")
+    page.click("#filters button[type=submit] >> nth=0")
+    page.wait_for_selector(".chip:has-text('weather in Sunny')")
+    assert _total(page) == 4
+    assert sorted(_titles(page)) == ["img_00.jpg", "img_03.jpg", "img_06.jpg", "img_09.jpg"]
+    page.select_option("select[name='op.temperature']", "gt")
+    page.fill("input[name='v.temperature']", "10")
+    page.click("#filters button[type=submit] >> nth=0")
+    page.wait_for_selector(".chip:has-text('temperature > 10')")
+    assert _total(page) == 2
+    assert sorted(_titles(page)) == ["img_06.jpg", "img_09.jpg"]
+    # counts of the weather options under the other filter (temperature > 10)
+    page.wait_for_selector("#fc-weather-2[data-count]")
+    assert page.inner_text("#fc-weather-2") == "3"
+
+
+def test_reload_restores_and_back_returns_to_the_previous_filter(live_server, browser_login, user):
+    page = browser_login(user)
+    page.goto(f"{live_server.url}/w/acme/explore/")
+    page.check("input[name='in.weather'][value=Rain]")
+    page.click("#filters button[type=submit] >> nth=0")
+    page.wait_for_selector(".chip:has-text('weather in Rain')")
+    page.check("input[name='eq.dark'][value=true]")
+    page.click("#filters button[type=submit] >> nth=0")
+    page.wait_for_selector(".chip:has-text('dark = true')")
+    assert "f=dark%3Aeq%3Atrue" in page.url
+    assert _total(page) == 2
+    page.reload()
+    assert page.is_checked("input[name='eq.dark'][value=true]")
+    assert _total(page) == 2
+    page.go_back()
+    page.wait_for_function("!document.querySelector('.chip') || !document.body.innerText.includes('dark = true')")
+    assert "dark" not in page.url
+    assert _total(page) == 4
+    assert page.is_checked("input[name='in.weather'][value=Rain]")
+
+
+def test_select_all_matching_shows_the_count(live_server, browser_login, user):
+    page = browser_login(user)
+    page.goto(f"{live_server.url}/w/acme/explore/?f=weather:in:Sunny,Fog")
+    page.check("#grid input[name=item] >> nth=0")
+    assert page.inner_text("#selected-count") == "1 selected"
+    page.click("#select-all")
+    page.wait_for_selector("#selected-count:has-text('All 8 matching items selected')")
+    page.click("#selection button[type=submit]")
+    page.wait_for_selector("#selection-total")
+    assert page.inner_text("#selection-total") == "8 items selected."
+
+
+def test_sort_by_a_field(live_server, browser_login, user):
+    page = browser_login(user)
+    page.goto(f"{live_server.url}/w/acme/explore/")
+    page.select_option("#sort", "-temperature")
+    page.wait_for_url(re.compile(r"sort=-temperature"))
+    page.wait_for_function("document.querySelector('#grid .cap').innerText === 'img_11.jpg'")
+    assert _titles(page)[:3] == ["img_11.jpg", "img_10.jpg", "img_09.jpg"]
+
+
+def test_screenshot_explorer(live_server, browser_login, user):
+    page = browser_login(user)
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(f"{live_server.url}/w/acme/explore/?f=weather:in:Sunny,Rain&view=grid")
+    page.wait_for_selector("#fc-weather-1[data-count]")
+    page.wait_for_selector("#total [data-total]")
+    assert _total(page) == 8
+    target = os.environ.get("SCREENSHOTS")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(target) / "explorer.png"), full_page=True)
