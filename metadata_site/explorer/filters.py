@@ -755,8 +755,9 @@ class _Cmp(_Where):
     def as_sql(self, compiler, connection):
         sql, params = compiler.compile(self.expr)
         if self.op == IN:
-            marks = ", ".join(["%s"] * len(self.value))
-            return f"{sql} IN ({marks})", (*params, *self.value)
+            # OR of equalities, not IN (...): PostgreSQL matches each to an option's partial index.
+            sql_or = " OR ".join([f"{sql} = %s"] * len(self.value))
+            return f"({sql_or})", tuple(x for v in self.value for x in (*params, v))
         return f"{sql} {_SQL_OPS[self.op]} %s", (*params, self.value)
 
 

@@ -7,13 +7,14 @@ Design (measured in bench/README.md, "Explorer"): metadata stays in ``items_item
 indexes ``WHERE workspace_id = <id>``; queries carry the literal because Django binds parameters
 client-side):
 
-- every scalar field: a B-tree on ``(value, id)``: ranges, equality, is_set, sorting and keyset
-  paging (``(value, id) > (v, pk)`` seeks);
+- every number, datetime, string and link field: a B-tree on ``(value, id)``: ranges, equality,
+  is_set, sorting and keyset paging (``(value, id) > (v, pk)`` seeks);
 - every enum option, boolean value and multi-enum option: a tiny B-tree on ``(id)`` whose
   predicate *is* the condition (``value = 'Sunny'``, ``md -> 'colors' @> '["red"]'``), so exact
-  counts are index-only scans and OR/AND of options are bitmap OR/AND;
-- string and link fields: a pg_trgm GIN index for case-insensitive substring search (when the
-  extension can be created);
+  counts are index-only scans and OR/AND of options are bitmap OR/AND (enum and boolean fields get
+  no B-tree of their own: sorting by them is a top-N sort of the filtered items);
+- string fields: a pg_trgm GIN index for case-insensitive substring search (when the extension
+  can be created; links get none: a GIN costs more on every metadata write than it saves);
 - every scalar field: an expression statistics object (``CREATE STATISTICS ... ON (value)``),
   because ANALYZE keeps no statistics for the expressions of partial indexes.
 
@@ -78,7 +79,6 @@ def pg_index_specs(workspace_id: int, schema: Schema, *, trigram: bool) -> list[
                 literal = _sql_literal(json.dumps([option]))
                 add(spec, f"has:{option}", f"(id) WHERE {where} AND {raw} @> {literal}::jsonb")
             continue
-        add(spec, "btree", f"({value}, id) WHERE {where}")
         # ANALYZE keeps no statistics for expressions of *partial* indexes; without these the
         # planner guesses selectivities (0.5% for any equality) and picks poor plans.
         stats = _name(workspace_id, spec, "stats")
@@ -86,10 +86,13 @@ def pg_index_specs(workspace_id: int, schema: Schema, *, trigram: bool) -> list[
         if family == "enum":
             for option in spec.options:
                 add(spec, f"eq:{option}", f"(id) WHERE {where} AND {value} = {_sql_literal(option)}")
-        elif family == "boolean":
+            continue
+        if family == "boolean":
             for flag in ("true", "false"):
                 add(spec, f"eq:{flag}", f"(id) WHERE {where} AND {value} = {flag}")
-        elif family in ("string", "link") and trigram:
+            continue
+        add(spec, "btree", f"({value}, id) WHERE {where}")
+        if family == "string" and trigram:
             add(spec, "trgm", f"USING gin ({value} gin_trgm_ops) WHERE {where}")
     return specs
 
