@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -60,6 +60,7 @@ class WriteResult:
 
     change_set: ChangeSet | None
     rows: list[dict] = field(default_factory=list)
+    skipped: int = 0  # bulk edit: items left out up front because they already held the value (no row each)
 
     def _count(self, status: str) -> int:
         return sum(1 for r in self.rows if r["status"] == status)
@@ -70,7 +71,7 @@ class WriteResult:
 
     @property
     def unchanged(self) -> int:
-        return self._count(STATUS_UNCHANGED)
+        return self._count(STATUS_UNCHANGED) + self.skipped
 
     @property
     def failed(self) -> int:
@@ -356,3 +357,75 @@ def change_set_undo(*, change_set: ChangeSet, user) -> UndoResult:
         locked.save(update_fields=["undone_at", "undone_by"])
     change_set.undone_at, change_set.undone_by = locked.undone_at, locked.undone_by
     return UndoResult(change_set=locked, undo_change_set=undo, restored=restored, conflicts=conflicts)
+
+
+# --- bulk edit -------------------------------------------------------------------------------------
+
+BULK_BATCH_SIZE = 5000
+BULK_SAMPLE_SIZE = 10
+
+
+@dataclass
+class BulkPreview:
+    """What "set `key` = value" / "remove `key`" would do to a selection, before it is applied."""
+
+    selected: int
+    changing: int
+    unchanged: int
+    sample: list[dict]  # {"item", "uid", "title", "before", "after"}; before/after: the key's value or None
+    item_ids: list[int] = field(default_factory=list, repr=False)
+
+
+def item_metadata_bulk_preview(
+    *, workspace: Workspace, items: QuerySet, key: str, value: Any = None, remove: bool = False
+) -> BulkPreview:
+    """Count the items of `items` (scoped to `workspace`) whose `key` would change, with a sample.
+
+    `value` must already be validated and normalised for the field (`validate_value`).
+    """
+    selected = changing = 0
+    sample: list[dict] = []
+    ids: list[int] = []
+    target = _dumps(value)
+    rows = items.filter(workspace=workspace).order_by("id").values_list("id", "uid", "title", "client_metadata")
+    for pk, uid, title, metadata in rows.iterator(chunk_size=2000):
+        selected += 1
+        md = metadata if isinstance(metadata, dict) else {}
+        if remove:
+            changes = key in md
+        else:
+            changes = key not in md or _dumps(md[key]) != target
+        if not changes:
+            continue
+        changing += 1
+        ids.append(pk)
+        if len(sample) < BULK_SAMPLE_SIZE:
+            sample.append(
+                {"item": pk, "uid": str(uid), "title": title, "before": md.get(key), "after": None if remove else value}
+            )
+    return BulkPreview(selected=selected, changing=changing, unchanged=selected - changing, sample=sample, item_ids=ids)
+
+
+def item_metadata_bulk_apply(
+    *, workspace: Workspace, user, items: QuerySet, key: str, value: Any = None, remove: bool = False,
+    source: str = "ui",
+) -> WriteResult:
+    """Apply "set `key` = value" / "remove `key`" to the items of `items` whose value differs, in batches of
+    set-based writes inside one transaction and one change set. Rows of items already holding the value are
+    reported "unchanged"."""
+    with transaction.atomic():
+        preview = item_metadata_bulk_preview(workspace=workspace, items=items, key=key, value=value, remove=remove)
+        description = f"Removed {key}" if remove else f"Set {key} = {json.dumps(value, ensure_ascii=False)}"
+        result = WriteResult(change_set=None)
+        patch = {key: None if remove else value}
+        for start in range(0, len(preview.item_ids), BULK_BATCH_SIZE):
+            batch = preview.item_ids[start : start + BULK_BATCH_SIZE]
+            written = item_metadata_write(
+                workspace=workspace, user=user, updates=dict.fromkeys(batch, patch), mode=MODE_MERGE,
+                source=source, change_set=result.change_set, operation="bulk_remove" if remove else "bulk_set",
+                description=f"{description} on {preview.changing} items"[:500],
+            )
+            result.change_set = written.change_set
+            result.rows.extend(written.rows)
+        result.skipped = preview.unchanged
+    return result

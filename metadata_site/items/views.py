@@ -1,15 +1,43 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
-from django.utils.http import quote_etag
-from django.views.decorators.http import require_GET
+import json
+import uuid
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import quote_etag
+from django.views.decorators.http import require_GET, require_POST
+
+from metadata_site.collections.selectors import collection_tags_for_items
+from metadata_site.projects.models import Folder
+from metadata_site.schemas.fields import Schema
 from metadata_site.schemas.selectors import schema_current
-from metadata_site.workspaces.access import get_access
+from metadata_site.schemas.validation import KEYFRAMES, FieldValueError, validate_value
+from metadata_site.workspaces.access import Access, get_access
 from metadata_site.workspaces.models import Role
 
-from .models import Item
+from .forms import BulkEditForm, MetadataFieldsForm, MetadataJsonForm
+from .models import ChangeSet, Item, ItemKind
+from .services import (
+    MODE_MERGE,
+    STATUS_CHANGED,
+    STATUS_FAILED,
+    ChangeSetError,
+    change_set_undo,
+    item_metadata_bulk_apply,
+    item_metadata_bulk_preview,
+    item_metadata_write,
+)
 from .thumbnails import render_thumbnail
+
+METADATA_SAVED = "Metadata saved."
+METADATA_UNCHANGED = "Nothing changed."
+BULK_APPLIED = "Bulk edit applied: {changed} items changed, {unchanged} already had it, {failed} failed."
+UNDONE = "Undone: {count} items restored to their previous metadata."
+UNDO_CONFLICTS = "{count} items were changed again since and were left alone: {items}."
+CHANGE_SETS_PER_PAGE = 50
+CHANGE_SET_ENTRIES_SHOWN = 100
 
 
 def _get_item_for_user(request: HttpRequest, slug: str, uid, *, role: str = Role.VIEWER):
@@ -18,25 +46,204 @@ def _get_item_for_user(request: HttpRequest, slug: str, uid, *, role: str = Role
     return access, item
 
 
-@login_required
-@require_GET
-def item_detail(request: HttpRequest, slug: str, uid) -> HttpResponse:
-    access, item = _get_item_for_user(request, slug, uid)
+def _display_rows(schema: Schema, metadata: dict) -> list[dict]:
+    """Declared fields that have a value, each with the reason when the value does not fit its field."""
+    rows = []
+    for spec in schema:
+        if spec.name not in metadata or metadata[spec.name] is None:
+            continue
+        value = metadata[spec.name]
+        try:
+            validate_value(spec, value)
+            problem = ""
+        except FieldValueError as exc:
+            problem = exc.message
+        rows.append({"spec": spec, "value": value, "problem": problem})
+    return rows
+
+
+def _metadata_ctx(access: Access, item: Item, **extra) -> dict:
     schema = schema_current(workspace=access.workspace)
     md = item.client_metadata if isinstance(item.client_metadata, dict) else {}
-    declared = [(spec, md[spec.name]) for spec in schema if spec.name in md]
-    undeclared = {k: v for k, v in md.items() if schema.get(k) is None}
+    frames = []
+    if item.kind == ItemKind.IMAGE_GROUP:
+        for frame in item.frames.order_by("frame_index", "id"):
+            frame_md = frame.client_metadata if isinstance(frame.client_metadata, dict) else {}
+            frames.append(
+                {
+                    "item": frame,
+                    "rows": _display_rows(schema, frame_md),
+                    "undeclared": {k: v for k, v in frame_md.items() if schema.get(k) is None},
+                }
+            )
     ctx = {
         "workspace": access.workspace,
         "access": access,
         "item": item,
-        "declared": declared,
-        "undeclared": undeclared,
-        "datasets": item.datasets.select_related("project"),
-        "collections": item.collections.all(),
-        "frames": item.frames.order_by("frame_index", "id") if item.kind == "image_group" else [],
+        "schema": schema,
+        "declared": _display_rows(schema, md),
+        "undeclared": {k: v for k, v in md.items() if schema.get(k) is None and k != KEYFRAMES},
+        "keyframes": md.get(KEYFRAMES) if item.kind == ItemKind.VIDEO else None,
+        "frames": frames,
+        "fields_form": MetadataFieldsForm(schema=schema, metadata=md),
+        "json_form": MetadataJsonForm(initial={"metadata": json.dumps(md, indent=2, ensure_ascii=False)}),
+        "editor": "",
     }
+    ctx.update(extra)
+    return ctx
+
+
+@login_required
+@require_GET
+def item_detail(request: HttpRequest, slug: str, uid) -> HttpResponse:
+    access, item = _get_item_for_user(request, slug, uid)
+    ctx = _metadata_ctx(access, item)
+    ctx["datasets"] = item.datasets.select_related("project")
+    ctx["collections"] = collection_tags_for_items(workspace_id=item.workspace_id, item_ids=[item.pk])[item.pk]
     return render(request, "items/item.html", ctx)
+
+
+def _after_edit(request: HttpRequest, access: Access, item: Item, result, form, editor: str) -> HttpResponse:
+    """Redirect (or re-render the metadata fragment for htmx) after a save, or show the errors inline."""
+    row = result.rows[0] if result is not None else None
+    if row is not None and row["status"] == STATUS_FAILED:
+        for error in row["errors"]:
+            target = form.field_for_key(error["key"]) if hasattr(form, "field_for_key") else None
+            message = error["msg"] if target else f"{error['key']}: {error['msg']}"
+            form.add_error(target if target else None, message)
+    if form.errors:
+        ctx = _metadata_ctx(access, item, editor=editor, **{f"{editor}_form": form})
+        template = "items/item.html#metadata" if request.htmx else "items/item.html"
+        if not request.htmx:
+            ctx["datasets"] = item.datasets.select_related("project")
+            ctx["collections"] = collection_tags_for_items(workspace_id=item.workspace_id, item_ids=[item.pk])[item.pk]
+        return render(request, template, ctx, status=200 if request.htmx else 400)
+    note = METADATA_SAVED if row is not None and row["status"] == STATUS_CHANGED else METADATA_UNCHANGED
+    if request.htmx:
+        item.refresh_from_db()
+        return render(request, "items/item.html#metadata", _metadata_ctx(access, item, saved=note))
+    messages.success(request, note)
+    return redirect("items:item", access.workspace.slug, item.uid)
+
+
+@login_required
+@require_POST
+def item_edit_metadata(request: HttpRequest, slug: str, uid) -> HttpResponse:
+    access, item = _get_item_for_user(request, slug, uid, role=Role.EDITOR)
+    schema = schema_current(workspace=access.workspace)
+    md = item.client_metadata if isinstance(item.client_metadata, dict) else {}
+    form = MetadataFieldsForm(request.POST, schema=schema, metadata=md)
+    result = None
+    if form.is_valid():
+        patch = form.patch()
+        if patch:
+            result = item_metadata_write(
+                workspace=access.workspace, user=request.user, updates={item.pk: patch}, mode=MODE_MERGE,
+                source="ui", operation="edit", description=f"Edited {item.title}",
+            )
+    return _after_edit(request, access, item, result, form, "fields")
+
+
+@login_required
+@require_POST
+def item_edit_metadata_json(request: HttpRequest, slug: str, uid) -> HttpResponse:
+    access, item = _get_item_for_user(request, slug, uid, role=Role.EDITOR)
+    form = MetadataJsonForm(request.POST)
+    result = None
+    if form.is_valid():
+        mode = form.cleaned_data["mode"]
+        result = item_metadata_write(
+            workspace=access.workspace, user=request.user, updates={item.pk: form.cleaned_data["metadata"]},
+            mode=mode, source="ui", operation="edit", description=f"Edited {item.title} as JSON ({mode})",
+        )
+    return _after_edit(request, access, item, result, form, "json")
+
+
+def _bulk_selection(access: Access, form: BulkEditForm):
+    items = Item.objects.filter(workspace=access.workspace)
+    folder_id = form.cleaned_data.get("folder")
+    if folder_id:
+        folder = get_object_or_404(Folder, workspace=access.workspace, pk=folder_id)
+        return items.filter(folder=folder).top_level()
+    uids = []
+    for raw in form.cleaned_data["item"]:
+        try:
+            uids.append(uuid.UUID(raw))
+        except ValueError:
+            continue
+    return items.filter(uid__in=uids)
+
+
+@login_required
+@require_POST
+def item_bulk_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    """Bulk edit of a selection (item uids, or all items of a folder): a preview, then apply and report."""
+    access = get_access(request.user, slug, role=Role.EDITOR)
+    schema = schema_current(workspace=access.workspace)
+    form = BulkEditForm(request.POST, schema=schema)
+    posted = [(k, v) for k, values in request.POST.lists() if k not in ("csrfmiddlewaretoken", "apply") for v in values]
+    ctx = {"workspace": access.workspace, "access": access, "form": form, "posted": posted}
+    if not form.is_valid():
+        return render(request, "items/bulk_edit.html", ctx, status=400)
+    items = _bulk_selection(access, form)
+    spec = form.cleaned_data["spec"]
+    remove = form.cleaned_data["action"] == BulkEditForm.ACTION_REMOVE
+    value = None if remove else form.cleaned_data["json_value"]
+    if request.POST.get("apply") == "1":
+        result = item_metadata_bulk_apply(
+            workspace=access.workspace, user=request.user, items=items, key=spec.name, value=value, remove=remove
+        )
+        messages.success(
+            request, BULK_APPLIED.format(changed=result.changed, unchanged=result.unchanged, failed=result.failed)
+        )
+        if result.change_set is not None:
+            return redirect("items:change-set", access.workspace.slug, result.change_set.pk)
+        return redirect("items:changes", access.workspace.slug)
+    preview = item_metadata_bulk_preview(
+        workspace=access.workspace, items=items, key=spec.name, value=value, remove=remove
+    )
+    ctx.update(preview=preview, spec=spec, remove=remove, value=value)
+    return render(request, "items/bulk_edit.html", ctx)
+
+
+@login_required
+@require_GET
+def change_sets(request: HttpRequest, slug: str) -> HttpResponse:
+    access = get_access(request.user, slug)
+    qs = ChangeSet.objects.in_workspace(access.workspace).select_related("user", "undone_by")
+    page = Paginator(qs, CHANGE_SETS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "items/changes.html", {"workspace": access.workspace, "access": access, "page": page})
+
+
+@login_required
+@require_GET
+def change_set_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    access = get_access(request.user, slug)
+    change_set = get_object_or_404(
+        ChangeSet.objects.select_related("user", "undone_by", "undo_of"), workspace=access.workspace, pk=pk
+    )
+    entries = change_set.entries.select_related("item").order_by("item_id")[:CHANGE_SET_ENTRIES_SHOWN]
+    ctx = {"workspace": access.workspace, "access": access, "change_set": change_set, "entries": entries}
+    return render(request, "items/change_set.html", ctx)
+
+
+@login_required
+@require_POST
+def change_set_undo_view(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    access = get_access(request.user, slug, role=Role.EDITOR)
+    change_set = get_object_or_404(ChangeSet, workspace=access.workspace, pk=pk)
+    try:
+        result = change_set_undo(change_set=change_set, user=request.user)
+    except ChangeSetError as exc:
+        messages.error(request, exc.message)
+        return redirect("items:change-set", access.workspace.slug, pk)
+    messages.success(request, UNDONE.format(count=result.restored))
+    if result.conflicts:
+        titles = dict(Item.objects.filter(pk__in=[c["item"] for c in result.conflicts[:5]]).values_list("pk", "title"))
+        shown = ", ".join(titles.get(c["item"], c["uid"]) for c in result.conflicts[:5])
+        more = f" and {len(result.conflicts) - 5} more" if len(result.conflicts) > 5 else ""
+        messages.warning(request, UNDO_CONFLICTS.format(count=len(result.conflicts), items=shown + more))
+    return redirect("items:change-set", access.workspace.slug, pk)
 
 
 @login_required

@@ -270,6 +270,7 @@ def check_value(obj: Any) -> None:
         raise StrictJSONError(TOO_LARGE.format(size=size, limit=MAX_BYTES))
 
 
-def dumps_pretty(obj: Any) -> str:
-    """The canonical pretty form used by the editor, diffs and revisions (2-space indent, key order kept)."""
-    return json.dumps(obj, indent=2, ensure_ascii=False)
+def dumps_pretty(obj: Any, *, sort_keys: bool = False) -> str:
+    """The pretty form shown in the editor (2-space indent, key order as stored). Diffs pass sort_keys=True:
+    PostgreSQL's jsonb does not keep key order, so sorted keys keep diffs free of reordering noise."""
+    return json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=sort_keys)

@@ -19,6 +19,7 @@ from django.utils import timezone
 from metadata_site.lib import strictjson
 
 from .models import Dataset, InfoKind, InfoRevision, Project
+from .selectors import info_owner_filter, info_revision_value
 
 INFO_CONFLICT = (
     "Someone saved a newer version of this {what} (version {current}) after you loaded version {base}. "
@@ -148,13 +149,9 @@ def _check_readme(text: str) -> None:
 # --- the save path -------------------------------------------------------------------------------------------
 
 
-def _owner_filter(obj: InfoObject) -> dict:
-    return {"project": obj} if isinstance(obj, Project) else {"dataset": obj}
-
-
 def _last_revision(obj: InfoObject, kind: str) -> InfoRevision | None:
     return (
-        InfoRevision.objects.filter(**_owner_filter(obj), kind=kind)
+        InfoRevision.objects.filter(**info_owner_filter(obj), kind=kind)
         .select_related("created_by")
         .order_by("-version")
         .first()
@@ -210,7 +207,7 @@ def _save(
         setattr(obj, name, new)
     return InfoRevision.objects.create(
         workspace_id=row.workspace_id,
-        **_owner_filter(row),
+        **info_owner_filter(row),
         kind=kind,
         version=new_version,
         value=value,
@@ -273,16 +270,10 @@ def info_restore_revision(*, obj: InfoObject, kind: str, version: int, user) -> 
         raise InfoError(UNKNOWN_KIND.format(kind=kind))
     if kind == InfoKind.CUSTOM_DATA_SCHEMA and not isinstance(obj, Project):
         raise InfoError(SCHEMA_ONLY_ON_PROJECTS)
-    revisions = InfoRevision.objects.filter(**_owner_filter(obj), kind=kind)
-    revision = revisions.filter(version=version).first()
-    if revision is not None:
-        value = revision.value
-    else:
-        following = revisions.filter(version=version + 1).first()
-        first = revisions.order_by("version").first()
-        if following is None or following != first:
-            raise InfoError(NO_SUCH_VERSION.format(version=version, what=_WHAT[kind]))
-        value = following.previous
+    try:
+        value = info_revision_value(obj, kind=kind, version=version)
+    except LookupError:
+        raise InfoError(NO_SUCH_VERSION.format(version=version, what=_WHAT[kind])) from None
     if kind == InfoKind.CUSTOM_DATA:
         _check_json(value)
     elif kind == InfoKind.CUSTOM_DATA_SCHEMA and value is not None:

@@ -47,27 +47,11 @@ def project_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def project_info(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    access, project = _get_project_for_user(request, slug, pk)
-    return render(request, "projects/info.html", _ctx(access, obj=project, project=project, tab="info"))
-
-
-@login_required
-@require_GET
 def dataset_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     access, dataset = _get_dataset_for_user(request, slug, pk)
     items = Item.objects.filter(dataset_memberships__dataset=dataset).order_by("id")
     ctx = _ctx(access, dataset=dataset, project=dataset.project, page=_page(request, items), tab="overview")
     return render(request, "projects/dataset.html", ctx)
-
-
-@login_required
-@require_GET
-def dataset_info(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    access, dataset = _get_dataset_for_user(request, slug, pk)
-    return render(
-        request, "projects/info.html", _ctx(access, obj=dataset, dataset=dataset, project=dataset.project, tab="info")
-    )
 
 
 @login_required

@@ -5,4 +5,9 @@ from . import views
 app_name = "schemas"
 urlpatterns = [
     path("schema/", views.schema_page, name="schema"),
+    path("schema/declare/", views.schema_declare, name="declare"),
+    path("schema/drop/", views.schema_drop, name="drop"),
+    path("schema/import/", views.schema_import_page, name="import"),
+    path("schema/change/", views.schema_field_change, name="change-field"),
+    path("schema/versions/<int:version>/", views.schema_version, name="version"),
 ]

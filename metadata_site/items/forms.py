@@ -1,0 +1,242 @@
+"""Forms for item metadata: the edit form generated from the schema, the raw JSON editor and bulk edit.
+
+The forms only turn HTML input into JSON values (a number input's text into a number, a datetime-local value
+plus the viewer's offset into an ISO string, ...). Whether a value fits its field is decided in one place,
+`metadata_site.schemas.validation`, through the write service; its messages are shown next to the field.
+"""
+
+import json
+import re
+from typing import Any
+
+from django import forms
+
+from metadata_site.schemas.fields import FieldSpec, FieldType, Schema
+from metadata_site.schemas.validation import FieldValueError, validate_value
+
+from .services import MODE_MERGE, MODE_OVERWRITE
+
+JSON_INVALID = "Not valid JSON: {error} (line {line}, column {column})."
+JSON_NOT_AN_OBJECT = "The metadata must be a JSON object, like {\"weather\": \"Sunny\"}."
+BULK_FIELD_REQUIRED = "Choose a field."
+BULK_VALUE_REQUIRED = "Give a value to set, or choose “remove field”."
+BULK_NO_ITEMS = "Select at least one item."
+
+_OFFSET_RE = re.compile(r"^(Z|[+-]\d{2}:\d{2})$")
+_LOCAL_DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+
+
+def field_input_text(spec: FieldSpec, value: Any) -> Any:
+    """What an input of the generated form shows for a stored value."""
+    if value is None:
+        return [] if spec.is_multi_enum else ""
+    if spec.type == FieldType.DATETIME and isinstance(value, str) and value.endswith("Z"):
+        return value[:-1]
+    if spec.is_multi_enum and isinstance(value, list):
+        return [str(v) for v in value]
+    if isinstance(value, bool) and spec.type != FieldType.BOOLEAN:
+        return json.dumps(value)
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def parse_input(spec: FieldSpec, text: Any, offset: str = "Z") -> Any:
+    """A JSON value from an input's text for `spec` (None: no value). Text that does not parse is passed
+    on as it is, so validation reports it with the field's own message."""
+    if spec.is_multi_enum:
+        values = text if isinstance(text, list) else [text]
+        values = [v.strip() for v in values if isinstance(v, str) and v.strip()]
+        return values or None
+    if spec.type == FieldType.BOOLEAN:
+        return text
+    if not isinstance(text, str):
+        return text
+    text = text.strip()
+    if text == "":
+        return None
+    if spec.type == FieldType.FLOAT:
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        return int(number) if re.fullmatch(r"[+-]?\d+", text) else number
+    if spec.type == FieldType.INTEGER:
+        if re.fullmatch(r"[+-]?\d+", text):
+            return int(text)
+        return text
+    if spec.type == FieldType.DATETIME and _LOCAL_DATETIME_RE.match(text):
+        if len(text) == 16:
+            text += ":00"
+        return text + (offset if _OFFSET_RE.match(offset or "") else "Z")
+    return text
+
+
+def _widget(spec: FieldSpec, value: Any, fits: bool) -> forms.Widget:
+    attrs = {"data-field": spec.name}
+    if not fits and spec.type not in (FieldType.ENUM, FieldType.BOOLEAN):
+        # A stored value of another type stays visible and editable as text instead of being blanked.
+        return forms.TextInput(attrs=attrs)
+    match spec.type:
+        case FieldType.FLOAT:
+            return forms.NumberInput(attrs={**attrs, "step": "any"})
+        case FieldType.INTEGER:
+            return forms.NumberInput(attrs={**attrs, "step": "1"})
+        case FieldType.BOOLEAN:
+            return forms.CheckboxInput(attrs=attrs)
+        case FieldType.DATETIME:
+            return forms.DateTimeInput(attrs={**attrs, "type": "datetime-local", "step": "1", "data-utc": ""})
+        case FieldType.LINK:
+            return forms.URLInput(attrs=attrs)
+        case FieldType.ENUM:
+            choices = [(o, o) for o in spec.options]
+            current = value if isinstance(value, list) else [value]
+            extra = [(str(v), f"{v} (not an option)") for v in current if v is not None and v not in spec.options]
+            if spec.is_multi:
+                return forms.SelectMultiple(attrs=attrs, choices=choices + extra)
+            return forms.Select(attrs=attrs, choices=[("", "—")] + choices + extra)
+    if isinstance(value, str) and len(value) > 120:
+        return forms.Textarea(attrs={**attrs, "rows": 3})
+    return forms.TextInput(attrs=attrs)
+
+
+class MetadataFieldsForm(forms.Form):
+    """The edit form generated from the schema: one input per declared field.
+
+    `patch()` is a merge patch of the fields whose input changed (an emptied input removes the key), so a
+    stored value the form cannot show, or one that does not fit its field, is never rewritten by accident.
+    """
+
+    def __init__(self, *args, schema: Schema, metadata: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.schema = schema
+        self.metadata = metadata
+        self.names: dict[str, str] = {}  # form field name → metadata key
+        for index, spec in enumerate(schema):
+            value = metadata.get(spec.name)
+            try:
+                fits = value is None or validate_value(spec, value) is not None
+            except FieldValueError:
+                fits = False
+            name = f"f{index}"
+            self.names[name] = spec.name
+            field_class = forms.BooleanField if spec.type == FieldType.BOOLEAN else forms.Field
+            self.fields[name] = field_class(
+                label=spec.name,
+                required=False,
+                widget=_widget(spec, value, fits),
+                help_text=spec.description,
+                initial=(value is True) if spec.type == FieldType.BOOLEAN else field_input_text(spec, value),
+            )
+            self.fields[name].spec = spec
+            self.fields[name].fits = fits
+            self.fields[name].stored = value
+            if spec.type == FieldType.DATETIME:
+                self.fields[f"tz{index}"] = forms.CharField(
+                    required=False, initial="Z", widget=forms.HiddenInput(attrs={"data-tz-for": f"id_{name}"})
+                )
+
+    def field_for_key(self, key: str) -> str | None:
+        return next((name for name, k in self.names.items() if k == key), None)
+
+    def patch(self) -> dict:
+        patch: dict = {}
+        for name, key in self.names.items():
+            spec = self.fields[name].spec
+            stored = self.metadata.get(key)
+            raw = self.cleaned_data.get(name)
+            if spec.type == FieldType.BOOLEAN:
+                # An unchecked box on an item without a value leaves it without one.
+                if stored is None and not raw:
+                    continue
+                new = bool(raw)
+            else:
+                offset = self.cleaned_data.get(name.replace("f", "tz", 1)) or "Z"
+                new = parse_input(spec, raw, offset)
+                if new == field_input_text(spec, stored) or (new is None and stored in (None, [])):
+                    continue
+                if spec.is_multi_enum and isinstance(new, list) and isinstance(stored, list):
+                    if sorted(new) == sorted(map(str, stored)) and len(new) == len(stored):
+                        continue
+                if spec.type == FieldType.DATETIME and stored is not None and new is not None:
+                    try:
+                        if validate_value(spec, new) == stored:
+                            continue
+                    except FieldValueError:
+                        pass
+            if new != stored or type(new) is not type(stored):
+                patch[key] = new
+        return patch
+
+
+class MetadataJsonForm(forms.Form):
+    metadata = forms.CharField(widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}), required=False)
+    mode = forms.ChoiceField(
+        choices=[(MODE_MERGE, "Merge: set these keys, keep the others (null removes a key)"),
+                 (MODE_OVERWRITE, "Overwrite: replace all metadata with this object")],
+        initial=MODE_MERGE,
+        widget=forms.RadioSelect,
+    )
+
+    def clean_metadata(self) -> dict:
+        text = self.cleaned_data["metadata"].strip() or "{}"
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(
+                JSON_INVALID.format(error=exc.msg, line=exc.lineno, column=exc.colno)
+            ) from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError(JSON_NOT_AN_OBJECT)
+        return value
+
+
+class BulkEditForm(forms.Form):
+    """ "set field = value" / "remove field" for a selection of items (uids, or a whole folder)."""
+
+    ACTION_SET = "set"
+    ACTION_REMOVE = "remove"
+
+    field = forms.ChoiceField(label="Field")
+    action = forms.ChoiceField(
+        choices=[(ACTION_SET, "set to"), (ACTION_REMOVE, "remove field")], initial=ACTION_SET, label="Action"
+    )
+    value = forms.CharField(required=False, label="Value")
+    item = forms.Field(required=False, widget=forms.MultipleHiddenInput)
+    folder = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, schema: Schema, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.schema = schema
+        self.fields["field"].choices = [("", "—")] + [(s.name, s.name) for s in schema]
+        self.fields["field"].error_messages["required"] = BULK_FIELD_REQUIRED
+
+    def clean_item(self) -> list[str]:
+        return [str(uid) for uid in self.cleaned_data.get("item") or []]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        spec = self.schema.get(data.get("field") or "")
+        if spec is None:
+            return data
+        data["spec"] = spec
+        if not data.get("item") and not data.get("folder"):
+            raise forms.ValidationError(BULK_NO_ITEMS)
+        if data.get("action") == self.ACTION_SET:
+            text = self.data.getlist("value") if spec.is_multi_enum and hasattr(self.data, "getlist") else None
+            raw = data.get("value", "")
+            if spec.is_multi_enum:
+                parts = [p for t in (text or [raw]) for p in t.split(",")]
+                value = parse_input(spec, parts)
+            elif spec.type == FieldType.BOOLEAN:
+                value = {"true": True, "false": False}.get(raw.strip().lower(), raw.strip() or None)
+            else:
+                value = parse_input(spec, raw, "Z")
+            if value is None:
+                self.add_error("value", BULK_VALUE_REQUIRED)
+                return data
+            try:
+                data["json_value"] = validate_value(spec, value)
+            except FieldValueError as exc:
+                self.add_error("value", exc.message)
+        return data

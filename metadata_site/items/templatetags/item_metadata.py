@@ -1,0 +1,24 @@
+from django import template
+
+from metadata_site.schemas.selectors import schema_current
+
+from ..forms import BulkEditForm
+
+register = template.Library()
+
+
+@register.inclusion_tag("items/_bulk_edit_form.html", takes_context=True)
+def bulk_edit_form(context, folder=None, total=None) -> dict:
+    """The bulk edit form for a list of items. Items are selected with checkboxes anywhere on the page
+    (`<input type="checkbox" name="item" value="<uid>" form="bulk-edit-form">`); `folder` adds an
+    "all items in this folder" choice."""
+    workspace = context["workspace"]
+    schema = schema_current(workspace=workspace)
+    return {
+        "workspace": workspace,
+        "csrf_token": context.get("csrf_token"),
+        "form": BulkEditForm(schema=schema, auto_id="id_bulk_%s"),
+        "schema": schema,
+        "folder": folder,
+        "total": total,
+    }

@@ -1,0 +1,123 @@
+import pytest
+from django.urls import reverse
+
+from metadata_site.items.forms import BULK_NO_ITEMS, BULK_VALUE_REQUIRED
+from metadata_site.items.models import ChangeSet, ItemKind
+from metadata_site.items.services import item_metadata_bulk_apply, item_metadata_bulk_preview
+from metadata_site.schemas.validation import VALUE_NOT_AN_OPTION
+from tests.factories import make_folder, make_item, make_schema
+
+URL = reverse("items:bulk-edit", args=["acme"])
+
+
+@pytest.fixture
+def items(workspace):
+    make_schema(
+        workspace,
+        [{"name": "weather", "type": "enum", "options": ["Sunny", "Rain"]},
+         {"name": "colors", "type": "enum", "options": ["red", "blue"], "is_multi": True}],
+    )
+    folder = make_folder(workspace, "fleet")
+    return [
+        make_item(folder, "a.jpg", metadata={"weather": "Sunny"}),
+        make_item(folder, "b.jpg", metadata={"weather": "Rain"}),
+        make_item(folder, "c.jpg"),
+    ]
+
+
+def _md(item):
+    item.refresh_from_db()
+    return item.client_metadata
+
+
+def test_the_preview_counts_what_would_change_and_changes_nothing(workspace, items):
+    preview = item_metadata_bulk_preview(
+        workspace=workspace, items=workspace.items.all(), key="weather", value="Rain"
+    )
+    assert (preview.selected, preview.changing, preview.unchanged) == (3, 2, 1)
+    assert [(r["title"], r["before"], r["after"]) for r in preview.sample] == [
+        ("a.jpg", "Sunny", "Rain"), ("c.jpg", None, "Rain")
+    ]
+    assert _md(items[0]) == {"weather": "Sunny"}
+
+
+def test_apply_writes_one_change_set_for_the_items_that_change(workspace, owner, items):
+    result = item_metadata_bulk_apply(
+        workspace=workspace, user=owner, items=workspace.items.all(), key="weather", value="Rain"
+    )
+    assert (result.changed, result.unchanged, result.failed) == (2, 1, 0)
+    assert result.change_set.item_count == 2 and result.change_set.operation == "bulk_set"
+    assert result.change_set.description == 'Set weather = "Rain" on 2 items'
+    assert [_md(i) for i in items] == [{"weather": "Rain"}] * 3
+
+
+def test_remove_drops_the_key(workspace, owner, items):
+    result = item_metadata_bulk_apply(
+        workspace=workspace, user=owner, items=workspace.items.all(), key="weather", remove=True
+    )
+    assert result.changed == 2 and result.change_set.operation == "bulk_remove"
+    assert [_md(i) for i in items] == [{}, {}, {}]
+
+
+def test_viewers_get_403_and_strangers_404(login, viewer, stranger, items):
+    data = {"field": "weather", "action": "set", "value": "Rain", "item": [str(items[0].uid)]}
+    assert login(viewer).post(URL, data).status_code == 403
+    assert login(stranger).post(URL, data).status_code == 404
+
+
+def test_the_page_previews_then_applies_and_redirects_to_the_change_set(login, editor, items):
+    client = login(editor)
+    data = {"field": "weather", "action": "set", "value": "Rain", "item": [str(items[0].uid), str(items[1].uid)]}
+    response = client.post(URL, data)
+    html = response.content.decode()
+    assert '<strong data-count="changing">1</strong> of 2 selected items will change' in html
+    assert "Apply to 1 item" in html
+    assert _md(items[0]) == {"weather": "Sunny"}
+    response = client.post(URL, {**data, "apply": "1"})
+    change_set = ChangeSet.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("items:change-set", args=["acme", change_set.pk])
+    assert _md(items[0]) == {"weather": "Rain"}
+    assert _md(items[2]) == {}
+
+
+def test_all_items_of_a_folder_can_be_selected(login, editor, items):
+    frame_parent = make_item(items[0].folder, "group", kind=ItemKind.IMAGE_GROUP)
+    frame = make_item(items[0].folder, "f0", kind=ItemKind.FRAME, parent=frame_parent, frame_index=0)
+    data = {"field": "colors", "action": "set", "value": "red, blue", "folder": str(items[0].folder_id), "apply": "1"}
+    login(editor).post(URL, data)
+    assert _md(items[2])["colors"] == ["red", "blue"]
+    assert _md(frame) == {}
+
+
+def test_a_bad_value_or_no_selection_changes_nothing(login, editor, items):
+    client = login(editor)
+    response = client.post(URL, {"field": "weather", "action": "set", "value": "Snow", "item": [str(items[0].uid)]})
+    assert response.status_code == 400
+    assert VALUE_NOT_AN_OPTION.format(options="Sunny, Rain") in response.content.decode()
+    response = client.post(URL, {"field": "weather", "action": "set", "value": "", "item": [str(items[0].uid)]})
+    assert BULK_VALUE_REQUIRED in response.content.decode()
+    response = client.post(URL, {"field": "weather", "action": "set", "value": "Rain", "apply": "1"})
+    assert BULK_NO_ITEMS in response.content.decode()
+    assert not ChangeSet.objects.exists()
+
+
+def test_items_of_another_workspace_cannot_be_selected(login, editor, stranger, items):
+    other_folder = make_folder(stranger.memberships.get().workspace)
+    other = make_item(other_folder, metadata={"weather": "Sunny"})
+    login(editor).post(URL, {"field": "weather", "action": "set", "value": "Rain", "item": [str(other.uid)],
+                             "apply": "1"})
+    assert _md(other) == {"weather": "Sunny"}
+    response = login(editor).post(
+        URL, {"field": "weather", "action": "set", "value": "Rain", "folder": str(other_folder.pk)}
+    )
+    assert response.status_code == 404
+
+
+def test_the_folder_page_offers_bulk_edit_to_editors_only(login, editor, viewer, items):
+    url = reverse("projects:folder", args=["acme", items[0].folder_id])
+    html = login(editor).get(url).content.decode()
+    assert 'id="bulk-edit-form"' in html and 'form="bulk-edit-form"' in html
+    assert "all 3 items in this folder" in html
+    html = login(viewer).get(url).content.decode()
+    assert "bulk-edit-form" not in html
