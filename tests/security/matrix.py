@@ -68,6 +68,11 @@ _INFO = {
 
 W = "w/<slug:slug>/"
 
+# Vendor SDK routes answer 401 to any caller without a token or signature (the legacy Encord RPC inside an
+# HTTP 200 envelope, as its SDK expects).
+_UNAUTH = frozenset({401})
+_UNAUTH_ENVELOPE = frozenset({200})
+
 MATRIX: dict[str, Entry] = {
     # accounts
     "accounts/login/": Entry({"GET": PUBLIC, "POST": PUBLIC, "PUT": PUBLIC}),  # FormView treats PUT as POST
@@ -118,6 +123,35 @@ MATRIX: dict[str, Entry] = {
     "api/openapi.json": Entry(every_method(PUBLIC), ok_write=frozenset({200}), api=True),
     "api/docs": Entry(every_method(PUBLIC), ok_write=frozenset({200}), api=True),
     "api/health": Entry({"GET": PUBLIC}, api=True),
+    # vendor SDK protocols (metadata_site/compat): authenticated only by an API token (x-api-key) or a request
+    # signature, never by the session, so every caller here - logged in or not - gets 401. The protocol tests
+    # (tests/compat/test_supervisely.py, test_encord.py) cover the roles: viewer 403 on writes, strangers 404.
+    "public/api/v3/<str:method>": Entry({"POST": PUBLIC}, {"method": "=projects.info"}, ok_write=_UNAUTH, api=True),
+    "public": Entry({"POST": PUBLIC}, ok_write=_UNAUTH_ENVELOPE, api=True),
+    **{
+        "v2/public/" + route: Entry(methods, params, ok=_UNAUTH, ok_write=_UNAUTH, api=True)
+        for route, methods, params in (
+            ("storage/folders", {"GET": PUBLIC}, {}),
+            ("storage/search/folders", {"GET": PUBLIC}, {}),
+            ("storage/folders/<str:folder>", {"GET": PUBLIC}, {"folder": "folder.uid"}),
+            ("storage/folders/<str:folder>/folders", {"GET": PUBLIC}, {"folder": "folder.uid"}),
+            ("storage/folders/<str:folder>/items", {"GET": PUBLIC}, {"folder": "folder.uid"}),
+            ("storage/folders/<str:folder>/items/<str:item>", {"PATCH": PUBLIC},
+             {"folder": "folder.uid", "item": "item.uid"}),
+            ("storage/folders/<str:folder>/items/<str:item>/child-items", {"GET": PUBLIC},
+             {"folder": "folder.uid", "item": "item.uid"}),
+            ("storage/items/patch-bulk", {"PATCH": PUBLIC}, {}),
+            ("storage/items/<str:item>", {"GET": PUBLIC}, {"item": "item.uid"}),
+            ("organisation/client-metadata-schema-v2", {"GET": PUBLIC, "POST": PUBLIC}, {}),
+            ("organisation/client-metadata-schema", {"GET": PUBLIC, "POST": PUBLIC}, {}),
+        )
+    },
+    # SSH keys of the Encord SDK on the settings page: any logged-in user, for their own keys only (someone
+    # else's key id is 404).
+    "accounts/settings/ssh-keys/": Entry({"POST": LOGIN}),
+    "accounts/settings/ssh-keys/<int:key_id>/remove/": Entry(
+        {"POST": LOGIN}, {"key_id": "=999999"}, ok_write=frozenset({404})
+    ),
 }
 
 # Whole subtrees with one rule: (route prefix, level for every method the view accepts).
