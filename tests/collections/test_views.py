@@ -347,3 +347,13 @@ def test_create_dataset_from_an_explorer_selection_opens_the_form_first(data, lo
     )
     assert response.status_code == 302
     assert list(Dataset.objects.get(name="picked").items.all()) == [data["items"][2]]
+
+
+def test_the_explorer_grid_and_table_show_collection_tags(data, login, owner):
+    client = login(owner)
+    explore = reverse("explorer:explore", args=["acme"])
+    grid = client.get(explore).content.decode()
+    assert grid.count('<span class="chip tag">Night</span>') == 2
+    assert grid.count('<span class="chip tag">Everything</span>') == 3
+    table = client.get(explore, {"view": "table"}).content.decode()
+    assert table.count('<span class="chip tag">Night</span>') == 2
