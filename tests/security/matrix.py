@@ -116,6 +116,13 @@ MATRIX: dict[str, Entry] = {
     W + "explore/selection/": Entry({"POST": READ}),
     # collections
     W + "collections/": Entry({"GET": READ}),
+    W + "collections/add/": Entry({"GET": WRITE, "POST": WRITE}),
+    W + "collections/create-dataset/": Entry({"GET": WRITE, "POST": WRITE}),
+    W + "collections/tasks/<uuid:uid>/": Entry({"GET": READ}, {"uid": "collection_task.uid"}),
+    W + "collections/<int:pk>/edit/": Entry({"POST": WRITE}, {"pk": "collection.pk"}),
+    W + "collections/<int:pk>/delete/": Entry({"POST": WRITE}, {"pk": "collection.pk"}),
+    W + "collections/<int:pk>/freeze/": Entry({"POST": WRITE}, {"pk": "collection.pk"}),
+    W + "collections/<int:pk>/remove-items/": Entry({"POST": WRITE}, {"pk": "collection.pk"}),
     # imports
     W + "tasks/": Entry({"GET": READ}),
     # the JSON API: its documentation is public, everything else needs a token (anonymous → 401)

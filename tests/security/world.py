@@ -6,7 +6,7 @@
 from dataclasses import dataclass, field
 from typing import Any
 
-from metadata_site.collections.models import Collection, CollectionItem
+from metadata_site.collections.models import Collection, CollectionItem, CollectionTask, CollectionTaskKind
 from metadata_site.imports.models import ImportKind, ImportTask
 from metadata_site.items.models import ChangeSet
 from metadata_site.items.services import item_metadata_write
@@ -63,6 +63,9 @@ def _collections_and_tasks(world: World) -> None:
     o = world.objects
     o["collection"] = Collection.objects.create(workspace=world.workspace, title="picked")
     CollectionItem.objects.create(workspace=world.workspace, collection=o["collection"], item=o["item"])
+    o["collection_task"] = CollectionTask.objects.create(
+        workspace=world.workspace, kind=CollectionTaskKind.ADD_ITEMS, collection=o["collection"], total=1
+    )
     o["import_task"] = ImportTask.objects.create(
         workspace=world.workspace, kind=ImportKind.values[0], created_by=world.users["admin"]
     )
