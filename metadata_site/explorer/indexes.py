@@ -15,7 +15,8 @@ client-side):
 - string and link fields: a pg_trgm GIN index for case-insensitive substring search (when the
   extension can be created).
 
-On SQLite: one ``(workspace_id, value, id)`` expression index per scalar field.
+On SQLite: one ``(workspace_id, value, id)`` expression index per scalar field, and per multi-enum
+option a partial ``(workspace_id, id)`` index whose predicate is the condition (`filters.sqlite_has_predicate`).
 
 Names are deterministic (``msx_w<workspace>_<field>_<hash>``), creation is idempotent, indexes of
 fields that are no longer declared (or changed type) are dropped, and invalid leftovers of an
@@ -34,7 +35,7 @@ from django.db import DatabaseError, connection, transaction
 
 from metadata_site.schemas.fields import FieldSpec, Schema
 
-from .filters import _sql_literal, pg_value_sql, sqlite_value_sql, type_key
+from .filters import _sql_literal, pg_value_sql, sqlite_has_predicate, sqlite_value_sql, type_key
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,11 @@ def sqlite_index_specs(workspace_id: int, schema: Schema) -> list[IndexSpec]:
     specs = []
     for spec in schema:
         if type_key(spec) == "multi_enum":
+            for option in spec.options:
+                predicate = sqlite_has_predicate(COLUMN, spec, option)
+                if predicate:
+                    name = _name(workspace_id, spec, f"sqlite-has2:{option}")
+                    specs.append(IndexSpec(name, f"CREATE INDEX IF NOT EXISTS {name} ON {TABLE} (workspace_id, id) WHERE {predicate}"))
             continue
         name = _name(workspace_id, spec, "sqlite")
         value = sqlite_value_sql(COLUMN, spec)

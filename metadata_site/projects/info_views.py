@@ -147,7 +147,7 @@ def _respond(
     ctx = _info_ctx(request, access, obj, owner, **extra)
     if request.htmx:
         html = render_to_string(f"projects/info.html#{section}", ctx, request=request)
-        if extra.get(f"{section}_saved"):
+        if extra.get(f"{section}_saved") or extra.get(f"{section}_conflict"):  # the history changed
             html += render_to_string("projects/info.html#history", {**ctx, "history_oob": True}, request=request)
         return HttpResponse(html)
     return render(request, "projects/info.html", ctx, status=status)
@@ -160,6 +160,13 @@ def _saved(
         return _respond(request, access, obj, owner, section, **{f"{section}_saved": message})
     messages.success(request, message)
     return HttpResponseRedirect(_urls(access.workspace.slug, obj, owner)["page"] + f"#info-{section.replace('_', '-')}")
+
+
+def _submitted_base(request: HttpRequest, current: int) -> int:
+    """The version the user's editor was based on: kept when a save is refused, so the next attempt is still
+    checked against it (otherwise fixing a typo would silently overwrite a save made meanwhile)."""
+    value = request.POST.get("base_version", "")
+    return int(value) if value.isdigit() and 0 < int(value) <= current else current
 
 
 def _conflict(exc: services.InfoConflict) -> dict:
@@ -222,6 +229,7 @@ def info_readme_save(request: HttpRequest, slug: str, pk: int, owner: str) -> Ht
     text = request.POST.get("text", "")
     again = {
         "readme_text": text,
+        "readme_base": _submitted_base(request, obj.readme_version),
         "readme_open": True,
         "readme_preview_html": mark_safe(render_markdown(text)),  # noqa: S308 - nh3-sanitised
     }
@@ -233,8 +241,7 @@ def info_readme_save(request: HttpRequest, slug: str, pk: int, owner: str) -> Ht
         )
     except services.InfoConflict as exc:
         return _respond(
-            request, access, obj, owner, "readme", status=409, readme_conflict=_conflict(exc),
-            readme_base=form.cleaned_data["base_version"], **again,
+            request, access, obj, owner, "readme", status=409, readme_conflict=_conflict(exc), **again,
         )  # fmt: skip
     except services.ReadmeInvalid as exc:
         return _respond(
@@ -251,7 +258,10 @@ def info_readme_save(request: HttpRequest, slug: str, pk: int, owner: str) -> Ht
 def info_custom_data_save(request: HttpRequest, slug: str, pk: int, owner: str) -> HttpResponse:
     access, obj = _get_info_owner_for_user(request, slug, pk, owner, role=Role.EDITOR)
     form = JSONTextForm(request.POST)
-    again = {"custom_data_text": request.POST.get("text", "")}
+    again = {
+        "custom_data_text": request.POST.get("text", ""),
+        "custom_data_base": _submitted_base(request, obj.custom_data_version),
+    }
     if not form.is_valid():
         return _respond(
             request, access, obj, owner, "custom_data", status=400, custom_data_errors=_form_errors(form), **again
@@ -262,8 +272,7 @@ def info_custom_data_save(request: HttpRequest, slug: str, pk: int, owner: str) 
         )
     except services.InfoConflict as exc:
         return _respond(
-            request, access, obj, owner, "custom_data", status=409, custom_data_conflict=_conflict(exc),
-            custom_data_base=form.cleaned_data["base_version"], **again,
+            request, access, obj, owner, "custom_data", status=409, custom_data_conflict=_conflict(exc), **again,
         )  # fmt: skip
     except services.CustomDataInvalid as exc:
         return _respond(
@@ -280,7 +289,10 @@ def info_custom_data_save(request: HttpRequest, slug: str, pk: int, owner: str) 
 def info_schema_save(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     access, project = _get_info_owner_for_user(request, slug, pk, "project", role=Role.EDITOR)
     form = SchemaTextForm(request.POST)
-    again = {"schema_text": request.POST.get("text", "")}
+    again = {
+        "schema_text": request.POST.get("text", ""),
+        "schema_base": _submitted_base(request, project.custom_data_schema_version),
+    }
     if not form.is_valid():
         return _respond(
             request, access, project, "project", "schema", status=400, schema_errors=_form_errors(form), **again
@@ -291,8 +303,7 @@ def info_schema_save(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         )
     except services.InfoConflict as exc:
         return _respond(
-            request, access, project, "project", "schema", status=409, schema_conflict=_conflict(exc),
-            schema_base=form.cleaned_data["base_version"], **again,
+            request, access, project, "project", "schema", status=409, schema_conflict=_conflict(exc), **again,
         )  # fmt: skip
     except services.CustomDataInvalid as exc:
         return _respond(

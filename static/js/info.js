@@ -43,9 +43,28 @@ async function mount(el) {
   });
   el.jsonEditor = editor;
   el.classList.add("ready");
-  // Point at the server's parse error, if any, so the line/column in the message is easy to find.
+  // Put the cursor where the server found the error (line and column, both 1-based).
   const error = el.closest("form")?.querySelector("[data-line]");
-  if (error) el.setAttribute("aria-describedby", error.closest(".info-errors").id);
+  if (error) {
+    el.setAttribute("aria-describedby", error.closest(".info-errors").id);
+    placeCursor(editor, source.value, Number(error.dataset.line), Number(error.dataset.column));
+  }
+}
+
+function placeCursor(editor, text, line, column) {
+  let offset = 0;
+  for (let i = 1; i < line; i++) {
+    const next = text.indexOf("\n", offset);
+    if (next < 0) return;
+    offset = next + 1;
+  }
+  offset = Math.min(offset + Math.max(column - 1, 0), text.length);
+  try {
+    editor.select({ type: "text", ranges: [{ anchor: offset, head: offset }], main: 0 });
+    editor.focus();
+  } catch (err) {
+    console.warn("Could not move the cursor to the error.", err);
+  }
 }
 
 function scan(root) {

@@ -76,6 +76,7 @@ def test_invalid_custom_data_shows_line_and_column_and_saves_nothing_until_fixed
     _type_json(page, '{\n  "owner": "cv-team"\n  "reviewed": true\n}')
     page.click("text=Save custom data")
     expect(page.locator("#custom-data-errors")).to_contain_text("Invalid JSON at line 3, column 3")
+    expect(page.locator("#info-custom-data .jse-status-bar")).to_contain_text("Line: 3 Column: 3")  # the cursor
     assert _stored(project) == ({"owner": "ml-team"}, 1)
 
     page.wait_for_selector("#info-custom-data .json-editor.ready .cm-content")
@@ -106,6 +107,10 @@ def test_two_pages_editing_the_same_custom_data_get_a_conflict_not_a_lost_update
     first.click("text=Save custom data")
     expect(first.locator("#info-custom-data .ok")).to_have_text("Custom data saved as version 2.")
 
+    _type_json(second, '{"owner": "second page",}')  # a typo first: refused, still based on version 1
+    second.click("text=Save custom data")
+    expect(second.locator("#custom-data-errors")).to_contain_text("Invalid JSON at line 1, column 25")
+    second.wait_for_selector("#info-custom-data .json-editor.ready .cm-content")
     _type_json(second, '{"owner": "second page"}')
     second.click("text=Save custom data")
     conflict = second.locator("#info-custom-data .conflict")
@@ -163,6 +168,30 @@ def test_viewers_see_the_tab_read_only(live_server, browser_login, viewer, proje
     expect(page.locator("#info-custom-data .cm-content")).not_to_contain_text("changed")
     assert page.locator("form#custom-data-form, form#readme-form, form#schema-form").count() == 0
     assert page.locator("text=Edit README").count() == 0
+
+
+def test_the_tab_works_without_javascript(live_server, browser, owner, project):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", owner.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(_info_url(live_server, project))
+    assert page.locator(".json-editor.ready").count() == 0
+    page.fill("#custom-data-text", '{"owner": NaN}')
+    page.click("text=Save custom data")
+    expect(page.locator("#custom-data-errors")).to_contain_text("NaN at line 1, column 11 is not allowed")
+    assert _stored(project) == ({"owner": "ml-team"}, 1)
+    page.fill("#custom-data-text", '{"owner": "no-js"}')
+    page.click("text=Save custom data")
+    expect(page.locator(".messages")).to_contain_text("Custom data saved as version 2.")
+    assert _stored(project) == ({"owner": "no-js"}, 2)
+    page.click("text=Edit README")
+    page.fill("#readme-text", "# Plain form")
+    page.click("text=Save README")
+    expect(page.locator("#readme-rendered h1")).to_have_text("Plain form")
+    context.close()
 
 
 def test_screenshot_info_tab(live_server, browser_login, owner, project):

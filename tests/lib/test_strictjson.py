@@ -140,7 +140,8 @@ def test_a_near_limit_document_parses_quickly():
     assert len(text) > 800_000
     started = time.perf_counter()
     parse(text)
-    assert time.perf_counter() - started < 2
+    # About 0.2 s here; the bound is loose for busy CI machines but catches anything quadratic.
+    assert time.perf_counter() - started < 15
 
 
 CHECK_VALUE = [

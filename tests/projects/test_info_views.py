@@ -242,7 +242,23 @@ def test_a_stale_custom_data_save_shows_the_newer_value_and_who_saved_it(project
     assert "&quot;by&quot;: &quot;editor&quot;" in html
     assert 'class="conflict-who">editor</strong>' in html
     assert 'name="overwrite_version" value="2"' in html
+    assert 'id="info-history" hx-swap-oob="true"' in html and 'data-version="2"' in html
     assert _fresh(project).custom_data == {"by": "editor"}
+
+
+@pytest.mark.parametrize("section", ["info-custom-data", "info-readme", "info-schema"])
+def test_a_refused_save_keeps_the_version_the_editor_was_based_on(project, login, owner, editor, section):
+    """Fixing a typo after someone else saved must still end in a conflict, never a silent overwrite."""
+    valid, invalid = {"info-custom-data": ("{}", "{"), "info-readme": ("x", "a\x00b"), "info-schema": ("{}", "[")}[
+        section
+    ]
+    login(editor).post(_url(section, project), {"text": valid, "base_version": 1})
+    html = login(owner).post(_url(section, project), {"text": invalid, "base_version": 1}, **HTMX).content.decode()
+    assert "Not saved." in html
+    assert '<input type="hidden" name="base_version" value="1">' in html
+    assert "your edit is based on version 1" in html
+    html = login(owner).post(_url(section, project), {"text": valid, "base_version": 1}, **HTMX).content.decode()
+    assert "Someone saved a newer version" in html
 
 
 def test_a_plain_stale_save_answers_409(project, login, owner, editor):
