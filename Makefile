@@ -26,6 +26,7 @@ $(VENV)/.installed: pyproject.toml
 run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
+	$(PY) manage.py resume_imports
 	@echo ""
 	@echo "  metadata_site is running at http://$(HOST):$(PORT)/"
 	@echo "  demo login: demo / demo        (Ctrl-C stops the web server and the worker)"
@@ -35,6 +36,7 @@ run: venv
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 worker: venv
+	$(PY) manage.py resume_imports
 	$(PY) manage.py db_worker --no-reload --interval 0.5
 
 test: venv lint test-sqlite test-pg

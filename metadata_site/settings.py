@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_tasks_db",
+    "ninja",  # serves /api/docs from static files (no CDN, which the CSP would block)
     "metadata_site.accounts",
     "metadata_site.workspaces",
     "metadata_site.schemas",

@@ -73,3 +73,21 @@ def make_schema(workspace: Workspace, fields: list[dict], *, version: int | None
 
 
 ROLES = Role
+
+
+def make_image_group(
+    folder: Folder, title: str | None = None, *, frames: int = 3, metadata: dict | None = None
+) -> Item:
+    """An image group with `frames` frame items (kind frame, parent = the group)."""
+    group = make_item(folder, title or f"group_{next(_seq):05d}", kind=ItemKind.IMAGE_GROUP, metadata=metadata)
+    for i in range(frames):
+        make_item(folder, f"{group.title}_f{i}.jpg", kind=ItemKind.FRAME, parent=group, frame_index=i)
+    return group
+
+
+def make_collection(workspace: Workspace, title: str | None = None, *, items=(), kind: str = "frozen", **extra):
+    from metadata_site.collections.models import Collection, CollectionItem
+
+    c = Collection.objects.create(workspace=workspace, title=title or f"collection{next(_seq)}", kind=kind, **extra)
+    CollectionItem.objects.bulk_create([CollectionItem(workspace_id=workspace.pk, collection=c, item=i) for i in items])
+    return c

@@ -1,11 +1,46 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from .models import ApiToken
+from .services import api_token_create, api_token_revoke
+
+
+def _render_settings(request: HttpRequest, *, new_token: str = "", token_error: str = "", status: int = 200):
+    ctx = {
+        "memberships": request.user.memberships.select_related("workspace"),
+        "tokens": ApiToken.objects.filter(user=request.user),
+        "new_token": new_token,
+        "token_error": token_error,
+    }
+    return render(request, "accounts/settings.html", ctx, status=status)
 
 
 @login_required
 @require_GET
 def settings_page(request: HttpRequest) -> HttpResponse:
-    ctx = {"memberships": request.user.memberships.select_related("workspace")}
-    return render(request, "accounts/settings.html", ctx)
+    return _render_settings(request)
+
+
+@login_required
+@require_POST
+def token_create(request: HttpRequest) -> HttpResponse:
+    # Rendered, not redirected: the raw token exists only in this response and is never stored.
+    try:
+        _token, raw = api_token_create(user=request.user, name=request.POST.get("name", ""))
+    except ValueError as exc:
+        return _render_settings(request, token_error=str(exc), status=400)
+    return _render_settings(request, new_token=raw)
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    try:
+        token = api_token_revoke(user=request.user, token_id=token_id)
+    except ApiToken.DoesNotExist:
+        raise Http404("No such token") from None
+    messages.success(request, f"Token “{token.name}” revoked.")
+    return redirect("accounts:settings")

@@ -1,8 +1,36 @@
+"""The JSON API at /api/: one NinjaAPI instance; one router per resource in `routers/`.
+
+OpenAPI 3 at /api/openapi.json, interactive docs at /api/docs.
+"""
+
 from ninja import NinjaAPI
 
-api = NinjaAPI(title="metadata_site API", version="1", urls_namespace="api")
+from .auth import api_auth
+from .errors import install_error_handlers
+from .routers import changesets, items, projects, schema, workspaces
+
+api = NinjaAPI(
+    title="metadata_site API",
+    version="1",
+    urls_namespace="api",
+    auth=api_auth,
+    description=(
+        "Custom data, item metadata, schemas, imports and collections of metadata_site.\n\n"
+        "Authenticate with `Authorization: Bearer <token>` (create a token on your settings page, "
+        "or `manage.py create_api_token <username>`). Errors are always "
+        '`{"detail": "...", "errors": [{"loc": [...], "msg": "..."}]}`.'
+    ),
+)
+install_error_handlers(api)
 
 
 @api.get("/health", tags=["meta"], auth=None)
 def health(request) -> dict:
     return {"status": "ok"}
+
+
+api.add_router("", workspaces.router)
+api.add_router("", projects.router)
+api.add_router("", items.router)
+api.add_router("", schema.router)
+api.add_router("", changesets.router)

@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 
@@ -33,8 +35,12 @@ class Collection(models.Model):
 
 class CollectionItem(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="memberships")
-    item = models.ForeignKey("items.Item", on_delete=models.CASCADE, related_name="collection_memberships")
+    # No single-column indexes: the unique (collection, item) and the (item, collection) index cover both
+    # lookups, and every extra index slows the million-row INSERT ... SELECT of a large add.
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="memberships", db_index=False)
+    item = models.ForeignKey(
+        "items.Item", on_delete=models.CASCADE, related_name="collection_memberships", db_index=False
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["collection", "item"], name="collection_item_unique")]
@@ -42,3 +48,53 @@ class CollectionItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_id} in {self.collection_id}"
+
+
+class CollectionTaskKind(models.TextChoices):
+    ADD_ITEMS = "add_items", "Add items to a collection"
+    CREATE_DATASET = "create_dataset", "Create a dataset"
+
+
+class CollectionTaskStatus(models.TextChoices):
+    QUEUED = "QUEUED", "Queued"
+    RUNNING = "RUNNING", "Running"
+    COMPLETED = "COMPLETED", "Completed"
+    FAILED = "FAILED", "Failed"
+
+
+class CollectionTask(models.Model):
+    """A large collection add or dataset build run in the background; the row its progress bar polls."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="collection_tasks")
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=16, choices=CollectionTaskKind.choices)
+    collection = models.ForeignKey(Collection, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
+    dataset = models.ForeignKey(
+        "projects.Dataset", null=True, blank=True, on_delete=models.CASCADE, related_name="collection_tasks"
+    )
+    status = models.CharField(max_length=12, choices=CollectionTaskStatus.choices, default=CollectionTaskStatus.QUEUED)
+    total = models.PositiveBigIntegerField(default=0)
+    done = models.PositiveBigIntegerField(default=0)
+    added = models.PositiveBigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="collectiontask_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.uid}"
+
+    @property
+    def progress(self) -> int:
+        """Percent done, 0-100."""
+        if self.status == CollectionTaskStatus.COMPLETED:
+            return 100
+        return min(100, (self.done * 100) // self.total) if self.total else 0
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {CollectionTaskStatus.COMPLETED, CollectionTaskStatus.FAILED}

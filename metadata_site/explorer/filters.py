@@ -44,11 +44,16 @@ Public API:
     Condition, Query, Scope, Sort           parsed, validated, typed values
     parse_query_string(params, *, schema)   QueryDict / mapping of lists  -> Query
     parse_json(data, *, schema)             dict (the JSON form)          -> Query
+    make_condition(field, op, value, *, schema, param)     one validated Condition
+    items_matching(query, *, schema, workspace)  -> QuerySet of the workspace's matching items
     filter_items(queryset, query, *, schema, workspace)   -> QuerySet (scope + filters, one query)
-    condition_q(condition, *, schema)        -> Q for one condition (collections, facets)
-    page_items(queryset, query, *, schema, limit, after)  -> ItemPage (keyset paging)
-    register_scope(kind, resolver)           plug in a scope kind (collections registers live ones)
+    filter_q(query, *, schema) / condition_q(condition, *, schema)  -> Q (no scope)
+    page_items(queryset, query, *, schema, limit, after)  -> ItemPage(items, next_cursor, has_previous)
+    register_scope(kind, resolver)           plug in a scope kind (collections may re-register
+                                             ``collection``; live collections are built in)
     field_expression(spec)                   the typed SQL value of a declared field (indexes use it)
+    Query.to_params() / Query.to_json()      back to the query-string / JSON form (round-trips)
+    describe(condition)                      a short human label
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -64,6 +70,7 @@ from typing import Any
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.expressions import Expression
+from django.db.models.lookups import Lookup
 
 from metadata_site.items.models import Item, ItemKind
 from metadata_site.schemas.fields import FieldSpec, Schema
@@ -569,6 +576,32 @@ def sqlite_value_sql(column: str, spec: FieldSpec) -> str:
     return f"(CASE WHEN {jtype} = 'text' THEN json_extract({column}, {path}) END)"
 
 
+_HINTABLE = re.compile(r"^[A-Za-z0-9 _.:/+-]+$")
+
+
+_PLAIN_TEXT = re.compile(r"^[A-Za-z0-9 _.:+-]+$")
+
+
+def _hintable(option: str) -> bool:
+    """Options JSON writes the same way everywhere (no escapes), so a text test is exact."""
+    return bool(_HINTABLE.match(option))
+
+
+def sqlite_has_predicate(column: str, spec: FieldSpec, option: str) -> str | None:
+    """SQLite: "the multi enum holds `option`" as the predicate of a partial index, or None."""
+    if not _hintable(option):
+        return None
+    path = _sqlite_path(spec)
+    return f"json_type({column}, {path}) = 'array' AND {_sqlite_element_test(column, spec, option)}"
+
+
+def _sqlite_element_test(column: str, spec: FieldSpec, option: str) -> str:
+    text = f"json_extract({column}, {_sqlite_path(spec)})"
+    quoted = json.dumps(option)
+    patterns = [f"[{quoted}]", f"[{quoted},", f",{quoted},", f",{quoted}]"]
+    return "(" + " OR ".join(f"instr({text}, {_sql_literal(p)}) > 0" for p in patterns) + ")"
+
+
 _OUTPUT = {
     "float": models.FloatField,
     "integer": models.FloatField,
@@ -615,22 +648,37 @@ def field_expression(spec: FieldSpec) -> FieldValue:
     return FieldValue(spec)
 
 
-class _RawCondition(Expression):
+class _Where(Lookup):
+    """A WHERE condition with per-vendor SQL. A Lookup, so Django puts it in WHERE as is: a bare
+    conditional expression would be compared with ``= true`` on SQLite, which hides it from indexes."""
+
+    prepare_rhs = False
+    can_use_none_as_rhs = True
+    output_field = models.BooleanField()
+
+    def __init__(self, lhs, rhs=None):
+        super().__init__(lhs, rhs)
+
+    @property
+    def expr(self):
+        return self.lhs
+
+    @expr.setter
+    def expr(self, value):
+        self.lhs = value
+
+    column = expr
+
+    def as_sql(self, compiler, connection):  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+
+class _RawCondition(_Where):
     """A boolean SQL condition on a field, per vendor (multi-enum membership, case-insensitive contains)."""
 
-    output_field = models.BooleanField()
-    conditional = True
-
     def __init__(self, spec: FieldSpec, op: str, value: Any):
-        super().__init__()
+        super().__init__(F("client_metadata"), (spec.name, op, value))
         self.spec, self.op, self.value = spec, op, value
-        self.column = F("client_metadata")
-
-    def get_source_expressions(self):
-        return [self.column]
-
-    def set_source_expressions(self, exprs):
-        (self.column,) = exprs
 
     def as_sql(self, compiler, connection):
         col, params = compiler.compile(self.column)
@@ -659,11 +707,24 @@ class _RawCondition(Expression):
         spec, op, value = self.spec, self.op, self.value
         if op == CONTAINS:
             expr = sqlite_value_sql(col, spec).replace("%", "%%")
+            if _PLAIN_TEXT.match(value):
+                # JSON writes such a needle verbatim, so the raw document must contain it: a cheap
+                # LIKE over the text rejects most rows before the JSON is parsed.
+                return f"({col} LIKE %s ESCAPE '\\' AND {expr} LIKE %s ESCAPE '\\')", [_like_pattern(value)] * 2
             return f"{expr} LIKE %s ESCAPE '\\'", [_like_pattern(value)]
         path = _sqlite_path(spec).replace("%", "%%")
         marks = ", ".join(["%s"] * len(value))
         is_array = f"json_type({col}, {path}) = 'array'"
         matching = f"SELECT value FROM json_each({col}, {path}) WHERE json_each.type = 'text' AND json_each.value IN ({marks})"
+        if all(_hintable(v) for v in value):
+            # Exact test on the array's minified JSON text (see _sqlite_element_test); for one
+            # option it is, term for term, the predicate of that option's partial index.
+            exact = [_sqlite_element_test(col, spec, v).replace("%", "%%") for v in value]
+            if op == HAS_ANY:
+                return f"({is_array} AND ({' OR '.join(exact)}))", []
+            if op == HAS_ALL:
+                return f"({is_array} AND {' AND '.join(exact)})", []
+            return f"({is_array} AND NOT ({' OR '.join(exact)}))", []
         if op == HAS_ANY:
             return f"({is_array} AND EXISTS ({matching}))", list(value)
         if op == HAS_ALL:
@@ -689,27 +750,19 @@ def _like_pattern(text: str) -> str:
 _SQL_OPS = {EQ: "=", NE: "<>", LT: "<", LTE: "<=", GT: ">", GTE: ">="}
 
 
-class _Cmp(Expression):
+class _Cmp(_Where):
     """``expr <op> value`` / ``expr IN (...)``; NULL (unset) never matches."""
 
-    output_field = models.BooleanField()
-    conditional = True
-
     def __init__(self, expr, op: str, value: Any):
-        super().__init__()
-        self.expr, self.op, self.value = expr, op, value
-
-    def get_source_expressions(self):
-        return [self.expr]
-
-    def set_source_expressions(self, exprs):
-        (self.expr,) = exprs
+        super().__init__(expr, (op, value))
+        self.op, self.value = op, value
 
     def as_sql(self, compiler, connection):
         sql, params = compiler.compile(self.expr)
         if self.op == IN:
-            marks = ", ".join(["%s"] * len(self.value))
-            return f"{sql} IN ({marks})", (*params, *self.value)
+            # OR of equalities, not IN (...): PostgreSQL matches each to an option's partial index.
+            sql_or = " OR ".join([f"{sql} = %s"] * len(self.value))
+            return f"({sql_or})", tuple(x for v in self.value for x in (*params, v))
         return f"{sql} {_SQL_OPS[self.op]} %s", (*params, self.value)
 
 
@@ -725,19 +778,11 @@ def _compare(expr: Any, op: str, value: Any) -> Q:
     raise AssertionError(op)
 
 
-class _IsNull(Expression):
-    output_field = models.BooleanField()
-    conditional = True
+class _IsNull(_Where):
 
     def __init__(self, expr, negated: bool = False):
-        super().__init__()
-        self.expr, self.negated = expr, negated
-
-    def get_source_expressions(self):
-        return [self.expr]
-
-    def set_source_expressions(self, exprs):
-        (self.expr,) = exprs
+        super().__init__(expr, negated)
+        self.negated = negated
 
     def as_sql(self, compiler, connection):
         sql, params = compiler.compile(self.expr)
@@ -758,20 +803,11 @@ def _title_q(op: str, value: Any) -> Q:
     return Q(_TitleStartswith(value))
 
 
-class _TitleContains(Expression):
-    output_field = models.BooleanField()
-    conditional = True
+class _TitleContains(_Where):
 
     def __init__(self, value: str):
-        super().__init__()
+        super().__init__(F("title"), value)
         self.value = value
-        self.column = F("title")
-
-    def get_source_expressions(self):
-        return [self.column]
-
-    def set_source_expressions(self, exprs):
-        (self.column,) = exprs
 
     def as_sql(self, compiler, connection):
         col, params = compiler.compile(self.column)
@@ -825,19 +861,11 @@ def condition_q(condition: Condition, *, schema: Schema) -> Q:
     return _compare(expr, c.op, c.value)
 
 
-class _Startswith(Expression):
-    output_field = models.BooleanField()
-    conditional = True
+class _Startswith(_Where):
 
     def __init__(self, expr, value: str):
-        super().__init__()
-        self.expr, self.value = expr, value
-
-    def get_source_expressions(self):
-        return [self.expr]
-
-    def set_source_expressions(self, exprs):
-        (self.expr,) = exprs
+        super().__init__(expr, value)
+        self.value = value
 
     def as_sql(self, compiler, connection):
         sql, params = compiler.compile(self.expr)
@@ -848,19 +876,11 @@ class _Startswith(Expression):
         return f"substr({sql}, 1, %s) = %s", (*params, len(self.value), self.value)
 
 
-class _BoolIs(Expression):
-    output_field = models.BooleanField()
-    conditional = True
+class _BoolIs(_Where):
 
     def __init__(self, expr, wanted: bool):
-        super().__init__()
-        self.expr, self.wanted = expr, wanted
-
-    def get_source_expressions(self):
-        return [self.expr]
-
-    def set_source_expressions(self, exprs):
-        (self.expr,) = exprs
+        super().__init__(expr, wanted)
+        self.wanted = wanted
 
     def as_sql(self, compiler, connection):
         sql, params = compiler.compile(self.expr)
@@ -999,28 +1019,23 @@ def _decode_cursor(raw: str, sort: Sort, *, schema: Schema) -> tuple[Any, int]:
     return value, pk
 
 
-class _RowCompare(Expression):
-    """``(expr, id) > (value, pk)`` (or ``<``): a keyset condition B-tree indexes can seek to."""
-
-    output_field = models.BooleanField()
-    conditional = True
+class _RowCompare(_Where):
+    """``(expr, id) > (value, pk)`` (or ``<``): the keyset condition, a range B-tree indexes can seek to."""
 
     def __init__(self, expr, value, pk: int, descending: bool):
-        super().__init__()
-        self.expr, self.value, self.pk, self.descending = expr, value, pk, descending
-        self.id_col = F("id")
-
-    def get_source_expressions(self):
-        return [self.expr, self.id_col]
-
-    def set_source_expressions(self, exprs):
-        self.expr, self.id_col = exprs
+        super().__init__(expr, F("id"))
+        self.value, self.pk, self.descending = value, pk, descending
 
     def as_sql(self, compiler, connection):
-        sql, params = compiler.compile(self.expr)
-        id_sql, id_params = compiler.compile(self.id_col)
-        op = "<" if self.descending else ">"
-        return f"({sql}, {id_sql}) {op} (%s, %s)", (*params, *id_params, self.value, self.pk)
+        sql, params = compiler.compile(self.lhs)
+        id_sql, id_params = compiler.compile(self.rhs)
+        strict = "<" if self.descending else ">"
+        # Spelled out rather than as a row comparison: SQLite cannot seek an expression index with
+        # a row value, while `value <= v` is a range both databases seek to.
+        return (
+            f"({sql} {strict}= %s AND ({sql} {strict} %s OR {id_sql} {strict} %s))",
+            (*params, self.value, *params, self.value, *id_params, self.pk),
+        )
 
 
 def page_items(

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import models
-from django.db.models import Count
+from django.db import connection, models
+from django.db.models import Case, Count, Value, When
 from django.db.models.expressions import Expression
 
 from metadata_site.items.models import Item
@@ -152,7 +152,9 @@ class _Bucket(Expression):
         sql, params = compiler.compile(self.expr)
         # Bucket n holds [low + n*width, low + (n+1)*width); the highest value goes to the last one.
         if connection.vendor == "postgresql":
-            sql = f"least(floor((({sql}) - %s) / %s)::integer, %s)"
+            # least() ignores NULLs: an unset value must stay NULL, not land in the last bucket.
+            sql = f"(CASE WHEN ({sql}) IS NOT NULL THEN least(floor((({sql}) - %s) / %s)::integer, %s) END)"
+            return sql, (*params, *params, self.low, self.width, self.buckets - 1)
         else:
             sql = f"min(CAST((({sql}) - %s) / %s AS INTEGER), %s)"
         return sql, (*params, self.low, self.width, self.buckets - 1)
@@ -170,36 +172,53 @@ def _bounds(spec: FieldSpec, *, workspace) -> tuple[Any, Any] | None:
     return low[0], high[0]
 
 
-def histogram(query: fl.Query, spec: FieldSpec, *, schema: Schema, workspace, buckets: int = HISTOGRAM_BUCKETS) -> list[Bucket]:
-    """Counts of the current result in equal-width buckets over the field's workspace range."""
+def _histogram_range(spec: FieldSpec, *, workspace, buckets: int = HISTOGRAM_BUCKETS) -> tuple | None:
+    """(low, high, width, buckets, is_time) over the field's workspace range, or None when unset everywhere."""
     bounds = _bounds(spec, workspace=workspace)
     if bounds is None:
-        return []
+        return None
     is_time = fl.type_key(spec) == "datetime"
     if is_time:
         low, high = (_epoch(v) for v in bounds)
         if low is None or high is None:
-            return []
+            return None
     else:
         low, high = float(bounds[0]), float(bounds[1])
-    width = (high - low) / buckets if high > low else 1.0
-    expr = fl.FieldValue(spec)
-    value = _Epoch(expr) if is_time else expr
-    qs = explorer_items(query, schema=schema, workspace=workspace).filter(fl._NotNull(expr))
-    rows = dict(qs.annotate(_b=_Bucket(value, low, width, buckets)).values("_b").annotate(n=Count("id")).values_list("_b", "n"))
+    if high <= low:
+        return low, high, 1.0, 1, is_time
+    return low, high, (high - low) / buckets, buckets, is_time
+
+
+def _buckets(histogram_range: tuple, rows: dict[int, int]) -> list[Bucket]:
+    low, high, width, count, is_time = histogram_range
     peak = max(rows.values(), default=0)
     result = []
-    for n in range(buckets if high > low else 1):
+    for n in range(count):
         lo, hi = low + n * width, low + (n + 1) * width
-        count = rows.get(n, 0)
+        if n == count - 1:
+            hi = max(hi, high)
+        tally = rows.get(n, 0)
         if is_time:
             lo_v, hi_v = _iso(lo), _iso(hi)
             label = f"{lo_v[:10]} – {hi_v[:10]}"
         else:
             lo_v, hi_v = _round(lo), _round(hi)
             label = f"{lo_v} – {hi_v}"
-        result.append(Bucket(lo_v, hi_v, label, count, math.ceil(100 * count / peak) if peak else 0))
+        result.append(Bucket(lo_v, hi_v, label, tally, math.ceil(100 * tally / peak) if peak else 0))
     return result
+
+
+def histogram(query: fl.Query, spec: FieldSpec, *, schema: Schema, workspace, buckets: int = HISTOGRAM_BUCKETS) -> list[Bucket]:
+    """Counts of the current result in equal-width buckets over the field's workspace range."""
+    histogram_range = _histogram_range(spec, workspace=workspace, buckets=buckets)
+    if histogram_range is None:
+        return []
+    low, high, width, count, is_time = histogram_range
+    expr = fl.FieldValue(spec)
+    value = _Epoch(expr) if is_time else expr
+    qs = explorer_items(query, schema=schema, workspace=workspace).filter(fl._NotNull(expr))
+    rows = dict(qs.annotate(_b=_Bucket(value, low, width, count)).values("_b").annotate(n=Count("id")).values_list("_b", "n"))
+    return _buckets(histogram_range, rows)
 
 
 def _epoch(text: str) -> float | None:
@@ -217,17 +236,124 @@ def _round(x: float) -> float:
     return float(f"{x:.4g}")
 
 
-def facets(query: fl.Query, *, schema: Schema, workspace) -> list[Facet]:
-    """Every declared field's facet: option counts (enum, multi enum, boolean) or a histogram
-    (numbers, datetimes); strings and links have none. One query per field (two more per histogram
-    for the workspace range, both B-tree ends)."""
+def facets_per_field(query: fl.Query, *, schema: Schema, workspace) -> list[Facet]:
+    """Every declared field's facet, one query per field: the plain definition `facets` must equal."""
     result = []
     for spec in schema:
         family = fl.type_key(spec)
-        if family in ("enum", "multi_enum", "boolean"):
+        if family in _OPTION_FAMILIES:
             result.append(Facet(spec, options=option_counts(query, spec, schema=schema, workspace=workspace)))
-        elif family in ("float", "integer", "datetime"):
+        elif family in _HISTOGRAM_FAMILIES:
             result.append(Facet(spec, buckets=histogram(query, spec, schema=schema, workspace=workspace)))
+    return result
+
+
+_OPTION_FAMILIES = ("enum", "multi_enum", "boolean")
+_HISTOGRAM_FAMILIES = ("float", "integer", "datetime")
+
+
+def facets(query: fl.Query, *, schema: Schema, workspace) -> list[Facet]:
+    """Every declared field's facet: option counts (enum, multi enum, boolean) under the *other*
+    active filters, or a histogram (numbers, datetimes) of the same; strings and links have none.
+
+    One pass over the items: rows matching at least "all conditions but those on one option field"
+    are read once into a materialised CTE of per-field keys (NULL when the row does not count for
+    that field), then grouped per field. Plus two B-tree-end queries per histogram for its range.
+    Same results as `facets_per_field` (tested), at the cost of one scan instead of one per field.
+    """
+    specs = [s for s in schema if fl.type_key(s) in _OPTION_FAMILIES + _HISTOGRAM_FAMILIES]
+    if not specs:
+        return []
+    names = {s.name for s in specs}
+    facet_conditions = [c for c in query.all if not c.builtin and c.field in names]
+    base = fl.Query(all=tuple(c for c in query.all if c not in facet_conditions), any=query.any, scope=query.scope)
+
+    def gate(name: str | None):
+        q = fl.filter_q(fl.Query(all=tuple(c for c in facet_conditions if c.field != name)), schema=schema)
+        return q if q.children else None
+
+    # Option counts are "under the other filters"; histograms show the current result.
+    option_names = {s.name for s in specs if fl.type_key(s) in _OPTION_FAMILIES}
+    gated = sorted({c.field for c in facet_conditions if c.field in option_names})
+    gates = {name: gate(name) for name in gated}
+    everything = gate(None)
+    qs = explorer_items(base, schema=schema, workspace=workspace)
+    if not gated:
+        if everything is not None:
+            qs = qs.filter(everything)
+    elif all(g is not None for g in gates.values()):
+        scan = gates[gated[0]]
+        for name in gated[1:]:
+            scan |= gates[name]
+        qs = qs.filter(scan)
+
+    def gated_value(name: str, value, *, condition=None):
+        g = gates.get(name, everything)
+        cond = g & condition if g is not None and condition is not None else (g if g is not None else condition)
+        if cond is None:
+            return value
+        return Case(When(cond, then=value), default=Value(None), output_field=value.output_field)
+
+    keys: dict[str, tuple] = {}
+    ranges: dict[str, tuple] = {}
+    annotations = {}
+    for n, spec in enumerate(specs):
+        family = fl.type_key(spec)
+        expr = fl.FieldValue(spec)
+        if family == "multi_enum":
+            for k, option in enumerate(spec.options):
+                has = fl.condition_q(fl.Condition(spec.name, fl.HAS_ANY, (option,)), schema=schema)
+                annotations[f"k{n}_{k}"] = gated_value(spec.name, Value(1, output_field=models.IntegerField()), condition=has)
+            keys[spec.name] = ("multi", n)
+        elif family in _OPTION_FAMILIES:
+            annotations[f"k{n}"] = gated_value(spec.name, expr)
+            keys[spec.name] = ("value", n)
+        else:
+            histogram_range = _histogram_range(spec, workspace=workspace)
+            if histogram_range is None:
+                keys[spec.name] = ("empty", n)
+                continue
+            low, high, width, count, is_time = histogram_range
+            ranges[spec.name] = histogram_range
+            value = _Epoch(expr) if is_time else expr
+            annotations[f"k{n}"] = gated_value(spec.name, _Bucket(value, low, width, count))
+            keys[spec.name] = ("bucket", n)
+    by_alias: dict[str, dict] = {}
+    if annotations:
+        inner, params = qs.order_by().annotate(**annotations).values(*annotations).query.sql_with_params()
+        parts = []
+        for alias in annotations:
+            if "_" in alias:
+                parts.append(f"SELECT '{alias}', NULL, COUNT(\"{alias}\") FROM r")
+            else:
+                parts.append(f"SELECT '{alias}', CAST(\"{alias}\" AS TEXT), COUNT(*) FROM r WHERE \"{alias}\" IS NOT NULL GROUP BY 1, 2")
+        sql = f"WITH r AS MATERIALIZED ({inner}) " + " UNION ALL ".join(parts)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            raw = cursor.fetchall()
+        for alias, value, n in raw:
+            by_alias.setdefault(alias, {})[value] = n
+    result = []
+    for spec in specs:
+        kind, n = keys[spec.name]
+        active = {v for c in query.all if c.field == spec.name and not c.builtin for v in _values(c)}
+        if kind == "multi":
+            counts = [by_alias.get(f"k{n}_{k}", {}).get(None, 0) for k in range(len(spec.options))]
+            result.append(Facet(spec, options=[OptionCount(o, o, c, o in active) for o, c in zip(spec.options, counts, strict=True)]))
+        elif kind == "value":
+            got = by_alias.get(f"k{n}", {})
+            if fl.type_key(spec) == "boolean":
+                tally = {True: 0, False: 0}
+                for text, c in got.items():
+                    tally[text in ("true", "1", "t")] += c
+                result.append(Facet(spec, options=[OptionCount(f, "true" if f else "false", tally[f], f in active) for f in (True, False)]))
+            else:
+                result.append(Facet(spec, options=[OptionCount(o, o, got.get(o, 0), o in active) for o in spec.options]))
+        elif kind == "bucket":
+            got = {int(k): c for k, c in by_alias.get(f"k{n}", {}).items()}
+            result.append(Facet(spec, buckets=_buckets(ranges[spec.name], got)))
+        else:
+            result.append(Facet(spec, buckets=[]))
     return result
 
 

@@ -16,11 +16,23 @@ class ImportKind(models.TextChoices):
 class ImportStatus(models.TextChoices):
     INIT = "INIT", "Waiting for a file"
     VALIDATING = "VALIDATING", "Validating"
+    VALIDATED = "VALIDATED", "Checked, waiting to apply"
     RUNNING = "RUNNING", "Running"
     COMPLETED = "COMPLETED", "Completed"
     COMPLETED_WITH_ERRORS = "COMPLETED_WITH_ERRORS", "Completed with errors"
     FAILED = "FAILED", "Failed"
     CANCELLED = "CANCELLED", "Cancelled"
+
+
+class ApplyPolicy(models.TextChoices):
+    SKIP_BAD_ROWS = "skip_bad_rows", "Apply, skipping bad rows"
+    ONLY_IF_NO_ERRORS = "only_if_no_errors", "Apply only if there are no errors"
+
+
+class ImportFormat(models.TextChoices):
+    JSON = "json", "JSON"
+    JSONL = "jsonl", "JSON Lines"
+    CSV = "csv", "CSV"
 
 
 class ImportMode(models.TextChoices):
@@ -39,12 +51,39 @@ class ImportTask(models.Model):
     mode = models.CharField(max_length=10, choices=ImportMode.choices, default=ImportMode.MERGE)
     status = models.CharField(max_length=24, choices=ImportStatus.choices, default=ImportStatus.INIT)
     progress = models.FloatField(default=0.0)
+    # Where the apply pass starts on the progress bar: 0 after a dry run the user looked at; past the
+    # check's share when the task checks and applies in one go, so progress only ever goes up.
+    progress_base = models.FloatField(default=0.0)
     inserted_rows = models.PositiveBigIntegerField(default=0)
     updated_rows = models.PositiveBigIntegerField(default=0)
+    unchanged_rows = models.PositiveBigIntegerField(default=0)
     error_count = models.PositiveBigIntegerField(default=0)
     sample_errors = models.JSONField(default=list, blank=True)
     file_name = models.CharField(max_length=500, blank=True)
     file_size = models.PositiveBigIntegerField(default=0)
+    # The uploaded file (imports) or the written file (exports), relative to MEDIA_ROOT.
+    file_path = models.CharField(max_length=500, blank=True)
+    format = models.CharField(max_length=8, choices=ImportFormat.choices, blank=True)
+    # A dry run only validates; otherwise the task applies with `policy` once validated.
+    dry_run = models.BooleanField(default=True)
+    policy = models.CharField(max_length=24, choices=ApplyPolicy.choices, blank=True)
+    total_rows = models.PositiveBigIntegerField(default=0)
+    valid_rows = models.PositiveBigIntegerField(default=0)
+    # Restart point of the apply pass: rows before it are committed, together with the counters,
+    # sample errors and error report length stored in the same transaction.
+    committed_offset = models.PositiveBigIntegerField(default=0)
+    error_report_bytes = models.PositiveBigIntegerField(default=0)
+    # Data imports: ids of the items this task created, as [low, high] ranges (for undo).
+    created_ranges = models.JSONField(default=list, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    failure_reason = models.TextField(blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    task_result_id = models.CharField(max_length=64, blank=True)
+    # Every import is one change set (its "Undo this import").
+    change_set = models.ForeignKey(
+        "items.ChangeSet", null=True, blank=True, on_delete=models.SET_NULL, related_name="import_tasks"
+    )
+    undone_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -65,3 +104,26 @@ class ImportTask(models.Model):
             ImportStatus.FAILED,
             ImportStatus.CANCELLED,
         }
+
+    def status_payload(self) -> dict:
+        """The task as the Visual Layer status endpoint shows it (`inserted_rows`: rows applied)."""
+        return {
+            "task_id": str(self.uid),
+            "status": self.status,
+            "progress": float(self.progress),
+            "inserted_rows": self.inserted_rows + self.updated_rows + self.unchanged_rows,
+            "error_count": self.error_count,
+            "sample_errors": list(self.sample_errors),
+        }
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in {ImportStatus.VALIDATING, ImportStatus.RUNNING}
+
+    @property
+    def is_export(self) -> bool:
+        return self.kind == ImportKind.EXPORT
+
+    @property
+    def has_error_report(self) -> bool:
+        return self.error_count > 0 and bool(self.file_path)

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import quote_etag
 from django.views.decorators.http import require_GET, require_POST
 
+from metadata_site.collections.selectors import collection_tags_for_items
 from metadata_site.projects.models import Folder
 from metadata_site.schemas.fields import Schema
 from metadata_site.schemas.selectors import schema_current
@@ -98,7 +99,7 @@ def item_detail(request: HttpRequest, slug: str, uid) -> HttpResponse:
     access, item = _get_item_for_user(request, slug, uid)
     ctx = _metadata_ctx(access, item)
     ctx["datasets"] = item.datasets.select_related("project")
-    ctx["collections"] = item.collections.all()
+    ctx["collections"] = collection_tags_for_items(workspace_id=item.workspace_id, item_ids=[item.pk])[item.pk]
     return render(request, "items/item.html", ctx)
 
 
@@ -115,7 +116,7 @@ def _after_edit(request: HttpRequest, access: Access, item: Item, result, form, 
         template = "items/item.html#metadata" if request.htmx else "items/item.html"
         if not request.htmx:
             ctx["datasets"] = item.datasets.select_related("project")
-            ctx["collections"] = item.collections.all()
+            ctx["collections"] = collection_tags_for_items(workspace_id=item.workspace_id, item_ids=[item.pk])[item.pk]
         return render(request, template, ctx, status=200 if request.htmx else 400)
     note = METADATA_SAVED if row is not None and row["status"] == STATUS_CHANGED else METADATA_UNCHANGED
     if request.htmx:

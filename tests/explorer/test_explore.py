@@ -142,11 +142,12 @@ def test_ticked_items_post_as_ids(login, workspace, items, owner, viewer):
 def test_the_page_takes_a_fixed_number_of_queries(login, workspace, items, owner, django_assert_num_queries):
     client = login(owner)
     client.get(url(workspace))  # warm the session
-    # session, user, membership, schema, the page (sorted part + unset part: the page is not full)
-    with django_assert_num_queries(6):
+    # session, user, membership, schema, the page (sorted part + unset part: the page is not full),
+    # collection tags of the page (frozen memberships, live collections)
+    with django_assert_num_queries(8):
         client.get(url(workspace), {"f": ["weather:in:Sunny,Rain", "temperature:gt:1"], "sort": "-captured_at"})
     make_item(items[0].folder, "more.jpg", metadata={"weather": "Rain", "temperature": 9.0})
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(8):
         client.get(url(workspace), {"f": ["weather:in:Sunny,Rain", "temperature:gt:1"], "sort": "-captured_at"})
 
 
@@ -168,3 +169,32 @@ def test_a_schema_change_builds_the_field_indexes(workspace, items):
     schema_changed.send(sender=MetadataSchema, workspace=workspace, schema=None)
     assert not any("temperature" in name for name in indexes._existing(workspace.pk))
     assert any("weather" in name for name in indexes._existing(workspace.pk))
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        [],
+        ["weather:eq:Sunny"],
+        ["weather:eq:Sunny", "temperature:gt:30", "dark:eq:true"],
+        ["colors:has_any:red", "camera:is_unset"],
+        ["temperature:between:0..40", "dark:ne:true"],
+    ],
+)
+def test_facets_in_one_pass_equal_the_per_field_definition(workspace, items, filters):
+    from django.http import QueryDict
+
+    from metadata_site.explorer import filters as fl
+    from metadata_site.explorer import selectors
+
+    make_item(items[0].folder, "odd.jpg", metadata={"weather": 3, "temperature": "hot", "colors": "red", "dark": None})
+    schema = schema_current(workspace=workspace)
+    qd = QueryDict(mutable=True)
+    for f in filters:
+        qd.appendlist("f", f)
+    query = fl.parse_query_string(qd, schema=schema)
+    one_pass = selectors.facets(query, schema=schema, workspace=workspace)
+    per_field = selectors.facets_per_field(query, schema=schema, workspace=workspace)
+    for x, y in zip(one_pass, per_field, strict=True):
+        assert x == y
+    assert any(o.count for f in one_pass for o in (f.options or []))

@@ -13,7 +13,7 @@ from metadata_site.schemas.fields import FieldSpec, FieldType, Schema
 from tests.factories import make_folder
 
 WEATHER = ("Sunny", "Rain", "Fog")
-COLORS = ("red", "green", "blue")
+COLORS = ("red", "green", "blue", "ré\"d")  # the last one is not index-hintable on SQLite
 SCHEMA = Schema(
     version=1,
     fields={

@@ -5,41 +5,46 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('collections', '0001_initial'),
-        ('items', '0001_initial'),
-        ('workspaces', '0001_initial'),
+        ("collections", "0001_initial"),
+        ("items", "0001_initial"),
+        ("workspaces", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='collectionitem',
-            name='item',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='collection_memberships', to='items.item'),
+            model_name="collectionitem",
+            name="item",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="collection_memberships", to="items.item"
+            ),
         ),
         migrations.AddField(
-            model_name='collectionitem',
-            name='workspace',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace'),
+            model_name="collectionitem",
+            name="workspace",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="workspaces.workspace"
+            ),
         ),
         migrations.AddField(
-            model_name='collection',
-            name='items',
-            field=models.ManyToManyField(related_name='collections', through='collections.CollectionItem', to='items.item'),
+            model_name="collection",
+            name="items",
+            field=models.ManyToManyField(
+                related_name="collections", through="collections.CollectionItem", to="items.item"
+            ),
         ),
         migrations.AddIndex(
-            model_name='collectionitem',
-            index=models.Index(fields=['item', 'collection'], name='collection_item_by_item'),
+            model_name="collectionitem",
+            index=models.Index(fields=["item", "collection"], name="collection_item_by_item"),
         ),
         migrations.AddConstraint(
-            model_name='collectionitem',
-            constraint=models.UniqueConstraint(fields=('collection', 'item'), name='collection_item_unique'),
+            model_name="collectionitem",
+            constraint=models.UniqueConstraint(fields=("collection", "item"), name="collection_item_unique"),
         ),
         migrations.AddConstraint(
-            model_name='collection',
-            constraint=models.UniqueConstraint(fields=('workspace', 'title'), name='collection_unique_title'),
+            model_name="collection",
+            constraint=models.UniqueConstraint(fields=("workspace", "title"), name="collection_unique_title"),
         ),
     ]

@@ -1,0 +1,83 @@
+"""The workspace's metadata schema: current version, versions, declare a field, import a whole schema."""
+
+from django.http import HttpRequest
+from ninja import Query, Router, Status
+
+from metadata_site.schemas.models import MetadataSchema
+from metadata_site.schemas.selectors import schema_current
+from metadata_site.schemas.services import SchemaError, schema_declare_field, schema_import
+
+from ..access import read_access, write_access
+from ..errors import ApiError, responses
+from ..pagination import next_url, paginate
+from ..schemas import FieldIn, SchemaDiffOut, SchemaImportIn, SchemaOut, SchemaVersionPage
+
+router = Router(tags=["schema"])
+
+
+def _schema_error(exc: SchemaError) -> ApiError:
+    errors = [{"loc": ["body", "fields", e.get("index", 0) - 1, e.get("name") or ""], "msg": e["msg"]}
+              for e in exc.errors] or [{"loc": ["body"], "msg": exc.message}]
+    return ApiError(422, exc.message, errors)
+
+
+def _current(workspace) -> dict:
+    schema = schema_current(workspace=workspace)
+    return {"version": schema.version, "fields": [spec.to_dict() for spec in schema]}
+
+
+@router.get("/w/{slug}/schema", response=responses(SchemaOut))
+def schema_get(request: HttpRequest, slug: str):
+    """The current schema: its version and declared fields (version 0 when nothing is declared)."""
+    return _current(read_access(request, slug).workspace)
+
+
+@router.get("/w/{slug}/schema/versions", response=responses(SchemaVersionPage))
+def schema_versions(request: HttpRequest, slug: str, limit: int = Query(100, ge=1, le=1000),
+                    cursor: str | None = None):
+    """Every version, newest first."""
+    access = read_access(request, slug)
+    qs = MetadataSchema.objects.filter(workspace=access.workspace).select_related("created_by").order_by("-version")
+    count, rows, nxt = paginate(qs, limit=limit, cursor=cursor, keyset=False)
+    results = [
+        {"version": r.version, "note": r.note, "created_at": r.created_at,
+         "created_by": r.created_by.username if r.created_by_id else None, "fields": r.fields}
+        for r in rows
+    ]
+    return {"count": count, "results": results, "next": next_url(request, nxt)}
+
+
+@router.post("/w/{slug}/schema/fields", response=responses(SchemaOut, status=201))
+def schema_field_declare(request: HttpRequest, slug: str, payload: FieldIn):
+    """Declare one field; the schema gets a new version."""
+    access = write_access(request, slug)
+    field = payload.dict(exclude_none=True)
+    try:
+        schema_declare_field(workspace=access.workspace, user=request.auth, field=field)
+    except SchemaError as exc:
+        raise ApiError(422, exc.message, [{"loc": ["body"], "msg": exc.message}]) from None
+    return Status(201, _current(access.workspace))
+
+
+@router.put("/w/{slug}/schema", response=responses(SchemaDiffOut))
+def schema_put(request: HttpRequest, slug: str, payload: SchemaImportIn, dry_run: bool = False):
+    """Import a whole schema: it replaces the current one as a new version (with `dry_run`, only the diff).
+    Values of fields whose type changed are converted where they convert."""
+    access = write_access(request, slug)
+    try:
+        diff = schema_import(workspace=access.workspace, user=request.auth, fields=payload.fields, dry_run=dry_run)
+    except SchemaError as exc:
+        raise _schema_error(exc) from None
+    return {
+        "applied": diff.applied,
+        "version": diff.schema.version if diff.schema else schema_current(workspace=access.workspace).version,
+        "added": [s.name for s in diff.added],
+        "changed": [
+            {"name": c.name, "changes": c.changes,
+             "converted": c.conversion.converted if c.conversion else 0,
+             "failed": c.conversion.failed if c.conversion else 0}
+            for c in diff.changed
+        ],
+        "dropped": [s.name for s in diff.dropped],
+        "change_set": diff.change_set.pk if diff.change_set else None,
+    }

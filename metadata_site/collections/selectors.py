@@ -1,0 +1,193 @@
+"""Reads about collections: membership (frozen and live), the tags shown on items, listings."""
+
+from collections.abc import Iterable
+from contextvars import ContextVar
+
+from django.core.exceptions import ValidationError
+from django.db.models import Count, F, QuerySet, Window
+from django.db.models.functions import RowNumber
+
+from metadata_site.items.models import Item, ItemKind
+from metadata_site.schemas.selectors import schema_current
+from metadata_site.workspaces.models import Workspace
+
+from .models import Collection, CollectionItem, CollectionKind, CollectionTask, CollectionTaskStatus
+
+# Collections whose membership is being evaluated in this context: a live collection whose filter is
+# scoped to itself (directly or through other live collections) would otherwise recurse forever.
+_evaluating: ContextVar[frozenset[int]] = ContextVar("collections_evaluating", default=frozenset())
+
+
+def items_matching(*, workspace: Workspace, filter_state: dict) -> QuerySet[Item]:
+    """Items of `workspace` matching an explorer filter state (its JSON form), compiled by the explorer's
+    filter module. A filter that does not validate raises ValidationError with the explorer's message."""
+    try:
+        from metadata_site.explorer import filters
+    except ImportError:
+        return _scope_only(workspace=workspace, filter_state=filter_state)
+    schema = schema_current(workspace=workspace)
+    try:
+        query = filters.parse_json(_without_sort(filter_state), schema=schema)
+        return filters.items_matching(query, schema=schema, workspace=workspace)
+    except filters.FilterError as exc:
+        raise ValidationError(str(exc), code="bad_filter") from None
+
+
+def filter_state_from_params(*, workspace: Workspace, params) -> dict:
+    """The JSON filter state of explorer query parameters (``f``, ``any``, ``scope``), sort dropped."""
+    try:
+        from metadata_site.explorer import filters
+    except ImportError:
+        scope = params.get("scope") or ""
+        return {"scope": scope} if scope else {}
+    try:
+        query = filters.parse_query_string(params, schema=schema_current(workspace=workspace))
+    except filters.FilterError as exc:
+        raise ValidationError(str(exc), code="bad_filter") from None
+    return _without_sort(query.to_json())
+
+
+def filter_state_as_params(filter_state: dict | None) -> str:
+    """The explorer query string of a filter state, for links (empty for the whole workspace)."""
+    from urllib.parse import urlencode
+
+    if not filter_state:
+        return ""
+    pairs = []
+    for key, param in (("all", "f"), ("any", "any")):
+        for c in filter_state.get(key) or []:
+            value = c.get("value")
+            if isinstance(value, list):
+                value = ",".join(str(v) for v in value)
+            pairs.append((param, f"{c['field']}:{c['op']}" + ("" if value is None else f":{value}")))
+    if filter_state.get("scope"):
+        pairs.append(("scope", filter_state["scope"]))
+    return urlencode(pairs)
+
+
+def _without_sort(filter_state: dict) -> dict:
+    return {k: v for k, v in (filter_state or {}).items() if k != "sort"}
+
+
+def _scope_only(*, workspace: Workspace, filter_state: dict) -> QuerySet[Item]:
+    """Stand-in until the explorer's filter module lands on main: scopes only, no field filters."""
+    if filter_state.get("all") or filter_state.get("any"):
+        raise ValidationError("Field filters need the explorer's filter module.")
+    items = Item.objects.filter(workspace=workspace)
+    from metadata_site.projects.models import Dataset, Folder
+
+    kind, _, value = (filter_state.get("scope") or "").partition(":")
+    models = {"folder": Folder, "dataset": Dataset, "collection": Collection}
+    if kind not in models:
+        return items
+    obj = models[kind].objects.filter(workspace=workspace, pk=int(value)).first()
+    if obj is None:
+        raise ValidationError(f"scope: no {kind} {value} in this workspace", code="bad_filter")
+    if kind == "folder":
+        return items.filter(folder=obj)
+    if kind == "dataset":
+        return items.filter(dataset_memberships__dataset=obj)
+    return items.filter(pk__in=collection_items(obj).values("pk"))
+
+
+def collection_items(collection: Collection) -> QuerySet[Item]:
+    """The items of a collection: the stored ones when frozen, the filter re-evaluated when live."""
+    base = Item.objects.filter(workspace_id=collection.workspace_id)
+    if collection.kind == CollectionKind.FROZEN:
+        return base.filter(pk__in=CollectionItem.objects.filter(collection=collection).values("item_id"))
+    active = _evaluating.get()
+    if collection.pk in active:
+        return base.none()
+    token = _evaluating.set(active | {collection.pk})
+    try:
+        # Compiling is lazy SQL building: nested collection scopes resolve here, inside the guard.
+        return base.filter(pk__in=items_matching(workspace=collection.workspace, filter_state=collection.filter))
+    finally:
+        _evaluating.reset(token)
+
+
+def collection_item_count(collection: Collection) -> int:
+    return collection_items(collection).count()
+
+
+def collection_list(*, workspace: Workspace) -> QuerySet[Collection]:
+    """Collections of a workspace with `stored_count` (items stored; live collections count on demand)."""
+    return (
+        Collection.objects.filter(workspace=workspace)
+        .select_related("created_by")
+        .annotate(stored_count=Count("memberships"))
+        .order_by("title")
+    )
+
+
+def collection_thumbnails(collection: Collection, *, limit: int = 6) -> list[Item]:
+    return list(collection_items(collection).top_level().only("uid", "title").order_by("id")[:limit])
+
+
+def collections_thumbnails(collections: Iterable[Collection], *, limit: int = 6) -> dict[int, list[Item]]:
+    """collection id → its first `limit` top-level items: one query for all frozen collections, one
+    per live collection."""
+    result: dict[int, list[Item]] = {}
+    frozen = [c.pk for c in collections if c.kind == CollectionKind.FROZEN]
+    if frozen:
+        rows = (
+            CollectionItem.objects.filter(collection_id__in=frozen)
+            .exclude(item__kind=ItemKind.FRAME)
+            .annotate(rank=Window(RowNumber(), partition_by=F("collection_id"), order_by=F("item_id").asc()))
+            .filter(rank__lte=limit)
+            .select_related("item")
+            .only("collection_id", "item__uid", "item__title", "item__workspace_id")
+            .order_by("collection_id", "item_id")
+        )
+        for row in rows:
+            result.setdefault(row.collection_id, []).append(row.item)
+    for c in collections:
+        if c.kind == CollectionKind.LIVE:
+            try:
+                result[c.pk] = collection_thumbnails(c, limit=limit)
+            except ValidationError:
+                result[c.pk] = []
+    return result
+
+
+def collection_active_task(collection: Collection) -> CollectionTask | None:
+    return (
+        CollectionTask.objects.filter(
+            collection=collection, status__in=[CollectionTaskStatus.QUEUED, CollectionTaskStatus.RUNNING]
+        )
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def collection_tags_for_items(*, workspace_id: int, item_ids: Iterable[int]) -> dict[int, list[Collection]]:
+    """item id → the collections it is in (frozen by membership, live by filter), for a page of items.
+
+    One query for frozen membership, one for the live collections, and one per live collection
+    (bounded by the number of live collections, not by the number of items).
+    """
+    ids = list(item_ids)
+    tags: dict[int, list[Collection]] = {pk: [] for pk in ids}
+    if not ids:
+        return tags
+    rows = (
+        CollectionItem.objects.filter(workspace_id=workspace_id, item_id__in=ids)
+        .select_related("collection")
+        .only("item_id", "collection__id", "collection__title", "collection__kind")
+        .order_by("collection__title")
+    )
+    for row in rows:
+        tags[row.item_id].append(row.collection)
+    for live in Collection.objects.filter(workspace_id=workspace_id, kind=CollectionKind.LIVE).select_related(
+        "workspace"
+    ):
+        try:
+            matched = list(collection_items(live).filter(pk__in=ids).values_list("pk", flat=True))
+        except ValidationError:
+            # The filter no longer validates (a field was removed from the schema): no tag.
+            continue
+        for pk in matched:
+            tags[pk].append(live)
+    for pk in tags:
+        tags[pk].sort(key=lambda c: c.title.lower())
+    return tags

@@ -1,0 +1,607 @@
+"""The three import kinds: what a row of each looks like and how a batch of rows is checked and applied.
+
+A kind turns parsed rows (see `parsers`) into operations, looks up their items with one query per
+batch (by uid, or by title within the chosen folder or dataset), and either only checks them (dry
+run) or writes them through the one metadata write service, `items.services.item_metadata_write`,
+recorded in the import's change set. Values are checked by `schemas.validation` and nowhere else;
+the CSV readers here only turn cell text into typed values before that check.
+"""
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.db import transaction
+
+from metadata_site.items.models import ChangeSet, Item, ItemKind
+from metadata_site.items.services import STATUS_CHANGED, STATUS_FAILED, item_metadata_write
+from metadata_site.projects.models import Dataset, Folder
+from metadata_site.schemas.fields import FieldSpec, FieldType, Schema
+from metadata_site.schemas.validation import (
+    VALUE_NOT_A_BOOLEAN,
+    VALUE_NOT_A_NUMBER,
+    VALUE_NOT_AN_INTEGER,
+    validate_metadata,
+)
+
+from .models import ImportKind, ImportMode, ImportTask
+from .parsers import ImportFileError, Row, json_type_name
+
+# --- file errors (the whole task fails, nothing changes) ----------------------------------------
+CSV_NO_ID_COLUMN = "The CSV file has no media_id or title column."
+CSV_FIELD_VALUES_COLUMNS = "The CSV file needs the columns media_id and value, found {columns}."
+CSV_DATA_COLUMNS = "The CSV file needs a url column."
+CSV_UNKNOWN_COLUMN = "The CSV column {column!r} is not a declared field; declare it first or remove the column."
+
+# --- row errors --------------------------------------------------------------------------------
+ROW_NOT_AN_OBJECT = "Expected a JSON object, got {found}."
+ROW_NO_KEY = "The row has neither a media_id nor a title."
+ROW_BAD_MEDIA_ID = "The media_id {value!r} is not a valid id."
+ROW_NO_VALUE = "The row has no value."
+ROW_METADATA_NOT_AN_OBJECT = "metadata must be a JSON object, got {found}."
+ROW_NO_ITEM_UID = "No item with the media_id {value} in {scope}."
+ROW_NO_ITEM_TITLE = "No item titled {value!r} in {scope}."
+ROW_AMBIGUOUS_TITLE = "{count} items are titled {value!r} in {scope}; use the media_id."
+ROW_TITLE_NEEDS_SCOPE = "Matching by title needs a folder or a dataset to look in."
+ROW_NO_URL = "The {what} has no objectUrl."
+ROW_BAD_URL = "The objectUrl {value!r} is not an http or https URL."
+ROW_FRAMES_NOT_A_LIST = "images must be a list of frames."
+ROW_FRAME = "Frame {position}: {reason}"
+ROW_TITLE_TOO_LONG = "The title is longer than 500 characters."
+ROW_KIND_MISMATCH = "An item titled {value!r} already exists in the folder as a {found}, not a {expected}."
+
+TARGET_IN = {"folder": "the folder {name!r}", "dataset": "the dataset {name!r}", None: "this workspace"}
+
+
+def _reason(errors: list[dict]) -> str:
+    return "; ".join(f"{e['key']}: {e['msg']}" if e.get("key") else e["msg"] for e in errors)
+
+
+def _cell(spec: FieldSpec, text: str) -> Any:
+    """A CSV cell as the typed value the validator expects (the validator still checks it)."""
+    text = text.strip()
+    match spec.type:
+        case FieldType.FLOAT:
+            try:
+                return float(text)
+            except ValueError:
+                raise _CellError(VALUE_NOT_A_NUMBER) from None
+        case FieldType.INTEGER:
+            try:
+                return int(text)
+            except ValueError:
+                try:
+                    number = float(text)
+                except ValueError:
+                    raise _CellError(VALUE_NOT_AN_INTEGER) from None
+                if not number.is_integer():
+                    raise _CellError(VALUE_NOT_AN_INTEGER) from None
+                return int(number)
+        case FieldType.BOOLEAN:
+            lowered = text.lower()
+            if lowered in ("true", "1", "yes"):
+                return True
+            if lowered in ("false", "0", "no"):
+                return False
+            raise _CellError(VALUE_NOT_A_BOOLEAN)
+        case FieldType.ENUM if spec.is_multi:
+            return [part.strip() for part in text.split("|") if part.strip()]
+    return text
+
+
+class _CellError(ValueError):
+    pass
+
+
+def _csv_metadata(schema: Schema, cells: dict[str, str], columns: Iterable[str]) -> tuple[dict, list[dict]]:
+    """Typed metadata from the field columns of a CSV row; an empty cell sets nothing."""
+    metadata: dict = {}
+    errors: list[dict] = []
+    for column in columns:
+        text = cells[column]
+        if not text.strip():
+            continue
+        spec = schema.get(column)
+        try:
+            metadata[column] = _cell(spec, text)
+        except _CellError as exc:
+            errors.append({"key": column, "msg": str(exc)})
+    return metadata, errors
+
+
+@dataclass
+class Scope:
+    """Where items are looked up: a folder (its subtree for ids, the folder itself for titles), a
+    dataset, or the whole workspace."""
+
+    task: ImportTask
+    folder: Folder | None = None
+    dataset: Dataset | None = None
+    _folder_ids: list[int] | None = None
+
+    @property
+    def label(self) -> str:
+        if self.folder is not None:
+            return TARGET_IN["folder"].format(name=self.folder.name)
+        if self.dataset is not None:
+            return TARGET_IN["dataset"].format(name=self.dataset.name)
+        return TARGET_IN[None]
+
+    def items(self):
+        qs = Item.objects.filter(workspace_id=self.task.workspace_id)
+        if self.dataset is not None:
+            qs = qs.filter(dataset_memberships__dataset=self.dataset)
+        return qs
+
+    def by_uid(self, uids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, str]]:
+        if not uids:
+            return {}
+        qs = self.items().filter(uid__in=uids)
+        if self.folder is not None:
+            if self._folder_ids is None:
+                self._folder_ids = self.folder.descendant_ids(include_self=True)
+            qs = qs.filter(folder_id__in=self._folder_ids)
+        return {uid: (pk, kind) for uid, pk, kind in qs.values_list("uid", "pk", "kind")}
+
+    def by_title(self, titles: list[str], *, top_level: bool = False) -> dict[str, list[tuple[int, str]]]:
+        if not titles:
+            return {}
+        qs = self.items().filter(title__in=titles)
+        if self.folder is not None:
+            qs = qs.filter(folder=self.folder)
+        if top_level:
+            qs = qs.filter(parent__isnull=True)
+        found: dict[str, list[tuple[int, str]]] = {}
+        for title, pk, kind in qs.values_list("title", "pk", "kind"):
+            found.setdefault(title, []).append((pk, kind))
+        return found
+
+
+@dataclass
+class Outcome:
+    """What one batch did (or, in a dry run, would do)."""
+
+    valid: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    inserted: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    created_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Op:
+    index: int
+    metadata: dict
+    uid: uuid.UUID | None = None
+    title: str | None = None
+    item: int | None = None
+    item_kind: str = ""
+
+
+class Kind:
+    json_shapes: tuple[str, ...] = ("array",)
+    sections: tuple[str, ...] = ()
+
+    def __init__(self, *, task: ImportTask, schema: Schema, scope: Scope, user=None):
+        self.task = task
+        self.schema = schema
+        self.scope = scope
+        self.user = user
+        self.partial = task.mode == ImportMode.MERGE
+        # "title": match rows by title even when they carry a media_id (e.g. an export from another workspace).
+        self.match = task.target.get("match", "media_id")
+        self.columns: list[str] = []
+        self.is_csv = False
+
+    def check_columns(self, columns: list[str]) -> None:
+        """Called once for a CSV file with its header; raises ImportFileError when it cannot work."""
+        self.is_csv = True
+        self.columns = columns
+
+    def run_batch(self, rows: list[Row], *, write: bool, change_set: ChangeSet | None) -> Outcome:
+        raise NotImplementedError
+
+    # --- shared by the metadata kinds ----------------------------------------------------------
+    def _parse_key(self, record: dict, op: _Op) -> str | None:
+        media_id = record.get("media_id")
+        if media_id not in (None, "") and self.match != "title":
+            try:
+                op.uid = media_id if isinstance(media_id, uuid.UUID) else uuid.UUID(str(media_id))
+            except ValueError:
+                return ROW_BAD_MEDIA_ID.format(value=media_id)
+            return None
+        title = record.get("title")
+        if title in (None, ""):
+            return ROW_NO_KEY
+        if self.scope.folder is None and self.scope.dataset is None:
+            return ROW_TITLE_NEEDS_SCOPE
+        op.title = str(title)
+        return None
+
+    def _resolve(self, ops: list[_Op], outcome: Outcome) -> list[_Op]:
+        """Attach each op to its item (one query for uids, one for titles); unmatched ops are errors."""
+        by_uid = self.scope.by_uid([op.uid for op in ops if op.uid is not None])
+        by_title = self.scope.by_title(list({op.title for op in ops if op.title is not None}))
+        matched = []
+        for op in ops:
+            if op.uid is not None:
+                hit = by_uid.get(op.uid)
+                if hit is None:
+                    outcome.errors.append((op.index, ROW_NO_ITEM_UID.format(value=op.uid, scope=self.scope.label)))
+                    continue
+            else:
+                hits = by_title.get(op.title, [])
+                if not hits:
+                    outcome.errors.append((op.index, ROW_NO_ITEM_TITLE.format(value=op.title, scope=self.scope.label)))
+                    continue
+                if len(hits) > 1:
+                    outcome.errors.append(
+                        (op.index, ROW_AMBIGUOUS_TITLE.format(count=len(hits), value=op.title, scope=self.scope.label))
+                    )
+                    continue
+                hit = hits[0]
+            op.item, op.item_kind = hit
+            matched.append(op)
+        return matched
+
+    def _check_or_write(self, ops: list[_Op], outcome: Outcome, *, write: bool, change_set: ChangeSet | None) -> None:
+        if not write:
+            for op in ops:
+                _, errors = validate_metadata(self.schema, op.metadata, partial=self.partial, item_kind=op.item_kind)
+                if errors:
+                    outcome.errors.append((op.index, _reason(errors)))
+                else:
+                    outcome.valid += 1
+            return
+        # One write per run of distinct items, so a file naming an item twice applies both rows in order.
+        for group in _distinct_runs(ops, key=lambda op: op.item):
+            result = item_metadata_write(
+                workspace=self.task.workspace,
+                user=self.user,
+                updates={op.item: op.metadata for op in group},
+                mode=self.task.mode,
+                source="import",
+                change_set=change_set,
+            )
+            for op, row in zip(group, result.rows, strict=True):
+                if row["status"] == STATUS_FAILED:
+                    outcome.errors.append((op.index, _reason(row["errors"])))
+                elif row["status"] == STATUS_CHANGED:
+                    outcome.valid += 1
+                    outcome.updated += 1
+                else:
+                    outcome.valid += 1
+                    outcome.unchanged += 1
+
+
+def _distinct_runs(ops: list, *, key) -> Iterable[list]:
+    run: list = []
+    seen: set = set()
+    for op in ops:
+        k = key(op)
+        if k in seen:
+            yield run
+            run, seen = [], set()
+        run.append(op)
+        seen.add(k)
+    if run:
+        yield run
+
+
+class MetadataRows(Kind):
+    """`{"<uid>": {...}}`, a JSON array / JSONL of `{"media_id" | "title", "metadata"}`, or CSV with a
+    media_id or title column and one column per declared field."""
+
+    json_shapes = ("array", "object")
+    ignored_columns = ("url", "kind")
+
+    def check_columns(self, columns: list[str]) -> None:
+        if "media_id" not in columns and "title" not in columns:
+            raise ImportFileError(CSV_NO_ID_COLUMN)
+        self.is_csv = True
+        self.columns = []
+        for column in columns:
+            if column in ("media_id", "title", *self.ignored_columns):
+                continue
+            if self.schema.get(column) is None:
+                raise ImportFileError(CSV_UNKNOWN_COLUMN.format(column=column))
+            self.columns.append(column)
+
+    def _op(self, row: Row) -> _Op | str:
+        op = _Op(index=row.index, metadata={})
+        value = row.value
+        if isinstance(value, tuple):  # a member of {"<uid>": {...}}
+            key, metadata = value
+            error = self._parse_key({"media_id": key}, op)
+            if error:
+                return error
+            if not isinstance(metadata, dict):
+                return ROW_METADATA_NOT_AN_OBJECT.format(found=json_type_name(metadata))
+            op.metadata = metadata
+            return op
+        if not isinstance(value, dict):
+            return ROW_NOT_AN_OBJECT.format(found=json_type_name(value))
+        error = self._parse_key(value, op)
+        if error:
+            return error
+        if self.is_csv:
+            metadata, errors = _csv_metadata(self.schema, value, self.columns)
+            if errors:
+                return _reason(errors)
+            op.metadata = metadata
+            return op
+        metadata = value.get("metadata", {})
+        if not isinstance(metadata, dict):
+            return ROW_METADATA_NOT_AN_OBJECT.format(found=json_type_name(metadata))
+        op.metadata = metadata
+        return op
+
+    def run_batch(self, rows: list[Row], *, write: bool, change_set: ChangeSet | None) -> Outcome:
+        outcome = Outcome()
+        ops = []
+        for row in rows:
+            if row.error:
+                outcome.errors.append((row.index, row.error))
+                continue
+            op = self._op(row)
+            if isinstance(op, str):
+                outcome.errors.append((row.index, op))
+            else:
+                ops.append(op)
+        matched = self._resolve(ops, outcome)
+        self._check_or_write(matched, outcome, write=write, change_set=change_set)
+        outcome.errors.sort()
+        return outcome
+
+
+class FieldValues(MetadataRows):
+    """One field per task: `[{"media_id", "value"}]` (JSON, JSONL) or CSV `media_id,value`."""
+
+    json_shapes = ("array",)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.spec = self.schema.get(self.task.target.get("field", ""))
+        self.partial = True
+
+    def check_columns(self, columns: list[str]) -> None:
+        if "media_id" not in columns or "value" not in columns:
+            raise ImportFileError(CSV_FIELD_VALUES_COLUMNS.format(columns=", ".join(columns)))
+        self.is_csv = True
+        self.columns = columns
+
+    def _op(self, row: Row) -> _Op | str:
+        value = row.value
+        if not isinstance(value, dict):
+            return ROW_NOT_AN_OBJECT.format(found=json_type_name(value))
+        op = _Op(index=row.index, metadata={})
+        if value.get("media_id") in (None, ""):
+            return ROW_NO_KEY
+        error = self._parse_key(value, op)
+        if error:
+            return error
+        if "value" not in value:
+            return ROW_NO_VALUE
+        cell = value["value"]
+        if self.is_csv:
+            if not cell.strip():
+                return ROW_NO_VALUE
+            try:
+                cell = _cell(self.spec, cell)
+            except _CellError as exc:
+                return f"{self.spec.name}: {exc}"
+        op.metadata = {self.spec.name: cell}
+        return op
+
+    def _check_or_write(self, ops, outcome, *, write, change_set):
+        # Always a merge of the one field, whatever the task's mode.
+        mode = self.task.mode
+        self.task.mode = ImportMode.MERGE
+        try:
+            super()._check_or_write(ops, outcome, write=write, change_set=change_set)
+        finally:
+            self.task.mode = mode
+
+
+@dataclass
+class _Spec:
+    index: int
+    kind: str
+    title: str
+    url: str
+    metadata: dict
+    frames: list["_Spec"] = field(default_factory=list)
+    frame_index: int | None = None
+
+
+class DataImport(Kind):
+    """Creates items in a folder from `{"images": [...], "videos": [...], "image_groups": [...]}` or a
+    CSV `url,title,<fields>`; an item whose title already exists in the folder is updated instead."""
+
+    json_shapes = ("sections",)
+    sections = ("images", "videos", "image_groups")
+    section_kinds = {"images": ItemKind.IMAGE, "videos": ItemKind.VIDEO, "image_groups": ItemKind.IMAGE_GROUP}
+    section_names = {"images": "image", "videos": "video", "image_groups": "image group"}
+
+    def check_columns(self, columns: list[str]) -> None:
+        if "url" not in columns:
+            raise ImportFileError(CSV_DATA_COLUMNS)
+        self.is_csv = True
+        self.columns = []
+        for column in columns:
+            if column in ("url", "title", "media_id", "kind"):
+                continue
+            if self.schema.get(column) is None:
+                raise ImportFileError(CSV_UNKNOWN_COLUMN.format(column=column))
+            self.columns.append(column)
+
+    def _media(self, record: Any, *, what: str, kind: str, index: int, frame_index=None) -> _Spec | str:
+        if not isinstance(record, dict):
+            return ROW_NOT_AN_OBJECT.format(found=json_type_name(record))
+        url = record.get("objectUrl") or ""
+        if kind != ItemKind.IMAGE_GROUP:
+            if not url:
+                return ROW_NO_URL.format(what=what)
+            parts = urlsplit(str(url))
+            if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+                return ROW_BAD_URL.format(value=url)
+        title = record.get("title") or (PurePosixPath(urlsplit(str(url)).path).name if url else "")
+        if not title:
+            return ROW_NO_KEY
+        if len(str(title)) > 500:
+            return ROW_TITLE_TOO_LONG
+        metadata = record.get("clientMetadata", {})
+        if metadata is None:
+            metadata = {}
+        if not isinstance(metadata, dict):
+            return ROW_METADATA_NOT_AN_OBJECT.format(found=json_type_name(metadata))
+        if kind == ItemKind.VIDEO and "keyframes" in record:
+            metadata = {**metadata, "keyframes": record["keyframes"]}
+        spec = _Spec(index, kind, str(title), str(url), metadata, frame_index=frame_index)
+        return spec
+
+    def _spec(self, row: Row) -> _Spec | str:
+        if self.is_csv:
+            cells = row.value
+            metadata, errors = _csv_metadata(self.schema, cells, self.columns)
+            if errors:
+                return _reason(errors)
+            record = {"objectUrl": cells["url"].strip(), "title": cells.get("title", "").strip(), "clientMetadata": metadata}
+            return self._media(record, what="row", kind=ItemKind.IMAGE, index=row.index)
+        section, record, _ = row.value
+        kind = self.section_kinds[section]
+        spec = self._media(record, what=self.section_names[section], kind=kind, index=row.index)
+        if isinstance(spec, str) or kind != ItemKind.IMAGE_GROUP:
+            return spec
+        frames = record.get("images", [])
+        if not isinstance(frames, list):
+            return ROW_FRAMES_NOT_A_LIST
+        for position, frame in enumerate(frames):
+            if isinstance(frame, dict) and not frame.get("title") and frame.get("objectUrl"):
+                frame = {**frame, "title": f"{spec.title} #{position}"}
+            child = self._media(frame, what="frame", kind=ItemKind.FRAME, index=row.index, frame_index=position)
+            if isinstance(child, str):
+                return ROW_FRAME.format(position=position, reason=child)
+            spec.frames.append(child)
+        return spec
+
+    def _validate(self, spec: _Spec) -> str | None:
+        normalised, errors = validate_metadata(self.schema, spec.metadata, partial=False, item_kind=spec.kind)
+        if errors:
+            return _reason(errors)
+        spec.metadata = normalised
+        for frame in spec.frames:
+            normalised, errors = validate_metadata(self.schema, frame.metadata, partial=False, item_kind=frame.kind)
+            if errors:
+                return ROW_FRAME.format(position=frame.frame_index, reason=_reason(errors))
+            frame.metadata = normalised
+        return None
+
+    def run_batch(self, rows: list[Row], *, write: bool, change_set: ChangeSet | None) -> Outcome:
+        outcome = Outcome()
+        specs: list[_Spec] = []
+        for row in rows:
+            if row.error:
+                outcome.errors.append((row.index, row.error))
+                continue
+            spec = self._spec(row)
+            if isinstance(spec, str):
+                outcome.errors.append((row.index, spec))
+                continue
+            error = self._validate(spec)
+            if error:
+                outcome.errors.append((row.index, error))
+                continue
+            specs.append(spec)
+        existing = self.scope.by_title(list({s.title for s in specs}), top_level=True)
+        good: list[_Spec] = []
+        for spec in specs:
+            hits = existing.get(spec.title, [])
+            if len(hits) > 1:
+                outcome.errors.append(
+                    (spec.index, ROW_AMBIGUOUS_TITLE.format(count=len(hits), value=spec.title, scope=self.scope.label))
+                )
+            elif hits and hits[0][1] != spec.kind:
+                outcome.errors.append(
+                    (spec.index, ROW_KIND_MISMATCH.format(value=spec.title, found=hits[0][1], expected=spec.kind))
+                )
+            else:
+                good.append(spec)
+        if not write:
+            outcome.valid = len(good)
+            outcome.errors.sort()
+            return outcome
+        with transaction.atomic():
+            for run in _distinct_runs(good, key=lambda s: s.title):
+                self._write_run(run, outcome, change_set=change_set)
+        outcome.errors.sort()
+        return outcome
+
+    def _write_run(self, specs: list[_Spec], outcome: Outcome, *, change_set: ChangeSet | None) -> None:
+        existing = self.scope.by_title([s.title for s in specs], top_level=True)
+        new = [s for s in specs if s.title not in existing]
+        old = [s for s in specs if s.title in existing]
+        folder = self.scope.folder
+        created = Item.objects.bulk_create(
+            [
+                Item(
+                    workspace_id=self.task.workspace_id, folder=folder, title=s.title, kind=s.kind,
+                    media_url=s.url, client_metadata=s.metadata,
+                )
+                for s in new
+            ]
+        )
+        outcome.created_ids.extend(item.pk for item in created)
+        outcome.inserted += len(created)
+        outcome.valid += len(specs)
+        frames = []
+        for spec, item in zip(new, created, strict=True):
+            frames.extend(self._frame_item(item.pk, f) for f in spec.frames)
+        updates: dict[int, dict] = {}
+        index_of: dict[int, int] = {}
+        if old:
+            old_pk = {s.title: existing[s.title][0][0] for s in old}
+            present = {
+                (parent, idx): pk
+                for parent, idx, pk in Item.objects.filter(parent_id__in=old_pk.values()).values_list(
+                    "parent_id", "frame_index", "pk"
+                )
+            }
+            for spec in old:
+                pk = old_pk[spec.title]
+                updates[pk] = spec.metadata
+                index_of[pk] = spec.index
+                for frame in spec.frames:
+                    frame_pk = present.get((pk, frame.frame_index))
+                    if frame_pk is None:
+                        frames.append(self._frame_item(pk, frame))
+                    else:
+                        updates[frame_pk] = frame.metadata
+                        index_of[frame_pk] = spec.index
+        if frames:
+            outcome.created_ids.extend(item.pk for item in Item.objects.bulk_create(frames))
+        if updates:
+            result = item_metadata_write(
+                workspace=self.task.workspace, user=self.user, updates=updates, mode=self.task.mode,
+                source="import", change_set=change_set,
+            )
+            changed_rows = {index_of[row["item"]] for row in result.rows if row["status"] == STATUS_CHANGED}
+            outcome.updated += len(changed_rows)
+            outcome.unchanged += len(old) - len(changed_rows & {s.index for s in old})
+
+    def _frame_item(self, parent_pk: int, frame: _Spec) -> Item:
+        return Item(
+            workspace_id=self.task.workspace_id, folder=self.scope.folder, title=frame.title, kind=ItemKind.FRAME,
+            parent_id=parent_pk, frame_index=frame.frame_index, media_url=frame.url, client_metadata=frame.metadata,
+        )
+
+
+KINDS: dict[str, type[Kind]] = {
+    ImportKind.METADATA_ROWS: MetadataRows,
+    ImportKind.FIELD_VALUES: FieldValues,
+    ImportKind.DATA: DataImport,
+}

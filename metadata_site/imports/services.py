@@ -1,0 +1,577 @@
+"""The import pipeline: create a task, store its file, check it (dry run), apply it in batches.
+
+    import_task_create → import_task_upload (file streamed to MEDIA_ROOT/imports/<uid>/)
+      → worker: import_task_run: VALIDATING (every row checked, nothing written) → VALIDATED
+      → import_task_apply(policy) → worker: RUNNING in batches → COMPLETED / COMPLETED_WITH_ERRORS
+
+A task created with `dry_run=False` and a policy goes straight on from the check to the apply (the
+API and the command line). Before anything is written the whole file is always read once, so a file
+that turns out to be broken (invalid JSON at the end, a bad encoding) fails the task and changes
+nothing. Each batch is one transaction that also stores the task's restart offset, counters, sample
+errors and error report length, so a worker killed mid-import and started again continues after the
+last committed batch: no row applied twice, none lost. The whole import is one change set.
+"""
+
+import csv
+import io
+import os
+import shutil
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection, reset_queries, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from metadata_site.items.models import ChangeSet, Item
+from metadata_site.items.services import CHANGE_SET_ALREADY_UNDONE, ChangeSetError, change_set_undo
+from metadata_site.projects.models import Dataset, DatasetStatus, Folder
+from metadata_site.schemas.selectors import schema_current
+from metadata_site.workspaces.models import Workspace
+
+from .kinds import KINDS, Kind, Outcome, Scope
+from .models import ApplyPolicy, ImportKind, ImportMode, ImportStatus, ImportTask
+from .parsers import ImportFileError, Reader, Row, format_for
+
+SAMPLE_ERRORS = 100
+# The share of the progress bar the check takes when a task checks and applies in one go.
+CHECK_SHARE_FULL = 50.0
+CHECK_SHARE_SCAN = 10.0
+UNDO_DELETE_SLICE = 5_000
+BATCH_ROWS = {"postgresql": 10_000, "sqlite": 5_000}
+
+IMPORT_FILE_TOO_LARGE = "The file is larger than the limit of {limit} bytes."
+IMPORT_NO_FILE = "Choose a file to upload."
+IMPORT_ALREADY_UPLOADED = "This task already has its file."
+IMPORT_DATASET_IMPORTING = "The dataset {name!r} is being imported; wait until it is ready before importing into it."
+IMPORT_NO_FOLDER = "No folder {id} in this workspace."
+IMPORT_NO_DATASET = "No dataset {id} in this workspace."
+IMPORT_DATA_NEEDS_FOLDER = "A data import creates items in a folder: choose one."
+IMPORT_NO_FIELD = "No field named {name!r} is declared in the schema."
+IMPORT_FIELD_REQUIRED = "Choose the field the values are for."
+IMPORT_UNKNOWN_KIND = "Unknown import kind {kind!r}."
+IMPORT_UNKNOWN_MODE = "Unknown mode {mode!r}: use merge or overwrite."
+IMPORT_UNKNOWN_POLICY = "Unknown apply policy {policy!r}."
+IMPORT_NOT_VALIDATED = "Only a checked task that is waiting to be applied can be applied."
+IMPORT_HAS_ERRORS = "{count} rows have errors, so nothing was applied (policy: apply only if there are no errors)."
+IMPORT_NOT_CANCELLABLE = "Only a task that has not finished can be cancelled."
+IMPORT_CANCELLED = "Cancelled by {user}."
+IMPORT_NOT_UNDOABLE = "Only an applied import can be undone."
+IMPORT_ALREADY_UNDONE = "This import was already undone."
+IMPORT_NOT_RESUMABLE = "Only a running task can be resumed."
+IMPORT_CRASHED = "The import stopped unexpectedly: {error}"
+
+
+class ImportTaskError(ValueError):
+    """A request about a task that cannot be done (bad target, wrong state); `message` says why."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class _Superseded(Exception):
+    """Another run of the same task committed first; this run stops without writing."""
+
+
+class _Cancelled(Exception):
+    pass
+
+
+# --- paths -------------------------------------------------------------------------------------------
+
+
+def task_dir(task: ImportTask) -> Path:
+    return Path(settings.MEDIA_ROOT) / "imports" / str(task.uid)
+
+
+def task_file(task: ImportTask) -> Path:
+    return Path(settings.MEDIA_ROOT) / task.file_path
+
+
+def error_report_path(task: ImportTask) -> Path:
+    return task_dir(task) / "errors.csv"
+
+
+# --- creating and starting tasks ----------------------------------------------------------------------
+
+
+def _resolve_target(*, workspace: Workspace, kind: str, target: dict) -> dict:
+    clean: dict = {}
+    folder_id = target.get("folder")
+    dataset_id = target.get("dataset")
+    if folder_id not in (None, ""):
+        folder = Folder.objects.filter(workspace=workspace, pk=_int(folder_id)).first()
+        if folder is None:
+            raise ImportTaskError(IMPORT_NO_FOLDER.format(id=folder_id))
+        clean["folder"] = folder.pk
+    elif dataset_id not in (None, ""):
+        dataset = Dataset.objects.filter(workspace=workspace, pk=_int(dataset_id)).first()
+        if dataset is None:
+            raise ImportTaskError(IMPORT_NO_DATASET.format(id=dataset_id))
+        _check_dataset_ready(dataset)
+        clean["dataset"] = dataset.pk
+    if target.get("match") in ("media_id", "title"):
+        clean["match"] = target["match"]
+    if kind == ImportKind.DATA and "folder" not in clean:
+        raise ImportTaskError(IMPORT_DATA_NEEDS_FOLDER)
+    if kind == ImportKind.FIELD_VALUES:
+        name = (target.get("field") or "").strip()
+        if not name:
+            raise ImportTaskError(IMPORT_FIELD_REQUIRED)
+        if schema_current(workspace=workspace).get(name) is None:
+            raise ImportTaskError(IMPORT_NO_FIELD.format(name=name))
+        clean["field"] = name
+    return clean
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
+
+
+def _check_dataset_ready(dataset: Dataset) -> None:
+    if dataset.status == DatasetStatus.IMPORTING:
+        raise ImportTaskError(IMPORT_DATASET_IMPORTING.format(name=dataset.name))
+
+
+def import_task_create(
+    *,
+    workspace: Workspace,
+    user,
+    kind: str,
+    target: dict | None = None,
+    mode: str = ImportMode.MERGE,
+    dry_run: bool = True,
+    policy: str = "",
+) -> ImportTask:
+    """A new task waiting for its file (status INIT). `target` names a folder or dataset (and, for
+    field values, the field); `dry_run=False` with a `policy` applies as soon as the file checks out."""
+    if kind not in KINDS:
+        raise ImportTaskError(IMPORT_UNKNOWN_KIND.format(kind=kind))
+    if mode not in ImportMode.values:
+        raise ImportTaskError(IMPORT_UNKNOWN_MODE.format(mode=mode))
+    if policy and policy not in ApplyPolicy.values:
+        raise ImportTaskError(IMPORT_UNKNOWN_POLICY.format(policy=policy))
+    clean = _resolve_target(workspace=workspace, kind=kind, target=target or {})
+    return ImportTask.objects.create(
+        workspace=workspace,
+        kind=kind,
+        target=clean,
+        mode=mode,
+        dry_run=dry_run,
+        policy="" if dry_run else (policy or ApplyPolicy.SKIP_BAD_ROWS),
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+
+
+def import_task_upload(
+    *, task: ImportTask, name: str, chunks: Iterable[bytes], file_format: str | None = None, enqueue: bool = True
+) -> ImportTask:
+    """Stream the file to disk (refusing it past `IMPORT_MAX_UPLOAD_BYTES`) and queue the task for the
+    worker (`enqueue=False`: the caller runs `import_task_run` itself, as the command line does)."""
+    if task.status != ImportStatus.INIT or task.file_path:
+        raise ImportTaskError(IMPORT_ALREADY_UPLOADED)
+    try:
+        fmt = format_for(name, file_format)
+    except ImportFileError as exc:
+        raise ImportTaskError(exc.reason) from None
+    limit = settings.IMPORT_MAX_UPLOAD_BYTES
+    directory = task_dir(task)
+    directory.mkdir(parents=True, exist_ok=True)
+    safe_name = Path(name).name or f"upload.{fmt}"
+    path = directory / f"upload.{fmt}"
+    size = 0
+    try:
+        with path.open("wb") as out:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise ImportTaskError(IMPORT_FILE_TOO_LARGE.format(limit=limit))
+                out.write(chunk)
+    except ImportTaskError:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    task.file_name = safe_name[:500]
+    task.file_size = size
+    task.format = fmt
+    task.file_path = str(path.relative_to(settings.MEDIA_ROOT))
+    task.status = ImportStatus.VALIDATING
+    task.save(update_fields=["file_name", "file_size", "format", "file_path", "status"])
+    if enqueue:
+        _enqueue(task)
+    return task
+
+
+def import_task_upload_path(
+    *, task: ImportTask, path: str | Path, file_format: str | None = None, enqueue: bool = True
+) -> ImportTask:
+    """Like import_task_upload, from a file on the server (the command line)."""
+    path = Path(path)
+
+    def chunks() -> Iterator[bytes]:
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                yield chunk
+
+    return import_task_upload(task=task, name=path.name, chunks=chunks(), file_format=file_format, enqueue=enqueue)
+
+
+def _enqueue(task: ImportTask) -> None:
+    from .tasks import run_import
+
+    # With the database backend the queued row becomes visible to the worker when the caller's
+    # transaction commits; the immediate backend (tests) runs the task right here.
+    result = run_import.enqueue(task.pk)
+    ImportTask.objects.filter(pk=task.pk).update(task_result_id=str(result.id))
+    task.task_result_id = str(result.id)
+
+
+def import_task_apply(*, task: ImportTask, user, policy: str) -> ImportTask:
+    """Apply a checked task: skipping its bad rows, or only if it has none."""
+    if policy not in ApplyPolicy.values:
+        raise ImportTaskError(IMPORT_UNKNOWN_POLICY.format(policy=policy))
+    with transaction.atomic():
+        locked = ImportTask.objects.select_for_update().get(pk=task.pk)
+        if locked.status != ImportStatus.VALIDATED:
+            raise ImportTaskError(IMPORT_NOT_VALIDATED)
+        if policy == ApplyPolicy.ONLY_IF_NO_ERRORS and locked.error_count:
+            raise ImportTaskError(IMPORT_HAS_ERRORS.format(count=locked.error_count))
+        _check_target_ready(locked)
+        locked.policy = policy
+        locked.dry_run = False
+        locked.status = ImportStatus.RUNNING
+        locked.progress = 0
+        locked.progress_base = 0
+        locked.save(update_fields=["policy", "dry_run", "status", "progress", "progress_base"])
+    _enqueue(locked)
+    task.refresh_from_db()
+    return task
+
+
+def _check_target_ready(task: ImportTask) -> None:
+    if "dataset" in task.target:
+        dataset = Dataset.objects.filter(pk=task.target["dataset"]).first()
+        if dataset is not None:
+            _check_dataset_ready(dataset)
+
+
+def import_task_cancel(*, task: ImportTask, user) -> ImportTask:
+    """Stop a task: at once if it waits, after its current batch if it runs (applied batches stay,
+    and can be undone)."""
+    with transaction.atomic():
+        locked = ImportTask.objects.select_for_update().get(pk=task.pk)
+        if locked.is_finished:
+            raise ImportTaskError(IMPORT_NOT_CANCELLABLE)
+        if locked.status in (ImportStatus.INIT, ImportStatus.VALIDATED):
+            _finish(locked, ImportStatus.CANCELLED, reason=IMPORT_CANCELLED.format(user=user))
+        else:
+            locked.cancel_requested = True
+            locked.failure_reason = IMPORT_CANCELLED.format(user=user)
+            locked.save(update_fields=["cancel_requested", "failure_reason"])
+    task.refresh_from_db()
+    return task
+
+
+def import_task_undo(*, task: ImportTask, user) -> ImportTask:
+    """Undo an applied import: its metadata changes (the change set) and the items it created."""
+    if task.undone_at is not None:
+        raise ImportTaskError(IMPORT_ALREADY_UNDONE)
+    if task.change_set_id is None and not task.created_ranges:
+        raise ImportTaskError(IMPORT_NOT_UNDOABLE)
+    with transaction.atomic():
+        locked = ImportTask.objects.select_for_update().get(pk=task.pk)
+        if locked.undone_at is not None:
+            raise ImportTaskError(IMPORT_ALREADY_UNDONE)
+        if locked.change_set_id is not None:
+            try:
+                change_set_undo(change_set=locked.change_set, user=user)
+            except ChangeSetError as exc:
+                if exc.message != CHANGE_SET_ALREADY_UNDONE:
+                    raise ImportTaskError(exc.message) from None
+        for low, high in locked.created_ranges:
+            # In slices, so the deletion collector never holds a million items at once.
+            for start in range(low, high + 1, UNDO_DELETE_SLICE):
+                Item.objects.filter(
+                    workspace_id=locked.workspace_id,
+                    folder_id=locked.target.get("folder"),
+                    pk__gte=start,
+                    pk__lte=min(high, start + UNDO_DELETE_SLICE - 1),
+                ).delete()
+        locked.undone_at = timezone.now()
+        locked.save(update_fields=["undone_at"])
+    task.refresh_from_db()
+    return task
+
+
+def import_task_resume(*, task: ImportTask) -> ImportTask:
+    """Queue a task again whose worker died; it continues from its last committed batch."""
+    if task.status not in (ImportStatus.VALIDATING, ImportStatus.RUNNING):
+        raise ImportTaskError(IMPORT_NOT_RESUMABLE)
+    _enqueue(task)
+    return task
+
+
+def import_tasks_stale(*, older_than_seconds: float):
+    """Tasks that say they are running but have not reported for a while (their worker died)."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    active = ImportTask.objects.filter(status__in=[ImportStatus.VALIDATING, ImportStatus.RUNNING])
+    return active.filter(heartbeat_at__lt=cutoff) | active.filter(heartbeat_at__isnull=True, created_at__lt=cutoff)
+
+
+# --- running (the worker) ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    task: ImportTask
+    kind: Kind
+    reader: Reader
+    on_progress: Callable[[ImportTask], None] | None = None
+
+
+def _kind_for(task: ImportTask) -> Kind:
+    workspace = task.workspace
+    scope = Scope(task=task)
+    if "folder" in task.target:
+        scope.folder = Folder.objects.get(workspace=workspace, pk=task.target["folder"])
+    elif "dataset" in task.target:
+        scope.dataset = Dataset.objects.get(workspace=workspace, pk=task.target["dataset"])
+    kind = KINDS[task.kind](task=task, schema=schema_current(workspace=workspace), scope=scope, user=task.created_by)
+    if task.kind == ImportKind.FIELD_VALUES and kind.spec is None:
+        raise ImportFileError(IMPORT_NO_FIELD.format(name=task.target.get("field")))
+    return kind
+
+
+def import_task_run(*, task_id: int, on_progress: Callable[[ImportTask], None] | None = None) -> str:
+    """The worker's body: check and/or apply the task's file, resuming where a previous run stopped."""
+    task = ImportTask.objects.select_related("workspace", "created_by").get(pk=task_id)
+    if task.is_finished or task.status in (ImportStatus.INIT, ImportStatus.VALIDATED):
+        return task.status
+    try:
+        if "dataset" in task.target and task.status == ImportStatus.VALIDATING:
+            dataset = Dataset.objects.filter(pk=task.target["dataset"]).first()
+            if dataset is not None and dataset.status == DatasetStatus.IMPORTING:
+                raise ImportFileError(IMPORT_DATASET_IMPORTING.format(name=dataset.name))
+        kind = _kind_for(task)
+        run = _Run(task=task, kind=kind, reader=Reader(task_file(task), task.format, size=task.file_size),
+                   on_progress=on_progress)
+        if task.status == ImportStatus.VALIDATING:
+            _check_pass(run)
+            if task.dry_run:
+                _set(task, status=ImportStatus.VALIDATED, progress=100)
+                return task.status
+            if task.policy == ApplyPolicy.ONLY_IF_NO_ERRORS and task.error_count:
+                _finish(task, ImportStatus.FAILED, reason=IMPORT_HAS_ERRORS.format(count=task.error_count))
+                return task.status
+            base = CHECK_SHARE_FULL if task.policy == ApplyPolicy.ONLY_IF_NO_ERRORS else CHECK_SHARE_SCAN
+            _set(task, status=ImportStatus.RUNNING, progress=base, progress_base=base)
+        run.reader = Reader(task_file(task), task.format, size=task.file_size)
+        run.kind = _kind_for(task)
+        _apply_pass(run)
+    except ImportFileError as exc:
+        _finish(task, ImportStatus.FAILED, reason=exc.reason)
+    except _Cancelled:
+        task.refresh_from_db()
+        _finish(task, ImportStatus.CANCELLED, reason=task.failure_reason)
+    except _Superseded:
+        pass
+    except Exception as exc:
+        # A bug or a lost database: the task says so instead of looking stuck. Committed batches stay
+        # (undo removes them); a killed worker raises nothing here and is resumed instead.
+        _finish(task, ImportStatus.FAILED, reason=IMPORT_CRASHED.format(error=exc))
+        raise
+    return task.status
+
+
+def _set(task: ImportTask, **values) -> None:
+    for name, value in values.items():
+        setattr(task, name, value)
+    values["heartbeat_at"] = timezone.now()
+    ImportTask.objects.filter(pk=task.pk).update(**values)
+
+
+def _finish(task: ImportTask, status: str, *, reason: str = "") -> None:
+    values = {"status": status, "finished_at": timezone.now(), "failure_reason": reason or task.failure_reason}
+    if status in (ImportStatus.COMPLETED, ImportStatus.COMPLETED_WITH_ERRORS, ImportStatus.VALIDATED):
+        values["progress"] = 100
+    _set(task, **values)
+
+
+def _rows(run: _Run) -> Iterator[Row]:
+    rows = run.reader.rows(json_shapes=run.kind.json_shapes, sections=run.kind.sections)
+    if run.reader.format == "csv":
+        first = next(rows, None)
+        run.kind.check_columns(run.reader.columns)
+        if first is not None:
+            yield first
+    yield from rows
+
+
+def _batches(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
+    batch: list[Row] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _batch_size() -> int:
+    return BATCH_ROWS.get(connection.vendor, 5_000)
+
+
+def _progress(run: _Run, *, start: float = 0.0, share: float = 100.0) -> float:
+    size = run.reader.size or 1
+    return min(99.9, round(start + share * run.reader.bytes_read / size, 1))
+
+
+class _ErrorReport:
+    """The full error report, a CSV file of `row_index,reason` next to the upload. Lines are written
+    before the batch's transaction commits and the committed length is stored with the batch, so a
+    restart cuts off the lines of a batch that never committed."""
+
+    def __init__(self, task: ImportTask, *, keep_bytes: int):
+        self.path = error_report_path(task)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        mode = "r+b" if keep_bytes and self.path.exists() else "wb"
+        self.file = self.path.open(mode)
+        self.file.truncate(keep_bytes if mode == "r+b" else 0)
+        self.file.seek(0, os.SEEK_END)
+        if self.file.tell() == 0:
+            self.file.write(b"row_index,reason\r\n")
+
+    def write(self, errors: list[tuple[int, str]]) -> int:
+        if errors:
+            text = io.StringIO()
+            csv.writer(text).writerows(errors)
+            self.file.write(text.getvalue().encode())
+            self.file.flush()
+        return self.file.tell()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _samples(current: list, errors: list[tuple[int, str]]) -> list:
+    room = SAMPLE_ERRORS - len(current)
+    if room <= 0:
+        return current
+    return current + [{"reason": reason, "row_index": index} for index, reason in errors[:room]]
+
+
+def _check_pass(run: _Run) -> None:
+    """Read the whole file and check every row without writing (VALIDATING). For an apply that skips
+    bad rows without a dry run, only the file itself is checked, so the apply pass reports the rows."""
+    task = run.task
+    full = task.dry_run or task.policy == ApplyPolicy.ONLY_IF_NO_ERRORS
+    share = 100.0 if task.dry_run else CHECK_SHARE_FULL if full else CHECK_SHARE_SCAN
+    _set(task, started_at=task.started_at or timezone.now(), total_rows=0, valid_rows=0, error_count=0,
+         sample_errors=[], progress=0)
+    report = _ErrorReport(task, keep_bytes=0) if full else None
+    total = valid = errors = 0
+    samples: list = []
+    try:
+        for batch in _batches(_rows(run), _batch_size()):
+            total += len(batch)
+            if full:
+                outcome = run.kind.run_batch(batch, write=False, change_set=None)
+                valid += outcome.valid
+                errors += len(outcome.errors)
+                samples = _samples(samples, outcome.errors)
+                size = report.write(outcome.errors)
+            else:
+                size = 0
+            _check_cancel(task)
+            reset_queries()
+            _set(task, total_rows=total, valid_rows=valid, error_count=errors, sample_errors=samples,
+                 error_report_bytes=size, progress=_progress(run, share=share))
+            if run.on_progress:
+                run.on_progress(task)
+    finally:
+        if report:
+            report.close()
+    _set(task, total_rows=total, valid_rows=valid if full else 0, error_count=errors)
+
+
+def _check_cancel(task: ImportTask) -> None:
+    if ImportTask.objects.filter(pk=task.pk, cancel_requested=True).exists():
+        raise _Cancelled
+
+
+def _apply_pass(run: _Run) -> None:
+    task = run.task
+    task.refresh_from_db()
+    if task.committed_offset == 0:
+        _set(task, inserted_rows=0, updated_rows=0, unchanged_rows=0, error_count=0, sample_errors=[],
+             error_report_bytes=0, created_ranges=[], started_at=task.started_at or timezone.now())
+    if task.change_set_id is None:
+        with transaction.atomic():
+            change_set = ChangeSet.objects.create(
+                workspace_id=task.workspace_id, user=task.created_by, operation="import", source="import",
+                description=f"{task.get_kind_display()}: {task.file_name}",
+            )
+            _set(task, change_set=change_set)
+    report = _ErrorReport(task, keep_bytes=task.error_report_bytes)
+    try:
+        for batch in _batches(_rows(run), _batch_size()):
+            if batch[-1].index < task.committed_offset:
+                continue
+            batch = [row for row in batch if row.index >= task.committed_offset]
+            _check_cancel(task)
+            _apply_batch(run, batch, report)
+    finally:
+        report.close()
+    task.refresh_from_db()
+    status = ImportStatus.COMPLETED_WITH_ERRORS if task.error_count else ImportStatus.COMPLETED
+    _finish(task, status)
+    if run.on_progress:
+        run.on_progress(task)
+
+
+def _apply_batch(run: _Run, batch: list[Row], report: "_ErrorReport") -> None:
+    task = run.task
+    with transaction.atomic():
+        outcome: Outcome = run.kind.run_batch(batch, write=True, change_set=task.change_set)
+        size = report.write(outcome.errors)
+        samples = _samples(task.sample_errors, outcome.errors)
+        ranges = _ranges(outcome.created_ids, start=task.created_ranges)
+        offset = batch[-1].index + 1
+        values = {
+            "committed_offset": offset,
+            "inserted_rows": F("inserted_rows") + outcome.inserted,
+            "updated_rows": F("updated_rows") + outcome.updated,
+            "unchanged_rows": F("unchanged_rows") + outcome.unchanged,
+            "error_count": F("error_count") + len(outcome.errors),
+            "sample_errors": samples,
+            "error_report_bytes": size,
+            "created_ranges": ranges,
+            "progress": _progress(run, start=task.progress_base, share=100.0 - task.progress_base),
+            "heartbeat_at": timezone.now(),
+        }
+        # Only the run that still sees the offset it started the batch from may commit it.
+        if not ImportTask.objects.filter(pk=task.pk, committed_offset=task.committed_offset).update(**values):
+            raise _Superseded
+    task.refresh_from_db()
+    # With DEBUG on, Django keeps the last 9,000 statements with their parameters (10,000-row JSON
+    # documents here): a long task in a development worker would hold gigabytes.
+    reset_queries()
+    if run.on_progress:
+        run.on_progress(task)
+
+
+def _ranges(ids: list[int], *, start: list[list[int]]) -> list[list[int]]:
+    """`start` extended by the ids as [low, high] runs of consecutive ids."""
+    ranges: list[list[int]] = [list(r) for r in start]
+    for pk in sorted(ids):
+        if ranges and ranges[-1][1] == pk - 1:
+            ranges[-1][1] = pk
+        else:
+            ranges.append([pk, pk])
+    return ranges

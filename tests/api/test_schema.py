@@ -1,0 +1,71 @@
+import pytest
+
+from metadata_site.schemas.selectors import schema_current
+from tests.factories import make_folder, make_item, make_schema
+
+from .conftest import assert_error_shape
+
+
+@pytest.mark.django_db
+def test_it_returns_the_current_schema(api_as, viewer, workspace):
+    make_schema(workspace, [{"name": "weather", "type": "enum", "options": ["Sunny"]}])
+    body = api_as(viewer).get("/api/w/acme/schema").json()
+    assert body["version"] == 1
+    assert body["fields"][0]["name"] == "weather" and body["fields"][0]["options"] == ["Sunny"]
+
+
+@pytest.mark.django_db
+def test_it_declares_a_field_as_a_new_version(api_as, editor, workspace):
+    client = api_as(editor)
+    resp = client.post("/api/w/acme/schema/fields", {"name": "temperature", "type": "float", "unit": "C"})
+    assert resp.status_code == 201, resp.content
+    assert resp.json()["version"] == 1
+    resp = client.post("/api/w/acme/schema/fields", {"field_name": "colors", "field_type": "enum",
+                                                       "enum_options": ["red", "blue"], "is_multi": True})
+    assert resp.json()["version"] == 2
+    assert schema_current(workspace=workspace).get("colors").is_multi
+
+
+@pytest.mark.django_db
+def test_declaring_an_existing_or_bad_field_is_422(api_as, editor, workspace):
+    client = api_as(editor)
+    client.post("/api/w/acme/schema/fields", {"name": "t", "type": "float"})
+    assert_error_shape(client.post("/api/w/acme/schema/fields", {"name": "t", "type": "float"}), 422)
+    assert_error_shape(client.post("/api/w/acme/schema/fields", {"name": "u", "type": "colour"}), 422)
+
+
+@pytest.mark.django_db
+def test_put_imports_a_whole_schema_and_lists_versions(api_as, editor, workspace):
+    make_schema(workspace, [{"name": "old", "type": "string"}])
+    client = api_as(editor)
+    fields = [{"name": "weather", "type": "enum", "options": ["Sunny", "Rain"]}, {"name": "t", "type": "float"}]
+    dry = client.put("/api/w/acme/schema?dry_run=true", {"fields": fields}).json()
+    assert dry["applied"] is False and sorted(dry["added"]) == ["t", "weather"] and dry["dropped"] == ["old"]
+    assert schema_current(workspace=workspace).version == 1
+    body = client.put("/api/w/acme/schema", {"fields": fields}).json()
+    assert body["applied"] is True and body["version"] == 2
+    versions = client.get("/api/w/acme/schema/versions").json()
+    assert [v["version"] for v in versions["results"]] == [2, 1]
+
+
+@pytest.mark.django_db
+def test_a_type_change_converts_values(api_as, editor, workspace):
+    make_schema(workspace, [{"name": "t", "type": "string"}])
+    item = make_item(make_folder(workspace), metadata={"t": "12.5"})
+    body = api_as(editor).put("/api/w/acme/schema", {"fields": [{"name": "t", "type": "float"}]}).json()
+    assert body["changed"][0]["converted"] == 1
+    item.refresh_from_db()
+    assert item.client_metadata["t"] == 12.5
+
+
+@pytest.mark.django_db
+def test_a_bad_schema_document_names_the_field(api_as, editor, workspace):
+    body = assert_error_shape(
+        api_as(editor).put("/api/w/acme/schema", {"fields": [{"name": "ok", "type": "float"}, {"name": "x"}]}), 422)
+    assert body["errors"][0]["loc"][:3] == ["body", "fields", 1]
+
+
+@pytest.mark.django_db
+def test_viewers_cannot_change_the_schema(api_as, viewer, workspace):
+    assert_error_shape(api_as(viewer).post("/api/w/acme/schema/fields", {"name": "t", "type": "float"}), 403)
+    assert_error_shape(api_as(viewer).put("/api/w/acme/schema", {"fields": []}), 403)

@@ -1,0 +1,126 @@
+"""The Python client against a live server (a real HTTP socket, the real middleware stack)."""
+
+import subprocess
+import sys
+
+import pytest
+
+from metadata_site.accounts.services import api_token_create
+from metadata_site.client import ApiError, Client
+from metadata_site.items.models import Item
+from metadata_site.schemas.selectors import schema_current
+from tests.factories import make_dataset, make_folder, make_item, make_project, make_schema
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def client(live_server, owner, workspace):
+    token = api_token_create(user=owner, name="client tests")[1]
+    with Client(live_server.url, token) as c:
+        yield c
+
+
+@pytest.fixture
+def corpus(workspace):
+    make_schema(workspace, [
+        {"name": "weather", "type": "enum", "options": ["Sunny", "Rain"]},
+        {"name": "temperature", "type": "float"},
+    ])
+    folder = make_folder(workspace, "raw")
+    items = [make_item(folder, f"{i:03d}.jpg", metadata={"weather": "Sunny" if i % 2 else "Rain",
+                                                         "temperature": float(i)}) for i in range(25)]
+    project = make_project(workspace, "Roads", custom_data={"owner": "a"})
+    dataset = make_dataset(project, "Roads v1", items=items[:10])
+    return {"folder": folder, "items": items, "project": project, "dataset": dataset}
+
+
+def test_the_client_module_does_not_import_django():
+    code = "import sys; import metadata_site.client; print(any(m.startswith('django') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_it_finds_the_only_workspace(client):
+    assert client.workspace == "acme"
+
+
+def test_custom_data_round_trips_silently(client, corpus):
+    project, dataset = corpus["project"], corpus["dataset"]
+    assert client.project.get_custom_data(project.pk) == {"owner": "a"}
+    before = project.updated_at
+    assert client.project.update_custom_data(project.pk, {"owner": "b"}, silent=True) == {"owner": "b"}
+    project.refresh_from_db()
+    assert project.updated_at == before and project.custom_data == {"owner": "b"}
+    client.dataset.update_custom_data(dataset.pk, {"split": "train"})
+    assert client.dataset.patch_custom_data(dataset.pk, {"seed": 3}) == {"split": "train", "seed": 3}
+    assert client.dataset.get_custom_data(dataset.pk) == {"split": "train", "seed": 3}
+
+
+def test_a_stale_if_match_raises_412(client, corpus):
+    pk = corpus["project"].pk
+    _data, etag = client.project.get_custom_data_with_version(pk)
+    client.project.update_custom_data(pk, {"v": 1}, if_match=etag)
+    with pytest.raises(ApiError) as err:
+        client.project.update_custom_data(pk, {"v": 2}, if_match=etag)
+    assert err.value.status == 412
+
+
+def test_items_list_follows_pages_and_filters(client, corpus):
+    everything = list(client.items.list(page_size=7))
+    assert len(everything) == 25
+    hot = list(client.items.list(["weather:eq:Sunny", ("temperature", "gt", 15)], sort="-temperature"))
+    assert [i["metadata"]["temperature"] for i in hot] == [23.0, 21.0, 19.0, 17.0]
+    scoped = list(client.items.list(None, scope=f"dataset:{corpus['dataset'].pk}", page_size=3))
+    assert len(scoped) == 10
+    json_form = list(client.items.list({"all": [{"field": "temperature", "op": "between", "value": [1, 3]}]},
+                                       page_size=2))
+    assert [i["title"] for i in json_form] == ["001.jpg", "002.jpg", "003.jpg"]
+
+
+def test_bad_filters_raise_with_the_servers_message(client, corpus):
+    with pytest.raises(ApiError) as err:
+        list(client.items.list(["nope:eq:1"]))
+    assert err.value.status == 400 and "nope" in err.value.detail
+
+
+def test_update_metadata_batches(client, corpus):
+    items = corpus["items"]
+    updates = {str(i.uid): {"temperature": 100.0} for i in items[:5]}
+    updates[str(items[5].uid)] = {"weather": "Hail"}
+    result = client.items.update_metadata(updates, mode="merge", batch_size=2)
+    assert (result["changed"], result["failed"]) == (5, 1)
+    assert len(result["change_sets"]) == 3
+    assert result["failures"][0]["index"] == 5
+    assert Item.objects.get(pk=items[0].pk).client_metadata == {"weather": "Rain", "temperature": 100.0}
+    same = client.items.update_metadata([str(items[7].uid)], {"weather": "Sunny"}, mode="overwrite")
+    assert same["changed"] == 1
+    assert Item.objects.get(pk=items[7].pk).client_metadata == {"weather": "Sunny"}
+
+
+def test_schema_declare_import_and_get(client, workspace, corpus):
+    client.schema.declare("camera", "string")
+    assert schema_current(workspace=workspace).get("camera") is not None
+    diff = client.schema.import_([*client.schema.get()["fields"], {"name": "dark", "type": "boolean"}])
+    assert diff["applied"] and diff["added"] == ["dark"]
+    assert [f["name"] for f in client.schema.get()["fields"]][-1] == "dark"
+    assert len(client.schema.versions()) == 3
+
+
+def test_change_sets_can_be_undone(client, corpus):
+    item = corpus["items"][3]
+    result = client.items.update_metadata({str(item.uid): {"temperature": 9.5}})
+    assert next(iter(client.change_sets.list()))["id"] == result["change_sets"][0]
+    client.change_sets.undo(result["change_sets"][0])
+    assert Item.objects.get(pk=item.pk).client_metadata["temperature"] == 3.0
+
+
+def test_a_wrong_token_raises_401(live_server, workspace):
+    with Client(live_server.url, "msk_nope_nope", workspace="acme") as c, pytest.raises(ApiError) as err:
+        c.schema.get()
+    assert err.value.status == 401
