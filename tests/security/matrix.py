@@ -113,6 +113,15 @@ MATRIX: dict[str, Entry] = {
     W + "collections/": Entry({"GET": READ}),
     # imports
     W + "tasks/": Entry({"GET": READ}),
+    W + "tasks/new/": Entry({"GET": WRITE, "POST": WRITE}),
+    W + "tasks/<int:pk>/": Entry({"GET": READ}, params={"pk": "import_task.pk"}),
+    W + "tasks/<int:pk>/apply/": Entry({"POST": WRITE}, params={"pk": "import_task.pk"}),
+    W + "tasks/<int:pk>/cancel/": Entry({"POST": WRITE}, params={"pk": "import_task.pk"}),
+    W + "tasks/<int:pk>/undo/": Entry({"POST": WRITE}, params={"pk": "import_task.pk"}),
+    # The world's task has no error report and no export file: members get 404, like a missing file.
+    W + "tasks/<int:pk>/errors.csv": Entry({"GET": READ}, params={"pk": "import_task.pk"}, ok=frozenset({404})),
+    W + "tasks/<int:pk>/download/": Entry({"GET": READ}, params={"pk": "import_task.pk"}, ok=frozenset({404})),
+    W + "export/": Entry({"GET": READ}, query="format=json"),
     # the JSON API: its documentation is public, everything else needs a token (anonymous → 401)
     "api/": Entry(every_method(PUBLIC), ok=frozenset({404}), ok_write=frozenset({404}), api=True),  # no resource
     "api/openapi.json": Entry(every_method(PUBLIC), ok_write=frozenset({200}), api=True),
