@@ -141,3 +141,73 @@ def expected(level: str, role: str, method: str, entry: Entry) -> frozenset[int]
     if role == "stranger":
         return frozenset({404})
     return success if RANK[role] >= NEED[level] else frozenset({403})
+
+
+# --- API tokens and the JSON API (helper `api`) ---------------------------------------------------------
+
+_API = "api/w/<slug>/"
+_READ = Entry({"GET": READ}, api=True)
+
+
+def _api(methods: dict[str, str], **params: str) -> Entry:
+    return Entry(methods, params, api=True)
+
+
+MATRIX.update({
+    "accounts/settings/tokens/": Entry({"POST": LOGIN}),
+    "accounts/settings/tokens/<int:token_id>/revoke/": Entry({"POST": LOGIN}, {"token_id": "=999999"},
+                                                             ok_write=frozenset({404})),
+    "api/<path:rest>": Entry(every_method(PUBLIC), {"rest": "=no/such/thing"}, ok=frozenset({404}),
+                             ok_write=frozenset({404}), api=True),
+    "api/workspaces": Entry({"GET": LOGIN}, api=True),
+    "api/w/<slug>": _READ,
+    _API + "folders": _READ,
+    _API + "projects": _READ,
+    _API + "projects/<int:project_id>": _api({"GET": READ}, project_id="project.pk"),
+    _API + "projects/<int:project_id>/info": _api({"GET": READ}, project_id="project.pk"),
+    _API + "projects/<int:project_id>/readme": _api({"GET": READ, "PUT": WRITE}, project_id="project.pk"),
+    _API + "projects/<int:project_id>/custom_data": _api({"GET": READ, "PUT": WRITE, "PATCH": WRITE},
+                                                         project_id="project.pk"),
+    _API + "datasets": _READ,
+    _API + "datasets/from_collections": _api({"POST": WRITE}),
+    _API + "datasets/<int:dataset_id>": _api({"GET": READ}, dataset_id="dataset.pk"),
+    _API + "datasets/<int:dataset_id>/info": _api({"GET": READ}, dataset_id="dataset.pk"),
+    _API + "datasets/<int:dataset_id>/readme": _api({"GET": READ, "PUT": WRITE}, dataset_id="dataset.pk"),
+    _API + "datasets/<int:dataset_id>/custom_data": _api({"GET": READ, "PUT": WRITE, "PATCH": WRITE},
+                                                         dataset_id="dataset.pk"),
+    _API + "items": _READ,
+    _API + "items/search": _api({"POST": READ}),
+    _API + "items/metadata": _api({"POST": WRITE}),
+    _API + "items/<uuidstr:item_uid>": _api({"GET": READ}, item_uid="item.uid"),
+    _API + "items/<uuidstr:item_uid>/metadata": _api({"GET": READ, "PUT": WRITE, "PATCH": WRITE},
+                                                     item_uid="item.uid"),
+    _API + "schema": _api({"GET": READ, "PUT": WRITE}),
+    _API + "schema/fields": _api({"POST": WRITE}),
+    _API + "schema/versions": _READ,
+    _API + "change_sets": _READ,
+    _API + "change_sets/<int:change_set_id>/undo": _api({"POST": WRITE}, change_set_id="change_set.pk"),
+    _API + "imports": _api({"GET": READ, "POST": WRITE}),
+    _API + "imports/<uuidstr:task_id>": _api({"GET": READ}, task_id="import_task.uid"),
+    _API + "imports/<uuidstr:task_id>/upload": _api({"POST": WRITE}, task_id="import_task.uid"),
+    _API + "imports/<uuidstr:task_id>/apply": _api({"POST": WRITE}, task_id="import_task.uid"),
+    _API + "imports/<uuidstr:task_id>/cancel": _api({"POST": WRITE}, task_id="import_task.uid"),
+    _API + "imports/<uuidstr:task_id>/undo": _api({"POST": WRITE}, task_id="import_task.uid"),
+    _API + "exports": _api({"POST": READ}),
+    _API + "exports/<uuidstr:export_id>": _api({"GET": READ}, export_id="export_task.uid"),
+    # The world's export never ran, so its file is not ready: 409 past the access check.
+    _API + "exports/<uuidstr:export_id>/file": Entry({"GET": READ}, {"export_id": "export_task.uid"},
+                                                     ok=frozenset({409}), api=True),
+    _API + "collections": _api({"GET": READ, "POST": WRITE}),
+    _API + "collections/<int:collection_id>": _api({"GET": READ, "DELETE": WRITE}, collection_id="collection.pk"),
+    _API + "collections/<int:collection_id>/items": _api({"POST": WRITE}, collection_id="collection.pk"),
+    _API + "collections/<int:collection_id>/items/remove": _api({"POST": WRITE}, collection_id="collection.pk"),
+    # Visual Layer's custom-metadata API.
+    "api/v1/datasets/<dataset_id>/custom_metadata/schema": _api({"GET": READ}, dataset_id="dataset.pk"),
+    "api/v1/datasets/<dataset_id>/custom_metadata/tasks": _api({"POST": WRITE}, dataset_id="dataset.pk"),
+    "api/v1/datasets/<dataset_id>/custom_metadata/tasks/<uuidstr:task_id>": _api(
+        {"POST": WRITE}, dataset_id="dataset.pk", task_id="vl_task.uid"),
+    "api/v1/datasets/<dataset_id>/custom_metadata/tasks/<uuidstr:task_id>/status": _api(
+        {"GET": READ}, dataset_id="dataset.pk", task_id="vl_task.uid"),
+    "api/v1/datasets/<dataset_id>/image/<uuidstr:image_id>/custom_metadata": _api(
+        {"GET": READ}, dataset_id="dataset.pk", image_id="item.uid"),
+})

@@ -66,3 +66,11 @@ def _collections_and_tasks(world: World) -> None:
     o["import_task"] = ImportTask.objects.create(
         workspace=world.workspace, kind=ImportKind.values[0], created_by=world.users["admin"]
     )
+    # For the API's export and Visual Layer task URLs.
+    o["export_task"] = ImportTask.objects.create(
+        workspace=world.workspace, kind=ImportKind.EXPORT, format="json", created_by=world.users["admin"]
+    )
+    o["vl_task"] = ImportTask.objects.create(
+        workspace=world.workspace, kind=ImportKind.FIELD_VALUES, target={"dataset": o["dataset"].pk, "field": "weather"},
+        created_by=world.users["admin"],
+    )
