@@ -24,6 +24,8 @@ READ = "read"  # viewer, editor, admin of the workspace
 WRITE = "write"  # editor, admin
 ADMIN = "admin"  # admin only
 STAFF = "staff"  # Django admin site: staff only (no test user is staff)
+MINE = "mine"  # a logged-in user's own object (token, SSH key): the owner, 404 for everyone else
+OWN_ADMIN = "own-admin"  # the caller's own workspace (Encord schema writes): admins of any workspace
 
 ROLES = ("anonymous", "stranger", "viewer", "editor", "admin")
 RANK = {"viewer": 1, "editor": 2, "admin": 3}
@@ -41,6 +43,8 @@ class Entry:
     ok: frozenset[int] = frozenset({200})  # the successful GET statuses
     ok_write: frozenset[int] = WRITE_OK  # the successful statuses of write methods
     api: bool = False  # answers 401 (not a login redirect) to anonymous callers
+    auth: str = "session"  # how callers authenticate: "session", "token" (Bearer) or "encord" (signed)
+    json: object = None  # JSON body sent with write methods of the API (default: {})
 
 
 def every_method(level: str) -> dict[str, str]:
@@ -53,6 +57,15 @@ def every_method(level: str) -> dict[str, str]:
 PARAMS = {
     "slug": "workspace.slug",
     "uid": "item.uid",
+    "item_uid": "item.uid",
+    "project_id": "project.pk",
+    "dataset_id": "dataset.pk",
+    "change_set_id": "change_set.pk",
+    "token_id": "api_token.pk",
+    "key_id": "ssh_key.pk",
+    "folder": "folder.uid",
+    "item": "item.uid",
+    "rest": "=no/such/endpoint",
     "version": "=1",
     "kind": "=readme",
 }
@@ -68,11 +81,24 @@ _INFO = {
 
 W = "w/<slug:slug>/"
 
+# Valid bodies for API writes whose body is validated before the view runs (ninja answers 422 first), so the
+# matrix reaches the access check.
+API_BODIES = {
+    "w/<slug>/projects/<int:project_id>/readme": {"readme": "# hi"},
+    "w/<slug>/datasets/<int:dataset_id>/readme": {"readme": "# hi"},
+    "w/<slug>/items/metadata": {"updates": {"{item.uid}": {"temperature": 1.5}}},
+    "w/<slug>/schema": {"fields": []},
+}
+
 MATRIX: dict[str, Entry] = {
     # accounts
     "accounts/login/": Entry({"GET": PUBLIC, "POST": PUBLIC, "PUT": PUBLIC}),  # FormView treats PUT as POST
     "accounts/logout/": Entry({"POST": PUBLIC}, ok=frozenset({200, 302})),
     "accounts/settings/": Entry({"GET": LOGIN}),
+    "accounts/settings/tokens/": Entry({"POST": LOGIN}),
+    "accounts/settings/tokens/<int:token_id>/revoke/": Entry({"POST": MINE}, ok_write=frozenset({200, 302})),
+    "accounts/settings/ssh-keys/": Entry({"POST": LOGIN}),
+    "accounts/settings/ssh-keys/<int:key_id>/remove/": Entry({"POST": MINE}, ok_write=frozenset({200, 302})),
     # workspaces
     "": Entry({"GET": LOGIN}, ok=frozenset({200, 302})),  # one workspace: straight to it
     W: Entry({"GET": READ}),
@@ -111,13 +137,78 @@ MATRIX: dict[str, Entry] = {
     W + "explore/selection/": Entry({"POST": READ}),
     # collections
     W + "collections/": Entry({"GET": READ}),
-    # imports
+    W + "collections/add/": Entry({"GET": WRITE, "POST": WRITE}),
+    W + "collections/create-dataset/": Entry({"GET": WRITE, "POST": WRITE}),
+    W + "collections/tasks/<uuid:uid>/": Entry({"GET": READ}, {"uid": "collection_task.uid"}),
+    W + "collections/<int:pk>/edit/": Entry({"POST": WRITE}, {"pk": "collection.pk"}),
+    W + "collections/<int:pk>/delete/": Entry({"POST": WRITE}, {"pk": "collection.pk"}),
+    W + "collections/<int:pk>/freeze/": Entry({"POST": WRITE}, {"pk": "collection.pk"}),
+    W + "collections/<int:pk>/remove-items/": Entry({"POST": WRITE}, {"pk": "collection.pk"}),
+    # imports and exports
     W + "tasks/": Entry({"GET": READ}),
+    W + "tasks/new/": Entry({"GET": WRITE, "POST": WRITE}),
+    W + "tasks/<int:pk>/": Entry({"GET": READ}, {"pk": "import_task.pk"}),
+    W + "tasks/<int:pk>/apply/": Entry({"POST": WRITE}, {"pk": "import_task.pk"}),
+    W + "tasks/<int:pk>/cancel/": Entry({"POST": WRITE}, {"pk": "import_task.pk"}),
+    W + "tasks/<int:pk>/undo/": Entry({"POST": WRITE}, {"pk": "import_task.pk"}),
+    W + "tasks/<int:pk>/errors.csv": Entry({"GET": READ}, {"pk": "import_task.pk"}),
+    W + "tasks/<int:pk>/download/": Entry({"GET": READ}, {"pk": "import_task.pk"}, ok=frozenset({200, 302, 404})),
+    W + "export/": Entry({"GET": READ}),
     # the JSON API: its documentation is public, everything else needs a token (anonymous → 401)
     "api/": Entry(every_method(PUBLIC), ok=frozenset({404}), ok_write=frozenset({404}), api=True),  # no resource
     "api/openapi.json": Entry(every_method(PUBLIC), ok_write=frozenset({200}), api=True),
     "api/docs": Entry(every_method(PUBLIC), ok_write=frozenset({200}), api=True),
     "api/health": Entry({"GET": PUBLIC}, api=True),
+    "api/<path:rest>": Entry(every_method(PUBLIC), ok=frozenset({404}), ok_write=frozenset({404}), api=True),
+    **{"api/" + route: Entry(methods, api=True, auth="token", json=API_BODIES.get(route)) for route, methods in {
+        "workspaces": {"GET": LOGIN},
+        "w/<slug>": {"GET": READ},
+        "w/<slug>/folders": {"GET": READ},
+        "w/<slug>/projects": {"GET": READ},
+        "w/<slug>/projects/<int:project_id>": {"GET": READ},
+        "w/<slug>/projects/<int:project_id>/info": {"GET": READ},
+        "w/<slug>/projects/<int:project_id>/readme": {"GET": READ, "PUT": WRITE},
+        "w/<slug>/projects/<int:project_id>/custom_data": {"GET": READ, "PUT": WRITE, "PATCH": WRITE},
+        "w/<slug>/datasets": {"GET": READ},
+        "w/<slug>/datasets/<int:dataset_id>": {"GET": READ},
+        "w/<slug>/datasets/<int:dataset_id>/info": {"GET": READ},
+        "w/<slug>/datasets/<int:dataset_id>/readme": {"GET": READ, "PUT": WRITE},
+        "w/<slug>/datasets/<int:dataset_id>/custom_data": {"GET": READ, "PUT": WRITE, "PATCH": WRITE},
+        "w/<slug>/items": {"GET": READ},
+        "w/<slug>/items/search": {"POST": READ},
+        "w/<slug>/items/<uuidstr:item_uid>": {"GET": READ},
+        "w/<slug>/items/<uuidstr:item_uid>/metadata": {"GET": READ, "PUT": WRITE, "PATCH": WRITE},
+        "w/<slug>/items/metadata": {"POST": WRITE},
+        "w/<slug>/schema": {"GET": READ, "PUT": WRITE},
+        "w/<slug>/schema/versions": {"GET": READ},
+        "w/<slug>/schema/fields": {"POST": WRITE},
+        "w/<slug>/change_sets": {"GET": READ},
+        "w/<slug>/change_sets/<int:change_set_id>/undo": {"POST": WRITE},
+    }.items()},
+    # Encord SDK (signed requests; a key acts for its user's workspaces). The write bodies name the acme item,
+    # so a stranger's key gets 404 and a viewer's 403 rather than an empty success.
+    **{"v2/public/" + route: Entry(methods, api=True, auth="encord", json=body) for route, methods, body in [
+        ("storage/folders", {"GET": LOGIN}, None),
+        ("storage/search/folders", {"GET": LOGIN}, None),
+        ("storage/folders/<str:folder>", {"GET": READ}, None),
+        ("storage/folders/<str:folder>/folders", {"GET": READ}, None),
+        ("storage/folders/<str:folder>/items", {"GET": READ}, None),
+        ("storage/folders/<str:folder>/items/<str:item>", {"PATCH": WRITE}, {"clientMetadata": {"k": 1}}),
+        ("storage/folders/<str:folder>/items/<str:item>/child-items", {"GET": READ}, None),
+        ("storage/items/patch-bulk", {"PATCH": WRITE}, {"itemPatches": {"{item.uid}": {"clientMetadata": {}}}}),
+        ("storage/items/<str:item>", {"GET": READ}, None),
+        # The schema of the caller's own workspace: a stranger's key reads and writes the stranger's.
+        ("organisation/client-metadata-schema-v2", {"GET": LOGIN, "POST": OWN_ADMIN}, None),
+        ("organisation/client-metadata-schema", {"GET": LOGIN, "POST": OWN_ADMIN}, None),
+    ]},
+    # The legacy Encord RPC answers every call with HTTP 200 and reports errors in its envelope (its own tests
+    # check the envelope's 401/403/404 codes).
+    "public": Entry({"POST": PUBLIC}, ok_write=frozenset({200})),
+    # The Supervisely SDK authenticates by an API token in x-api-key only, never by the session: every caller
+    # here gets 401 (tests/compat/test_supervisely.py covers viewer 403 on writes and strangers 404).
+    "public/api/v3/<str:method>": Entry(
+        {"POST": PUBLIC}, {"method": "=projects.info"}, ok_write=frozenset({401}), api=True
+    ),
 }
 
 # Whole subtrees with one rule: (route prefix, level for every method the view accepts).
@@ -138,76 +229,49 @@ def expected(level: str, role: str, method: str, entry: Entry) -> frozenset[int]
         return frozenset({401}) if entry.api else "login"
     if level == LOGIN:
         return success
+    if level == MINE:
+        return success if role == "admin" else frozenset({404})
+    if level == OWN_ADMIN:
+        return success if role in ("stranger", "admin") else frozenset({403})
     if role == "stranger":
         return frozenset({404})
     return success if RANK[role] >= NEED[level] else frozenset({403})
 
 
-# --- API tokens and the JSON API (helper `api`) ---------------------------------------------------------
 
-_API = "api/w/<slug>/"
-_READ = Entry({"GET": READ}, api=True)
+# --- the JSON API's imports, exports, collections and Visual Layer routes (helper `api`) -----------------
 
 
-def _api(methods: dict[str, str], **params: str) -> Entry:
-    return Entry(methods, params, api=True)
+def _token(methods: dict[str, str], ok: frozenset[int] = frozenset({200}), **params: str) -> Entry:
+    return Entry(methods, params, ok=ok, api=True, auth="token")
 
 
 MATRIX.update({
-    "accounts/settings/tokens/": Entry({"POST": LOGIN}),
-    "accounts/settings/tokens/<int:token_id>/revoke/": Entry({"POST": LOGIN}, {"token_id": "=999999"},
-                                                             ok_write=frozenset({404})),
-    "api/<path:rest>": Entry(every_method(PUBLIC), {"rest": "=no/such/thing"}, ok=frozenset({404}),
-                             ok_write=frozenset({404}), api=True),
-    "api/workspaces": Entry({"GET": LOGIN}, api=True),
-    "api/w/<slug>": _READ,
-    _API + "folders": _READ,
-    _API + "projects": _READ,
-    _API + "projects/<int:project_id>": _api({"GET": READ}, project_id="project.pk"),
-    _API + "projects/<int:project_id>/info": _api({"GET": READ}, project_id="project.pk"),
-    _API + "projects/<int:project_id>/readme": _api({"GET": READ, "PUT": WRITE}, project_id="project.pk"),
-    _API + "projects/<int:project_id>/custom_data": _api({"GET": READ, "PUT": WRITE, "PATCH": WRITE},
-                                                         project_id="project.pk"),
-    _API + "datasets": _READ,
-    _API + "datasets/from_collections": _api({"POST": WRITE}),
-    _API + "datasets/<int:dataset_id>": _api({"GET": READ}, dataset_id="dataset.pk"),
-    _API + "datasets/<int:dataset_id>/info": _api({"GET": READ}, dataset_id="dataset.pk"),
-    _API + "datasets/<int:dataset_id>/readme": _api({"GET": READ, "PUT": WRITE}, dataset_id="dataset.pk"),
-    _API + "datasets/<int:dataset_id>/custom_data": _api({"GET": READ, "PUT": WRITE, "PATCH": WRITE},
-                                                         dataset_id="dataset.pk"),
-    _API + "items": _READ,
-    _API + "items/search": _api({"POST": READ}),
-    _API + "items/metadata": _api({"POST": WRITE}),
-    _API + "items/<uuidstr:item_uid>": _api({"GET": READ}, item_uid="item.uid"),
-    _API + "items/<uuidstr:item_uid>/metadata": _api({"GET": READ, "PUT": WRITE, "PATCH": WRITE},
-                                                     item_uid="item.uid"),
-    _API + "schema": _api({"GET": READ, "PUT": WRITE}),
-    _API + "schema/fields": _api({"POST": WRITE}),
-    _API + "schema/versions": _READ,
-    _API + "change_sets": _READ,
-    _API + "change_sets/<int:change_set_id>/undo": _api({"POST": WRITE}, change_set_id="change_set.pk"),
-    _API + "imports": _api({"GET": READ, "POST": WRITE}),
-    _API + "imports/<uuidstr:task_id>": _api({"GET": READ}, task_id="import_task.uid"),
-    _API + "imports/<uuidstr:task_id>/upload": _api({"POST": WRITE}, task_id="import_task.uid"),
-    _API + "imports/<uuidstr:task_id>/apply": _api({"POST": WRITE}, task_id="import_task.uid"),
-    _API + "imports/<uuidstr:task_id>/cancel": _api({"POST": WRITE}, task_id="import_task.uid"),
-    _API + "imports/<uuidstr:task_id>/undo": _api({"POST": WRITE}, task_id="import_task.uid"),
-    _API + "exports": _api({"POST": READ}),
-    _API + "exports/<uuidstr:export_id>": _api({"GET": READ}, export_id="export_task.uid"),
-    # The world's export never ran, so its file is not ready: 409 past the access check.
-    _API + "exports/<uuidstr:export_id>/file": Entry({"GET": READ}, {"export_id": "export_task.uid"},
-                                                     ok=frozenset({409}), api=True),
-    _API + "collections": _api({"GET": READ, "POST": WRITE}),
-    _API + "collections/<int:collection_id>": _api({"GET": READ, "DELETE": WRITE}, collection_id="collection.pk"),
-    _API + "collections/<int:collection_id>/items": _api({"POST": WRITE}, collection_id="collection.pk"),
-    _API + "collections/<int:collection_id>/items/remove": _api({"POST": WRITE}, collection_id="collection.pk"),
-    # Visual Layer's custom-metadata API.
-    "api/v1/datasets/<dataset_id>/custom_metadata/schema": _api({"GET": READ}, dataset_id="dataset.pk"),
-    "api/v1/datasets/<dataset_id>/custom_metadata/tasks": _api({"POST": WRITE}, dataset_id="dataset.pk"),
-    "api/v1/datasets/<dataset_id>/custom_metadata/tasks/<uuidstr:task_id>": _api(
-        {"POST": WRITE}, dataset_id="dataset.pk", task_id="vl_task.uid"),
-    "api/v1/datasets/<dataset_id>/custom_metadata/tasks/<uuidstr:task_id>/status": _api(
-        {"GET": READ}, dataset_id="dataset.pk", task_id="vl_task.uid"),
-    "api/v1/datasets/<dataset_id>/image/<uuidstr:image_id>/custom_metadata": _api(
-        {"GET": READ}, dataset_id="dataset.pk", image_id="item.uid"),
+    "api/w/<slug>/imports": _token({"GET": READ, "POST": WRITE}),
+    "api/w/<slug>/imports/<uuidstr:task_id>": _token({"GET": READ}, task_id="import_task.uid"),
+    "api/w/<slug>/imports/<uuidstr:task_id>/upload": _token({"POST": WRITE}, task_id="import_task.uid"),
+    "api/w/<slug>/imports/<uuidstr:task_id>/apply": _token({"POST": WRITE}, task_id="import_task.uid"),
+    "api/w/<slug>/imports/<uuidstr:task_id>/cancel": _token({"POST": WRITE}, task_id="import_task.uid"),
+    "api/w/<slug>/imports/<uuidstr:task_id>/undo": _token({"POST": WRITE}, task_id="import_task.uid"),
+    "api/w/<slug>/exports": _token({"POST": READ}),
+    "api/w/<slug>/exports/<uuidstr:export_id>": _token({"GET": READ}, export_id="export_task.uid"),
+    # The world's export never ran, so its file is not ready: 409, past the access check.
+    "api/w/<slug>/exports/<uuidstr:export_id>/file": _token({"GET": READ}, frozenset({409}),
+                                                            export_id="export_task.uid"),
+    "api/w/<slug>/collections": _token({"GET": READ, "POST": WRITE}),
+    "api/w/<slug>/collections/<int:collection_id>": _token({"GET": READ, "DELETE": WRITE},
+                                                           collection_id="collection.pk"),
+    "api/w/<slug>/collections/<int:collection_id>/items": _token({"POST": WRITE}, collection_id="collection.pk"),
+    "api/w/<slug>/collections/<int:collection_id>/items/remove": _token({"POST": WRITE},
+                                                                        collection_id="collection.pk"),
+    "api/w/<slug>/datasets/from_collections": _token({"POST": WRITE}),
+    # Visual Layer's custom-metadata API (the dataset names the workspace).
+    "api/v1/datasets/<dataset_id>/custom_metadata/schema": _token({"GET": READ}),
+    "api/v1/datasets/<dataset_id>/custom_metadata/tasks": _token({"POST": WRITE}),
+    "api/v1/datasets/<dataset_id>/custom_metadata/tasks/<uuidstr:task_id>": _token({"POST": WRITE},
+                                                                                    task_id="vl_task.uid"),
+    "api/v1/datasets/<dataset_id>/custom_metadata/tasks/<uuidstr:task_id>/status": _token({"GET": READ},
+                                                                                          task_id="vl_task.uid"),
+    "api/v1/datasets/<dataset_id>/image/<uuidstr:image_id>/custom_metadata": _token({"GET": READ},
+                                                                                    image_id="item.uid"),
 })
