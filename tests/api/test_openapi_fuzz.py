@@ -49,6 +49,11 @@ def real_ids(db, owner, workspace) -> dict:
 
 
 @pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+@pytest.fixture(autouse=True)
 def _keep_the_test_connection():
     """Like Django's test client: the WSGI app must not close the test transaction's connection."""
     request_started.disconnect(close_old_connections)
