@@ -7,7 +7,7 @@ from ninja import NinjaAPI
 
 from .auth import api_auth
 from .errors import install_error_handlers
-from .routers import changesets, items, projects, schema, workspaces
+from .routers import changesets, collections, imports, items, projects, schema, visual_layer, workspaces
 
 api = NinjaAPI(
     title="metadata_site API",
@@ -34,3 +34,6 @@ api.add_router("", projects.router)
 api.add_router("", items.router)
 api.add_router("", schema.router)
 api.add_router("", changesets.router)
+api.add_router("", imports.router)
+api.add_router("", visual_layer.router)
+api.add_router("", collections.router)

@@ -1,5 +1,6 @@
 """The Python client against a live server (a real HTTP socket, the real middleware stack)."""
 
+import json
 import subprocess
 import sys
 
@@ -112,6 +113,19 @@ def test_schema_declare_import_and_get(client, workspace, corpus):
     assert len(client.schema.versions()) == 3
 
 
+def test_imports_upload_waits_for_the_result(client, corpus, tmp_path):
+    items = corpus["items"]
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps([{"media_id": str(items[0].uid), "metadata": {"temperature": -1.0}},
+                                {"media_id": str(items[1].uid), "metadata": {"temperature": "cold"}}]))
+    task = client.imports.upload(path, target={"folder": corpus["folder"].pk}, wait=True, progress=False)
+    assert task["status"] == "COMPLETED_WITH_ERRORS"
+    assert task["sample_errors"][0]["row_index"] == 1
+    assert Item.objects.get(pk=items[0].pk).client_metadata["temperature"] == -1.0
+    client.imports.undo(task["id"])
+    assert Item.objects.get(pk=items[0].pk).client_metadata["temperature"] == 0.0
+
+
 def test_change_sets_can_be_undone(client, corpus):
     item = corpus["items"][3]
     result = client.items.update_metadata({str(item.uid): {"temperature": 9.5}})
@@ -124,3 +138,16 @@ def test_a_wrong_token_raises_401(live_server, workspace):
     with Client(live_server.url, "msk_nope_nope", workspace="acme") as c, pytest.raises(ApiError) as err:
         c.schema.get()
     assert err.value.status == 401
+
+
+def test_collections_and_a_dataset_from_them(client, corpus):
+    items = corpus["items"]
+    picked = client.collections.create("Picked", items=[i["uid"] for i in client.items.list(["weather:eq:Rain"],
+                                                                                            max_items=3)])
+    warm = client.collections.create("Warm", filters={"all": [{"field": "temperature", "op": "gte", "value": 20}]})
+    assert (picked["item_count"], warm["item_count"]) == (3, 5)
+    assert client.collections.add_items(picked["id"], [str(items[1].uid)])["added"] == 1
+    dataset = client.dataset.create_from_collections(name="Train", project=corpus["project"].pk,
+                                                     collections=[picked["id"], warm["id"]])
+    assert dataset["item_count"] == 9 and dataset["status"] == "READY"
+    assert [c["title"] for c in client.collections.list()] == ["Picked", "Warm"]

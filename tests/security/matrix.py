@@ -236,3 +236,42 @@ def expected(level: str, role: str, method: str, entry: Entry) -> frozenset[int]
     if role == "stranger":
         return frozenset({404})
     return success if RANK[role] >= NEED[level] else frozenset({403})
+
+
+
+# --- the JSON API's imports, exports, collections and Visual Layer routes (helper `api`) -----------------
+
+
+def _token(methods: dict[str, str], ok: frozenset[int] = frozenset({200}), **params: str) -> Entry:
+    return Entry(methods, params, ok=ok, api=True, auth="token")
+
+
+MATRIX.update({
+    "api/w/<slug>/imports": _token({"GET": READ, "POST": WRITE}),
+    "api/w/<slug>/imports/<uuidstr:task_id>": _token({"GET": READ}, task_id="import_task.uid"),
+    "api/w/<slug>/imports/<uuidstr:task_id>/upload": _token({"POST": WRITE}, task_id="import_task.uid"),
+    "api/w/<slug>/imports/<uuidstr:task_id>/apply": _token({"POST": WRITE}, task_id="import_task.uid"),
+    "api/w/<slug>/imports/<uuidstr:task_id>/cancel": _token({"POST": WRITE}, task_id="import_task.uid"),
+    "api/w/<slug>/imports/<uuidstr:task_id>/undo": _token({"POST": WRITE}, task_id="import_task.uid"),
+    "api/w/<slug>/exports": _token({"POST": READ}),
+    "api/w/<slug>/exports/<uuidstr:export_id>": _token({"GET": READ}, export_id="export_task.uid"),
+    # The world's export never ran, so its file is not ready: 409, past the access check.
+    "api/w/<slug>/exports/<uuidstr:export_id>/file": _token({"GET": READ}, frozenset({409}),
+                                                            export_id="export_task.uid"),
+    "api/w/<slug>/collections": _token({"GET": READ, "POST": WRITE}),
+    "api/w/<slug>/collections/<int:collection_id>": _token({"GET": READ, "DELETE": WRITE},
+                                                           collection_id="collection.pk"),
+    "api/w/<slug>/collections/<int:collection_id>/items": _token({"POST": WRITE}, collection_id="collection.pk"),
+    "api/w/<slug>/collections/<int:collection_id>/items/remove": _token({"POST": WRITE},
+                                                                        collection_id="collection.pk"),
+    "api/w/<slug>/datasets/from_collections": _token({"POST": WRITE}),
+    # Visual Layer's custom-metadata API (the dataset names the workspace).
+    "api/v1/datasets/<dataset_id>/custom_metadata/schema": _token({"GET": READ}),
+    "api/v1/datasets/<dataset_id>/custom_metadata/tasks": _token({"POST": WRITE}),
+    "api/v1/datasets/<dataset_id>/custom_metadata/tasks/<uuidstr:task_id>": _token({"POST": WRITE},
+                                                                                    task_id="vl_task.uid"),
+    "api/v1/datasets/<dataset_id>/custom_metadata/tasks/<uuidstr:task_id>/status": _token({"GET": READ},
+                                                                                          task_id="vl_task.uid"),
+    "api/v1/datasets/<dataset_id>/image/<uuidstr:image_id>/custom_metadata": _token({"GET": READ},
+                                                                                    image_id="item.uid"),
+})

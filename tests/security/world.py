@@ -79,6 +79,14 @@ def _collections_and_tasks(world: World) -> None:
     report = error_report_path(o["import_task"])
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text("row,key,message\n1,weather,bad\n")
+    # For the API's export and Visual Layer task URLs.
+    o["export_task"] = ImportTask.objects.create(
+        workspace=world.workspace, kind=ImportKind.EXPORT, format="json", created_by=world.users["admin"]
+    )
+    o["vl_task"] = ImportTask.objects.create(
+        workspace=world.workspace, kind=ImportKind.FIELD_VALUES, target={"dataset": o["dataset"].pk, "field": "weather"},
+        created_by=world.users["admin"],
+    )
 
 
 def _credentials(world: World) -> None:

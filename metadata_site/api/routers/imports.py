@@ -18,6 +18,7 @@ from metadata_site.imports.services import (
 )
 
 from ..access import read_access, write_access
+from ..auth import api_read_auth
 from ..errors import ApiError, responses
 from ..pagination import next_url, paginate
 from ..schemas import ApplyIn, ExportIn, ExportOut, ImportTaskIn, ImportTaskOut, ImportTaskPage
@@ -116,7 +117,7 @@ def _export_out(request: HttpRequest, slug: str, task: ImportTask) -> dict:
     return data
 
 
-@router.post("/w/{slug}/exports", response=responses(ExportOut, status=201), tags=["exports"])
+@router.post("/w/{slug}/exports", response=responses(ExportOut, status=201), tags=["exports"], auth=api_read_auth)
 def export_create(request: HttpRequest, slug: str, payload: ExportIn):
     """Export the items the filters select (as the explorer selects them) with their metadata, as JSON, JSONL
     or CSV, in the background. Poll the export, then download `download_url`."""

@@ -20,6 +20,7 @@ from metadata_site.items.services import (
 from metadata_site.schemas.selectors import schema_current
 
 from ..access import read_access, write_access
+from ..auth import api_read_auth
 from ..bodies import json_object, object_body
 from ..errors import ApiError, responses
 from ..pagination import next_url
@@ -70,7 +71,7 @@ def item_list(
     return {"count": count, "results": rows, "next": next_url(request, nxt)}
 
 
-@router.post("/w/{slug}/items/search", response=responses(ItemSearchPage))
+@router.post("/w/{slug}/items/search", response=responses(ItemSearchPage), auth=api_read_auth)
 def item_search(request: HttpRequest, slug: str, payload: ItemSearchIn):
     """The same search with the JSON form of the filters: `{"all": [{"field", "op", "value"}], "any": [...],
     "scope", "sort", "limit", "cursor"}`. `next` is a cursor: post it back as `cursor`."""

@@ -1,0 +1,130 @@
+"""The Visual Layer custom-metadata flow, exactly as its documentation shows it."""
+
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from metadata_site.api.routers.visual_layer import VL_DATASET_IMPORTING, VL_FIELD_EXISTS
+from metadata_site.projects.models import DatasetStatus
+from tests.factories import make_dataset, make_folder, make_item, make_project
+
+from .conftest import assert_error_shape
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+@pytest.fixture
+def dataset(workspace):
+    folder = make_folder(workspace, "raw")
+    items = [make_item(folder, f"{i}.jpg") for i in range(3)]
+    return make_dataset(make_project(workspace), "Roads", items=items)
+
+
+def _items(dataset):
+    return list(dataset.items.order_by("pk"))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("as_file", [True, False])
+def test_the_documented_flow(api_as, editor, dataset, as_file):
+    client = api_as(editor)
+    base = f"/api/v1/datasets/{dataset.pk}/custom_metadata"
+    resp = client.post(f"{base}/tasks", {"field_name": "lighting", "field_type": "enum",
+                                         "enum_options": ["Sunny", "Cloudy"], "is_multi": False})
+    assert resp.status_code == 200, resp.content
+    declared = resp.json()
+    assert set(declared) == {"task_id", "status"} and declared["status"] == "INIT"
+
+    a, b, c = _items(dataset)
+    rows = [{"media_id": str(a.uid), "value": "Sunny"},
+            {"media_id": str(b.uid), "value": "Cloudy"},
+            {"media_id": str(c.uid), "value": 17}]
+    if as_file:
+        file = SimpleUploadedFile("lighting.json", json.dumps(rows).encode(), content_type="application/json")
+        resp = client.client.post(f"{base}/tasks/{declared['task_id']}", {"file": file}, headers=client.headers)
+    else:
+        resp = client.post(f"{base}/tasks/{declared['task_id']}", rows)
+    assert resp.status_code == 200, resp.content
+
+    status = client.get(f"{base}/tasks/{declared['task_id']}/status").json()
+    assert status["task_id"] == declared["task_id"]
+    assert status["status"] == "COMPLETED_WITH_ERRORS"
+    assert status["progress"] == 100.0
+    assert status["inserted_rows"] == 2
+    assert status["error_count"] == 1
+    assert status["sample_errors"][0]["row_index"] == 2
+    assert status["sample_errors"][0]["reason"]
+
+    schema = client.get(f"{base}/schema").json()
+    assert {"field_name": "lighting", "field_type": "enum", "enum_options": ["Sunny", "Cloudy"],
+            "is_multi": False} in schema
+
+    resp = client.get(f"/api/v1/datasets/{dataset.pk}/image/{a.uid}/custom_metadata")
+    assert resp.json() == [{"field_name": "lighting", "field_type": "enum", "value": "Sunny"}]
+
+
+@pytest.mark.django_db
+def test_the_dataset_may_be_named_by_its_uuid(api_as, editor, dataset):
+    client = api_as(editor)
+    resp = client.post(f"/api/v1/datasets/{dataset.uid}/custom_metadata/tasks",
+                       {"field_name": "temperature", "field_type": "float"})
+    assert resp.status_code == 200
+    a = _items(dataset)[0]
+    client.post(f"/api/v1/datasets/{dataset.uid}/custom_metadata/tasks/{resp.json()['task_id']}",
+                [{"media_id": str(a.uid), "value": 23.5}])
+    assert client.get(f"/api/v1/datasets/{dataset.uid}/image/{a.uid}/custom_metadata").json() == [
+        {"field_name": "temperature", "field_type": "float", "value": 23.5}]
+
+
+@pytest.mark.django_db
+def test_redeclaring_a_field_differently_is_409(api_as, editor, dataset):
+    client = api_as(editor)
+    base = f"/api/v1/datasets/{dataset.pk}/custom_metadata/tasks"
+    assert client.post(base, {"field_name": "t", "field_type": "float"}).status_code == 200
+    assert client.post(base, {"field_name": "t", "field_type": "float"}).status_code == 200
+    body = assert_error_shape(client.post(base, {"field_name": "t", "field_type": "string"}), 409)
+    assert body["detail"] == VL_FIELD_EXISTS.format(name="t")
+
+
+@pytest.mark.django_db
+def test_an_importing_dataset_is_refused_with_409(api_as, editor, dataset):
+    dataset.status = DatasetStatus.IMPORTING
+    dataset.save()
+    resp = api_as(editor).post(f"/api/v1/datasets/{dataset.pk}/custom_metadata/tasks",
+                               {"field_name": "t", "field_type": "float"})
+    assert assert_error_shape(resp, 409)["detail"] == VL_DATASET_IMPORTING
+
+
+@pytest.mark.django_db
+def test_a_bad_field_type_is_422(api_as, editor, dataset):
+    assert_error_shape(api_as(editor).post(f"/api/v1/datasets/{dataset.pk}/custom_metadata/tasks",
+                                           {"field_name": "t", "field_type": "colour"}), 422)
+
+
+@pytest.mark.django_db
+def test_upload_without_a_file_is_400(api_as, editor, dataset):
+    client = api_as(editor)
+    task = client.post(f"/api/v1/datasets/{dataset.pk}/custom_metadata/tasks",
+                       {"field_name": "t", "field_type": "float"}).json()
+    resp = client.client.post(f"/api/v1/datasets/{dataset.pk}/custom_metadata/tasks/{task['task_id']}", {},
+                              headers=client.headers)
+    assert_error_shape(resp, 400)
+
+
+@pytest.mark.django_db
+def test_permissions_follow_the_workspace(api_as, viewer, stranger, dataset):
+    base = f"/api/v1/datasets/{dataset.pk}/custom_metadata"
+    assert_error_shape(api_as(viewer).post(f"{base}/tasks", {"field_name": "t", "field_type": "float"}), 403)
+    assert api_as(viewer).get(f"{base}/schema").status_code == 200
+    assert_error_shape(api_as(stranger).get(f"{base}/schema"), 404)
+    assert_error_shape(api_as(None).get(f"{base}/schema"), 401)
+
+
+@pytest.mark.django_db
+def test_an_image_outside_the_dataset_is_404(api_as, viewer, dataset, workspace):
+    other = make_item(make_folder(workspace, "other"))
+    assert_error_shape(api_as(viewer).get(f"/api/v1/datasets/{dataset.pk}/image/{other.uid}/custom_metadata"), 404)
