@@ -110,7 +110,7 @@ def _act(request: HttpRequest, slug: str, pk: int, action) -> HttpResponse:
 def task_apply(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     form = ApplyForm(request.POST)
     if not form.is_valid():
-        get_access(request.user, slug, role=Role.EDITOR)
+        _get_task_for_user(request, slug, pk, role=Role.EDITOR)
         return HttpResponse("Choose how to apply the import.", status=400)
     return _act(request, slug, pk, lambda t: import_task_apply(task=t, user=request.user, policy=form.cleaned_data["policy"]))
 
