@@ -1,10 +1,10 @@
-"""From a filtered selection to a collection, and from the collection to a dataset in a new project."""
+"""From the explorer's filtered selection to a collection, and from the collection to a dataset in a new project."""
 
 import pytest
 from playwright.sync_api import expect
 
 from metadata_site.workspaces.models import Role
-from tests.factories import make_folder, make_image_group, make_item, make_user, make_workspace
+from tests.factories import make_folder, make_image_group, make_item, make_schema, make_user, make_workspace
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -13,8 +13,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def corpus():
     user = make_user("alice")
     ws = make_workspace("acme", members={user: Role.EDITOR})
+    make_schema(ws, [{"name": "weather", "type": "enum", "options": ["Sunny", "Rain"]}])
     day, night = make_folder(ws, "day"), make_folder(ws, "night")
     sunny = [make_item(day, f"sunny_{i}.jpg", metadata={"weather": "Sunny"}) for i in range(2)]
+    # The group carries the metadata; its 3 frames carry none, so the filter matches the group only.
     group = make_image_group(day, "sunny_burst", frames=3, metadata={"weather": "Sunny"})
     dark = [make_item(night, f"dark_{i}.jpg", metadata={"weather": "Rain"}) for i in range(2)]
     return {"user": user, "day": day, "night": night, "sunny": sunny, "group": group, "dark": dark}
@@ -24,8 +26,18 @@ def test_filter_select_all_save_a_collection_and_build_a_dataset_from_it(live_se
     page = browser_login(corpus["user"])
     base = f"{live_server.url}/w/acme"
 
-    # The explorer selection "all matching scope=folder:day", opened in the Add to collection dialog.
-    page.goto(f"{base}/collections/add/?all=1&scope=folder:{corpus['day'].pk}")
+    # Filter in the explorer, then select all matching.
+    page.goto(f"{base}/explore/")
+    page.check("input[name='in.weather'][value=Sunny]")
+    page.click("#filters button[type=submit] >> nth=0")
+    page.wait_for_selector(".chip:has-text('weather in Sunny')")
+    page.click("#select-all")
+    expect(page.locator("#selected-count")).to_contain_text("All 3 matching items selected")
+    page.click("#selection button[type=submit]")
+    expect(page.locator("#selection-total")).to_have_text("3 items selected.")
+
+    # "Add to a collection" opens the dialog; create a new frozen collection.
+    page.click("button:has-text('Add to a collection')")
     dialog = page.locator("#add-to-collection")
     expect(dialog).to_contain_text("All items matching the filter")
     dialog.locator("#id_title").fill("Sunny picks")
@@ -36,8 +48,7 @@ def test_filter_select_all_save_a_collection_and_build_a_dataset_from_it(live_se
     # It lands on the collections page, with the new collection and its item count.
     page.wait_for_url(f"{base}/collections/")
     row = page.locator("tr.collection-row", has_text="Sunny picks")
-    # All kinds match: the 2 images, the group and its 3 frames.
-    expect(row.locator(".item-count")).to_have_text("6")
+    expect(row.locator(".item-count")).to_have_text("3")
     expect(row).to_contain_text("Frozen")
     expect(row.locator(".strip img")).to_have_count(3)
 
@@ -50,7 +61,7 @@ def test_filter_select_all_save_a_collection_and_build_a_dataset_from_it(live_se
     page.check("#id_split_image_groups")
     page.click("#dataset-create button[type=submit]")
 
-    # The dataset: 2 images + the 3 frames of the group.
+    # The dataset: the 2 images + the 3 frames of the group.
     page.wait_for_selector("h1:has-text('train')")
     expect(page.locator(".thumbs .thumb")).to_have_count(5)
     expect(page.locator(".thumbs .thumb:has-text('sunny_burst_f0.jpg')")).to_have_count(1)
@@ -60,11 +71,10 @@ def test_filter_select_all_save_a_collection_and_build_a_dataset_from_it(live_se
     page.click("nav.tabs >> text=Info")
     expect(page.locator("#dataset-source")).to_contain_text("Sunny picks")
 
-    # The collection's title is a tag on each of its items, and on no other.
-    page.goto(f"{base}/folders/{corpus['day'].pk}/")
-    expect(page.locator(".thumb .chip.tag:has-text('Sunny picks')")).to_have_count(3)  # top-level items
-    page.goto(f"{base}/folders/{corpus['night'].pk}/")
-    expect(page.locator(".thumb .chip.tag")).to_have_count(0)
+    # The collection's title is a tag on each of its items in the explorer, and on no other item.
+    page.goto(f"{base}/explore/")
+    expect(page.locator("#grid .thumb")).to_have_count(8)
+    expect(page.locator("#grid .chip.tag:has-text('Sunny picks')")).to_have_count(3)
     page.goto(f"{base}/items/{corpus['sunny'][0].uid}/")
     expect(page.locator("h1")).to_contain_text("sunny_0.jpg")
     expect(page.locator(".chip.tag:has-text('Sunny picks')")).to_have_count(1)

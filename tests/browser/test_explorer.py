@@ -34,6 +34,13 @@ def user():
     return user
 
 
+def _open(page, url):
+    # Let the thumbnails finish first: the live server shares one in-memory SQLite database
+    # between threads, and a burst of image requests racing an htmx request can lose the session.
+    page.goto(url)
+    page.wait_for_load_state("networkidle")
+
+
 def _titles(page):
     return page.locator("#grid .cap").all_inner_texts()
 
@@ -45,7 +52,7 @@ def _total(page):
 
 def test_an_enum_and_a_range_filter_change_counts_and_grid(live_server, browser_login, user):
     page = browser_login(user)
-    page.goto(f"{live_server.url}/w/acme/explore/")
+    _open(page, f"{live_server.url}/w/acme/explore/")
     assert _total(page) == 12
     page.wait_for_selector("#fc-weather-1[data-count]")
     assert page.inner_text("#fc-weather-1") == "4"
@@ -67,7 +74,7 @@ def test_an_enum_and_a_range_filter_change_counts_and_grid(live_server, browser_
 
 def test_reload_restores_and_back_returns_to_the_previous_filter(live_server, browser_login, user):
     page = browser_login(user)
-    page.goto(f"{live_server.url}/w/acme/explore/")
+    _open(page, f"{live_server.url}/w/acme/explore/")
     page.check("input[name='in.weather'][value=Rain]")
     page.click("#filters button[type=submit] >> nth=0")
     page.wait_for_selector(".chip:has-text('weather in Rain')")
@@ -88,7 +95,7 @@ def test_reload_restores_and_back_returns_to_the_previous_filter(live_server, br
 
 def test_select_all_matching_shows_the_count(live_server, browser_login, user):
     page = browser_login(user)
-    page.goto(f"{live_server.url}/w/acme/explore/?f=weather:in:Sunny,Fog")
+    _open(page, f"{live_server.url}/w/acme/explore/?f=weather:in:Sunny,Fog")
     page.check("#grid input[name=item] >> nth=0")
     assert page.inner_text("#selected-count") == "1 selected"
     page.click("#select-all")
@@ -100,7 +107,7 @@ def test_select_all_matching_shows_the_count(live_server, browser_login, user):
 
 def test_sort_by_a_field(live_server, browser_login, user):
     page = browser_login(user)
-    page.goto(f"{live_server.url}/w/acme/explore/")
+    _open(page, f"{live_server.url}/w/acme/explore/")
     page.select_option("#sort", "-temperature")
     page.wait_for_url(re.compile(r"sort=-temperature"))
     page.wait_for_function("document.querySelector('#grid .cap').innerText === 'img_11.jpg'")
@@ -110,7 +117,7 @@ def test_sort_by_a_field(live_server, browser_login, user):
 def test_screenshot_explorer(live_server, browser_login, user):
     page = browser_login(user)
     page.set_viewport_size({"width": 1400, "height": 900})
-    page.goto(f"{live_server.url}/w/acme/explore/?f=weather:in:Sunny,Rain&view=grid")
+    _open(page, f"{live_server.url}/w/acme/explore/?f=weather:in:Sunny,Rain&view=grid")
     page.wait_for_selector("#fc-weather-1[data-count]")
     page.wait_for_selector("#total [data-total]")
     assert _total(page) == 8

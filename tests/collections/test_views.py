@@ -347,3 +347,24 @@ def test_create_dataset_from_an_explorer_selection_opens_the_form_first(data, lo
     )
     assert response.status_code == 302
     assert list(Dataset.objects.get(name="picked").items.all()) == [data["items"][2]]
+
+
+def test_the_explorer_grid_and_table_show_collection_tags(data, login, owner):
+    client = login(owner)
+    explore = reverse("explorer:explore", args=["acme"])
+    grid = client.get(explore).content.decode()
+    assert grid.count('<span class="chip tag">Night</span>') == 2
+    assert grid.count('<span class="chip tag">Everything</span>') == 3
+    table = client.get(explore, {"view": "table"}).content.decode()
+    assert table.count('<span class="chip tag">Night</span>') == 2
+
+
+def test_each_collection_links_to_its_export_and_the_export_has_its_items(data, login, viewer):
+    client = login(viewer)
+    html = client.get(url("list")).content.decode()
+    export = reverse("imports:export", args=["acme"])
+    assert f"{export}?scope=collection:{data['frozen'].pk}&amp;format=csv" in html
+    response = client.get(export, {"scope": f"collection:{data['frozen'].pk}", "format": "jsonl"})
+    body = b"".join(response.streaming_content).decode()
+    assert body.count("\n") == 2
+    assert "img_0.jpg" in body and "img_2.jpg" not in body

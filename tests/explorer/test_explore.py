@@ -142,11 +142,12 @@ def test_ticked_items_post_as_ids(login, workspace, items, owner, viewer):
 def test_the_page_takes_a_fixed_number_of_queries(login, workspace, items, owner, django_assert_num_queries):
     client = login(owner)
     client.get(url(workspace))  # warm the session
-    # session, user, membership, schema, the page (sorted part + unset part: the page is not full)
-    with django_assert_num_queries(6):
+    # session, user, membership, schema, the page (sorted part + unset part: the page is not full),
+    # collection tags of the page (frozen memberships, live collections)
+    with django_assert_num_queries(8):
         client.get(url(workspace), {"f": ["weather:in:Sunny,Rain", "temperature:gt:1"], "sort": "-captured_at"})
     make_item(items[0].folder, "more.jpg", metadata={"weather": "Rain", "temperature": 9.0})
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(8):
         client.get(url(workspace), {"f": ["weather:in:Sunny,Rain", "temperature:gt:1"], "sort": "-captured_at"})
 
 

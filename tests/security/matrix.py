@@ -188,7 +188,10 @@ MATRIX: dict[str, Entry] = {
     # Encord SDK (signed requests; a key acts for its user's workspaces). The write bodies name the acme item,
     # so a stranger's key gets 404 and a viewer's 403 rather than an empty success.
     **{"v2/public/" + route: Entry(methods, api=True, auth="encord", json=body) for route, methods, body in [
+        ("storage/folders", {"GET": LOGIN}, None),
+        ("storage/search/folders", {"GET": LOGIN}, None),
         ("storage/folders/<str:folder>", {"GET": READ}, None),
+        ("storage/folders/<str:folder>/folders", {"GET": READ}, None),
         ("storage/folders/<str:folder>/items", {"GET": READ}, None),
         ("storage/folders/<str:folder>/items/<str:item>", {"PATCH": WRITE}, {"clientMetadata": {"k": 1}}),
         ("storage/folders/<str:folder>/items/<str:item>/child-items", {"GET": READ}, None),
@@ -200,7 +203,12 @@ MATRIX: dict[str, Entry] = {
     ]},
     # The legacy Encord RPC answers every call with HTTP 200 and reports errors in its envelope (its own tests
     # check the envelope's 401/403/404 codes).
-    "public": Entry(every_method(PUBLIC), ok_write=frozenset({200})),
+    "public": Entry({"POST": PUBLIC}, ok_write=frozenset({200})),
+    # The Supervisely SDK authenticates by an API token in x-api-key only, never by the session: every caller
+    # here gets 401 (tests/compat/test_supervisely.py covers viewer 403 on writes and strangers 404).
+    "public/api/v3/<str:method>": Entry(
+        {"POST": PUBLIC}, {"method": "=projects.info"}, ok_write=frozenset({401}), api=True
+    ),
 }
 
 # Whole subtrees with one rule: (route prefix, level for every method the view accepts).

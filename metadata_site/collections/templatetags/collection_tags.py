@@ -12,7 +12,8 @@ register = template.Library()
 
 @register.simple_tag
 def collection_tags(items) -> dict:
-    rows = list(items)
+    """Items, or explorer rows (dicts with an "item"), → {item id: [collections]}."""
+    rows = [row["item"] if isinstance(row, dict) else row for row in items]
     if not rows:
         return {}
     return collection_tags_for_items(workspace_id=rows[0].workspace_id, item_ids=[i.pk for i in rows])
