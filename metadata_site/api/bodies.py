@@ -16,6 +16,7 @@ from .errors import ApiError
 
 BODY_NOT_JSON = "The body is not valid JSON: {detail} (line {line}, column {column})."
 BODY_NOT_OBJECT = "The body must be a JSON object."
+BODY_UNPARSABLE = "The body is not usable JSON: it is nested too deeply or has a number too long to read."
 IF_MATCH_MALFORMED = 'If-Match must be an ETag such as "3" (from a GET of this resource), got {raw!r}.'
 
 
@@ -49,6 +50,8 @@ def json_value(request: HttpRequest) -> Any:
     except json.JSONDecodeError as exc:
         msg = BODY_NOT_JSON.format(detail=exc.msg, line=exc.lineno, column=exc.colno)
         raise ApiError(400, msg, [{"loc": ["body"], "msg": msg}]) from None
+    except (RecursionError, ValueError):
+        raise ApiError(400, BODY_UNPARSABLE, [{"loc": ["body"], "msg": BODY_UNPARSABLE}]) from None
 
 
 def json_object(request: HttpRequest) -> dict:

@@ -172,9 +172,10 @@ def explore_count(request: HttpRequest, slug: str) -> HttpResponse:
     """The exact number of matching items (lazy partial)."""
     try:
         access, schema, query = _partial_query(request, slug)
+        # The scope (folder, dataset, collection) is looked up in the workspace when the query is compiled.
+        ctx = {"workspace": access.workspace, "total": selectors.count(query, schema=schema, workspace=access.workspace)}
     except fl.FilterError as err:
         return HttpResponse(str(err), status=400, content_type="text/plain")
-    ctx = {"workspace": access.workspace, "total": selectors.count(query, schema=schema, workspace=access.workspace)}
     return render(request, "explorer/explore.html#count", ctx)
 
 
@@ -184,13 +185,13 @@ def explore_facets(request: HttpRequest, slug: str) -> HttpResponse:
     """Option counts and histograms of every declared field under the current filters (lazy partial)."""
     try:
         access, schema, query = _partial_query(request, slug)
+        ctx = {
+            "workspace": access.workspace,
+            "facets": selectors.facets(query, schema=schema, workspace=access.workspace),
+            "base": query,
+        }
     except fl.FilterError as err:
         return HttpResponse(str(err), status=400, content_type="text/plain")
-    ctx = {
-        "workspace": access.workspace,
-        "facets": selectors.facets(query, schema=schema, workspace=access.workspace),
-        "base": query,
-    }
     for facet in ctx["facets"]:
         for option in facet.options or ():
             # Clicking an option narrows to it (keeping the other conditions on other fields).

@@ -34,6 +34,7 @@ CSV_NO_HEADER = "The CSV file has no header row."
 CSV_DUPLICATE_COLUMN = "The CSV header repeats the column {column!r}."
 ROW_INVALID_JSON = "Invalid JSON: {message}"
 ROW_COLUMN_COUNT = "Expected {expected} columns, found {found}"
+VALUE_UNREADABLE = "a value nested too deeply or a number too long to read"
 
 FORMATS = ("json", "jsonl", "csv")
 
@@ -189,6 +190,8 @@ class _JsonTokenizer:
                 if not self.text.eof and self._fill():
                     continue
                 raise self.fail(exc.msg, exc.pos) from None
+            except (RecursionError, ValueError):
+                raise self.fail(VALUE_UNREADABLE) from None
             # A number at the very end of the buffer may continue in the next chunk.
             if end == len(self.buf) and not self.text.eof and self._fill():
                 continue
@@ -314,6 +317,8 @@ class Reader:
                 yield Row(index, loads(line))
             except json.JSONDecodeError as exc:
                 yield Row(index, error=ROW_INVALID_JSON.format(message=f"{exc.msg} at column {exc.colno}"))
+            except (RecursionError, ValueError):
+                yield Row(index, error=ROW_INVALID_JSON.format(message=VALUE_UNREADABLE))
             index += 1
         if not seen_any:
             raise ImportFileError(FILE_EMPTY)

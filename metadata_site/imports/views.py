@@ -1,7 +1,10 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from metadata_site.schemas.selectors import schema_current
@@ -23,6 +26,7 @@ from .exports import (
 from .forms import ApplyForm, ImportForm
 from .models import ImportTask
 from .services import (
+    IMPORT_FILE_TOO_LARGE,
     ImportTaskError,
     error_report_path,
     import_task_apply,
@@ -33,6 +37,7 @@ from .services import (
 )
 
 RECENT_TASKS = 100
+UPLOAD_FRAMING_BYTES = 64 * 1024
 
 
 def _get_task_for_user(request: HttpRequest, slug: str, pk: int, *, role: str = Role.VIEWER):
@@ -55,10 +60,57 @@ def task_list(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "imports/list.html", _ctx(access, tasks=tasks))
 
 
+class _UploadLimit(FileUploadHandler):
+    """Stops reading the request body once it passes IMPORT_MAX_UPLOAD_BYTES (a body sent without a
+    Content-Length, or one that lies about it): a huge upload is refused, never read to the end."""
+
+    def __init__(self, request: HttpRequest, limit: int) -> None:
+        super().__init__(request)
+        self.limit, self.seen = limit, 0
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        self.seen += len(raw_data)
+        if self.seen > self.limit:
+            self.request.upload_refused = True
+            raise StopUpload(connection_reset=True)
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+def _upload_too_large(request: HttpRequest) -> HttpResponse:
+    limit = settings.IMPORT_MAX_UPLOAD_BYTES
+    return HttpResponse(IMPORT_FILE_TOO_LARGE.format(limit=limit), status=413, content_type="text/plain")
+
+
+@csrf_exempt
 @login_required
 @require_http_methods(["GET", "POST"])
 def task_new(request: HttpRequest, slug: str) -> HttpResponse:
+    """CSRF is checked in `_task_new`, after the upload limit is in place: the CSRF middleware would otherwise
+    read the whole body (to find the token) before the view could refuse it."""
+    get_access(request.user, slug, role=Role.EDITOR)
+    if request.method == "POST":
+        # Multipart framing (boundaries, other fields) adds a little to the file's size.
+        limit = settings.IMPORT_MAX_UPLOAD_BYTES
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > limit + UPLOAD_FRAMING_BYTES:
+            return _upload_too_large(request)
+        request.upload_handlers.insert(0, _UploadLimit(request, limit))
+    return _task_new(request, slug)
+
+
+@csrf_protect
+def _task_new(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_access(request.user, slug, role=Role.EDITOR)
+    if request.method == "POST":
+        request.POST  # noqa: B018 - parse the body now, under the upload limit
+        if getattr(request, "upload_refused", False):
+            return _upload_too_large(request)
     schema = schema_current(workspace=access.workspace)
     if request.method == "POST":
         form = ImportForm(request.POST, request.FILES, workspace=access.workspace, schema=schema)
@@ -110,7 +162,7 @@ def _act(request: HttpRequest, slug: str, pk: int, action) -> HttpResponse:
 def task_apply(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     form = ApplyForm(request.POST)
     if not form.is_valid():
-        get_access(request.user, slug, role=Role.EDITOR)
+        _get_task_for_user(request, slug, pk, role=Role.EDITOR)
         return HttpResponse("Choose how to apply the import.", status=400)
     return _act(request, slug, pk, lambda t: import_task_apply(task=t, user=request.user, policy=form.cleaned_data["policy"]))
 

@@ -17,6 +17,7 @@ from metadata_site.schemas.validation import FieldValueError, validate_value
 from .services import MODE_MERGE, MODE_OVERWRITE
 
 JSON_INVALID = "Not valid JSON: {error} (line {line}, column {column})."
+JSON_UNPARSABLE = "The JSON is nested too deeply or has a number too long to read."
 JSON_NOT_AN_OBJECT = "The metadata must be a JSON object, like {\"weather\": \"Sunny\"}."
 BULK_FIELD_REQUIRED = "Choose a field."
 BULK_VALUE_REQUIRED = "Give a value to set, or choose “remove field”."
@@ -187,6 +188,8 @@ class MetadataJsonForm(forms.Form):
             raise forms.ValidationError(
                 JSON_INVALID.format(error=exc.msg, line=exc.lineno, column=exc.colno)
             ) from None
+        except (RecursionError, ValueError):
+            raise forms.ValidationError(JSON_UNPARSABLE) from None
         if not isinstance(value, dict):
             raise forms.ValidationError(JSON_NOT_AN_OBJECT)
         return value

@@ -32,6 +32,7 @@ class World:
     objects: dict[str, Any] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)  # role → raw API token
     ssh_keys: dict[str, Any] = field(default_factory=dict)  # role → Ed25519 private key
+    foreign: "World | None" = None  # acme's slug with the other workspace's objects
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -49,8 +50,15 @@ def build_world() -> World:
         workspace=workspace,
         users={"admin": owner, "editor": editor, "viewer": viewer, "stranger": stranger},
     )
-    o = world.objects
-    o["elsewhere"] = elsewhere
+    world.objects.update(_objects(workspace, owner), elsewhere=elsewhere)
+    # The same objects in the other workspace: their ids, put in acme's URLs and bodies, must be 404.
+    world.foreign = World(workspace=workspace, users=world.users, objects=_objects(elsewhere, stranger))
+    _credentials(world)
+    return world
+
+
+def _objects(workspace, owner) -> dict[str, Any]:
+    o: dict[str, Any] = {}
     make_schema(workspace, FIELDS)
     o["folder"] = make_folder(workspace, "root")
     o["item"] = make_item(o["folder"], metadata={"weather": "Sunny", "temperature": 20.5})
@@ -61,37 +69,32 @@ def build_world() -> World:
     for obj in (o["project"], o["dataset"]):
         info.info_save_readme(obj=obj, text="# Hello", user=owner, base_version=None)
         info.info_save_custom_data(obj=obj, data={"a": 1}, user=owner, base_version=None)
-    _collections_and_tasks(world)
-    _credentials(world)
-    return world
-
-
-def _collections_and_tasks(world: World) -> None:
-    o = world.objects
-    o["collection"] = Collection.objects.create(workspace=world.workspace, title="picked")
-    CollectionItem.objects.create(workspace=world.workspace, collection=o["collection"], item=o["item"])
+    o["collection"] = Collection.objects.create(workspace=workspace, title="picked")
+    CollectionItem.objects.create(workspace=workspace, collection=o["collection"], item=o["item"])
     o["collection_task"] = CollectionTask.objects.create(
-        workspace=world.workspace, kind=CollectionTaskKind.values[0], collection=o["collection"]
+        workspace=workspace, kind=CollectionTaskKind.values[0], collection=o["collection"]
     )
     o["import_task"] = ImportTask.objects.create(
-        workspace=world.workspace, kind=ImportKind.values[0], created_by=world.users["admin"], error_count=1
+        workspace=workspace, kind=ImportKind.values[0], created_by=owner, error_count=1
     )
     report = error_report_path(o["import_task"])
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text("row,key,message\n1,weather,bad\n")
     # For the API's export and Visual Layer task URLs.
     o["export_task"] = ImportTask.objects.create(
-        workspace=world.workspace, kind=ImportKind.EXPORT, format="json", created_by=world.users["admin"]
+        workspace=workspace, kind=ImportKind.EXPORT, format="json", created_by=owner
     )
     o["vl_task"] = ImportTask.objects.create(
-        workspace=world.workspace, kind=ImportKind.FIELD_VALUES, target={"dataset": o["dataset"].pk, "field": "weather"},
-        created_by=world.users["admin"],
+        workspace=workspace, kind=ImportKind.FIELD_VALUES, target={"dataset": o["dataset"].pk, "field": "weather"},
+        created_by=owner,
     )
+    return o
 
 
 def _credentials(world: World) -> None:
     """An API token and a registered SSH key (Encord SDK) per user; the admin's are the ones in URLs."""
     world.tokens, world.ssh_keys = {}, {}
+    world.foreign.tokens, world.foreign.ssh_keys = world.tokens, world.ssh_keys
     for role, user in world.users.items():
         token, raw = api_token_create(user=user, name=role)
         world.tokens[role] = raw
@@ -103,13 +106,15 @@ def _credentials(world: World) -> None:
         if role == "admin":
             world.objects["api_token"] = token
             world.objects["ssh_key"] = ssh
+        if role == "stranger":
+            world.foreign.objects["api_token"] = token
+            world.foreign.objects["ssh_key"] = ssh
 
 
 def destroy_world(world: World) -> None:
     """Undo `build_world` when it was committed (module-scoped): the workspaces cascade to their contents."""
-    report = error_report_path(world.import_task)
-    if report.exists():
-        report.unlink()
+    for task in (world.import_task, world.foreign.import_task):
+        error_report_path(task).unlink(missing_ok=True)
     world.workspace.delete()
     world.elsewhere.delete()
     for user in world.users.values():
