@@ -69,12 +69,13 @@ def test_a_bad_target_is_422(api_as, editor, setup):
 
 
 @pytest.mark.django_db
-def test_upload_without_a_file_is_422(api_as, editor, setup):
+def test_upload_without_a_file_is_a_400_naming_the_field(api_as, editor, setup):
     folder, _items = setup
     client = api_as(editor)
     task = client.post("/api/w/acme/imports", {"kind": "metadata_rows", "target": {"folder": folder.pk}}).json()
     resp = client.client.post(f"/api/w/acme/imports/{task['id']}/upload", {}, headers=client.headers)
-    assert_error_shape(resp, 422)
+    assert_error_shape(resp, 400)
+    assert resp.json()["errors"] == [{"loc": ["body", "file"], "msg": "Send the file as the multipart form field `file`."}]
 
 
 @pytest.mark.django_db

@@ -64,10 +64,13 @@ def import_detail(request: HttpRequest, slug: str, task_id: UUID):
 
 
 @router.post("/w/{slug}/imports/{uuid:task_id}/upload", response=responses(ImportTaskOut))
-def import_upload(request: HttpRequest, slug: str, task_id: UUID, file: UploadedFile = File(...)):  # noqa: B008
+def import_upload(request: HttpRequest, slug: str, task_id: UUID, file: UploadedFile | None = File(None)):  # noqa: B008
     """Upload the task's file (JSON, JSONL or CSV); the check starts in the background."""
     access = write_access(request, slug)
+    # The task first: a task of another workspace is a 404 whatever the body holds.
     task = _task(access.workspace, task_id)
+    if file is None:
+        raise ApiError(400, UPLOAD_FILE_REQUIRED, [{"loc": ["body", "file"], "msg": UPLOAD_FILE_REQUIRED}])
     try:
         return import_task_upload(task=task, name=file.name or "upload", chunks=file.chunks())
     except ImportTaskError as exc:
