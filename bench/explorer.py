@@ -94,7 +94,7 @@ def main() -> None:
             assert [i.pk for i in page.items] == rows, "keyset page differs from the OFFSET page"
             print(f"| Q7 with OFFSET 10000 instead of the keyset cursor | | | {t_offset:.1f} | |")
         if args.explain:
-            _explain(connection, qs.values("id").query, f"{name} count", count=True)
+            _explain(connection, qs.order_by().values("id").query, f"{name} count", count=True)
             _explain(connection, None, f"{name} page", page_fn=first_page)
 
     client = Client()

@@ -114,6 +114,9 @@ def main() -> None:
     _reset_database(args.db)
     os.environ["DATABASE_URL"] = args.db
     os.environ["DATABASE_CONN_MAX_AGE"] = "0"
+    # Production settings for the worker (DEBUG keeps a log of every statement).
+    os.environ.setdefault("DEBUG", "false")
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="ms-imports-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     media = workdir / "media"

@@ -73,7 +73,9 @@ def _sqlite(path: Path) -> dict:
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         },
-        "TEST": {"NAME": os.environ.get("SQLITE_TEST_NAME") or None},
+        # A file, not the in-memory default: the live server of browser tests serves requests from several
+        # threads, and an in-memory database shared between them loses sessions under concurrent requests.
+        "TEST": {"NAME": os.environ.get("SQLITE_TEST_NAME") or str(BASE_DIR / "var" / "test.sqlite3")},
     }
 
 
@@ -147,7 +149,7 @@ if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": database_from_url(os.environ["DATABASE_URL"])}
 else:
     DATABASES = {"default": _sqlite(BASE_DIR / "var" / "db.sqlite3")}
-    (BASE_DIR / "var").mkdir(exist_ok=True)
+(BASE_DIR / "var").mkdir(exist_ok=True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -114,7 +114,8 @@ def browser_login(live_server, page):
         page.fill("#id_username", user.username)
         page.fill("#id_password", PASSWORD)
         page.click("button[type=submit]")
-        page.wait_for_load_state("domcontentloaded")
+        # Wait until the login POST has redirected away: navigating earlier would cancel it (no session).
+        page.wait_for_url(lambda url: "/accounts/login/" not in url)
         return page
 
     return _login

@@ -33,3 +33,18 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class LoginFailure(models.Model):
+    """One failed login, kept for the rate limit window (see `login_throttle`). In the database, not in a
+    process cache, so the limit holds across every gunicorn worker."""
+
+    username = models.CharField(max_length=150)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["username", "ip", "created_at"], name="loginfailure_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.username} from {self.ip} at {self.created_at:%Y-%m-%d %H:%M:%S}"

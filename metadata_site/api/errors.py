@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -14,6 +15,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 NOT_FOUND = "Not found."
 UNAUTHORIZED = "Authentication required: send Authorization: Bearer <token> (create one on your settings page)."
 INVALID_INPUT = "The request is invalid."
+NUMBER_OUT_OF_RANGE = "A number in the request is out of range."
 PRECONDITION_FAILED = "The resource changed since you read it (If-Match does not match the current ETag)."
 
 
@@ -77,3 +79,6 @@ def install_error_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(ObjectDoesNotExist, lambda r, e: error_response(api, r, 404, NOT_FOUND))
     api.add_exception_handler(PermissionDenied, lambda r, e: error_response(api, r, 403, str(e) or "Forbidden."))
     api.add_exception_handler(DjangoValidationError, lambda r, e: _django_validation(api, r, e))
+    # An id beyond the database's integer range (SQLite raises when binding it): no such object.
+    api.add_exception_handler(OverflowError, lambda r, e: error_response(api, r, 400, NUMBER_OUT_OF_RANGE))
+    api.add_exception_handler(DataError, lambda r, e: error_response(api, r, 400, NUMBER_OUT_OF_RANGE))

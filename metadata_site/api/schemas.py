@@ -341,3 +341,25 @@ class DatasetFromCollectionsIn(Schema):
     items: list[UUID] | None = None
     filter: dict[str, Any] | None = None
     split_image_groups: bool = False
+
+
+class ExportIn(Schema):
+    format: str = Field("json", pattern="^(json|jsonl|csv)$")
+    f: list[str] = Field(default_factory=list, description="Explorer conditions <field>:<op>:<value>")
+    any: list[str] = Field(default_factory=list)
+    scope: str | None = Field(None, description="folder:<id>, dataset:<id> or collection:<id>")
+
+
+class ExportOut(Schema):
+    id: UUID = Field(..., alias="uid")
+    status: str
+    progress: float
+    format: str
+    file_name: str
+    file_size: int
+    total_rows: int
+    exported_rows: int = Field(..., alias="inserted_rows")
+    failure_reason: str
+    created_at: datetime
+    finished_at: datetime | None
+    download_url: str | None = None

@@ -1,14 +1,19 @@
 from django.urls import path
 
-from . import views
+from . import supervisely, views
 from .encord import views as encord
 
 app_name = "compat"
 
 v2 = "v2/public/"
 urlpatterns = [
+    # Supervisely SDK: POST <server>/public/api/v3/<method>, no trailing slash.
+    path("public/api/v3/<str:method>", supervisely.dispatch, name="supervisely"),
     # Encord SDK: /v2 REST and the legacy RPC.
+    path(f"{v2}storage/folders", encord.folders_top_level, name="encord-folders"),
+    path(f"{v2}storage/search/folders", encord.folders_search, name="encord-folders-search"),
     path(f"{v2}storage/folders/<str:folder>", encord.folder_detail, name="encord-folder"),
+    path(f"{v2}storage/folders/<str:folder>/folders", encord.folder_subfolders, name="encord-subfolders"),
     path(f"{v2}storage/folders/<str:folder>/items", encord.folder_items, name="encord-folder-items"),
     path(f"{v2}storage/folders/<str:folder>/items/<str:item>", encord.item_update, name="encord-item-update"),
     path(

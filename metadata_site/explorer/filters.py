@@ -44,11 +44,16 @@ Public API:
     Condition, Query, Scope, Sort           parsed, validated, typed values
     parse_query_string(params, *, schema)   QueryDict / mapping of lists  -> Query
     parse_json(data, *, schema)             dict (the JSON form)          -> Query
+    make_condition(field, op, value, *, schema, param)     one validated Condition
+    items_matching(query, *, schema, workspace)  -> QuerySet of the workspace's matching items
     filter_items(queryset, query, *, schema, workspace)   -> QuerySet (scope + filters, one query)
-    condition_q(condition, *, schema)        -> Q for one condition (collections, facets)
-    page_items(queryset, query, *, schema, limit, after)  -> ItemPage (keyset paging)
-    register_scope(kind, resolver)           plug in a scope kind (collections registers live ones)
+    filter_q(query, *, schema) / condition_q(condition, *, schema)  -> Q (no scope)
+    page_items(queryset, query, *, schema, limit, after)  -> ItemPage(items, next_cursor, has_previous)
+    register_scope(kind, resolver)           plug in a scope kind (collections may re-register
+                                             ``collection``; live collections are built in)
     field_expression(spec)                   the typed SQL value of a declared field (indexes use it)
+    Query.to_params() / Query.to_json()      back to the query-string / JSON form (round-trips)
+    describe(condition)                      a short human label
 """
 
 from __future__ import annotations
@@ -755,8 +760,9 @@ class _Cmp(_Where):
     def as_sql(self, compiler, connection):
         sql, params = compiler.compile(self.expr)
         if self.op == IN:
-            marks = ", ".join(["%s"] * len(self.value))
-            return f"{sql} IN ({marks})", (*params, *self.value)
+            # OR of equalities, not IN (...): PostgreSQL matches each to an option's partial index.
+            sql_or = " OR ".join([f"{sql} = %s"] * len(self.value))
+            return f"({sql_or})", tuple(x for v in self.value for x in (*params, v))
         return f"{sql} {_SQL_OPS[self.op]} %s", (*params, self.value)
 
 

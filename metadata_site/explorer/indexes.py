@@ -7,13 +7,16 @@ Design (measured in bench/README.md, "Explorer"): metadata stays in ``items_item
 indexes ``WHERE workspace_id = <id>``; queries carry the literal because Django binds parameters
 client-side):
 
-- every scalar field: a B-tree on ``(value, id)``: ranges, equality, is_set, sorting and keyset
-  paging (``(value, id) > (v, pk)`` seeks);
+- every number, datetime, string and link field: a B-tree on ``(value, id)``: ranges, equality,
+  is_set, sorting and keyset paging (``(value, id) > (v, pk)`` seeks);
 - every enum option, boolean value and multi-enum option: a tiny B-tree on ``(id)`` whose
   predicate *is* the condition (``value = 'Sunny'``, ``md -> 'colors' @> '["red"]'``), so exact
-  counts are index-only scans and OR/AND of options are bitmap OR/AND;
-- string and link fields: a pg_trgm GIN index for case-insensitive substring search (when the
-  extension can be created).
+  counts are index-only scans and OR/AND of options are bitmap OR/AND (enum and boolean fields get
+  no B-tree of their own: sorting by them is a top-N sort of the filtered items);
+- string fields: a pg_trgm GIN index for case-insensitive substring search (when the extension
+  can be created; links get none: a GIN costs more on every metadata write than it saves);
+- every scalar field: an expression statistics object (``CREATE STATISTICS ... ON (value)``),
+  because ANALYZE keeps no statistics for the expressions of partial indexes.
 
 On SQLite: one ``(workspace_id, value, id)`` expression index per scalar field, and per multi-enum
 option a partial ``(workspace_id, id)`` index whose predicate is the condition (`filters.sqlite_has_predicate`).
@@ -76,14 +79,20 @@ def pg_index_specs(workspace_id: int, schema: Schema, *, trigram: bool) -> list[
                 literal = _sql_literal(json.dumps([option]))
                 add(spec, f"has:{option}", f"(id) WHERE {where} AND {raw} @> {literal}::jsonb")
             continue
-        add(spec, "btree", f"({value}, id) WHERE {where}")
+        # ANALYZE keeps no statistics for expressions of *partial* indexes; without these the
+        # planner guesses selectivities (0.5% for any equality) and picks poor plans.
+        stats = _name(workspace_id, spec, "stats")
+        specs.append(IndexSpec(stats, f"CREATE STATISTICS IF NOT EXISTS {stats} ON ({value}) FROM {TABLE}"))
         if family == "enum":
             for option in spec.options:
                 add(spec, f"eq:{option}", f"(id) WHERE {where} AND {value} = {_sql_literal(option)}")
-        elif family == "boolean":
+            continue
+        if family == "boolean":
             for flag in ("true", "false"):
                 add(spec, f"eq:{flag}", f"(id) WHERE {where} AND {value} = {flag}")
-        elif family in ("string", "link") and trigram:
+            continue
+        add(spec, "btree", f"({value}, id) WHERE {where}")
+        if family == "string" and trigram:
             add(spec, "trgm", f"USING gin ({value} gin_trgm_ops) WHERE {where}")
     return specs
 
@@ -121,13 +130,15 @@ def _pg_trigram_available() -> bool:
 
 
 def _existing(workspace_id: int) -> dict[str, bool]:
-    """Our indexes of this workspace: name -> valid."""
+    """Our indexes (and statistics objects) of this workspace: name -> valid."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            pattern = prefix(workspace_id).replace("_", "\\_") + "%"
             cursor.execute(
                 "SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                "WHERE i.indrelid = %s::regclass AND c.relname LIKE %s",
-                [TABLE, prefix(workspace_id).replace("_", "\\_") + "%"],
+                "WHERE i.indrelid = %s::regclass AND c.relname LIKE %s "
+                "UNION ALL SELECT stxname, true FROM pg_statistic_ext WHERE stxrelid = %s::regclass AND stxname LIKE %s",
+                [TABLE, pattern, TABLE, pattern],
             )
         else:
             cursor.execute(
@@ -166,9 +177,17 @@ def _apply(workspace_id: int, wanted: list[IndexSpec], concurrently: str) -> dic
     wanted_names = {s.name for s in wanted}
     created, dropped = [], []
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT stxname FROM pg_statistic_ext WHERE stxname = ANY(%s)", [list(existing)])
+            statistics = {row[0] for row in cursor.fetchall()}
+        else:
+            statistics = set()
         for name, valid in existing.items():
             if name not in wanted_names or not valid:
-                cursor.execute(f"DROP INDEX {concurrently} IF EXISTS {name}")
+                if name in statistics:
+                    cursor.execute(f"DROP STATISTICS IF EXISTS {name}")
+                else:
+                    cursor.execute(f"DROP INDEX {concurrently} IF EXISTS {name}")
                 dropped.append(name)
         for spec in wanted:
             if existing.get(spec.name):

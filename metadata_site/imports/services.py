@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, reset_queries, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -489,6 +489,7 @@ def _check_pass(run: _Run) -> None:
             else:
                 size = 0
             _check_cancel(task)
+            reset_queries()
             _set(task, total_rows=total, valid_rows=valid, error_count=errors, sample_errors=samples,
                  error_report_bytes=size, progress=_progress(run, share=share))
             if run.on_progress:
@@ -558,6 +559,9 @@ def _apply_batch(run: _Run, batch: list[Row], report: "_ErrorReport") -> None:
         if not ImportTask.objects.filter(pk=task.pk, committed_offset=task.committed_offset).update(**values):
             raise _Superseded
     task.refresh_from_db()
+    # With DEBUG on, Django keeps the last 9,000 statements with their parameters (10,000-row JSON
+    # documents here): a long task in a development worker would hold gigabytes.
+    reset_queries()
     if run.on_progress:
         run.on_progress(task)
 

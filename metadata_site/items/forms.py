@@ -93,7 +93,8 @@ def _widget(spec: FieldSpec, value: Any, fits: bool) -> forms.Widget:
             current = value if isinstance(value, list) else [value]
             extra = [(str(v), f"{v} (not an option)") for v in current if v is not None and v not in spec.options]
             if spec.is_multi:
-                return forms.SelectMultiple(attrs=attrs, choices=choices + extra)
+                size = str(min(len(choices) + len(extra), 8))
+                return forms.SelectMultiple(attrs={**attrs, "size": size}, choices=choices + extra)
             return forms.Select(attrs=attrs, choices=[("", "—")] + choices + extra)
     if isinstance(value, str) and len(value) > 120:
         return forms.Textarea(attrs={**attrs, "rows": 3})

@@ -100,12 +100,12 @@ class UndoResult:
 def _canonical(value: Any) -> Any:
     # PostgreSQL's jsonb and SQLite's JSON may print 1e20 as 100000000000000000000 or 1.0 as 1: compare
     # integral floats as integers so a round trip through either database hashes the same.
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, dict):
-        return {str(k): _canonical(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_canonical(v) for v in value]
     return value
 
 
@@ -244,7 +244,8 @@ def item_metadata_write(
             row = {"item": pk, "uid": str(uid), "status": STATUS_FAILED, "errors": errors}
             if not errors:
                 new = _apply(mode, old, normalised)
-                if _dumps(new) == _dumps(old):
+                # `!=` alone would call 1, 1.0 and True equal; equal objects are compared in canonical form.
+                if new == old and _dumps(new) == _dumps(old):
                     row["status"] = STATUS_UNCHANGED
                 else:
                     row["status"] = STATUS_CHANGED

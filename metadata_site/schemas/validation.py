@@ -1,8 +1,9 @@
 """The one place where metadata values and field declarations are checked (no ORM).
 
-Each declared field compiles to a JSON Schema fragment (`field_json_schema`); a whole schema compiles to one
-object schema (`schema_json_schema`) that item metadata is validated against with jsonschema Draft 2020-12 and
-its date-time format checker. What JSON Schema cannot say (finite numbers, a naive time, the normalised form of a
+Each declared field compiles to a JSON Schema fragment (`field_json_schema`; `schema_json_schema` assembles them
+into the object schema of a whole item), and each value is validated against its field's fragment with jsonschema
+Draft 2020-12 and its date-time format checker (one compiled validator per field, with a bounded memo for small
+repeating values such as enum options, so a million-item import validates each distinct option once). What JSON Schema cannot say (finite numbers, a naive time, the normalised form of a
 datetime) is checked and normalised here afterwards, so a value is stored in exactly one form:
 
 - string: as given (at most 8,192 characters);
@@ -20,7 +21,7 @@ allowed on video items only.
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -223,15 +224,64 @@ def schema_json_schema(schema: Schema) -> dict:
     }
 
 
-@lru_cache(maxsize=64)
-def _validator(key: tuple) -> Draft202012Validator:
-    specs = [FieldSpec(name=n, type=FieldType(t), options=o, is_multi=m) for n, t, o, m in key]
-    schema = Schema(version=0, fields={s.name: s for s in specs})
-    return Draft202012Validator(schema_json_schema(schema), format_checker=Draft202012Validator.FORMAT_CHECKER)
+class _FieldValidator:
+    """A field's compiled JSON Schema validator, with a bounded memo of results for small hashable values
+    (enum options, booleans, short strings repeat across a million items; validating each once is enough)."""
+
+    MEMO_SIZE = 10_000
+
+    def __init__(self, spec: FieldSpec):
+        self.spec = spec
+        self.validator = Draft202012Validator(field_json_schema(spec), format_checker=Draft202012Validator.FORMAT_CHECKER)
+        self.memo: dict[tuple, tuple[bool, Any]] = {}
+
+    @staticmethod
+    def _memo_key(value: Any) -> tuple | None:
+        if isinstance(value, bool | int | float) or (isinstance(value, str) and len(value) <= 64):
+            return (type(value), value)
+        if isinstance(value, list) and len(value) <= 16 and all(isinstance(v, str) and len(v) <= 64 for v in value):
+            return (list, tuple(value))
+        return None
+
+    def _check(self, value: Any) -> Any:
+        error = next(iter(self.validator.iter_errors(value)), None)
+        if error is not None:
+            raise FieldValueError(_message(self.spec, error, value))
+        return _normalise(self.spec, value)
+
+    def check(self, value: Any) -> Any:
+        """The normalised value; raises FieldValueError with the reason it does not fit."""
+        key = self._memo_key(value)
+        if key is None:
+            return self._check(value)
+        hit = self.memo.get(key)
+        if hit is None:
+            try:
+                hit = (True, self._check(value))
+            except FieldValueError as exc:
+                hit = (False, exc.message)
+            if len(self.memo) >= self.MEMO_SIZE:
+                self.memo.clear()
+            self.memo[key] = hit
+        ok, result = hit
+        if not ok:
+            raise FieldValueError(result)
+        return list(result) if isinstance(result, list) else result
 
 
-def _validator_for(specs: Iterable[FieldSpec]) -> Draft202012Validator:
-    return _validator(tuple((s.name, str(s.type), s.options, s.is_multi) for s in specs))
+@lru_cache(maxsize=256)
+def _shared_field_validator(spec: FieldSpec) -> _FieldValidator:
+    return _FieldValidator(spec)
+
+
+def _field_validator(spec: FieldSpec) -> _FieldValidator:
+    # Hashing a FieldSpec (its options included) costs more than validating a value, so the validator is also
+    # kept on the spec object itself: a schema's specs are looked up once, not once per value.
+    cached = spec.__dict__.get("_validator")
+    if cached is None:
+        cached = _shared_field_validator(spec)
+        object.__setattr__(spec, "_validator", cached)
+    return cached
 
 
 def _options_text(spec: FieldSpec) -> str:
@@ -255,7 +305,7 @@ def _message(spec: FieldSpec, error, value: Any) -> str:
     if spec.type == FieldType.LINK:
         return VALUE_NOT_A_LINK
     if spec.is_multi:
-        if keyword == "type" and len(error.path) == 1:
+        if keyword == "type" and not error.path:
             return VALUE_NOT_A_LIST
         if keyword == "uniqueItems":
             return VALUE_DUPLICATE_OPTION.format(option=_first_duplicate(value))
@@ -292,7 +342,8 @@ def _normalise_datetime(value: str) -> str:
     # converting to UTC never changes them.
     fraction = re.search(r"T\d{2}:\d{2}:\d{2}\.(\d+)", text, flags=re.IGNORECASE)
     digits = fraction.group(1).rstrip("0") if fraction else ""
-    return utc.strftime("%Y-%m-%dT%H:%M:%S") + (f".{digits}" if digits else "") + "Z"
+    stamp = f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}"
+    return stamp + (f".{digits}" if digits else "") + "Z"
 
 
 def _normalise(spec: FieldSpec, value: Any) -> Any:
@@ -320,11 +371,7 @@ def _normalise(spec: FieldSpec, value: Any) -> Any:
 
 def validate_value(spec: FieldSpec, value: Any) -> Any:
     """The normalised form of `value` for the field `spec`; raises FieldValueError with the reason."""
-    validator = _validator_for([spec])
-    error = next(iter(validator.iter_errors({spec.name: value})), None)
-    if error is not None:
-        raise FieldValueError(_message(spec, error, value))
-    return _normalise(spec, value)
+    return _field_validator(spec).check(value)
 
 
 def _validate_keyframes(value: Any, item_kind: str | None) -> list[int]:
@@ -372,14 +419,6 @@ def validate_metadata(
         return {}, [{"key": "", "msg": METADATA_NOT_AN_OBJECT, "expected": "a JSON object", "value": metadata}]
     normalised: dict = {}
     errors: list[dict] = []
-    present = {k: v for k, v in metadata.items() if v is not None}
-    declared = [spec for spec in schema if spec.name in present]
-    first_error: dict[str, Any] = {}
-    if declared:
-        instance = {spec.name: present[spec.name] for spec in declared}
-        for error in _validator_for(declared).iter_errors(instance):
-            if error.path:
-                first_error.setdefault(error.path[0], error)
     for key, value in metadata.items():
         key = str(key)
         if value is None:
@@ -394,10 +433,8 @@ def validate_metadata(
                 _check_json(key)
                 _check_json(value)
                 normalised[key] = value
-            elif key in first_error:
-                raise FieldValueError(_message(spec, first_error[key], value))
             else:
-                normalised[key] = _normalise(spec, value)
+                normalised[key] = _field_validator(spec).check(value)
         except FieldValueError as exc:
             errors.append({"key": key, "msg": exc.message, "expected": expected_text(spec, key), "value": value})
     return normalised, errors

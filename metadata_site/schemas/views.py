@@ -28,6 +28,14 @@ FIELD_CHANGED = "Field “{name}” changed (schema version {version})."
 VALUES_CONVERTED = " {count} values converted; {failed} left as they were."
 
 
+def _percent(count: int, total: int) -> str:
+    """Rounded down to one decimal, so 2,423 of 2,427 reads 99.8%, never 100%."""
+    if not total:
+        return "0"
+    tenths = (1000 * count) // total
+    return f"{tenths // 10}" if tenths % 10 == 0 else f"{tenths // 10}.{tenths % 10}"
+
+
 def _ctx(access: Access, **extra) -> dict:
     return {"workspace": access.workspace, "access": access, **extra}
 
@@ -35,10 +43,7 @@ def _ctx(access: Access, **extra) -> dict:
 def _page_ctx(access: Access, **extra) -> dict:
     schema = schema_current(workspace=access.workspace)
     total, coverage = schema_coverage(workspace=access.workspace, schema=schema)
-    rows = [
-        {"spec": spec, "count": coverage[spec.name], "percent": round(100 * coverage[spec.name] / total) if total else 0}
-        for spec in schema
-    ]
+    rows = [{"spec": spec, "count": coverage[spec.name], "percent": _percent(coverage[spec.name], total)} for spec in schema]
     return _ctx(
         access,
         schema=schema,

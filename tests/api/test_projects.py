@@ -108,3 +108,13 @@ def test_it_lists_folders_as_a_tree(api_as, owner, workspace):
     assert rows["root"]["parent"] is None
     assert rows["child"]["parent"] == root.pk
     assert rows["child"]["uid"] == str(child.uid)
+
+
+@pytest.mark.django_db
+def test_ids_beyond_the_integer_range_are_4xx_not_5xx(api_as, owner, workspace):
+    client = api_as(owner)
+    huge = 2**70
+    assert_error_shape(client.get(f"/api/w/acme/datasets?project={huge}"), 422)
+    resp = client.get(f"/api/w/acme/projects/{huge}")
+    assert 400 <= resp.status_code < 500
+    assert_error_shape(resp, resp.status_code)

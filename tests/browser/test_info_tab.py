@@ -13,6 +13,14 @@ from tests.factories import PASSWORD, make_dataset, make_project
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture(autouse=True)
+def _patient_expectations():
+    """htmx round trips on a busy CI machine can take longer than playwright's default 5 s."""
+    expect.set_options(timeout=20_000)
+    yield
+    expect.set_options(timeout=5_000)
+
+
 @pytest.fixture
 def project(workspace):
     project = make_project(workspace, "Road scenes", readme="# Road scenes", custom_data={"owner": "ml-team"})
@@ -48,7 +56,7 @@ def _login_other(browser, live_server, user):
     page.fill("#id_username", user.username)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_load_state("domcontentloaded")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
     return page
 
 
@@ -177,6 +185,7 @@ def test_the_tab_works_without_javascript(live_server, browser, owner, project):
     page.fill("#id_username", owner.username)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
     page.goto(_info_url(live_server, project))
     assert page.locator(".json-editor.ready").count() == 0
     page.fill("#custom-data-text", '{"owner": NaN}')

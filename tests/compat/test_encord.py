@@ -468,3 +468,57 @@ def test_the_legacy_route_refuses_unsigned_requests(client, tree):
     response = client.post("/public", data=b"{}", content_type="application/json")
     assert response.json() == {"status": 401, "response": ["AUTHENTICATION_ERROR"],
                                "payload": response.json()["payload"]}
+
+
+# --- bearer tokens (EncordUserClient.create_with_bearer_token) --------------------------------------------------
+
+
+def test_a_metadata_site_api_token_works_as_a_bearer_token(client, editor, tree):
+    from metadata_site.accounts.services import api_token_create
+
+    raw = api_token_create(user=editor, name="encord")[1]
+    item = tree["items"][0]
+    response = client.get(f"{V2}storage/items/{item.uid}", headers={"Authorization": f"Bearer {raw}"})
+    assert response.status_code == 200
+    body = json.dumps({"query_type": "datarow", "query_method": "POST",
+                       "values": {"uid": str(item.uid), "payload": {"client_metadata": {"weather": "Rain"}}}})
+    answer = client.post("/public", data=body, content_type="application/json",
+                         headers={"Authorization": f"Bearer {raw}", "ResourceType": "dataset",
+                                  "ResourceID": str(tree["dataset"].uid)}).json()
+    assert answer["status"] == 200
+    assert Item.objects.get(pk=item.pk).client_metadata == {"weather": "Rain"}
+
+
+def test_an_unknown_bearer_token_is_refused(client, tree):
+    response = client.get(f"{V2}storage/items/{tree['items'][0].uid}", headers={"Authorization": "Bearer msk_x_y"})
+    assert response.status_code == 401
+    answer = client.post("/public", data=b"{}", content_type="application/json",
+                         headers={"Authorization": "Bearer msk_x_y"}).json()
+    assert answer["response"] == ["AUTHENTICATION_ERROR"]
+
+
+# --- folder listings (list_storage_folders, find_storage_folders, folder.list_subfolders) -------------------------
+
+
+def test_top_level_folders_are_the_roots_of_the_signers_workspaces(v2, keys, tree, foreign):
+    body = v2(keys["viewer"], "GET", "storage/folders", params={"order": "name", "desc": "False",
+                                                                 "pageSize": 100}).json()
+    assert [f["name"] for f in body["results"]] == ["fleet"]
+    assert body["nextPageToken"] is None
+
+
+def test_folder_search_finds_folders_at_any_depth(v2, keys, tree, foreign):
+    body = v2(keys["viewer"], "GET", "storage/search/folders", params={"search": "202"}).json()
+    assert [f["uuid"] for f in body["results"]] == [str(tree["sub"].uid)]
+    assert v2(keys["viewer"], "GET", "storage/search/folders", params={"search": "theirs"}).json()["results"] == []
+
+
+def test_subfolders_page_by_name(v2, keys, tree, workspace):
+    for name in ("c", "a", "b"):
+        make_folder(workspace, name, parent=tree["root"])
+    first = v2(keys["viewer"], "GET", f"storage/folders/{tree['root'].uid}/folders", params={"pageSize": 2}).json()
+    assert [f["name"] for f in first["results"]] == ["2024", "a"]
+    rest = v2(keys["viewer"], "GET", f"storage/folders/{tree['root'].uid}/folders",
+              params={"pageSize": 2, "pageToken": first["nextPageToken"]}).json()
+    assert [f["name"] for f in rest["results"]] == ["b", "c"]
+    assert rest["nextPageToken"] is None

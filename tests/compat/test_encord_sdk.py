@@ -4,6 +4,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from django.urls import reverse
 
+from metadata_site.accounts.services import api_token_create
 from metadata_site.compat.services import ssh_key_add
 from metadata_site.items.models import ChangeSet, Item, ItemKind
 from metadata_site.schemas.models import MetadataSchema
@@ -24,6 +25,7 @@ def test_the_encord_sdk_reads_and_writes_client_metadata(live_server, encord_pyt
     make_schema(workspace, [{"name": "weather", "type": "enum", "options": ["Sunny", "Rain"]},
                             {"name": "temperature", "type": "float"}, {"name": "camera", "type": "string"}])
     folder = make_folder(workspace, "fleet")
+    make_folder(workspace, "cameras", parent=folder)
     images = [make_item(folder, f"img_{n}.jpg", metadata={"weather": "Sunny", "n": n}) for n in range(5)]
     group = make_item(folder, "group_a", kind=ItemKind.IMAGE_GROUP)
     for n in (1, 0):
@@ -43,11 +45,15 @@ def test_the_encord_sdk_reads_and_writes_client_metadata(live_server, encord_pyt
         "group": str(group.uid),
         "dataset": str(dataset.uid),
         "foreign_item": str(foreign.uid),
+        "api_token": api_token_create(user=viewer, name="encord")[1],
     }
 
     out = run_script(encord_python, "encord_calls.py", payload)
 
     assert out["folder"]["ok"] == {"name": "fleet", "uuid": str(folder.uid)}
+    assert out["list_storage_folders"]["ok"] == ["fleet"]
+    assert out["find_storage_folders"]["ok"] == [str(folder.uid)]
+    assert out["list_subfolders"]["ok"] == ["cameras"]
     names = [name for name, _ in out["list_items"]["ok"]]
     assert names == ["group_a", "img_0.jpg", "img_1.jpg", "img_2.jpg", "img_3.jpg", "img_4.jpg"]
     assert dict(out["list_items"]["ok"])["img_3.jpg"] == {"weather": "Sunny", "n": 3}
@@ -79,6 +85,7 @@ def test_the_encord_sdk_reads_and_writes_client_metadata(live_server, encord_pyt
 
     # Server side: one change set per write, one for the whole bundle; the schema save is a new version.
     assert out["final"]["ok"] == {"weather": "Rain", "temperature": 21.5, "camera": "front"}
+    assert out["bearer_token"]["ok"] == out["final"]["ok"]
     assert Item.objects.get(pk=group.pk).client_metadata == out["final"]["ok"]
     bundle_sets = [c for c in ChangeSet.objects.filter(source="encord-sdk") if c.item_count == 5]
     assert len(bundle_sets) == 1

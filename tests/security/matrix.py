@@ -24,6 +24,8 @@ READ = "read"  # viewer, editor, admin of the workspace
 WRITE = "write"  # editor, admin
 ADMIN = "admin"  # admin only
 STAFF = "staff"  # Django admin site: staff only (no test user is staff)
+MINE = "mine"  # a logged-in user's own object (token, SSH key): the owner, 404 for everyone else
+OWN_ADMIN = "own-admin"  # the caller's own workspace (Encord schema writes): admins of any workspace
 
 ROLES = ("anonymous", "stranger", "viewer", "editor", "admin")
 RANK = {"viewer": 1, "editor": 2, "admin": 3}
@@ -41,6 +43,8 @@ class Entry:
     ok: frozenset[int] = frozenset({200})  # the successful GET statuses
     ok_write: frozenset[int] = WRITE_OK  # the successful statuses of write methods
     api: bool = False  # answers 401 (not a login redirect) to anonymous callers
+    auth: str = "session"  # how callers authenticate: "session", "token" (Bearer) or "encord" (signed)
+    json: object = None  # JSON body sent with write methods of the API (default: {})
 
 
 def every_method(level: str) -> dict[str, str]:
@@ -53,6 +57,15 @@ def every_method(level: str) -> dict[str, str]:
 PARAMS = {
     "slug": "workspace.slug",
     "uid": "item.uid",
+    "item_uid": "item.uid",
+    "project_id": "project.pk",
+    "dataset_id": "dataset.pk",
+    "change_set_id": "change_set.pk",
+    "token_id": "api_token.pk",
+    "key_id": "ssh_key.pk",
+    "folder": "folder.uid",
+    "item": "item.uid",
+    "rest": "=no/such/endpoint",
     "version": "=1",
     "kind": "=readme",
 }
@@ -68,11 +81,24 @@ _INFO = {
 
 W = "w/<slug:slug>/"
 
+# Valid bodies for API writes whose body is validated before the view runs (ninja answers 422 first), so the
+# matrix reaches the access check.
+API_BODIES = {
+    "w/<slug>/projects/<int:project_id>/readme": {"readme": "# hi"},
+    "w/<slug>/datasets/<int:dataset_id>/readme": {"readme": "# hi"},
+    "w/<slug>/items/metadata": {"updates": {"{item.uid}": {"temperature": 1.5}}},
+    "w/<slug>/schema": {"fields": []},
+}
+
 MATRIX: dict[str, Entry] = {
     # accounts
     "accounts/login/": Entry({"GET": PUBLIC, "POST": PUBLIC, "PUT": PUBLIC}),  # FormView treats PUT as POST
     "accounts/logout/": Entry({"POST": PUBLIC}, ok=frozenset({200, 302})),
     "accounts/settings/": Entry({"GET": LOGIN}),
+    "accounts/settings/tokens/": Entry({"POST": LOGIN}),
+    "accounts/settings/tokens/<int:token_id>/revoke/": Entry({"POST": MINE}, ok_write=frozenset({200, 302})),
+    "accounts/settings/ssh-keys/": Entry({"POST": LOGIN}),
+    "accounts/settings/ssh-keys/<int:key_id>/remove/": Entry({"POST": MINE}, ok_write=frozenset({200, 302})),
     # workspaces
     "": Entry({"GET": LOGIN}, ok=frozenset({200, 302})),  # one workspace: straight to it
     W: Entry({"GET": READ}),
@@ -118,13 +144,71 @@ MATRIX: dict[str, Entry] = {
     W + "collections/<int:pk>/delete/": Entry({"POST": WRITE}, {"pk": "collection.pk"}),
     W + "collections/<int:pk>/freeze/": Entry({"POST": WRITE}, {"pk": "collection.pk"}),
     W + "collections/<int:pk>/remove-items/": Entry({"POST": WRITE}, {"pk": "collection.pk"}),
-    # imports
+    # imports and exports
     W + "tasks/": Entry({"GET": READ}),
+    W + "tasks/new/": Entry({"GET": WRITE, "POST": WRITE}),
+    W + "tasks/<int:pk>/": Entry({"GET": READ}, {"pk": "import_task.pk"}),
+    W + "tasks/<int:pk>/apply/": Entry({"POST": WRITE}, {"pk": "import_task.pk"}),
+    W + "tasks/<int:pk>/cancel/": Entry({"POST": WRITE}, {"pk": "import_task.pk"}),
+    W + "tasks/<int:pk>/undo/": Entry({"POST": WRITE}, {"pk": "import_task.pk"}),
+    W + "tasks/<int:pk>/errors.csv": Entry({"GET": READ}, {"pk": "import_task.pk"}),
+    W + "tasks/<int:pk>/download/": Entry({"GET": READ}, {"pk": "import_task.pk"}, ok=frozenset({200, 302, 404})),
+    W + "export/": Entry({"GET": READ}),
     # the JSON API: its documentation is public, everything else needs a token (anonymous → 401)
     "api/": Entry(every_method(PUBLIC), ok=frozenset({404}), ok_write=frozenset({404}), api=True),  # no resource
     "api/openapi.json": Entry(every_method(PUBLIC), ok_write=frozenset({200}), api=True),
     "api/docs": Entry(every_method(PUBLIC), ok_write=frozenset({200}), api=True),
     "api/health": Entry({"GET": PUBLIC}, api=True),
+    "api/<path:rest>": Entry(every_method(PUBLIC), ok=frozenset({404}), ok_write=frozenset({404}), api=True),
+    **{"api/" + route: Entry(methods, api=True, auth="token", json=API_BODIES.get(route)) for route, methods in {
+        "workspaces": {"GET": LOGIN},
+        "w/<slug>": {"GET": READ},
+        "w/<slug>/folders": {"GET": READ},
+        "w/<slug>/projects": {"GET": READ},
+        "w/<slug>/projects/<int:project_id>": {"GET": READ},
+        "w/<slug>/projects/<int:project_id>/info": {"GET": READ},
+        "w/<slug>/projects/<int:project_id>/readme": {"GET": READ, "PUT": WRITE},
+        "w/<slug>/projects/<int:project_id>/custom_data": {"GET": READ, "PUT": WRITE, "PATCH": WRITE},
+        "w/<slug>/datasets": {"GET": READ},
+        "w/<slug>/datasets/<int:dataset_id>": {"GET": READ},
+        "w/<slug>/datasets/<int:dataset_id>/info": {"GET": READ},
+        "w/<slug>/datasets/<int:dataset_id>/readme": {"GET": READ, "PUT": WRITE},
+        "w/<slug>/datasets/<int:dataset_id>/custom_data": {"GET": READ, "PUT": WRITE, "PATCH": WRITE},
+        "w/<slug>/items": {"GET": READ},
+        "w/<slug>/items/search": {"POST": READ},
+        "w/<slug>/items/<uuidstr:item_uid>": {"GET": READ},
+        "w/<slug>/items/<uuidstr:item_uid>/metadata": {"GET": READ, "PUT": WRITE, "PATCH": WRITE},
+        "w/<slug>/items/metadata": {"POST": WRITE},
+        "w/<slug>/schema": {"GET": READ, "PUT": WRITE},
+        "w/<slug>/schema/versions": {"GET": READ},
+        "w/<slug>/schema/fields": {"POST": WRITE},
+        "w/<slug>/change_sets": {"GET": READ},
+        "w/<slug>/change_sets/<int:change_set_id>/undo": {"POST": WRITE},
+    }.items()},
+    # Encord SDK (signed requests; a key acts for its user's workspaces). The write bodies name the acme item,
+    # so a stranger's key gets 404 and a viewer's 403 rather than an empty success.
+    **{"v2/public/" + route: Entry(methods, api=True, auth="encord", json=body) for route, methods, body in [
+        ("storage/folders", {"GET": LOGIN}, None),
+        ("storage/search/folders", {"GET": LOGIN}, None),
+        ("storage/folders/<str:folder>", {"GET": READ}, None),
+        ("storage/folders/<str:folder>/folders", {"GET": READ}, None),
+        ("storage/folders/<str:folder>/items", {"GET": READ}, None),
+        ("storage/folders/<str:folder>/items/<str:item>", {"PATCH": WRITE}, {"clientMetadata": {"k": 1}}),
+        ("storage/folders/<str:folder>/items/<str:item>/child-items", {"GET": READ}, None),
+        ("storage/items/patch-bulk", {"PATCH": WRITE}, {"itemPatches": {"{item.uid}": {"clientMetadata": {}}}}),
+        ("storage/items/<str:item>", {"GET": READ}, None),
+        # The schema of the caller's own workspace: a stranger's key reads and writes the stranger's.
+        ("organisation/client-metadata-schema-v2", {"GET": LOGIN, "POST": OWN_ADMIN}, None),
+        ("organisation/client-metadata-schema", {"GET": LOGIN, "POST": OWN_ADMIN}, None),
+    ]},
+    # The legacy Encord RPC answers every call with HTTP 200 and reports errors in its envelope (its own tests
+    # check the envelope's 401/403/404 codes).
+    "public": Entry({"POST": PUBLIC}, ok_write=frozenset({200})),
+    # The Supervisely SDK authenticates by an API token in x-api-key only, never by the session: every caller
+    # here gets 401 (tests/compat/test_supervisely.py covers viewer 403 on writes and strangers 404).
+    "public/api/v3/<str:method>": Entry(
+        {"POST": PUBLIC}, {"method": "=projects.info"}, ok_write=frozenset({401}), api=True
+    ),
 }
 
 # Whole subtrees with one rule: (route prefix, level for every method the view accepts).
@@ -145,6 +229,10 @@ def expected(level: str, role: str, method: str, entry: Entry) -> frozenset[int]
         return frozenset({401}) if entry.api else "login"
     if level == LOGIN:
         return success
+    if level == MINE:
+        return success if role == "admin" else frozenset({404})
+    if level == OWN_ADMIN:
+        return success if role in ("stranger", "admin") else frozenset({403})
     if role == "stranger":
         return frozenset({404})
     return success if RANK[role] >= NEED[level] else frozenset({403})

@@ -4,13 +4,16 @@ The cases are generated from the URL configuration at collection time, so a new 
 until it has a matrix entry) without anyone remembering to write a test for it.
 """
 
+import json
+
 import pytest
 from django.conf import settings
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 
+from ..compat import signing
 from . import matrix, urlwalk
-from .world import build_world
+from .world import build_world, destroy_world
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 ROUTES = urlwalk.routes()
@@ -45,18 +48,28 @@ def _path(world, route: str, entry: matrix.Entry) -> str:
     return f"{path}?{entry.query}" if entry.query else path
 
 
-def _client(client, world, role: str):
-    if role != "anonymous":
+def _as(client, world, role: str, entry: matrix.Entry):
+    """The client logged in as `role` when the entry authenticates by session; logged out otherwise."""
+    client.logout()
+    if role != "anonymous" and entry.auth == "session":
         client.force_login(world.users[role])
     return client
 
 
-def _call(client, method: str, path: str, entry: matrix.Entry):
-    if method == "GET":
-        return client.get(path)
-    if method == "POST":
-        return client.post(path, entry.data or {})
-    return getattr(client, method.lower())(path, "", content_type="application/json")
+def _call(client, world, role: str, method: str, path: str, entry: matrix.Entry):
+    if entry.auth == "session" and not entry.api:
+        if method == "GET":
+            return client.get(path)
+        if method == "POST":
+            return client.post(path, entry.data or {})
+        return client.generic(method, path, "", content_type="application/json")
+    body = b"" if method == "GET" else json.dumps(entry.json or {}).replace("{item.uid}", str(world.item.uid)).encode()
+    headers = {}
+    if role != "anonymous" and entry.auth == "token":
+        headers["Authorization"] = f"Bearer {world.tokens[role]}"
+    if role != "anonymous" and entry.auth == "encord":
+        headers.update(signing.v2_headers(world.ssh_keys[role], method, path, body))
+    return client.generic(method, path, body, content_type="application/json", headers=headers)
 
 
 def _check(response, want, route: str, method: str, role: str) -> None:
@@ -70,6 +83,15 @@ def _check(response, want, route: str, method: str, role: str) -> None:
         assert response["Location"].startswith(reverse("admin:login")), f"{where}: {response['Location']}"
     else:
         assert response.status_code in want, f"{where}: expected one of {sorted(want)}, got {response.status_code}"
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """One world for the whole module, committed; each request runs in a rolled-back savepoint."""
+    with django_db_blocker.unblock():
+        built = build_world()
+        yield built
+        destroy_world(built)
 
 
 def test_every_url_has_a_matrix_entry():
@@ -96,27 +118,24 @@ def _rolled_back(call):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("route", sorted(r for r in ROUTES if r in matrix.MATRIX))
-def test_access(client, route):
+def test_access(client, world, route):
     """Each method of the entry as each caller gets the expected status; an admin calling any other method
     gets 405, so the matrix cannot silently skip a method the view accepts."""
-    world = build_world()
     entry = matrix.MATRIX[route]
     path = _path(world, route, entry)
     failures = []
     for role in matrix.ROLES:
-        client.logout()
-        _client(client, world, role)
+        _as(client, world, role, entry)
         for method, level in entry.methods.items():
-            response = _rolled_back(lambda: _call(client, method, path, entry))  # noqa: B023
+            response = _rolled_back(lambda: _call(client, world, role, method, path, entry))  # noqa: B023
             try:
                 _check(response, matrix.expected(level, role, method, entry), route, method, role)
             except AssertionError as exc:
                 failures.append(str(exc).splitlines()[0])
-    client.logout()
-    _client(client, world, "admin")
+    _as(client, world, "admin", entry)
     for method in METHODS:
         if method not in entry.methods:
-            response = _rolled_back(lambda: _call(client, method, path, entry))  # noqa: B023
+            response = _rolled_back(lambda: _call(client, world, "admin", method, path, entry))  # noqa: B023
             if response.status_code != 405:
                 failures.append(
                     f"{method} /{route} answered {response.status_code}, not 405: the view accepts {method}, so "
@@ -130,10 +149,9 @@ _ADMIN_ARGS = {"app_label": "auth", "object_id": "1", "content_type_id": "1", "u
 
 
 @pytest.mark.django_db
-def test_staff_only_subtrees(client):
+def test_staff_only_subtrees(client, world):
     """The Django admin site: every named route sends anonymous callers and non-staff members (whatever their
     workspace role) to the admin login page."""
-    world = build_world()
     failures, checked = [], 0
     for route, pattern in sorted(ROUTES.items()):
         _, level = _rule(route)
@@ -146,8 +164,7 @@ def test_staff_only_subtrees(client):
             failures.append(f"admin:{pattern.name}: cannot be built from {args}; extend _ADMIN_ARGS")
             continue
         for role in matrix.ROLES:
-            client.logout()
-            response = _client(client, world, role).get(path)
+            response = _as(client, world, role, matrix.Entry({})).get(path)
             checked += 1
             try:
                 _check(response, "admin-login", route, "GET", role)

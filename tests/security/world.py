@@ -6,13 +6,17 @@
 from dataclasses import dataclass, field
 from typing import Any
 
+from metadata_site.accounts.services import api_token_create
 from metadata_site.collections.models import Collection, CollectionItem, CollectionTask, CollectionTaskKind
+from metadata_site.compat.models import SshKey
 from metadata_site.imports.models import ImportKind, ImportTask
+from metadata_site.imports.services import error_report_path
 from metadata_site.items.models import ChangeSet
 from metadata_site.items.services import item_metadata_write
 from metadata_site.projects import services as info
 from metadata_site.workspaces.models import Role
 
+from ..compat import signing
 from ..factories import make_dataset, make_folder, make_item, make_project, make_schema, make_user, make_workspace
 
 FIELDS = [
@@ -26,6 +30,8 @@ class World:
     workspace: Any
     users: dict[str, Any]
     objects: dict[str, Any] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)  # role → raw API token
+    ssh_keys: dict[str, Any] = field(default_factory=dict)  # role → Ed25519 private key
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -56,6 +62,7 @@ def build_world() -> World:
         info.info_save_readme(obj=obj, text="# Hello", user=owner, base_version=None)
         info.info_save_custom_data(obj=obj, data={"a": 1}, user=owner, base_version=None)
     _collections_and_tasks(world)
+    _credentials(world)
     return world
 
 
@@ -64,8 +71,38 @@ def _collections_and_tasks(world: World) -> None:
     o["collection"] = Collection.objects.create(workspace=world.workspace, title="picked")
     CollectionItem.objects.create(workspace=world.workspace, collection=o["collection"], item=o["item"])
     o["collection_task"] = CollectionTask.objects.create(
-        workspace=world.workspace, kind=CollectionTaskKind.ADD_ITEMS, collection=o["collection"], total=1
+        workspace=world.workspace, kind=CollectionTaskKind.values[0], collection=o["collection"]
     )
     o["import_task"] = ImportTask.objects.create(
-        workspace=world.workspace, kind=ImportKind.values[0], created_by=world.users["admin"]
+        workspace=world.workspace, kind=ImportKind.values[0], created_by=world.users["admin"], error_count=1
     )
+    report = error_report_path(o["import_task"])
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text("row,key,message\n1,weather,bad\n")
+
+
+def _credentials(world: World) -> None:
+    """An API token and a registered SSH key (Encord SDK) per user; the admin's are the ones in URLs."""
+    world.tokens, world.ssh_keys = {}, {}
+    for role, user in world.users.items():
+        token, raw = api_token_create(user=user, name=role)
+        world.tokens[role] = raw
+        key = signing.new_key()
+        ssh = SshKey.objects.create(
+            user=user, name=role, key_hex=signing.key_hex(key), public_key=signing.openssh_public(key), fingerprint="x"
+        )
+        world.ssh_keys[role] = key
+        if role == "admin":
+            world.objects["api_token"] = token
+            world.objects["ssh_key"] = ssh
+
+
+def destroy_world(world: World) -> None:
+    """Undo `build_world` when it was committed (module-scoped): the workspaces cascade to their contents."""
+    report = error_report_path(world.import_task)
+    if report.exists():
+        report.unlink()
+    world.workspace.delete()
+    world.elsewhere.delete()
+    for user in world.users.values():
+        user.delete()

@@ -2,11 +2,12 @@
 
 from uuid import UUID
 
-from django.http import HttpRequest
+from django.http import FileResponse, HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import File, Query, Router, Status, UploadedFile
 
-from metadata_site.imports.models import ImportKind, ImportTask
+from metadata_site.imports.exports import CONTENT_TYPES, ExportError, export_file_path, export_task_create
+from metadata_site.imports.models import ImportKind, ImportStatus, ImportTask
 from metadata_site.imports.services import (
     ImportTaskError,
     import_task_apply,
@@ -19,7 +20,7 @@ from metadata_site.imports.services import (
 from ..access import read_access, write_access
 from ..errors import ApiError, responses
 from ..pagination import next_url, paginate
-from ..schemas import ApplyIn, ImportTaskIn, ImportTaskOut, ImportTaskPage
+from ..schemas import ApplyIn, ExportIn, ExportOut, ImportTaskIn, ImportTaskOut, ImportTaskPage
 
 router = Router(tags=["imports"])
 
@@ -97,3 +98,49 @@ def import_undo(request: HttpRequest, slug: str, task_id: UUID):
         return import_task_undo(task=_task(access.workspace, task_id), user=request.auth)
     except ImportTaskError as exc:
         raise _task_error(exc) from None
+
+
+# --- exports -----------------------------------------------------------------------------------------
+
+EXPORT_NOT_READY = "The export is not finished yet (status {status})."
+
+
+def _export(workspace, export_id: UUID) -> ImportTask:
+    return get_object_or_404(ImportTask, workspace=workspace, uid=export_id, kind=ImportKind.EXPORT)
+
+
+def _export_out(request: HttpRequest, slug: str, task: ImportTask) -> dict:
+    data = ExportOut.model_validate(task).model_dump(by_alias=True)
+    if task.status == ImportStatus.COMPLETED:
+        data["download_url"] = request.build_absolute_uri(f"/api/w/{slug}/exports/{task.uid}/file")
+    return data
+
+
+@router.post("/w/{slug}/exports", response=responses(ExportOut, status=201), tags=["exports"])
+def export_create(request: HttpRequest, slug: str, payload: ExportIn):
+    """Export the items the filters select (as the explorer selects them) with their metadata, as JSON, JSONL
+    or CSV, in the background. Poll the export, then download `download_url`."""
+    access = read_access(request, slug)
+    params = {"f": payload.f, "any": payload.any}
+    if payload.scope:
+        params["scope"] = [payload.scope]
+    try:
+        task = export_task_create(workspace=access.workspace, user=request.auth, params=params, fmt=payload.format)
+    except ExportError as exc:
+        raise ApiError(400, exc.message, [{"loc": ["body"], "msg": exc.message}]) from None
+    return Status(201, _export_out(request, slug, task))
+
+
+@router.get("/w/{slug}/exports/{uuid:export_id}", response=responses(ExportOut), tags=["exports"])
+def export_detail(request: HttpRequest, slug: str, export_id: UUID):
+    return _export_out(request, slug, _export(read_access(request, slug).workspace, export_id))
+
+
+@router.get("/w/{slug}/exports/{uuid:export_id}/file", tags=["exports"], response=responses(None),
+            openapi_extra={"responses": {200: {"description": "The export file (JSON, JSONL or CSV)"}}})
+def export_file(request: HttpRequest, slug: str, export_id: UUID):
+    task = _export(read_access(request, slug).workspace, export_id)
+    if task.status != ImportStatus.COMPLETED:
+        raise ApiError(409, EXPORT_NOT_READY.format(status=task.status))
+    return FileResponse(export_file_path(task).open("rb"), as_attachment=True, filename=task.file_name,
+                        content_type=CONTENT_TYPES.get(task.format, "application/octet-stream"))

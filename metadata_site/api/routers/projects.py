@@ -96,7 +96,7 @@ def project_custom_data(request: HttpRequest, slug: str, project_id: int, respon
 def dataset_list(
     request: HttpRequest,
     slug: str,
-    project: int | None = None,
+    project: int | None = Query(None, ge=1, le=2**63 - 1),
     limit: int = Query(100, ge=1, le=1000),
     cursor: str | None = None,
 ):

@@ -173,15 +173,7 @@ def vl_upload(request: HttpRequest, dataset_id: str, task_id: UUID):
 
 @router.get("/v1/datasets/{dataset_id}/custom_metadata/tasks/{uuid:task_id}/status", response=responses(VLStatusOut))
 def vl_status(request: HttpRequest, dataset_id: str, task_id: UUID):
-    task = _task(_dataset(request, dataset_id, write=False), task_id)
-    return {
-        "task_id": str(task.uid),
-        "status": task.status,
-        "progress": float(task.progress),
-        "inserted_rows": task.inserted_rows + task.updated_rows + task.unchanged_rows,
-        "error_count": task.error_count,
-        "sample_errors": [e for e in task.sample_errors if isinstance(e, dict)],
-    }
+    return _task(_dataset(request, dataset_id, write=False), task_id).status_payload()
 
 
 def _vl_field(spec: FieldSpec) -> dict:

@@ -26,6 +26,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from metadata_site.accounts.services import api_token_authenticate
 from metadata_site.items.models import Item, ItemKind
 from metadata_site.items.services import MODE_OVERWRITE, item_metadata_write
 from metadata_site.projects.models import Dataset, DatasetItem, Folder
@@ -65,6 +66,7 @@ NO_WORKSPACE = "This key's user is not a member of any workspace."
 UNSUPPORTED_QUERY = "metadata_site does not serve {query_type} {method} on the legacy API."
 DATA_TITLE_READ_ONLY = "metadata_site changes only client_metadata of data rows."
 INTERNAL = "The server could not process this request."
+BAD_BEARER = "The bearer token is unknown or revoked."
 
 
 class ApiError(Exception):
@@ -79,12 +81,11 @@ class ApiError(Exception):
 
 @dataclass
 class Signer:
-    key: SshKey
-    roles: dict[int, str]  # workspace id → role, for the workspaces this key reaches
+    """Who made the request: the user of the SSH key that signed it (or of the API token it bears)."""
 
-    @property
-    def user(self):
-        return self.key.user
+    user: object
+    roles: dict[int, str]  # workspace id → role, for the workspaces this key reaches
+    key: SshKey | None = None
 
     @property
     def workspace_ids(self) -> list[int]:
@@ -116,7 +117,24 @@ def _signer(key_hex: str) -> Signer:
     now = timezone.now()
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
         SshKey.objects.filter(pk=key.pk).update(last_used_at=now)
-    return Signer(key=key, roles=dict(memberships.values_list("workspace_id", "role")))
+    return Signer(user=key.user, key=key, roles=dict(memberships.values_list("workspace_id", "role")))
+
+
+def _authenticate(request: HttpRequest, body: bytes, *, legacy: bool) -> Signer:
+    """The signer of a request, or SignatureRefused. `create_with_bearer_token` clients send a metadata_site API
+    token instead of a signature, on both transports."""
+    authorization = request.headers.get("Authorization", "")
+    if authorization.startswith("Bearer "):
+        user = api_token_authenticate(raw=authorization.removeprefix("Bearer ").strip())
+        if user is None:
+            raise SignatureRefused(BAD_BEARER)
+        return Signer(user=user, roles=dict(Membership.objects.filter(user=user).values_list("workspace_id", "role")))
+    if legacy:
+        return _signer(verify_legacy(authorization=authorization, body=body, lookup=_lookup))
+    key_hex = verify_v2(
+        method=request.method, target=_request_target(request), headers=request.headers, body=body, lookup=_lookup
+    )
+    return _signer(key_hex)
 
 
 def _request_target(request: HttpRequest) -> str:
@@ -147,17 +165,14 @@ def v2_endpoint(*methods: str) -> Callable:
                 body = request.body
             except RequestDataTooBig:
                 return _v2_error(413, "The request body is too large.")
-            try:
-                key_hex = verify_v2(
-                    method=request.method, target=_request_target(request), headers=request.headers,
-                    body=body, lookup=_lookup,
-                )
-            except SignatureRefused as exc:
-                return _v2_error(401, str(exc))
             if request.method not in methods:
                 return _v2_error(405, f"Use {' or '.join(methods)}.")
             try:
-                return view(request, _signer(key_hex), **kwargs)
+                signer = _authenticate(request, body, legacy=False)
+            except SignatureRefused as exc:
+                return _v2_error(401, str(exc))
+            try:
+                return view(request, signer, **kwargs)
             except ApiError as exc:
                 return _v2_error(exc.status, exc.message)
             except Exception:
@@ -240,12 +255,8 @@ def folder_detail(request: HttpRequest, signer: Signer, folder: str) -> JsonResp
     return JsonResponse(ser.storage_folder(obj, owner=_owner(signer), role=signer.roles[obj.workspace_id]))
 
 
-_ORDER_FIELDS = {"name": "title", "createdAt": "created_at"}
-
-
-def _encode_token(order: str, desc: bool, last: Item) -> str:
-    value = last.title if order == "name" else ser.iso(last.created_at)
-    raw = json.dumps([order, desc, value, last.pk]).encode()
+def _encode_token(order: str, desc: bool, value: str, pk: int) -> str:
+    raw = json.dumps([order, desc, value, pk]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -262,11 +273,12 @@ def _decode_token(token: str, order: str, desc: bool) -> tuple:
     return value, pk
 
 
-@v2_endpoint("GET")
-def folder_items(request: HttpRequest, signer: Signer, folder: str) -> JsonResponse:
-    obj = _folder(signer, folder)
+def _paged(request: HttpRequest, qs: QuerySet, *, name_field: str) -> tuple[list, str | None]:
+    """One page of `qs` by the request's order (name or createdAt), desc, pageSize and opaque pageToken
+    (keyset paging: the token holds the last row's sort value and id)."""
     order = request.GET.get("order") or "name"
-    if order not in _ORDER_FIELDS:
+    fields = {"name": name_field, "createdAt": "created_at"}
+    if order not in fields:
         raise ApiError(400, BAD_ORDER)
     desc = bool(_bool(request, "desc", False))
     try:
@@ -275,8 +287,24 @@ def folder_items(request: HttpRequest, signer: Signer, folder: str) -> JsonRespo
         raise ApiError(400, BAD_PARAM.format(name="pageSize", detail="expected an integer")) from None
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ApiError(400, BAD_PARAM.format(name="pageSize", detail=f"expected 1 to {MAX_PAGE_SIZE}"))
-    include_metadata = _bool(request, "includeClientMetadata", True)
+    field = fields[order]
+    if token := request.GET.get("pageToken"):
+        value, pk = _decode_token(token, order, desc)
+        op = "lt" if desc else "gt"
+        qs = qs.filter(Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"pk__{op}": pk}))
+    sign = "-" if desc else ""
+    page = list(qs.order_by(f"{sign}{field}", f"{sign}pk")[: page_size + 1])
+    if len(page) <= page_size:
+        return page, None
+    last = page[page_size - 1]
+    value = getattr(last, name_field) if order == "name" else ser.iso(last.created_at)
+    return page[:page_size], _encode_token(order, desc, value, last.pk)
 
+
+@v2_endpoint("GET")
+def folder_items(request: HttpRequest, signer: Signer, folder: str) -> JsonResponse:
+    obj = _folder(signer, folder)
+    include_metadata = _bool(request, "includeClientMetadata", True)
     items = _items(signer).filter(workspace_id=obj.workspace_id).exclude(kind=ItemKind.FRAME)
     if _bool(request, "isRecursive", False):
         items = items.filter(folder_id__in=obj.descendant_ids(include_self=True))
@@ -290,17 +318,37 @@ def folder_items(request: HttpRequest, signer: Signer, folder: str) -> JsonRespo
     if in_dataset is not None:
         member = Exists(DatasetItem.objects.filter(item=OuterRef("pk")))
         items = items.filter(member if in_dataset else ~member)
-
-    field = _ORDER_FIELDS[order]
-    if token := request.GET.get("pageToken"):
-        value, pk = _decode_token(token, order, desc)
-        op = "lt" if desc else "gt"
-        items = items.filter(Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"pk__{op}": pk}))
-    sign = "-" if desc else ""
-    page = list(items.order_by(f"{sign}{field}", f"{sign}pk")[: page_size + 1])
-    next_token = _encode_token(order, desc, page[page_size - 1]) if len(page) > page_size else None
-    results = [_item_json(i, signer, include_metadata=include_metadata) for i in page[:page_size]]
+    page, next_token = _paged(request, items, name_field="title")
+    results = [_item_json(i, signer, include_metadata=include_metadata) for i in page]
     return JsonResponse({"results": results, "nextPageToken": next_token})
+
+
+def _folder_page(request: HttpRequest, signer: Signer, folders: QuerySet) -> JsonResponse:
+    if search := request.GET.get("search"):
+        folders = folders.filter(name__icontains=search)
+    page, next_token = _paged(request, folders.select_related("parent"), name_field="name")
+    results = [ser.storage_folder(f, owner=_owner(signer), role=signer.roles[f.workspace_id]) for f in page]
+    return JsonResponse({"results": results, "nextPageToken": next_token})
+
+
+@v2_endpoint("GET")
+def folders_top_level(request: HttpRequest, signer: Signer) -> JsonResponse:
+    """`list_storage_folders()`: the root folders of the signer's workspaces."""
+    folders = Folder.objects.filter(workspace_id__in=signer.workspace_ids, parent=None)
+    return _folder_page(request, signer, folders)
+
+
+@v2_endpoint("GET")
+def folders_search(request: HttpRequest, signer: Signer) -> JsonResponse:
+    """`find_storage_folders(search=...)`: folders at any depth."""
+    return _folder_page(request, signer, Folder.objects.filter(workspace_id__in=signer.workspace_ids))
+
+
+@v2_endpoint("GET")
+def folder_subfolders(request: HttpRequest, signer: Signer, folder: str) -> JsonResponse:
+    """`folder.list_subfolders()`: the direct children of a folder."""
+    parent = _folder(signer, folder)
+    return _folder_page(request, signer, Folder.objects.filter(parent=parent))
 
 
 @v2_endpoint("GET")
@@ -528,13 +576,15 @@ _LEGACY_QUERIES = {
 @csrf_exempt
 def legacy_rpc(request: HttpRequest) -> JsonResponse:
     if request.method != "POST":
-        return _envelope_error(405, "Use POST.")
+        # The SDK only ever POSTs here; anything else is not the protocol, so it gets a plain HTTP 405.
+        return JsonResponse({"status": 405, "response": ["METHOD_NOT_ALLOWED_ERROR"], "payload": "Use POST."},
+                            status=405)
     try:
         body = request.body
     except RequestDataTooBig:
         return JsonResponse({"message": "The request body is too large."}, status=413)
     try:
-        key_hex = verify_legacy(authorization=request.headers.get("Authorization", ""), body=body, lookup=_lookup)
+        signer = _authenticate(request, body, legacy=True)
     except SignatureRefused as exc:
         return _envelope_error(401, str(exc))
     try:
@@ -550,7 +600,7 @@ def legacy_rpc(request: HttpRequest) -> JsonResponse:
             400, UNSUPPORTED_QUERY.format(query_type=query["query_type"], method=query["query_method"])
         )
     try:
-        return _envelope(handler(request, _signer(key_hex), values.get("uid"), values.get("payload")))
+        return _envelope(handler(request, signer, values.get("uid"), values.get("payload")))
     except ApiError as exc:
         return _envelope_error(exc.status, exc.message)
     except Exception:

@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from django import template
 
 from metadata_site.schemas.selectors import schema_current
@@ -22,3 +24,15 @@ def bulk_edit_form(context, folder=None, total=None) -> dict:
         "folder": folder,
         "total": total,
     }
+
+
+@register.filter
+def http_url(value) -> str:
+    """`value` if it is an http(s) URL, else "": stored URLs (media URLs, link values written before their
+    field was declared) never become javascript: or data: links."""
+    text = str(value or "").strip()
+    try:
+        scheme = urlsplit(text).scheme.lower()
+    except ValueError:
+        return ""
+    return text if scheme in ("http", "https") else ""

@@ -2,7 +2,7 @@
 issue, signed with the registered Ed25519 key.
 
 Reads {"domain", "private_key", "viewer_private_key", "stranger_private_key", "folder", "group", "dataset",
-"foreign_item"} as JSON on stdin and prints, on its last line, a JSON object of step name → result.
+"foreign_item", "api_token"} as JSON on stdin and prints, on its last line, a JSON object of step name → result.
 """
 
 import json
@@ -35,6 +35,9 @@ user = client(cfg["private_key"])
 folder = user.get_storage_folder(uuid.UUID(cfg["folder"]))
 out["folder"] = {"ok": {"name": folder.name, "uuid": str(folder.uuid)}}
 
+step("list_storage_folders", lambda: [f.name for f in user.list_storage_folders()])
+step("find_storage_folders", lambda: [str(f.uuid) for f in user.find_storage_folders(search="flee")])
+step("list_subfolders", lambda: [f.name for f in folder.list_subfolders()])
 step("list_items", lambda: [(i.name, i.client_metadata) for i in folder.list_items(page_size=2)])
 first = next(iter(folder.list_items(page_size=1)))
 
@@ -116,6 +119,8 @@ step("forged_legacy_signature", lambda: forged().get_dataset(cfg["dataset"]))
 step("viewer_update", lambda: client(cfg["viewer_private_key"]).get_storage_item(first.uuid).update(
     client_metadata={"weather": "Rain"}))
 step("unregistered_key_dataset", lambda: client(cfg["stranger_private_key"]).get_dataset(cfg["dataset"]))
+step("bearer_token", lambda: EncordUserClient.create_with_bearer_token(cfg["api_token"], domain=cfg["domain"])
+     .get_storage_item(first.uuid).client_metadata)
 step("final", lambda: user.get_storage_item(first.uuid).client_metadata)
 
 print(json.dumps(out, default=str))
