@@ -226,8 +226,22 @@ def selection(request: HttpRequest, slug: str) -> HttpResponse:
         ctx["error"] = err
         return render(request, "explorer/selection.html", ctx, status=400)
     ctx["fields"] = [(k, v) for k, v in request.POST.lists() if k != "csrfmiddlewaretoken"]
-    ctx["actions"] = _selection_actions(access.workspace.slug)
+    ctx["actions"] = _selection_actions(access.workspace.slug) + _collection_actions(access, request.POST.get("scope"))
     return render(request, "explorer/selection.html", ctx)
+
+
+def _collection_actions(access, scope: str | None) -> list[tuple[str, str]]:
+    """"Create a dataset" for any selection; "Remove from <collection>" inside a frozen collection's scope."""
+    from metadata_site.collections.models import Collection, CollectionKind
+
+    slug = access.workspace.slug
+    actions = [(reverse("collections:create-dataset", args=[slug]), "Create a dataset")]
+    kind, _, ident = (scope or "").partition(":")
+    if kind == "collection" and ident.isdigit():
+        c = Collection.objects.filter(workspace=access.workspace, pk=int(ident), kind=CollectionKind.FROZEN).first()
+        if c is not None:
+            actions.append((reverse("collections:remove-items", args=[slug, c.pk]), f"Remove from “{c.title}”"))
+    return actions
 
 
 def _selection_actions(slug: str) -> list[tuple[str, str]]:

@@ -368,3 +368,21 @@ def test_each_collection_links_to_its_export_and_the_export_has_its_items(data, 
     body = b"".join(response.streaming_content).decode()
     assert body.count("\n") == 2
     assert "img_0.jpg" in body and "img_2.jpg" not in body
+
+
+def test_the_explorer_selection_in_a_collection_scope_offers_remove_and_create_dataset(data, login, editor):
+    client = login(editor)
+    fields = {"selection": "ids", "item": [str(data["items"][0].uid)], "scope": f"collection:{data['frozen'].pk}"}
+    html = client.post(reverse("explorer:selection", args=["acme"]), fields).content.decode()
+    assert f'action="{url("remove-items", data["frozen"].pk)}"' in html
+    assert "Remove from “Night”" in html
+    assert f'action="{url("create-dataset")}"' in html
+    response = client.post(url("remove-items", data["frozen"].pk), fields)
+    assert response.status_code == 302
+    assert list(data["frozen"].items.all()) == [data["items"][1]]
+
+
+def test_a_live_collection_scope_offers_no_remove(data, login, editor):
+    fields = {"selection": "filter", "scope": f"collection:{data['live'].pk}"}
+    html = login(editor).post(reverse("explorer:selection", args=["acme"]), fields).content.decode()
+    assert "Remove from" not in html
