@@ -21,10 +21,8 @@ _evaluating: ContextVar[frozenset[int]] = ContextVar("collections_evaluating", d
 def items_matching(*, workspace: Workspace, filter_state: dict) -> QuerySet[Item]:
     """Items of `workspace` matching an explorer filter state (its JSON form), compiled by the explorer's
     filter module. A filter that does not validate raises ValidationError with the explorer's message."""
-    try:
-        from metadata_site.explorer import filters
-    except ImportError:
-        return _scope_only(workspace=workspace, filter_state=filter_state)
+    from metadata_site.explorer import filters  # imported here: the explorer resolves collection scopes with us
+
     schema = schema_current(workspace=workspace)
     try:
         query = filters.parse_json(_without_sort(filter_state), schema=schema)
@@ -35,11 +33,8 @@ def items_matching(*, workspace: Workspace, filter_state: dict) -> QuerySet[Item
 
 def filter_state_from_params(*, workspace: Workspace, params) -> dict:
     """The JSON filter state of explorer query parameters (``f``, ``any``, ``scope``), sort dropped."""
-    try:
-        from metadata_site.explorer import filters
-    except ImportError:
-        scope = params.get("scope") or ""
-        return {"scope": scope} if scope else {}
+    from metadata_site.explorer import filters
+
     try:
         query = filters.parse_query_string(params, schema=schema_current(workspace=workspace))
     except filters.FilterError as exc:
@@ -67,27 +62,6 @@ def filter_state_as_params(filter_state: dict | None) -> str:
 
 def _without_sort(filter_state: dict) -> dict:
     return {k: v for k, v in (filter_state or {}).items() if k != "sort"}
-
-
-def _scope_only(*, workspace: Workspace, filter_state: dict) -> QuerySet[Item]:
-    """Stand-in until the explorer's filter module lands on main: scopes only, no field filters."""
-    if filter_state.get("all") or filter_state.get("any"):
-        raise ValidationError("Field filters need the explorer's filter module.")
-    items = Item.objects.filter(workspace=workspace)
-    from metadata_site.projects.models import Dataset, Folder
-
-    kind, _, value = (filter_state.get("scope") or "").partition(":")
-    models = {"folder": Folder, "dataset": Dataset, "collection": Collection}
-    if kind not in models:
-        return items
-    obj = models[kind].objects.filter(workspace=workspace, pk=int(value)).first()
-    if obj is None:
-        raise ValidationError(f"scope: no {kind} {value} in this workspace", code="bad_filter")
-    if kind == "folder":
-        return items.filter(folder=obj)
-    if kind == "dataset":
-        return items.filter(dataset_memberships__dataset=obj)
-    return items.filter(pk__in=collection_items(obj).values("pk"))
 
 
 def collection_items(collection: Collection) -> QuerySet[Item]:
