@@ -237,24 +237,34 @@ def collection_add_items(
     return ItemsAdded(added=added)
 
 
-def collection_add_items_run(*, task: CollectionTask, item_ids: list[int] | None, filter_state: dict | None) -> int:
-    """Body of the background add: chunked INSERT ... SELECT with progress on `task`."""
-    collection = task.collection
-    source = _selection(workspace=collection.workspace, item_ids=item_ids, filter_state=filter_state)
+def _run_chunked_insert(
+    *, task: CollectionTask, source, table: str, owner_column: str, workspace_id: int, owner_id: int, on_chunk=None
+) -> int:
+    """Insert `source` into a membership table in keyset chunks, one transaction each, recording progress on
+    `task` (and calling `on_chunk(done)` after each chunk). Returns the number of rows added."""
     CollectionTask.objects.filter(pk=task.pk).update(status=CollectionTaskStatus.RUNNING)
     done = added = 0
     size = _chunk_size(task.total)
     for chunk in _chunks(source, size=size):
         with transaction.atomic():
             added += _insert_select(
-                table=CollectionItem._meta.db_table,
-                owner_column="collection_id",
-                workspace_id=collection.workspace_id,
-                owner_id=collection.pk,
-                source=chunk,
+                table=table, owner_column=owner_column, workspace_id=workspace_id, owner_id=owner_id, source=chunk
             )
         done = min(task.total, done + size)
         CollectionTask.objects.filter(pk=task.pk).update(done=done, added=added)
+        if on_chunk is not None:
+            on_chunk(done)
+    return added
+
+
+def collection_add_items_run(*, task: CollectionTask, item_ids: list[int] | None, filter_state: dict | None) -> int:
+    """Body of the background add: chunked INSERT ... SELECT with progress on `task`."""
+    collection = task.collection
+    source = _selection(workspace=collection.workspace, item_ids=item_ids, filter_state=filter_state)
+    added = _run_chunked_insert(
+        task=task, source=source, table=CollectionItem._meta.db_table, owner_column="collection_id",
+        workspace_id=collection.workspace_id, owner_id=collection.pk,
+    )
     now = timezone.now()
     Collection.objects.filter(pk=collection.pk).update(updated_at=now)
     CollectionTask.objects.filter(pk=task.pk).update(
@@ -471,22 +481,14 @@ def dataset_build_run(*, task: CollectionTask, item_ids: list[int] | None = None
         filter_state=src.get("filter"),
         split_image_groups=bool(src.get("split_image_groups")),
     )
-    CollectionTask.objects.filter(pk=task.pk).update(status=CollectionTaskStatus.RUNNING)
-    done = added = 0
-    size = _chunk_size(task.total)
-    for chunk in _chunks(source, size=size):
-        with transaction.atomic():
-            added += _insert_select(
-                table=DatasetItem._meta.db_table,
-                owner_column="dataset_id",
-                workspace_id=dataset.workspace_id,
-                owner_id=dataset.pk,
-                source=chunk,
-            )
-        done = min(task.total, done + size)
-        CollectionTask.objects.filter(pk=task.pk).update(done=done, added=added)
+    def _progress(done: int) -> None:
         percent = (done * 100) // task.total if task.total else 100
         Dataset.objects.filter(pk=dataset.pk).update(progress=min(percent, 99))
+
+    added = _run_chunked_insert(
+        task=task, source=source, table=DatasetItem._meta.db_table, owner_column="dataset_id",
+        workspace_id=dataset.workspace_id, owner_id=dataset.pk, on_chunk=_progress,
+    )
     now = timezone.now()
     Dataset.objects.filter(pk=dataset.pk).update(status=DatasetStatus.READY, progress=100)
     CollectionTask.objects.filter(pk=task.pk).update(
