@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -12,7 +13,7 @@ PRODUCTION = {
     "DEBUG": "false",
     "SECRET_KEY": "x7Qp-3vN_k9Lr2Zt8Wm4Yb6Hc1Jd5Fg0Sa-Ue7Io3Pl9Kj2Mn6Bv8Cx4Zq1We5Rt7Yu0Ii",
     "ALLOWED_HOSTS": "metadata.example.com",
-    "DATABASE_URL": "sqlite:////tmp/ms_security_deploy_check.sqlite3",
+    "DATABASE_URL": "sqlite:///" + str(Path(tempfile.gettempdir()) / "ms_security_deploy_check.sqlite3"),
 }
 
 
