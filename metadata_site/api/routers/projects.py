@@ -58,6 +58,18 @@ def _info(obj) -> dict:
     }
 
 
+def _readme_out(obj: Project | Dataset, response: HttpResponse) -> dict:
+    """The README of a project or dataset; the ETag is its version."""
+    response["ETag"] = etag(obj.readme_version)
+    return {"readme": obj.readme, "version": obj.readme_version, "updated_at": obj.updated_at}
+
+
+def _custom_data_out(obj: Project | Dataset, response: HttpResponse) -> dict:
+    """The custom data object itself; the ETag is its version."""
+    response["ETag"] = etag(obj.custom_data_version)
+    return obj.custom_data
+
+
 @router.get("/w/{slug}/projects", response=responses(ProjectPage), tags=["projects"])
 def project_list(request: HttpRequest, slug: str, limit: int = Query(100, ge=1, le=1000), cursor: str | None = None):
     access = read_access(request, slug)
@@ -79,17 +91,13 @@ def project_info(request: HttpRequest, slug: str, project_id: int):
 @router.get("/w/{slug}/projects/{int:project_id}/readme", response=responses(ReadmeOut), tags=["projects"])
 def project_readme(request: HttpRequest, slug: str, project_id: int, response: HttpResponse):
     """The README (Markdown); the ETag is its version."""
-    project = _get_project(request, slug, project_id)
-    response["ETag"] = etag(project.readme_version)
-    return {"readme": project.readme, "version": project.readme_version, "updated_at": project.updated_at}
+    return _readme_out(_get_project(request, slug, project_id), response)
 
 
 @router.get("/w/{slug}/projects/{int:project_id}/custom_data", response=responses(dict), tags=["projects"])
 def project_custom_data(request: HttpRequest, slug: str, project_id: int, response: HttpResponse):
     """The custom data object itself; the ETag is its version (send it back as If-Match when writing)."""
-    project = _get_project(request, slug, project_id)
-    response["ETag"] = etag(project.custom_data_version)
-    return project.custom_data
+    return _custom_data_out(_get_project(request, slug, project_id), response)
 
 
 @router.get("/w/{slug}/datasets", response=responses(DatasetPage), tags=["datasets"])
@@ -120,16 +128,12 @@ def dataset_info(request: HttpRequest, slug: str, dataset_id: int):
 
 @router.get("/w/{slug}/datasets/{int:dataset_id}/readme", response=responses(ReadmeOut), tags=["datasets"])
 def dataset_readme(request: HttpRequest, slug: str, dataset_id: int, response: HttpResponse):
-    dataset = _get_dataset(request, slug, dataset_id)
-    response["ETag"] = etag(dataset.readme_version)
-    return {"readme": dataset.readme, "version": dataset.readme_version, "updated_at": dataset.updated_at}
+    return _readme_out(_get_dataset(request, slug, dataset_id), response)
 
 
 @router.get("/w/{slug}/datasets/{int:dataset_id}/custom_data", response=responses(dict), tags=["datasets"])
 def dataset_custom_data(request: HttpRequest, slug: str, dataset_id: int, response: HttpResponse):
-    dataset = _get_dataset(request, slug, dataset_id)
-    response["ETag"] = etag(dataset.custom_data_version)
-    return dataset.custom_data
+    return _custom_data_out(_get_dataset(request, slug, dataset_id), response)
 
 
 # --- writes ----------------------------------------------------------------------------------------------------
@@ -157,8 +161,7 @@ def _save_custom_data(request, response, obj, data: dict, *, base_version: int |
         raise ApiError(422, exc.message, errors) from None
     except InfoError as exc:
         raise ApiError(422, exc.message) from None
-    response["ETag"] = etag(obj.custom_data_version)
-    return obj.custom_data
+    return _custom_data_out(obj, response)
 
 
 def _put(request, response, obj, silent: bool):
@@ -186,8 +189,7 @@ def _save_readme(request, response, obj, payload: ReadmeIn, silent: bool):
         raise ApiError(412, PRECONDITION_FAILED) from None
     except InfoError as exc:
         raise ApiError(422, exc.message, [{"loc": ["body", "readme"], "msg": exc.message}]) from None
-    response["ETag"] = etag(obj.readme_version)
-    return {"readme": obj.readme, "version": obj.readme_version, "updated_at": obj.updated_at}
+    return _readme_out(obj, response)
 
 
 @router.put("/w/{slug}/projects/{int:project_id}/custom_data", response=responses(dict), tags=["projects"],
