@@ -14,7 +14,10 @@ kind (count, errors, p50/p95/p99 ms) and the totals (requests/s). The mix, per r
      5% custom data saves (API PUT of the project's custom data, If-Match from a GET; a 412 counts as a
         conflict, not an error)
 
---with-import also runs a metadata import of --import-rows rows (`import_metadata`) during each run.
+Each user waits --think seconds (uniform in MIN,MAX; default 1–3 s, as a locustfile's `between(1, 3)`)
+between requests; `--think 0,0` makes a closed loop that measures saturation throughput instead.
+--with-import also runs a metadata import of --import-rows rows during each run, queued with
+`import_metadata --background` and applied by a real `db_worker`.
 """
 
 import argparse
@@ -76,6 +79,11 @@ def setup(args, env: dict, workdir: Path) -> None:
     t0 = time.perf_counter()
     _manage(env, "seed_demo", "--corpus", str(corpus), "--workspace", args.workspace, "--force")
     print(f"loaded {args.items:,} items in {time.perf_counter() - t0:.0f} s", flush=True)
+    t0 = time.perf_counter()
+    _manage(env, "explorer_indexes", "--workspace", args.workspace)  # what the worker does when fields are declared
+    with psycopg.connect(args.db, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE items_item")
+    print(f"explorer indexes built and table analysed in {time.perf_counter() - t0:.0f} s", flush=True)
     _manage(env, "collectstatic", "--noinput", "-v", "0")
 
 
@@ -116,6 +124,7 @@ class User(threading.Thread):
 
     def run(self) -> None:
         kinds = [k for k, w in MIX for _ in range(w)]
+        low, high = self.ctx["think"]
         while time.time() < self.until:
             kind = self.rng.choice(kinds)
             t0 = time.perf_counter()
@@ -124,6 +133,8 @@ class User(threading.Thread):
             except requests.RequestException as exc:
                 error = type(exc).__name__
             self.results.add(kind, time.perf_counter() - t0, error)
+            if high > 0:  # a person reads the page before the next click (locust's wait_time = between(low, high))
+                time.sleep(min(self.rng.uniform(low, high), max(0.0, self.until - time.time())))
 
     def _ok(self, response, *allowed: int) -> str | None:
         return None if response.status_code in (allowed or (200,)) else f"HTTP {response.status_code}"
@@ -189,7 +200,7 @@ def _context(base: str, env: dict, args) -> dict:
                 "updated_at=timezone.now())")
         projects = api.get(f"{base}/api/w/{args.workspace}/projects", timeout=30).json()["results"]
     return {"token": token, "uids": uids, "project": projects[0]["id"], "ws": args.workspace,
-            "queries": [q["query_string"] for q in queries.values()]}
+            "queries": [q["query_string"] for q in queries.values()], "think": args.think}
 
 
 def _gunicorn(env: dict, port: int, workers: int) -> subprocess.Popen:
@@ -246,8 +257,11 @@ def main() -> None:
     parser.add_argument("--with-import", action="store_true", help="run a metadata import in a db_worker meanwhile")
     parser.add_argument("--import-rows", type=int, default=1_000_000)
     parser.add_argument("--generator", default="../shared/bench/gen_metadata.py")
+    parser.add_argument("--think", default="1,3",
+                        help="seconds each user waits between requests, uniform in MIN,MAX (0,0: none, a closed loop)")
     parser.add_argument("--json", help="write the results here too")
     args = parser.parse_args()
+    args.think = tuple(float(x) for x in args.think.split(","))
     args.generator = str((ROOT / args.generator).resolve()) if not os.path.isabs(args.generator) else args.generator
     env = _env(args.db)
     workdir = Path(tempfile.mkdtemp(prefix="ms_load_"))
@@ -264,8 +278,12 @@ def main() -> None:
                 ctx = _context(base, env, args)
                 if args.with_import:
                     worker = _start_import(env, args, workdir)
+                import_start = time.perf_counter()
                 result = run_level(base, ctx, users, args.duration)
                 result["total"]["with_import"] = bool(args.with_import)
+                result["total"]["think"] = list(args.think)
+                if args.with_import:
+                    result["total"]["import"] = _import_progress(env, time.perf_counter() - import_start)
                 report.append(result)
                 _print(result)
             finally:
@@ -280,17 +298,36 @@ def main() -> None:
 
 
 def _start_import(env: dict, args, workdir: Path) -> subprocess.Popen:
-    """A metadata import of --import-rows rows (the corpus' own items, merge mode), run by `import_metadata`
-    in its own process, as a worker would."""
+    """A metadata import of --import-rows rows (the corpus' own items, merge mode, with new values so every row
+    changes), queued with `import_metadata --background` and run by a real `db_worker`."""
     corpus = workdir / "import.jsonl"
     with corpus.open("w") as out:
-        subprocess.run([PY, args.generator, str(args.import_rows)], stdout=out, check=True)
-    return subprocess.Popen([PY, "manage.py", "import_metadata", "--workspace", args.workspace, str(corpus)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+        generated = subprocess.run([PY, args.generator, str(args.import_rows)], capture_output=True, text=True,
+                                   check=True).stdout
+        for line in generated.splitlines():
+            row = json.loads(line)
+            row["metadata"] = {"temperature": round(row["metadata"]["temperature"] + 0.5, 2), "reviewed": True}
+            out.write(json.dumps(row) + "\n")
+    _manage(env, "import_metadata", "--workspace", args.workspace, "--background", str(corpus), capture=True)
+    return subprocess.Popen([PY, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.5"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _import_progress(env: dict, seconds: float) -> dict:
+    """The newest import task's status and rows applied, at the end of a run."""
+    out = _manage(env, "shell", "-c", "import json; from metadata_site.imports.models import ImportTask; "
+                  "t = ImportTask.objects.order_by('-pk').first(); "
+                  "print(json.dumps({'status': t.status, 'rows': t.updated_rows + t.unchanged_rows, "
+                  "'progress': float(t.progress)}))", capture=True)
+    info = json.loads(out.strip().splitlines()[-1])
+    info["rows_per_second"] = round(info["rows"] / seconds)
+    return info
 
 
 def _print(result: dict) -> None:
     t = result["total"]
+    if t.get("import"):
+        print(f"\nimport during the run: {t['import']}")
     print(f"\n{t['users']} users{' + import' if t.get('with_import') else ''}: {t['requests']:,} requests, "
           f"{t['rps']:.1f} req/s, {t['errors']} errors, {t['conflicts']} conflicts (412), "
           f"p50 {t['p50']:.0f} ms, p95 {t['p95']:.0f} ms, p99 {t['p99']:.0f} ms")

@@ -16,8 +16,15 @@ from urllib.parse import urlsplit
 
 from django.db import transaction
 
+import metadata_site.lib.lookups  # noqa: F401 (registers __in_array)
 from metadata_site.items.models import ChangeSet, Item, ItemKind
-from metadata_site.items.services import STATUS_CHANGED, STATUS_FAILED, item_metadata_write
+from metadata_site.items.services import (
+    STATUS_CHANGED,
+    STATUS_FAILED,
+    NewItem,
+    item_metadata_write,
+    items_create_bulk,
+)
 from metadata_site.projects.models import Dataset, Folder
 from metadata_site.schemas.fields import FieldSpec, FieldType, Schema
 from metadata_site.schemas.validation import (
@@ -139,7 +146,7 @@ class Scope:
     def by_uid(self, uids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, str]]:
         if not uids:
             return {}
-        qs = self.items().filter(uid__in=uids)
+        qs = self.items().filter(uid__in_array=uids)
         if self.folder is not None:
             if self._folder_ids is None:
                 self._folder_ids = self.folder.descendant_ids(include_self=True)
@@ -149,7 +156,7 @@ class Scope:
     def by_title(self, titles: list[str], *, top_level: bool = False) -> dict[str, list[tuple[int, str]]]:
         if not titles:
             return {}
-        qs = self.items().filter(title__in=titles)
+        qs = self.items().filter(title__in_array=titles)
         if self.folder is not None:
             qs = qs.filter(folder=self.folder)
         if top_level:
@@ -536,31 +543,33 @@ class DataImport(Kind):
             outcome.errors.sort()
             return outcome
         with transaction.atomic():
+            # The lookup above is still true inside the batch's transaction; each run adds what it creates.
             for run in _distinct_runs(good, key=lambda s: s.title):
-                self._write_run(run, outcome, change_set=change_set)
+                self._write_run(run, outcome, change_set=change_set, existing=existing)
         outcome.errors.sort()
         return outcome
 
-    def _write_run(self, specs: list[_Spec], outcome: Outcome, *, change_set: ChangeSet | None) -> None:
-        existing = self.scope.by_title([s.title for s in specs], top_level=True)
+    def _write_run(
+        self, specs: list[_Spec], outcome: Outcome, *, change_set: ChangeSet | None,
+        existing: dict[str, list[tuple[int, str]]],
+    ) -> None:
+        """Create the new items of a run of distinct titles (and their frames) and update the existing ones.
+        `existing` maps the titles already in the folder to their items; the run's new items are added to it."""
         new = [s for s in specs if s.title not in existing]
         old = [s for s in specs if s.title in existing]
-        folder = self.scope.folder
-        created = Item.objects.bulk_create(
-            [
-                Item(
-                    workspace_id=self.task.workspace_id, folder=folder, title=s.title, kind=s.kind,
-                    media_url=s.url, client_metadata=s.metadata,
-                )
-                for s in new
-            ]
+        folder_id = self.scope.folder.pk
+        workspace = self.task.workspace
+        created = items_create_bulk(
+            workspace=workspace, folder_id=folder_id,
+            items=[NewItem(s.title, s.kind, s.url, s.metadata) for s in new],
         )
-        outcome.created_ids.extend(item.pk for item in created)
+        outcome.created_ids.extend(created)
         outcome.inserted += len(created)
         outcome.valid += len(specs)
-        frames = []
-        for spec, item in zip(new, created, strict=True):
-            frames.extend(self._frame_item(item.pk, f) for f in spec.frames)
+        frames: list[NewItem] = []
+        for spec, pk in zip(new, created, strict=True):
+            existing[spec.title] = [(pk, spec.kind)]
+            frames.extend(self._frame_item(pk, f) for f in spec.frames)
         updates: dict[int, dict] = {}
         index_of: dict[int, int] = {}
         if old:
@@ -583,21 +592,18 @@ class DataImport(Kind):
                         updates[frame_pk] = frame.metadata
                         index_of[frame_pk] = spec.index
         if frames:
-            outcome.created_ids.extend(item.pk for item in Item.objects.bulk_create(frames))
+            outcome.created_ids.extend(items_create_bulk(workspace=workspace, folder_id=folder_id, items=frames))
         if updates:
             result = item_metadata_write(
-                workspace=self.task.workspace, user=self.user, updates=updates, mode=self.task.mode,
+                workspace=workspace, user=self.user, updates=updates, mode=self.task.mode,
                 source="import", change_set=change_set,
             )
             changed_rows = {index_of[row["item"]] for row in result.rows if row["status"] == STATUS_CHANGED}
             outcome.updated += len(changed_rows)
             outcome.unchanged += len(old) - len(changed_rows & {s.index for s in old})
 
-    def _frame_item(self, parent_pk: int, frame: _Spec) -> Item:
-        return Item(
-            workspace_id=self.task.workspace_id, folder=self.scope.folder, title=frame.title, kind=ItemKind.FRAME,
-            parent_id=parent_pk, frame_index=frame.frame_index, media_url=frame.url, client_metadata=frame.metadata,
-        )
+    def _frame_item(self, parent_pk: int, frame: _Spec) -> NewItem:
+        return NewItem(frame.title, ItemKind.FRAME, frame.url, frame.metadata, parent_pk, frame.frame_index)
 
 
 KINDS: dict[str, type[Kind]] = {

@@ -293,6 +293,24 @@ class Reader:
             else:
                 yield from self._csv()
 
+    def scan(self, *, json_shapes: tuple[str, ...] = ("array",), sections: tuple[str, ...] = ()) -> Iterator[Row]:
+        """`rows` without parsing what only a row can get wrong: a JSONL file is read to its end (so its
+        encoding is checked) and each non-empty line counted as a row, its JSON left to the apply pass (which
+        reports a bad line as that row's error). JSON and CSV files are parsed as they are by `rows`, since their
+        structure can fail the whole file."""
+        if self.format != "jsonl":
+            yield from self.rows(json_shapes=json_shapes, sections=sections)
+            return
+        with self.path.open("rb") as raw:
+            self._text = TextStream(raw)
+            index = 0
+            for line in self._lines():
+                if line.strip():
+                    yield Row(index)
+                    index += 1
+            if not index:
+                raise ImportFileError(FILE_EMPTY)
+
     def _lines(self) -> Iterator[str]:
         pending = ""
         while True:

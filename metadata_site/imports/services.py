@@ -402,8 +402,9 @@ def _finish(task: ImportTask, status: str, *, reason: str = "") -> None:
     _set(task, **values)
 
 
-def _rows(run: _Run) -> Iterator[Row]:
-    rows = run.reader.rows(json_shapes=run.kind.json_shapes, sections=run.kind.sections)
+def _rows(run: _Run, *, scan: bool = False) -> Iterator[Row]:
+    read = run.reader.scan if scan else run.reader.rows
+    rows = read(json_shapes=run.kind.json_shapes, sections=run.kind.sections)
     if run.reader.format == "csv":
         first = next(rows, None)
         run.kind.check_columns(run.reader.columns)
@@ -478,7 +479,7 @@ def _check_pass(run: _Run) -> None:
     total = valid = errors = 0
     samples: list = []
     try:
-        for batch in _batches(_rows(run), _batch_size()):
+        for batch in _batches(_rows(run, scan=not full), _batch_size()):
             total += len(batch)
             if full:
                 outcome = run.kind.run_batch(batch, write=False, change_set=None)

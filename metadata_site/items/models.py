@@ -30,12 +30,16 @@ class ItemQuerySet(models.QuerySet):
 class Item(models.Model):
     """One data unit. `uid` is its public id (the `media_id` of imports and the API)."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="items")
+    # No index of its own: (workspace, title) and (workspace, folder, title) start with it, and every index
+    # costs each metadata write of an item (a new row version is inserted in all of them).
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="items", db_index=False)
     folder = models.ForeignKey("projects.Folder", on_delete=models.CASCADE, related_name="items")
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     title = models.CharField(max_length=500)
     kind = models.CharField(max_length=16, choices=ItemKind.choices, default=ItemKind.IMAGE)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="frames")
+    parent = models.ForeignKey(  # indexed by (parent, frame_index)
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="frames", db_index=False
+    )
     frame_index = models.PositiveIntegerField(null=True, blank=True)
     media_url = models.URLField(max_length=2000, blank=True)
     client_metadata = models.JSONField(default=dict, blank=True)
@@ -93,9 +97,17 @@ class ChangeSet(models.Model):
 
 
 class ChangeSetEntry(models.Model):
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    change_set = models.ForeignKey(ChangeSet, on_delete=models.CASCADE, related_name="entries")
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="change_entries")
+    """One item's previous metadata in a change set. An import writes a million of these, so the table keeps
+    only what reads need: the (change set, item) key and the item index for deletions. Workspace and item are
+    not database-level foreign keys (each would be one referential check per row at commit); Django still
+    cascades deletions to entries, and entries are written only by `items.services`, inside the transaction
+    that writes the item."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    change_set = models.ForeignKey(ChangeSet, on_delete=models.CASCADE, related_name="entries", db_index=False)
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="change_entries", db_constraint=False)
     previous = models.JSONField(default=dict, blank=True)
     new_hash = models.CharField(max_length=64)
 

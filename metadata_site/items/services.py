@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, OuterRef, QuerySet, Subquery
-from django.db.models.expressions import RawSQL
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from metadata_site.lib.lookups import array_literal  # also registers __in_array
 from metadata_site.schemas.selectors import schema_current
 from metadata_site.schemas.validation import validate_metadata
 from metadata_site.workspaces.models import Workspace
@@ -109,7 +109,32 @@ def _canonical(value: Any) -> Any:
     return value
 
 
+def _is_canonical(value: dict) -> bool:
+    """True when `_canonical` would leave this metadata object as it is (no integral float anywhere): the
+    common case, where the object can be dumped without being copied first."""
+    for v in value.values():
+        t = type(v)
+        if t is str or t is bool or t is int or v is None:
+            continue
+        if t is float:
+            if v.is_integer():
+                return False
+        elif t is list:
+            for x in v:
+                tx = type(x)
+                if tx is str or tx is bool or tx is int:
+                    continue
+                if tx is float and not x.is_integer():
+                    continue
+                return False
+        else:
+            return False
+    return True
+
+
 def _dumps(value: Any) -> str:
+    if type(value) is dict and _is_canonical(value):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return json.dumps(_canonical(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -118,69 +143,93 @@ def metadata_hash(metadata: Any) -> str:
     return hashlib.sha256(_dumps(metadata).encode()).hexdigest()
 
 
-def _id_subquery(ids: list[int]) -> RawSQL:
-    """One parameter for any number of ids (an IN list of 100,000 placeholders breaks SQLite)."""
-    if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
-    return RawSQL("SELECT value FROM json_each(%s)", (json.dumps(ids),))
-
-
 def _locked_rows(workspace: Workspace, ids: list[int]) -> dict[int, tuple]:
+    """``pk -> (uid, kind, metadata)`` of the items, locked for this transaction. On PostgreSQL the metadata
+    also comes back as its JSON text, kept in `_previous_text` for the change-set entry (no second dump)."""
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(Item._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, uid, kind, client_metadata::text FROM {table} "
+                "WHERE workspace_id = %s AND id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE",
+                (workspace.pk, array_literal(ids)),
+            )
+            loads = json.loads
+            return {pk: (uid, kind, loads(text), text) for pk, uid, kind, text in cursor.fetchall()}
     qs = (
-        Item.objects.filter(workspace=workspace, pk__in=_id_subquery(ids))
+        Item.objects.filter(workspace=workspace, pk__in_array=ids)
         .select_for_update()
         .order_by("id")
         .values_list("id", "uid", "kind", "client_metadata")
     )
-    return {pk: (uid, kind, md) for pk, uid, kind, md in qs}
+    return {pk: (uid, kind, md, None) for pk, uid, kind, md in qs}
 
 
-def _write_rows(*, workspace: Workspace, change_set: ChangeSet, rows: list[tuple[int, dict, Any]]) -> None:
+def _write_rows(
+    *, workspace: Workspace, change_set: ChangeSet, rows: list[tuple[int, dict, Any]], texts: dict[int, str] | None = None
+) -> None:
     """Write ``(item_id, new_metadata, previous_metadata)`` rows and record them in `change_set`: a constant
-    number of statements whatever the number of rows."""
+    number of statements whatever the number of rows. `texts` may give the previous metadata of an item as the
+    JSON text it was read as (PostgreSQL), which is then stored without being dumped again."""
     if not rows:
         return
     qn = connection.ops.quote_name
     item_table = qn(Item._meta.db_table)
     entry_table = qn(ChangeSetEntry._meta.db_table)
     now = timezone.now()
+    texts = texts or {}
+    dumps = json.dumps
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # Two JSON documents built as text: the canonical dump of each new object is both what is stored
+            # (jsonb keeps no key order) and what is hashed, unless the object holds an integral float, whose
+            # written form is kept as given.
+            updates: list[str] = []
+            entries: list[str] = []
+            for pk, new, old in rows:
+                canonical = type(new) is dict and _is_canonical(new)
+                text = json.dumps(new, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+                digest = hashlib.sha256((text if canonical else _dumps(new)).encode()).hexdigest()
+                previous = texts.get(pk) or dumps(old, ensure_ascii=False)
+                updates.append(f'{{"id":{pk},"md":{text}}}')
+                entries.append(f'{{"item_id":{pk},"previous":{previous},"new_hash":"{digest}"}}')
             cursor.execute(
                 f"UPDATE {item_table} AS i SET client_metadata = v.md, updated_at = %s "
                 "FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, md jsonb) "
                 "WHERE i.id = v.id AND i.workspace_id = %s",
-                (now, json.dumps([{"id": pk, "md": new} for pk, new, _ in rows]), workspace.pk),
+                (now, "[" + ",".join(updates) + "]", workspace.pk),
             )
             cursor.execute(
                 f"INSERT INTO {entry_table} (workspace_id, change_set_id, item_id, previous, new_hash) "
                 "SELECT %s, %s, v.item_id, v.previous, v.new_hash "
                 "FROM jsonb_to_recordset(%s::jsonb) AS v(item_id bigint, previous jsonb, new_hash text) "
-                "ON CONFLICT (change_set_id, item_id) DO UPDATE SET new_hash = EXCLUDED.new_hash",
-                (
-                    workspace.pk,
-                    change_set.pk,
-                    json.dumps(
-                        [{"item_id": pk, "previous": old, "new_hash": metadata_hash(new)} for pk, new, old in rows]
-                    ),
-                ),
+                "ON CONFLICT (change_set_id, item_id) DO UPDATE SET new_hash = EXCLUDED.new_hash "
+                "RETURNING (xmax = 0)",
+                (workspace.pk, change_set.pk, "[" + ",".join(entries) + "]"),
             )
+            added = sum(1 for (inserted,) in cursor.fetchall() if inserted)
         else:
             stamp = connection.ops.adapt_datetimefield_value(now)
             cursor.executemany(
                 f"UPDATE {item_table} SET client_metadata = %s, updated_at = %s WHERE id = %s AND workspace_id = %s",
-                [(json.dumps(new), stamp, pk, workspace.pk) for pk, new, _ in rows],
+                [(dumps(new), stamp, pk, workspace.pk) for pk, new, _ in rows],
             )
             # On a second write of the same item within one change set (an import in batches), keep the first
             # previous value and only move the hash forward.
+            cursor.execute(
+                f"SELECT count(*) FROM {entry_table} WHERE change_set_id = %s AND item_id IN (SELECT value FROM json_each(%s))",
+                (change_set.pk, json.dumps([pk for pk, _, _ in rows])),
+            )
+            (already,) = cursor.fetchone()
             cursor.executemany(
                 f"INSERT INTO {entry_table} (workspace_id, change_set_id, item_id, previous, new_hash) "
                 "VALUES (%s, %s, %s, %s, %s) "
                 "ON CONFLICT (change_set_id, item_id) DO UPDATE SET new_hash = excluded.new_hash",
-                [(workspace.pk, change_set.pk, pk, json.dumps(old), metadata_hash(new)) for pk, new, old in rows],
+                [(workspace.pk, change_set.pk, pk, dumps(old), metadata_hash(new)) for pk, new, old in rows],
             )
-    count = ChangeSetEntry.objects.filter(change_set=OuterRef("pk")).values("change_set").annotate(n=Count("id"))
-    ChangeSet.objects.filter(pk=change_set.pk).update(item_count=Subquery(count.values("n")))
+            added = len({pk for pk, _, _ in rows}) - already
+    # The count moves by the entries this write added (an item written again in the same change set has one).
+    ChangeSet.objects.filter(pk=change_set.pk).update(item_count=F("item_count") + added)
     change_set.refresh_from_db(fields=["item_count"])
     metadata_written.send(
         sender=Item, workspace=workspace, item_ids=[pk for pk, _, _ in rows], change_set=change_set
@@ -239,7 +288,7 @@ def item_metadata_write(
                      "errors": [{"key": "", "msg": ITEM_NOT_FOUND, "expected": "an item id", "value": pk}]}
                 )
                 continue
-            uid, kind, old = current[pk]
+            uid, kind, old, _text = current[pk]
             normalised, errors = validate_metadata(schema, metadata, partial=(mode == MODE_MERGE), item_kind=kind)
             row = {"item": pk, "uid": str(uid), "status": STATUS_FAILED, "errors": errors}
             if not errors:
@@ -260,7 +309,10 @@ def item_metadata_write(
                     description=description[:500],
                     source=source,
                 )
-            _write_rows(workspace=workspace, change_set=result.change_set, rows=to_write)
+            _write_rows(
+                workspace=workspace, change_set=result.change_set, rows=to_write,
+                texts={pk: current[pk][3] for pk, _, _ in to_write if current[pk][3] is not None},
+            )
     return result
 
 
@@ -334,7 +386,7 @@ def change_set_undo(*, change_set: ChangeSet, user) -> UndoResult:
             current = _locked_rows(workspace, [item_id for item_id, _, _ in batch])
             to_write = []
             for item_id, previous, new_hash in batch:
-                uid, _kind, now_md = current[item_id]
+                uid, _kind, now_md, _text = current[item_id]
                 if metadata_hash(now_md) != new_hash:
                     conflicts.append({"item": item_id, "uid": str(uid)})
                 elif _dumps(now_md) != _dumps(previous):
@@ -358,6 +410,61 @@ def change_set_undo(*, change_set: ChangeSet, user) -> UndoResult:
         locked.save(update_fields=["undone_at", "undone_by"])
     change_set.undone_at, change_set.undone_by = locked.undone_at, locked.undone_by
     return UndoResult(change_set=locked, undo_change_set=undo, restored=restored, conflicts=conflicts)
+
+
+# --- bulk creation ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewItem:
+    """One item to create: `metadata` must already be validated and normalised for the schema."""
+
+    title: str
+    kind: str
+    media_url: str
+    metadata: dict
+    parent_id: int | None = None
+    frame_index: int | None = None
+
+
+def items_create_bulk(*, workspace: Workspace, folder_id: int, items: list[NewItem]) -> list[int]:
+    """Create `items` in `folder_id` with a constant number of statements; returns their pks in input order.
+
+    The caller holds the transaction (an import batch). On PostgreSQL the rows travel as one JSON document
+    into an INSERT ... SELECT; elsewhere through the ORM's bulk_create."""
+    if not items:
+        return []
+    if connection.vendor != "postgresql":
+        created = Item.objects.bulk_create(
+            [
+                Item(
+                    workspace=workspace, folder_id=folder_id, title=n.title, kind=n.kind, media_url=n.media_url,
+                    client_metadata=n.metadata, parent_id=n.parent_id, frame_index=n.frame_index,
+                )
+                for n in items
+            ]
+        )
+        return [item.pk for item in created]
+    uids = [uuid.uuid4() for _ in items]
+    dumps = json.dumps
+    payload = "[" + ",".join(
+        dumps({"u": str(u), "t": n.title, "k": n.kind, "m": n.media_url, "p": n.parent_id, "f": n.frame_index},
+              ensure_ascii=False)[:-1] + ',"md":' + dumps(n.metadata, ensure_ascii=False) + "}"
+        for u, n in zip(uids, items, strict=True)
+    ) + "]"
+    now = timezone.now()
+    table = connection.ops.quote_name(Item._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (workspace_id, folder_id, uid, title, kind, parent_id, frame_index, media_url, "
+            "client_metadata, created_at, updated_at) "
+            "SELECT %s, %s, v.u, v.t, v.k, v.p, v.f, v.m, v.md, %s, %s "
+            "FROM jsonb_to_recordset(%s::jsonb) AS v(u uuid, t text, k text, m text, p bigint, f integer, md jsonb) "
+            "RETURNING uid, id",
+            (workspace.pk, folder_id, now, now, payload),
+        )
+        pk_by_uid = dict(cursor.fetchall())
+    return [pk_by_uid[u] for u in uids]
 
 
 # --- bulk edit -------------------------------------------------------------------------------------

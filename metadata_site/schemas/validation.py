@@ -21,7 +21,7 @@ allowed on video items only.
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -224,15 +224,94 @@ def schema_json_schema(schema: Schema) -> dict:
     }
 
 
+_MISS = object()
+_CANONICAL_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+_LINK_RE = re.compile(_LINK_PATTERN)
+# A plain host name or IPv4 address, an optional port, then anything without spaces: urlsplit always finds a
+# host in these, so the fast path need not call it.
+_SIMPLE_LINK = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.\-]*[A-Za-z0-9](:[0-9]{1,5})?([/?#][^\s\x00]*)?")
+_SAFE_INT = 2**53
+
+
+def _fast_checker(spec: FieldSpec) -> Callable[[Any], Any]:
+    """Plain-Python acceptance of the common valid values of `spec`: returns the normalised value, or `_MISS`
+    when it cannot vouch for the value (then the JSON Schema path decides and words the error).
+
+    It only ever accepts what the JSON Schema fragment plus `_normalise` accept, with the same result (a
+    property-based test holds the two paths to that); it is what lets an import check about a million values
+    per second per core instead of tens of thousands."""
+    match spec.type:
+        case FieldType.STRING:
+            def check(v):
+                if type(v) is str and len(v) <= STRING_MAX_LENGTH and "\x00" not in v:
+                    return v
+                return _MISS
+        case FieldType.FLOAT:
+            def check(v):
+                t = type(v)
+                if t is float:
+                    return v if math.isfinite(v) else _MISS
+                if t is int and -_SAFE_INT <= v <= _SAFE_INT:
+                    return v
+                return _MISS
+        case FieldType.INTEGER:
+            def check(v):
+                t = type(v)
+                if t is int:
+                    return v
+                if t is float and v.is_integer():
+                    return int(v)
+                return _MISS
+        case FieldType.BOOLEAN:
+            def check(v):
+                return v if type(v) is bool else _MISS
+        case FieldType.DATETIME:
+            def check(v):
+                # In this form, a date and time that fromisoformat reads is one the RFC 3339 check accepts.
+                if type(v) is str and _CANONICAL_DATETIME.fullmatch(v):
+                    try:
+                        datetime.fromisoformat(v)
+                    except ValueError:
+                        return _MISS
+                    return v
+                return _MISS
+        case FieldType.ENUM if spec.is_multi:
+            options = frozenset(o for o in spec.options if "\x00" not in o)
+
+            def check(v):
+                if type(v) is list and all(type(o) is str and o in options for o in v) and len(set(v)) == len(v):
+                    return list(v)
+                return _MISS
+        case FieldType.ENUM:
+            options = frozenset(o for o in spec.options if "\x00" not in o)
+
+            def check(v):
+                return v if type(v) is str and v in options else _MISS
+        case FieldType.LINK:
+            def check(v):
+                if type(v) is str and _SIMPLE_LINK.fullmatch(v):
+                    return v
+                if type(v) is str and "\x00" not in v and _LINK_RE.search(v):
+                    parts = urlsplit(v)
+                    if parts.scheme.lower() in ("http", "https") and parts.hostname:
+                        return v
+                return _MISS
+        case _:
+            raise AssertionError(spec.type)
+    return check
+
+
 class _FieldValidator:
-    """A field's compiled JSON Schema validator, with a bounded memo of results for small hashable values
-    (enum options, booleans, short strings repeat across a million items; validating each once is enough)."""
+    """A field's checks: the plain-Python fast path for the common valid values, then its compiled JSON Schema
+    validator, with a bounded memo of results for small hashable values (a bad value repeated across a million
+    rows is worded once)."""
 
     MEMO_SIZE = 10_000
 
     def __init__(self, spec: FieldSpec):
         self.spec = spec
         self.validator = Draft202012Validator(field_json_schema(spec), format_checker=Draft202012Validator.FORMAT_CHECKER)
+        self.fast = _fast_checker(spec)
         self.memo: dict[tuple, tuple[bool, Any]] = {}
 
     @staticmethod
@@ -249,8 +328,8 @@ class _FieldValidator:
             raise FieldValueError(_message(self.spec, error, value))
         return _normalise(self.spec, value)
 
-    def check(self, value: Any) -> Any:
-        """The normalised value; raises FieldValueError with the reason it does not fit."""
+    def check_slow(self, value: Any) -> Any:
+        """The JSON Schema path alone (with the memo): the reference the fast path is tested against."""
         key = self._memo_key(value)
         if key is None:
             return self._check(value)
@@ -267,6 +346,13 @@ class _FieldValidator:
         if not ok:
             raise FieldValueError(result)
         return list(result) if isinstance(result, list) else result
+
+    def check(self, value: Any) -> Any:
+        """The normalised value; raises FieldValueError with the reason it does not fit."""
+        result = self.fast(value)
+        if result is _MISS:
+            return self.check_slow(value)
+        return result
 
 
 @lru_cache(maxsize=256)
@@ -419,13 +505,21 @@ def validate_metadata(
         return {}, [{"key": "", "msg": METADATA_NOT_AN_OBJECT, "expected": "a JSON object", "value": metadata}]
     normalised: dict = {}
     errors: list[dict] = []
+    validators = _schema_validators(schema)
     for key, value in metadata.items():
-        key = str(key)
+        if type(key) is not str:
+            key = str(key)
         if value is None:
             if partial:
                 normalised[key] = None
             continue
-        spec = schema.get(key)
+        validator = validators.get(key)
+        if validator is not None:
+            result = validator.fast(value)
+            if result is not _MISS:
+                normalised[key] = result
+                continue
+        spec = validator.spec if validator is not None else None
         try:
             if key == KEYFRAMES and spec is None:
                 normalised[key] = _validate_keyframes(value, item_kind)
@@ -434,10 +528,19 @@ def validate_metadata(
                 _check_json(value)
                 normalised[key] = value
             else:
-                normalised[key] = _field_validator(spec).check(value)
+                normalised[key] = validator.check_slow(value)
         except FieldValueError as exc:
             errors.append({"key": key, "msg": exc.message, "expected": expected_text(spec, key), "value": value})
     return normalised, errors
+
+
+def _schema_validators(schema: Schema) -> dict[str, "_FieldValidator"]:
+    """The validators of a schema's fields by name, kept on the (frozen) schema object."""
+    cached = schema.__dict__.get("_validators")
+    if cached is None:
+        cached = {spec.name: _field_validator(spec) for spec in schema}
+        object.__setattr__(schema, "_validators", cached)
+    return cached
 
 
 # --- type changes -----------------------------------------------------------------------------------

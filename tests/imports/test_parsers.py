@@ -115,3 +115,35 @@ def test_it_refuses_an_unknown_format():
     with pytest.raises(ImportFileError) as exc:
         parsers.format_for("a.xlsx")
     assert exc.value.reason == "Unknown file format 'a.xlsx': use .json, .jsonl or .csv."
+
+
+def test_a_scan_counts_the_jsonl_rows_a_full_read_gives_without_parsing_them(tmp_path):
+    path = tmp_path / "upload.jsonl"
+    path.write_text('{"a": 1}\n\n  \n{not json\n[1, 2]\n')
+    reader = Reader(path, "jsonl")
+    scanned = [r.index for r in reader.scan()]
+    assert reader.bytes_read == reader.size
+    assert scanned == [r.index for r in Reader(path, "jsonl").rows()] == [0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"\n  \n", "The file is empty."),
+        (b'{"a": "caf\xe9"}\n', "The file is not valid UTF-8 (at byte 10); save it as UTF-8 and upload it again."),
+    ],
+)
+def test_a_scan_of_jsonl_still_fails_an_empty_or_badly_encoded_file(tmp_path, content, message):
+    path = tmp_path / "upload.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(ImportFileError) as exc:
+        list(Reader(path, "jsonl").scan())
+    assert exc.value.reason == message
+
+
+def test_a_scan_of_json_or_csv_parses_them_as_a_full_read_does(tmp_path):
+    path = tmp_path / "upload.json"
+    path.write_text('[{"a": 1}, {"a": 2}')
+    with pytest.raises(ImportFileError) as exc:
+        list(Reader(path, "json").scan())
+    assert exc.value.reason.startswith("Invalid JSON at line 1")
