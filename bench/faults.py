@@ -5,8 +5,9 @@
         [--kills 5] [--seed 1] [--scenarios metadata,data]
 
 For each scenario, the same file is imported twice into the same starting state: once by a worker left alone
-(the reference), once by a worker that is killed with SIGKILL at random moments (`--kills` times, each
-somewhere in the next 0.5–4 s of its run) and started again after `resume_imports`, as an operator or
+(the reference), once by a worker that is killed with SIGKILL at random moments (`--kills` times: once
+while it checks the file, then each time the committed offset passes a random row, a random 0–1 s later, so the
+kill lands inside a batch) and started again after `resume_imports`, as an operator or
 `make run` would. The final states are then compared: every item's uid, title, kind and metadata (one digest
 over all of them, plus the item count: no lost and no doubled rows), the task's counters and the number of
 change-set entries. The script exits non-zero when they differ.
@@ -108,13 +109,22 @@ def main() -> int:
         import_task_upload_path(task=task, path=path)
         worker = _worker(env)
         killed_at: list[float] = []
+        # Kill points spread over the whole file: one during the check pass, the others once the committed
+        # offset has passed a random row (sorted), each after a further random 0-1 s so it lands inside a batch.
+        targets = sorted(rng.randrange(args.rows) for _ in range(max(0, kills - 1)))
+        targets = ([-1] if kills else []) + targets
         try:
             while True:
                 status, offset = ImportTask.objects.filter(pk=task.pk).values_list("status", "committed_offset").get()
                 if status not in ("VALIDATING", "RUNNING"):
                     break
-                if len(killed_at) < kills:
-                    time.sleep(rng.uniform(0.5, 4.0))
+                due = len(killed_at) < len(targets) and (
+                    # the first one while the file is checked, or at once in the first batch when that was quick
+                    (targets[len(killed_at)] < 0 and (status == "RUNNING" or time.perf_counter() - start > 2))
+                    or (targets[len(killed_at)] >= 0 and status == "RUNNING" and offset >= targets[len(killed_at)])
+                )
+                if due:
+                    time.sleep(rng.uniform(0.0, 1.0))
                     if ImportTask.objects.get(pk=task.pk).is_finished:
                         continue
                     worker.kill()  # SIGKILL: no cleanup, the batch in flight is rolled back by PostgreSQL
@@ -126,7 +136,7 @@ def main() -> int:
                                    stdout=subprocess.DEVNULL)
                     worker = _worker(env)
                     continue
-                time.sleep(0.2)
+                time.sleep(0.05)
         finally:
             worker.terminate()
             worker.wait(timeout=60)

@@ -98,10 +98,12 @@ class Results:
         self.times: dict[str, list[float]] = {k: [] for k, _ in MIX}
         self.errors: dict[str, list[str]] = {k: [] for k, _ in MIX}
         self.conflicts = 0
+        self.finished: list[tuple[float, float]] = []  # (wall clock at the end, seconds) of every request
 
     def add(self, kind: str, seconds: float, error: str | None) -> None:
         with self.lock:
             self.times[kind].append(seconds)
+            self.finished.append((time.time(), seconds))
             if error:
                 self.errors[kind].append(error)
 
@@ -131,7 +133,7 @@ class User(threading.Thread):
             try:
                 error = getattr(self, kind)()
             except requests.RequestException as exc:
-                error = type(exc).__name__
+                error = f"{type(exc).__name__}: {str(exc)[:120]}"
             self.results.add(kind, time.perf_counter() - t0, error)
             if high > 0:  # a person reads the page before the next click (locust's wait_time = between(low, high))
                 time.sleep(min(self.rng.uniform(low, high), max(0.0, self.until - time.time())))
@@ -206,7 +208,10 @@ def _context(base: str, env: dict, args) -> dict:
 def _gunicorn(env: dict, port: int, workers: int) -> subprocess.Popen:
     proc = subprocess.Popen(
         [str(Path(PY).parent / "gunicorn"), "metadata_site.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
-         "--threads", "4", "--timeout", "60", "--log-level", "warning"],
+         "--threads", "4", "--timeout", "60", "--log-level", "warning",
+         # Idle keep-alive connections outlive a user's think time: otherwise the server closes one just as the
+         # client reuses it, and that race shows up as a ConnectionError that no browser would show.
+         "--keep-alive", "10"],
         cwd=ROOT, env=env,
     )
     for _ in range(100):
@@ -241,7 +246,13 @@ def run_level(base: str, ctx: dict, users: int, duration: float) -> dict:
              "errors": sum(len(e) for e in results.errors.values()), "conflicts": results.conflicts,
              "p50": _pct(every, 50), "p95": _pct(every, 95), "p99": _pct(every, 99),
              "mean": statistics.fmean(every) * 1000 if every else 0}
-    return {"total": total, "kinds": rows}
+    return {"total": total, "kinds": rows, "finished": results.finished}
+
+
+def _window(result: dict, start: float, end: float) -> dict:
+    """Percentiles of the requests that ended between `start` and `end` (while the import ran)."""
+    inside = [s for t, s in result["finished"] if start <= t <= end]
+    return {"requests": len(inside), "p50": _pct(inside, 50), "p95": _pct(inside, 95), "p99": _pct(inside, 99)}
 
 
 def main() -> None:
@@ -283,7 +294,10 @@ def main() -> None:
                 result["total"]["with_import"] = bool(args.with_import)
                 result["total"]["think"] = list(args.think)
                 if args.with_import:
-                    result["total"]["import"] = _import_progress(env, time.perf_counter() - import_start)
+                    result["total"]["import"] = info = _import_progress(env, time.perf_counter() - import_start)
+                    if info.get("started") and info.get("finished"):
+                        result["total"]["during_import"] = _window(result, info["started"], info["finished"])
+                result.pop("finished")
                 report.append(result)
                 _print(result)
             finally:
@@ -298,15 +312,16 @@ def main() -> None:
 
 
 def _start_import(env: dict, args, workdir: Path) -> subprocess.Popen:
-    """A metadata import of --import-rows rows (the corpus' own items, merge mode, with new values so every row
-    changes), queued with `import_metadata --background` and run by a real `db_worker`."""
+    """A metadata import of --import-rows rows (the corpus' own items, merge mode, with values of this run's own so
+    every row changes), queued with `import_metadata --background` and run by a real `db_worker`."""
     corpus = workdir / "import.jsonl"
     with corpus.open("w") as out:
         generated = subprocess.run([PY, args.generator, str(args.import_rows)], capture_output=True, text=True,
                                    check=True).stdout
+        stamp = int(time.time())  # a value of this run's own, so every row changes even on a database reused
         for line in generated.splitlines():
             row = json.loads(line)
-            row["metadata"] = {"temperature": round(row["metadata"]["temperature"] + 0.5, 2), "reviewed": True}
+            row["metadata"] = {"temperature": round(row["metadata"]["temperature"] + 0.5, 2), "import_run": stamp}
             out.write(json.dumps(row) + "\n")
     _manage(env, "import_metadata", "--workspace", args.workspace, "--background", str(corpus), capture=True)
     return subprocess.Popen([PY, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.5"],
@@ -318,9 +333,12 @@ def _import_progress(env: dict, seconds: float) -> dict:
     out = _manage(env, "shell", "-c", "import json; from metadata_site.imports.models import ImportTask; "
                   "t = ImportTask.objects.order_by('-pk').first(); "
                   "print(json.dumps({'status': t.status, 'rows': t.updated_rows + t.unchanged_rows, "
-                  "'progress': float(t.progress)}))", capture=True)
+                  "'progress': float(t.progress), 'started': t.started_at and t.started_at.timestamp(), "
+                  "'finished': t.finished_at and t.finished_at.timestamp()}))", capture=True)
     info = json.loads(out.strip().splitlines()[-1])
-    info["rows_per_second"] = round(info["rows"] / seconds)
+    took = (info["finished"] - info["started"]) if info["started"] and info["finished"] else seconds
+    info["seconds"] = round(took, 1)
+    info["rows_per_second"] = round(info["rows"] / took)
     return info
 
 
@@ -328,6 +346,10 @@ def _print(result: dict) -> None:
     t = result["total"]
     if t.get("import"):
         print(f"\nimport during the run: {t['import']}")
+    if t.get("during_import"):
+        d = t["during_import"]
+        print(f"while the import ran: {d['requests']:,} requests, p50 {d['p50']:.0f} ms, p95 {d['p95']:.0f} ms, "
+              f"p99 {d['p99']:.0f} ms")
     print(f"\n{t['users']} users{' + import' if t.get('with_import') else ''}: {t['requests']:,} requests, "
           f"{t['rps']:.1f} req/s, {t['errors']} errors, {t['conflicts']} conflicts (412), "
           f"p50 {t['p50']:.0f} ms, p95 {t['p95']:.0f} ms, p99 {t['p99']:.0f} ms")
