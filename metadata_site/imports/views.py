@@ -116,6 +116,7 @@ def _task_new(request: HttpRequest, slug: str) -> HttpResponse:
         form = ImportForm(request.POST, request.FILES, workspace=access.workspace, schema=schema)
         if form.is_valid():
             policy = form.cleaned_data["apply"]
+            task = None
             try:
                 task = import_task_create(
                     workspace=access.workspace,
@@ -129,6 +130,8 @@ def _task_new(request: HttpRequest, slug: str) -> HttpResponse:
                 upload = form.cleaned_data["file"]
                 import_task_upload(task=task, name=upload.name, chunks=upload.chunks())
             except ImportTaskError as exc:
+                if task is not None:  # one form, one step: a refused file leaves no task behind
+                    task.delete()
                 form.add_error(None, exc.message)
             else:
                 return redirect("imports:task", slug, task.pk)

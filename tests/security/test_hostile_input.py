@@ -135,3 +135,43 @@ def test_a_csv_with_mismatched_columns_changes_nothing(world):
     reasons = json.dumps(task.sample_errors) + (task.failure_reason or "")
     assert "column" in reasons.lower() or "cells" in reasons.lower()
     assert _state(world) == before
+
+
+def _gzip_bomb() -> bytes:
+    """About 10 KB that inflate to 10 MB of a JSON array (a decompression bomb)."""
+    import gzip
+
+    return gzip.compress(b"[" + b"0," * 5_000_000 + b"0]", compresslevel=9)
+
+
+def test_a_zip_bomb_upload_is_refused_as_an_unknown_format_and_never_inflated(client, world):
+    client.force_login(world.users["admin"])
+    tasks = ImportTask.objects.count()
+    bomb = _gzip_bomb()
+    assert len(bomb) < 50_000
+    for name in ("rows.json.gz", "rows.zip"):
+        upload = io.BytesIO(bomb)
+        upload.name = name
+        response = client.post("/w/acme/tasks/new/", {"kind": "metadata_rows", "mode": "merge", "file": upload})
+        assert response.status_code == 400, name
+        assert "Unknown file format" in response.content.decode()
+    assert ImportTask.objects.count() == tasks
+
+
+def test_a_gzip_encoded_api_body_is_not_inflated_and_changes_nothing(client, world):
+    before = _state(world)
+    response = client.generic(
+        "PATCH", f"/api/w/acme/items/{world.item.uid}/metadata", _gzip_bomb(), content_type="application/json",
+        headers={"Authorization": f"Bearer {world.tokens['admin']}", "Content-Encoding": "gzip"},
+    )  # fmt: skip
+    assert response.status_code in (400, 415, 422)
+    assert "detail" in response.json()
+    assert _state(world) == before
+
+
+def test_a_json_bomb_of_a_million_tiny_values_is_refused_and_changes_nothing(client, world):
+    before = _state(world)
+    body = '{"temperature": [' + "0," * 1_000_000 + "0]}"
+    response = _api(client, world, "PATCH", f"/api/w/acme/items/{world.item.uid}/metadata", body)
+    assert 400 <= response.status_code < 500
+    assert _state(world) == before
