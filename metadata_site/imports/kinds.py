@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 
 from django.db import transaction
 
-import metadata_site.lib.lookups  # noqa: F401 (registers __in_array)
 from metadata_site.items.models import ChangeSet, Item, ItemKind
 from metadata_site.items.services import (
     STATUS_CHANGED,

@@ -283,13 +283,15 @@ class Reader:
     def bytes_read(self) -> int:
         return self._text.bytes_read if self._text else 0
 
-    def rows(self, *, json_shapes: tuple[str, ...] = ("array",), sections: tuple[str, ...] = ()) -> Iterator[Row]:
+    def rows(
+        self, *, json_shapes: tuple[str, ...] = ("array",), sections: tuple[str, ...] = (), parse_jsonl: bool = True
+    ) -> Iterator[Row]:
         with self.path.open("rb") as raw:
             self._text = TextStream(raw)
             if self.format == "json":
                 yield from _iter_json(allow=json_shapes, text=self._text, sections=sections)
             elif self.format == "jsonl":
-                yield from self._jsonl()
+                yield from self._jsonl(parse=parse_jsonl)
             else:
                 yield from self._csv()
 
@@ -298,18 +300,7 @@ class Reader:
         encoding is checked) and each non-empty line counted as a row, its JSON left to the apply pass (which
         reports a bad line as that row's error). JSON and CSV files are parsed as they are by `rows`, since their
         structure can fail the whole file."""
-        if self.format != "jsonl":
-            yield from self.rows(json_shapes=json_shapes, sections=sections)
-            return
-        with self.path.open("rb") as raw:
-            self._text = TextStream(raw)
-            index = 0
-            for line in self._lines():
-                if line.strip():
-                    yield Row(index)
-                    index += 1
-            if not index:
-                raise ImportFileError(FILE_EMPTY)
+        return self.rows(json_shapes=json_shapes, sections=sections, parse_jsonl=False)
 
     def _lines(self) -> Iterator[str]:
         pending = ""
@@ -323,7 +314,7 @@ class Reader:
         if pending:
             yield pending
 
-    def _jsonl(self) -> Iterator[Row]:
+    def _jsonl(self, *, parse: bool = True) -> Iterator[Row]:
         loads = json.loads
         index = 0
         seen_any = False
@@ -331,6 +322,10 @@ class Reader:
             if not line.strip():
                 continue
             seen_any = True
+            if not parse:
+                yield Row(index)
+                index += 1
+                continue
             try:
                 yield Row(index, loads(line))
             except json.JSONDecodeError as exc:

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from metadata_site.lib.lookups import array_literal  # also registers __in_array
+from metadata_site.lib.lookups import array_literal
 from metadata_site.schemas.selectors import schema_current
 from metadata_site.schemas.validation import validate_metadata
 from metadata_site.workspaces.models import Workspace
@@ -144,8 +144,9 @@ def metadata_hash(metadata: Any) -> str:
 
 
 def _locked_rows(workspace: Workspace, ids: list[int]) -> dict[int, tuple]:
-    """``pk -> (uid, kind, metadata)`` of the items, locked for this transaction. On PostgreSQL the metadata
-    also comes back as its JSON text, kept in `_previous_text` for the change-set entry (no second dump)."""
+    """``pk -> (uid, kind, metadata, text)`` of the items, locked for this transaction. On PostgreSQL `text` is
+    the metadata as the JSON text it was read as, stored as is in the change-set entry (no second dump); None
+    elsewhere."""
     if connection.vendor == "postgresql":
         table = connection.ops.quote_name(Item._meta.db_table)
         with connection.cursor() as cursor:
@@ -181,15 +182,16 @@ def _write_rows(
     dumps = json.dumps
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # Two JSON documents built as text: the canonical dump of each new object is both what is stored
-            # (jsonb keeps no key order) and what is hashed, unless the object holds an integral float, whose
-            # written form is kept as given.
+            # Two JSON documents built as text. Each new object is dumped once, sorted (jsonb keeps no key order);
+            # that dump is also its hash input unless the object holds an integral float (see `_canonical`).
             updates: list[str] = []
             entries: list[str] = []
             for pk, new, old in rows:
-                canonical = type(new) is dict and _is_canonical(new)
                 text = json.dumps(new, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-                digest = hashlib.sha256((text if canonical else _dumps(new)).encode()).hexdigest()
+                if type(new) is dict and _is_canonical(new):
+                    digest = hashlib.sha256(text.encode()).hexdigest()
+                else:
+                    digest = metadata_hash(new)
                 previous = texts.get(pk) or dumps(old, ensure_ascii=False)
                 updates.append(f'{{"id":{pk},"md":{text}}}')
                 entries.append(f'{{"item_id":{pk},"previous":{previous},"new_hash":"{digest}"}}')
@@ -446,12 +448,14 @@ def items_create_bulk(*, workspace: Workspace, folder_id: int, items: list[NewIt
         )
         return [item.pk for item in created]
     uids = [uuid.uuid4() for _ in items]
-    dumps = json.dumps
-    payload = "[" + ",".join(
-        dumps({"u": str(u), "t": n.title, "k": n.kind, "m": n.media_url, "p": n.parent_id, "f": n.frame_index},
-              ensure_ascii=False)[:-1] + ',"md":' + dumps(n.metadata, ensure_ascii=False) + "}"
-        for u, n in zip(uids, items, strict=True)
-    ) + "]"
+    payload = json.dumps(
+        [
+            {"u": str(u), "t": n.title, "k": n.kind, "m": n.media_url, "p": n.parent_id, "f": n.frame_index,
+             "md": n.metadata}
+            for u, n in zip(uids, items, strict=True)
+        ],
+        ensure_ascii=False,
+    )
     now = timezone.now()
     table = connection.ops.quote_name(Item._meta.db_table)
     with connection.cursor() as cursor:

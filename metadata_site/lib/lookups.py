@@ -19,20 +19,18 @@ class InArray(Lookup):
     lookup_name = "in_array"
     prepare_rhs = False
 
-    def get_db_prep_lookup(self, value, connection):
+    def _values(self, connection) -> list:
         field = self.lhs.output_field
-        return ("%s", [[field.get_db_prep_value(v, connection, prepared=False) for v in value]])
+        return [field.get_db_prep_value(v, connection, prepared=False) for v in self.rhs]
 
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        _, (values,) = self.get_db_prep_lookup(self.rhs, connection)
-        return f"{lhs} IN (SELECT value FROM json_each(%s))", (*lhs_params, json.dumps(values))
+        return f"{lhs} IN (SELECT value FROM json_each(%s))", (*lhs_params, json.dumps(self._values(connection)))
 
     def as_postgresql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        _, (values,) = self.get_db_prep_lookup(self.rhs, connection)
         base = re.sub(r"\(.*\)", "", self.lhs.output_field.cast_db_type(connection)).strip()
-        return f"{lhs} = ANY(%s::{base}[])", (*lhs_params, array_literal(values))
+        return f"{lhs} = ANY(%s::{base}[])", (*lhs_params, array_literal(self._values(connection)))
 
 
 def array_literal(values) -> str:
