@@ -36,6 +36,8 @@ from dataclasses import dataclass
 
 from django.db import DatabaseError, connection, transaction
 
+from metadata_site.items.models import Item
+from metadata_site.lib.maintenance import vacuum_analyze
 from metadata_site.schemas.fields import FieldSpec, Schema
 
 from .filters import _sql_literal, pg_value_sql, sqlite_has_predicate, sqlite_value_sql, type_key
@@ -194,6 +196,11 @@ def _apply(workspace_id: int, wanted: list[IndexSpec], concurrently: str) -> dic
                 continue
             cursor.execute(spec.sql.replace("{concurrently}", concurrently))
             created.append(spec.name)
-        if created:
+    if created and connection.vendor == "postgresql":
+        # Statistics for the new expressions, and (outside a transaction) the visibility map that the
+        # per-option indexes need for index-only counts: a table just filled by an import has none.
+        vacuum_analyze(Item)
+    elif created:
+        with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {TABLE}")
     return {"created": created, "dropped": dropped}

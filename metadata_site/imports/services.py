@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from metadata_site.items.models import ChangeSet, Item
 from metadata_site.items.services import CHANGE_SET_ALREADY_UNDONE, ChangeSetError, change_set_undo
+from metadata_site.lib.maintenance import analyze_if_stale
 from metadata_site.projects.models import Dataset, DatasetStatus, Folder
 from metadata_site.schemas.selectors import schema_current
 from metadata_site.workspaces.models import Workspace
@@ -360,6 +361,8 @@ def import_task_run(*, task_id: int, on_progress: Callable[[ImportTask], None] |
         kind = _kind_for(task)
         run = _Run(task=task, kind=kind, reader=Reader(task_file(task), task.format, size=task.file_size),
                    on_progress=on_progress)
+        # Each pass looks items up in batches: plans from stale statistics scanned the whole workspace.
+        analyze_if_stale(Item)
         if task.status == ImportStatus.VALIDATING:
             _check_pass(run)
             if task.dry_run:
@@ -532,8 +535,18 @@ def _apply_pass(run: _Run) -> None:
     task.refresh_from_db()
     status = ImportStatus.COMPLETED_WITH_ERRORS if task.error_count else ImportStatus.COMPLETED
     _finish(task, status)
+    _maintain(task)
     if run.on_progress:
         run.on_progress(task)
+
+
+def _maintain(task: ImportTask) -> None:
+    """After a large import, VACUUM (ANALYZE) in the background: the explorer's index-only counts need
+    the visibility map the writes cleared, and the planner the new statistics."""
+    from metadata_site.items.tasks import MAINTAIN_AFTER_ROWS, maintain_items
+
+    if task.inserted_rows + task.updated_rows >= MAINTAIN_AFTER_ROWS:
+        maintain_items.enqueue()
 
 
 def _apply_batch(run: _Run, batch: list[Row], report: "_ErrorReport") -> None:

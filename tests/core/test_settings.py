@@ -1,5 +1,6 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 
 from metadata_site.settings import database_from_url, envbool, envint
 
@@ -28,7 +29,21 @@ def test_a_postgres_url_becomes_a_postgresql_database():
     assert (db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]) == (
         "meta", "alice", "s@cret", "db.internal", "6543"
     )
-    assert db["OPTIONS"] == {"sslmode": "require"}
+    assert db["OPTIONS"] == {"options": "-c jit=off", "sslmode": "require"}
+
+
+def test_a_postgres_url_may_set_its_own_session_options():
+    db = database_from_url("postgres://db.internal/meta?options=-c%20jit%3Don")
+    assert db["OPTIONS"] == {"options": "-c jit=on"}
+
+
+@pytest.mark.django_db
+def test_postgresql_sessions_run_without_jit():
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
 
 
 def test_a_sqlite_url_uses_wal_mode(tmp_path):

@@ -507,3 +507,19 @@ def test_progress_only_goes_up_when_a_task_checks_and_applies_in_one_go(workspac
     assert [p for _, p in seen] == sorted(p for _, p in seen)
     assert seen[-1] == ("COMPLETED", 100.0)
     assert [s for s, _ in seen].count("RUNNING") == 3
+
+
+def test_a_large_import_leaves_the_item_table_analysed_for_the_planner(workspace, owner, monkeypatch):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL statistics")
+    monkeypatch.setattr("metadata_site.items.tasks.MAINTAIN_AFTER_ROWS", 4)
+    corpus_schema(workspace)
+    folder = make_folder(workspace, "new")
+    task = run_import(workspace, owner, SPEC, "spec.json", kind="data", target={"folder": folder.pk})
+    assert task.inserted_rows == 4
+    with connection.cursor() as cursor:
+        # The maintenance task ran (immediately, in tests): inside the test's transaction it is an ANALYZE.
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'items_item'::regclass")
+        assert cursor.fetchone()[0] == Item.objects.count()
