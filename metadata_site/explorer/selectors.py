@@ -257,9 +257,10 @@ def facets(query: fl.Query, *, schema: Schema, workspace) -> list[Facet]:
     active filters, or a histogram (numbers, datetimes) of the same; strings and links have none.
 
     One pass over the items: rows matching at least "all conditions but those on one option field"
-    are read once into a materialised CTE of per-field keys (NULL when the row does not count for
-    that field), then grouped per field. Plus two B-tree-end queries per histogram for its range.
-    Same results as `facets_per_field` (tested), at the cost of one scan instead of one per field.
+    are read once into a materialised CTE of each facet condition's truth and each facet field's value
+    (bucket, option flags), then counted in one aggregate row. Plus two B-tree-end queries per histogram
+    for its range. Same results as `facets_per_field` (tested), at the cost of one scan instead of one
+    per field.
     """
     specs = [s for s in schema if fl.type_key(s) in _OPTION_FAMILIES + _HISTOGRAM_FAMILIES]
     if not specs:
@@ -287,27 +288,47 @@ def facets(query: fl.Query, *, schema: Schema, workspace) -> list[Facet]:
             scan |= gates[name]
         qs = qs.filter(scan)
 
-    def gated_value(name: str, value, *, condition=None):
-        g = gates.get(name, everything)
-        cond = g & condition if g is not None and condition is not None else (g if g is not None else condition)
-        if cond is None:
-            return value
-        return Case(When(cond, then=value), default=Value(None), output_field=value.output_field)
+    # One column per facet condition (true or false) and per facet value, each computed once per row in a
+    # materialised CTE; the counts are then plain column tests, all in one aggregate row. (Gating every
+    # value with `CASE WHEN <conditions>` instead re-read the JSON once per condition and option: the
+    # facet pass over 73,000 rows took 700 ms, most of it in those expressions.)
+    columns: dict[str, Any] = {}
+    condition_column: list[tuple[str, str]] = []  # (field, column) per facet condition
+    for i, condition in enumerate(facet_conditions):
+        column = f"c{i}"
+        columns[column] = Case(
+            When(fl.condition_q(condition, schema=schema), then=Value(True)),
+            default=Value(False), output_field=models.BooleanField(),
+        )
+        condition_column.append((condition.field, column))
 
+    def gate_sql(name: str | None) -> str:
+        """SQL: the row counts for the facet of `name` (None: for a histogram, which shows the result)."""
+        tests = [column for field_name, column in condition_column if name is None or field_name != name]
+        return " AND ".join(tests) if tests else "1 = 1"
+
+    counts: list[tuple[str, str, list]] = []  # (SQL condition, label, params) -> COUNT(CASE WHEN ...)
     keys: dict[str, tuple] = {}
     ranges: dict[str, tuple] = {}
-    annotations = {}
     for n, spec in enumerate(specs):
         family = fl.type_key(spec)
         expr = fl.FieldValue(spec)
         if family == "multi_enum":
             for k, option in enumerate(spec.options):
                 has = fl.condition_q(fl.Condition(spec.name, fl.HAS_ANY, (option,)), schema=schema)
-                annotations[f"k{n}_{k}"] = gated_value(spec.name, Value(1, output_field=models.IntegerField()), condition=has)
+                columns[f"m{n}_{k}"] = Case(When(has, then=Value(True)), default=Value(False), output_field=models.BooleanField())
+                counts.append((f"{gate_sql(spec.name)} AND m{n}_{k}", f"k{n}_{k}", []))
             keys[spec.name] = ("multi", n)
+        elif family == "boolean":
+            columns[f"v{n}"] = expr
+            counts.append((f"{gate_sql(spec.name)} AND v{n} IS NOT NULL AND v{n}", f"k{n}_t", []))
+            counts.append((f"{gate_sql(spec.name)} AND v{n} IS NOT NULL AND NOT v{n}", f"k{n}_f", []))
+            keys[spec.name] = ("boolean", n)
         elif family in _OPTION_FAMILIES:
-            annotations[f"k{n}"] = gated_value(spec.name, expr)
-            keys[spec.name] = ("value", n)
+            columns[f"v{n}"] = expr
+            for k, option in enumerate(spec.options):
+                counts.append((f"{gate_sql(spec.name)} AND v{n} = %s", f"k{n}_{k}", [option]))
+            keys[spec.name] = ("enum", n)
         else:
             histogram_range = _histogram_range(spec, workspace=workspace)
             if histogram_range is None:
@@ -316,42 +337,44 @@ def facets(query: fl.Query, *, schema: Schema, workspace) -> list[Facet]:
             low, high, width, count, is_time = histogram_range
             ranges[spec.name] = histogram_range
             value = _Epoch(expr) if is_time else expr
-            annotations[f"k{n}"] = gated_value(spec.name, _Bucket(value, low, width, count))
+            columns[f"b{n}"] = _Bucket(value, low, width, count)
             keys[spec.name] = ("bucket", n)
-    by_alias: dict[str, dict] = {}
-    if annotations:
-        inner, params = qs.order_by().annotate(**annotations).values(*annotations).query.sql_with_params()
-        parts = []
-        for alias in annotations:
-            if "_" in alias:
-                parts.append(f"SELECT '{alias}', NULL, COUNT(\"{alias}\") FROM r")
-            else:
-                parts.append(f"SELECT '{alias}', CAST(\"{alias}\" AS TEXT), COUNT(*) FROM r WHERE \"{alias}\" IS NOT NULL GROUP BY 1, 2")
-        sql = f"WITH r AS MATERIALIZED ({inner}) " + " UNION ALL ".join(parts)
+    # A histogram is one GROUP BY over the CTE, returned as the text "bucket:count,..." in the same row.
+    concat = "string_agg" if connection.vendor == "postgresql" else "group_concat"
+    histograms = [
+        (f"k{n}", f"(SELECT {concat}(CAST(b AS TEXT) || ':' || CAST(c AS TEXT), ',') FROM "
+                  f"(SELECT b{n} AS b, COUNT(*) AS c FROM r WHERE {gate_sql(None)} AND b{n} IS NOT NULL GROUP BY b{n}) h)")
+        for kind, n in keys.values() if kind == "bucket"
+    ]
+    tally: dict[str, int] = {}
+    if counts or histograms:
+        inner, params = qs.order_by().annotate(**columns).values(*columns).query.sql_with_params()
+        select = ", ".join(
+            [f"COUNT(CASE WHEN {condition} THEN 1 END)" for condition, _, _ in counts] + [sql for _, sql in histograms]
+        )
+        sql = f"WITH r AS MATERIALIZED ({inner}) SELECT {select} FROM r"
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            raw = cursor.fetchall()
-        for alias, value, n in raw:
-            by_alias.setdefault(alias, {})[value] = n
+            cursor.execute(sql, (*params, *(p for _, _, extra in counts for p in extra)))
+            row = cursor.fetchone()
+        tally = {label: value for (_, label, _), value in zip(counts, row, strict=False)}
+        for (label, _), text in zip(histograms, row[len(counts):], strict=True):
+            for part in (text or "").split(",") if text else ():
+                bucket, tallied = part.split(":")
+                tally[f"{label}_{bucket}"] = int(tallied)
     result = []
     for spec in specs:
         kind, n = keys[spec.name]
         active = {v for c in query.all if c.field == spec.name and not c.builtin for v in _values(c)}
-        if kind == "multi":
-            counts = [by_alias.get(f"k{n}_{k}", {}).get(None, 0) for k in range(len(spec.options))]
-            result.append(Facet(spec, options=[OptionCount(o, o, c, o in active) for o, c in zip(spec.options, counts, strict=True)]))
-        elif kind == "value":
-            got = by_alias.get(f"k{n}", {})
-            if fl.type_key(spec) == "boolean":
-                tally = {True: 0, False: 0}
-                for text, c in got.items():
-                    tally[text in ("true", "1", "t")] += c
-                result.append(Facet(spec, options=[OptionCount(f, "true" if f else "false", tally[f], f in active) for f in (True, False)]))
-            else:
-                result.append(Facet(spec, options=[OptionCount(o, o, got.get(o, 0), o in active) for o in spec.options]))
+        if kind in ("multi", "enum"):
+            options = [OptionCount(o, o, tally[f"k{n}_{k}"], o in active) for k, o in enumerate(spec.options)]
+            result.append(Facet(spec, options=options))
+        elif kind == "boolean":
+            options = [OptionCount(f, "true" if f else "false", tally[f"k{n}_{'t' if f else 'f'}"], f in active) for f in (True, False)]
+            result.append(Facet(spec, options=options))
         elif kind == "bucket":
-            got = {int(k): c for k, c in by_alias.get(f"k{n}", {}).items()}
-            result.append(Facet(spec, buckets=_buckets(ranges[spec.name], got)))
+            histogram_range = ranges[spec.name]
+            got = {k: tally.get(f"k{n}_{k}", 0) for k in range(histogram_range[3])}
+            result.append(Facet(spec, buckets=_buckets(histogram_range, got)))
         else:
             result.append(Facet(spec, buckets=[]))
     return result

@@ -179,6 +179,8 @@ def test_a_schema_change_builds_the_field_indexes(workspace, items):
         ["weather:eq:Sunny", "temperature:gt:30", "dark:eq:true"],
         ["colors:has_any:red", "camera:is_unset"],
         ["temperature:between:0..40", "dark:ne:true"],
+        ["weather:in:Sunny,Rain", "weather:ne:Rain", "colors:has_all:red,blue", "captured_at:is_set"],
+        ["colors:has_none:blue", "dark:eq:false", "camera:is_unset"],
     ],
 )
 def test_facets_in_one_pass_equal_the_per_field_definition(workspace, items, filters):
