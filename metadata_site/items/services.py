@@ -144,26 +144,29 @@ def metadata_hash(metadata: Any) -> str:
 
 
 def _locked_rows(workspace: Workspace, ids: list[int]) -> dict[int, tuple]:
-    """``pk -> (uid, kind, metadata, text)`` of the items, locked for this transaction. On PostgreSQL `text` is
-    the metadata as the JSON text it was read as, stored as is in the change-set entry (no second dump); None
-    elsewhere."""
-    if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(Item._meta.db_table)
-        with connection.cursor() as cursor:
+    """``pk -> (uid, kind, metadata, text)`` of the items, locked for this transaction (SQLite locks the whole
+    database at the first write instead). `uid` is the uid as text, and `text` the metadata as the JSON text
+    it was read as, which the change-set entry stores as is (no second dump)."""
+    table = connection.ops.quote_name(Item._meta.db_table)
+    loads = json.loads
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
             cursor.execute(
-                f"SELECT id, uid, kind, client_metadata::text FROM {table} "
+                f"SELECT id, uid::text, kind, client_metadata::text FROM {table} "
                 "WHERE workspace_id = %s AND id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE",
                 (workspace.pk, array_literal(ids)),
             )
-            loads = json.loads
             return {pk: (uid, kind, loads(text), text) for pk, uid, kind, text in cursor.fetchall()}
-    qs = (
-        Item.objects.filter(workspace=workspace, pk__in_array=ids)
-        .select_for_update()
-        .order_by("id")
-        .values_list("id", "uid", "kind", "client_metadata")
-    )
-    return {pk: (uid, kind, md, None) for pk, uid, kind, md in qs}
+        cursor.execute(
+            f"SELECT id, uid, kind, client_metadata FROM {table} "
+            "WHERE workspace_id = %s AND id IN (SELECT value FROM json_each(%s)) ORDER BY id",
+            (workspace.pk, json.dumps(ids)),
+        )
+        # SQLite keeps a uid as its 32 hex digits (Django's UUIDField without a native type).
+        return {
+            pk: (f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}", kind, loads(text), text)
+            for pk, h, kind, text in cursor.fetchall()
+        }
 
 
 def _write_rows(
@@ -171,7 +174,7 @@ def _write_rows(
 ) -> None:
     """Write ``(item_id, new_metadata, previous_metadata)`` rows and record them in `change_set`: a constant
     number of statements whatever the number of rows. `texts` may give the previous metadata of an item as the
-    JSON text it was read as (PostgreSQL), which is then stored without being dumped again."""
+    JSON text it was read as, which is then stored without being dumped again."""
     if not rows:
         return
     qn = connection.ops.quote_name
@@ -180,21 +183,22 @@ def _write_rows(
     now = timezone.now()
     texts = texts or {}
     dumps = json.dumps
+    # Each new object is dumped once, sorted (jsonb keeps no key order); that dump is what is stored and
+    # also its hash input unless the object holds an integral float (see `_canonical`). The previous object
+    # is stored as the text it was read as when there is one.
+    written: list[tuple[int, str, str, str]] = []  # (pk, new text, new hash, previous text)
+    for pk, new, old in rows:
+        text = dumps(new, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        if type(new) is dict and _is_canonical(new):
+            digest = hashlib.sha256(text.encode()).hexdigest()
+        else:
+            digest = metadata_hash(new)
+        written.append((pk, text, digest, texts.get(pk) or dumps(old, ensure_ascii=False)))
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # Two JSON documents built as text. Each new object is dumped once, sorted (jsonb keeps no key order);
-            # that dump is also its hash input unless the object holds an integral float (see `_canonical`).
-            updates: list[str] = []
-            entries: list[str] = []
-            for pk, new, old in rows:
-                text = json.dumps(new, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-                if type(new) is dict and _is_canonical(new):
-                    digest = hashlib.sha256(text.encode()).hexdigest()
-                else:
-                    digest = metadata_hash(new)
-                previous = texts.get(pk) or dumps(old, ensure_ascii=False)
-                updates.append(f'{{"id":{pk},"md":{text}}}')
-                entries.append(f'{{"item_id":{pk},"previous":{previous},"new_hash":"{digest}"}}')
+            # Two JSON documents built as text.
+            updates = [f'{{"id":{pk},"md":{text}}}' for pk, text, _, _ in written]
+            entries = [f'{{"item_id":{pk},"previous":{previous},"new_hash":"{digest}"}}' for pk, _, digest, previous in written]
             cursor.execute(
                 f"UPDATE {item_table} AS i SET client_metadata = v.md, updated_at = %s "
                 "FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, md jsonb) "
@@ -214,7 +218,7 @@ def _write_rows(
             stamp = connection.ops.adapt_datetimefield_value(now)
             cursor.executemany(
                 f"UPDATE {item_table} SET client_metadata = %s, updated_at = %s WHERE id = %s AND workspace_id = %s",
-                [(dumps(new), stamp, pk, workspace.pk) for pk, new, _ in rows],
+                [(text, stamp, pk, workspace.pk) for pk, text, _, _ in written],
             )
             # On a second write of the same item within one change set (an import in batches), keep the first
             # previous value and only move the hash forward.
@@ -227,7 +231,7 @@ def _write_rows(
                 f"INSERT INTO {entry_table} (workspace_id, change_set_id, item_id, previous, new_hash) "
                 "VALUES (%s, %s, %s, %s, %s) "
                 "ON CONFLICT (change_set_id, item_id) DO UPDATE SET new_hash = excluded.new_hash",
-                [(workspace.pk, change_set.pk, pk, dumps(old), metadata_hash(new)) for pk, new, old in rows],
+                [(workspace.pk, change_set.pk, pk, previous, digest) for pk, _, digest, previous in written],
             )
             added = len({pk for pk, _, _ in rows}) - already
     # The count moves by the entries this write added (an item written again in the same change set has one).
@@ -313,7 +317,7 @@ def item_metadata_write(
                 )
             _write_rows(
                 workspace=workspace, change_set=result.change_set, rows=to_write,
-                texts={pk: current[pk][3] for pk, _, _ in to_write if current[pk][3] is not None},
+                texts={pk: current[pk][3] for pk, _, _ in to_write},
             )
     return result
 
@@ -432,25 +436,17 @@ class NewItem:
 def items_create_bulk(*, workspace: Workspace, folder_id: int, items: list[NewItem]) -> list[int]:
     """Create `items` in `folder_id` with a constant number of statements; returns their pks in input order.
 
-    The caller holds the transaction (an import batch). On PostgreSQL the rows travel as one JSON document
-    into an INSERT ... SELECT; elsewhere through the ORM's bulk_create."""
+    The caller holds the transaction (an import batch). The rows travel as one JSON document into an
+    ``INSERT ... SELECT ... RETURNING`` (PostgreSQL ``jsonb_to_recordset``, SQLite ``json_each``): the ORM's
+    bulk_create spent 190 µs per item in Python on SQLite, building and preparing one model per row."""
     if not items:
         return []
-    if connection.vendor != "postgresql":
-        created = Item.objects.bulk_create(
-            [
-                Item(
-                    workspace=workspace, folder_id=folder_id, title=n.title, kind=n.kind, media_url=n.media_url,
-                    client_metadata=n.metadata, parent_id=n.parent_id, frame_index=n.frame_index,
-                )
-                for n in items
-            ]
-        )
-        return [item.pk for item in created]
-    uids = [uuid.uuid4() for _ in items]
+    postgres = connection.vendor == "postgresql"
+    # The uid as each database stores it: PostgreSQL's uuid type, SQLite's 32 hex digits (Django's UUIDField).
+    uids = [str(u) if postgres else u.hex for u in (uuid.uuid4() for _ in items)]
     payload = json.dumps(
         [
-            {"u": str(u), "t": n.title, "k": n.kind, "m": n.media_url, "p": n.parent_id, "f": n.frame_index,
+            {"u": u, "t": n.title, "k": n.kind, "m": n.media_url, "p": n.parent_id, "f": n.frame_index,
              "md": n.metadata}
             for u, n in zip(uids, items, strict=True)
         ],
@@ -458,15 +454,25 @@ def items_create_bulk(*, workspace: Workspace, folder_id: int, items: list[NewIt
     )
     now = timezone.now()
     table = connection.ops.quote_name(Item._meta.db_table)
+    columns = "workspace_id, folder_id, uid, title, kind, parent_id, frame_index, media_url, client_metadata, created_at, updated_at"
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (workspace_id, folder_id, uid, title, kind, parent_id, frame_index, media_url, "
-            "client_metadata, created_at, updated_at) "
-            "SELECT %s, %s, v.u, v.t, v.k, v.p, v.f, v.m, v.md, %s, %s "
-            "FROM jsonb_to_recordset(%s::jsonb) AS v(u uuid, t text, k text, m text, p bigint, f integer, md jsonb) "
-            "RETURNING uid, id",
-            (workspace.pk, folder_id, now, now, payload),
-        )
+        if postgres:
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) "
+                "SELECT %s, %s, v.u, v.t, v.k, v.p, v.f, v.m, v.md, %s, %s "
+                "FROM jsonb_to_recordset(%s::jsonb) AS v(u uuid, t text, k text, m text, p bigint, f integer, md jsonb) "
+                "RETURNING uid::text, id",
+                (workspace.pk, folder_id, now, now, payload),
+            )
+        else:
+            stamp = connection.ops.adapt_datetimefield_value(now)
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) "
+                "SELECT %s, %s, value ->> '$.u', value ->> '$.t', value ->> '$.k', value ->> '$.p', value ->> '$.f', "
+                "value ->> '$.m', value -> '$.md', %s, %s FROM json_each(%s) ORDER BY key "
+                "RETURNING uid, id",
+                (workspace.pk, folder_id, stamp, stamp, payload),
+            )
         pk_by_uid = dict(cursor.fetchall())
     return [pk_by_uid[u] for u in uids]
 

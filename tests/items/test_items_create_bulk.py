@@ -42,3 +42,29 @@ def test_nothing_to_create_runs_no_query(django_assert_num_queries):
     workspace = make_workspace()
     with django_assert_num_queries(0):
         assert items_create_bulk(workspace=workspace, folder_id=1, items=[]) == []
+
+
+def test_awkward_metadata_titles_and_uids_read_back_exactly_through_the_orm():
+    workspace = make_workspace()
+    folder = make_folder(workspace)
+    metadata = {
+        "nested": {"a": [1, 2.5, None, True, {"b": "c"}]},
+        "quotes": 'say "hi" \\ back\\slash',
+        "unicode": "ünïcödé 🚀 中文",
+        "big": 9007199254740993,
+        "float": 0.1,
+        "negative": -3.25e-7,
+        "empty": {},
+        "list": [],
+    }
+    (pk,) = items_create_bulk(
+        workspace=workspace, folder_id=folder.pk,
+        items=[NewItem('a "quoted" title, ünïcode', ItemKind.IMAGE, "https://x.example/ü.jpg?a=1&b=2", metadata)],
+    )
+    item = Item.objects.get(pk=pk)
+    assert item.client_metadata == metadata
+    assert item.title == 'a "quoted" title, ünïcode'
+    assert item.media_url == "https://x.example/ü.jpg?a=1&b=2"
+    assert Item.objects.get(uid=item.uid).pk == pk
+    assert item.created_at is not None and item.created_at.tzinfo is not None
+    assert item.created_at == item.updated_at
