@@ -196,11 +196,12 @@ def _apply(workspace_id: int, wanted: list[IndexSpec], concurrently: str) -> dic
                 continue
             cursor.execute(spec.sql.replace("{concurrently}", concurrently))
             created.append(spec.name)
-    if created and connection.vendor == "postgresql":
-        # Statistics for the new expressions, and (outside a transaction) the visibility map that the
-        # per-option indexes need for index-only counts: a table just filled by an import has none.
-        vacuum_analyze(Item)
-    elif created:
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {TABLE}")
+    if created:
+        # Statistics for the new expressions, and on PostgreSQL (outside a transaction) the visibility map
+        # the per-option indexes need for index-only counts: a table just filled by an import has none.
+        if connection.vendor == "postgresql":
+            vacuum_analyze(Item)
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {TABLE}")
     return {"created": created, "dropped": dropped}
