@@ -1,12 +1,16 @@
 """The three import kinds: what a row of each looks like and how a batch of rows is checked and applied.
 
-A kind turns parsed rows (see `parsers`) into operations, looks up their items with one query per
-batch (by uid, or by title within the chosen folder or dataset), and either only checks them (dry
-run) or writes them through the one metadata write service, `items.services.item_metadata_write`,
-recorded in the import's change set. Values are checked by `schemas.validation` and nowhere else;
-the CSV readers here only turn cell text into typed values before that check.
+A kind handles a batch in two steps. `prepare` needs no database: it turns parsed rows (see
+`parsers`) into operations and checks what it can; the apply pass runs it in a read-ahead thread
+while the database writes the previous batch. `commit` looks up the batch's items with one query
+(by uid, or by title within the chosen folder or dataset) and either only checks them (dry run) or
+writes them, recorded in the import's change set: through `items.services.item_metadata_write`, or,
+for metadata rows matched by uid on PostgreSQL, as validated patches merged by one statement
+(`items.services.item_metadata_patch`). Values are checked by `schemas.validation` and nowhere
+else; the CSV readers here only turn cell text into typed values before that check.
 """
 
+import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -14,19 +18,21 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from metadata_site.items.models import ChangeSet, Item, ItemKind
 from metadata_site.items.services import (
     STATUS_CHANGED,
     STATUS_FAILED,
     NewItem,
+    item_metadata_patch,
     item_metadata_write,
     items_create_bulk,
 )
 from metadata_site.projects.models import Dataset, Folder
 from metadata_site.schemas.fields import FieldSpec, FieldType, Schema
 from metadata_site.schemas.validation import (
+    KEYFRAMES,
     VALUE_NOT_A_BOOLEAN,
     VALUE_NOT_A_NUMBER,
     VALUE_NOT_AN_INTEGER,
@@ -179,6 +185,21 @@ class Outcome:
 
 
 @dataclass
+class Prepared:
+    """A batch read and checked as far as it can be without the database (`Kind.prepare`, which may run in
+    a thread of its own ahead of the writes); `Kind.commit` finishes it."""
+
+    rows: list[Row]
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    ops: list = field(default_factory=list)
+    # The set-based path (metadata rows matched by uid on PostgreSQL): runs of patch documents with distinct
+    # items (see items.services.item_metadata_patch), and the rows that failed validation, by index.
+    patches: list[list[str]] | None = None
+    invalid: dict[int, str] = field(default_factory=dict)
+    bytes_read: int = 0
+
+
+@dataclass
 class _Op:
     index: int
     metadata: dict
@@ -209,6 +230,14 @@ class Kind:
         self.columns = columns
 
     def run_batch(self, rows: list[Row], *, write: bool, change_set: ChangeSet | None) -> Outcome:
+        return self.commit(self.prepare(rows, write=write), write=write, change_set=change_set)
+
+    def prepare(self, rows: list[Row], *, write: bool) -> Prepared:
+        """The part of a batch that needs no database: parse and check the rows. Must not query."""
+        raise NotImplementedError
+
+    def commit(self, prepared: Prepared, *, write: bool, change_set: ChangeSet | None) -> Outcome:
+        """Look the batch's items up and check (dry run) or write it."""
         raise NotImplementedError
 
     # --- shared by the metadata kinds ----------------------------------------------------------
@@ -346,22 +375,87 @@ class MetadataRows(Kind):
         op.metadata = metadata
         return op
 
-    def run_batch(self, rows: list[Row], *, write: bool, change_set: ChangeSet | None) -> Outcome:
-        outcome = Outcome()
-        ops = []
+    def prepare(self, rows: list[Row], *, write: bool) -> Prepared:
+        prepared = Prepared(rows=rows)
         for row in rows:
             if row.error:
-                outcome.errors.append((row.index, row.error))
+                prepared.errors.append((row.index, row.error))
                 continue
             op = self._op(row)
             if isinstance(op, str):
-                outcome.errors.append((row.index, op))
+                prepared.errors.append((row.index, op))
             else:
-                ops.append(op)
-        matched = self._resolve(ops, outcome)
-        self._check_or_write(matched, outcome, write=write, change_set=change_set)
+                prepared.ops.append(op)
+        if write and self.set_based:
+            self._prepare_patches(prepared)
+        return prepared
+
+    @property
+    def set_based(self) -> bool:
+        return connection.vendor == "postgresql"
+
+    def _prepare_patches(self, prepared: Prepared) -> None:
+        """Validate each op and write it as a patch document for `item_metadata_patch`. Left to the general
+        path (``patches`` stays None) when an op is matched by title or sets keyframes, whose check needs the
+        item's kind."""
+        dumps = json.dumps
+        runs: list[list[str]] = [[]]
+        seen: set[str] = set()
+        for op in prepared.ops:
+            if op.uid is None or KEYFRAMES in op.metadata:
+                return
+            uid = str(op.uid)
+            if uid in seen:  # the same item again: a new run, so both rows apply in order
+                runs.append([])
+                seen = set()
+            seen.add(uid)
+            normalised, errors = validate_metadata(self.schema, op.metadata, partial=self.partial)
+            if errors:
+                prepared.invalid[op.index] = _reason(errors)
+                runs[-1].append(f'{{"i":{op.index},"u":"{uid}","x":true}}')
+                continue
+            removed = [k for k, v in normalised.items() if v is None]
+            if removed:
+                normalised = {k: v for k, v in normalised.items() if v is not None}
+                extra = ',"r":' + dumps(removed, ensure_ascii=False)
+            else:
+                extra = ""
+            patch = dumps(normalised, ensure_ascii=False, separators=(",", ":"))
+            runs[-1].append(f'{{"i":{op.index},"u":"{uid}","p":{patch}{extra}}}')
+        prepared.patches = runs
+
+    def commit(self, prepared: Prepared, *, write: bool, change_set: ChangeSet | None) -> Outcome:
+        outcome = Outcome(errors=list(prepared.errors))
+        if prepared.patches is not None and write:
+            self._commit_patches(prepared, outcome, change_set=change_set)
+        else:
+            matched = self._resolve(prepared.ops, outcome)
+            self._check_or_write(matched, outcome, write=write, change_set=change_set)
         outcome.errors.sort()
         return outcome
+
+    def _commit_patches(self, prepared: Prepared, outcome: Outcome, *, change_set: ChangeSet | None) -> None:
+        scope = self.scope
+        folder_ids = None
+        if scope.folder is not None:
+            if scope._folder_ids is None:
+                scope._folder_ids = scope.folder.descendant_ids(include_self=True)
+            folder_ids = scope._folder_ids
+        uid_of = {op.index: op.uid for op in prepared.ops}
+        missing: set[int] = set()
+        for run in prepared.patches:
+            result = item_metadata_patch(
+                workspace=self.task.workspace, change_set=change_set, patches=run, merge=self.partial,
+                folder_ids=folder_ids, dataset_id=scope.dataset.pk if scope.dataset is not None else None,
+            )
+            missing.update(result.missing)
+            outcome.valid += result.matched
+            outcome.updated += result.changed
+            outcome.unchanged += result.matched - result.changed
+        # As on the general path, a row whose item is not there says so before it says what else is wrong.
+        for index in missing:
+            outcome.errors.append((index, ROW_NO_ITEM_UID.format(value=uid_of[index], scope=scope.label)))
+        outcome.errors.extend((index, reason) for index, reason in prepared.invalid.items() if index not in missing)
 
 
 class FieldValues(MetadataRows):
@@ -507,22 +601,26 @@ class DataImport(Kind):
             frame.metadata = normalised
         return None
 
-    def run_batch(self, rows: list[Row], *, write: bool, change_set: ChangeSet | None) -> Outcome:
-        outcome = Outcome()
-        specs: list[_Spec] = []
+    def prepare(self, rows: list[Row], *, write: bool) -> Prepared:
+        prepared = Prepared(rows=rows)
         for row in rows:
             if row.error:
-                outcome.errors.append((row.index, row.error))
+                prepared.errors.append((row.index, row.error))
                 continue
             spec = self._spec(row)
             if isinstance(spec, str):
-                outcome.errors.append((row.index, spec))
+                prepared.errors.append((row.index, spec))
                 continue
             error = self._validate(spec)
             if error:
-                outcome.errors.append((row.index, error))
+                prepared.errors.append((row.index, error))
                 continue
-            specs.append(spec)
+            prepared.ops.append(spec)
+        return prepared
+
+    def commit(self, prepared: Prepared, *, write: bool, change_set: ChangeSet | None) -> Outcome:
+        outcome = Outcome(errors=list(prepared.errors))
+        specs: list[_Spec] = prepared.ops
         existing = self.scope.by_title(list({s.title for s in specs}), top_level=True)
         good: list[_Spec] = []
         for spec in specs:

@@ -9,7 +9,8 @@ API and the command line). Before anything is written the whole file is always r
 that turns out to be broken (invalid JSON at the end, a bad encoding) fails the task and changes
 nothing. Each batch is one transaction that also stores the task's restart offset, counters, sample
 errors and error report length, so a worker killed mid-import and started again continues after the
-last committed batch: no row applied twice, none lost. The whole import is one change set.
+last committed batch: no row applied twice, none lost. The whole import is one change set. While the
+database writes a batch, a read-ahead thread reads and checks the next one (`lib.pipeline`).
 """
 
 import csv
@@ -28,11 +29,12 @@ from django.utils import timezone
 from metadata_site.items.models import ChangeSet, Item
 from metadata_site.items.services import CHANGE_SET_ALREADY_UNDONE, ChangeSetError, change_set_undo
 from metadata_site.lib.maintenance import analyze_if_stale
+from metadata_site.lib.pipeline import read_ahead
 from metadata_site.projects.models import Dataset, DatasetStatus, Folder
 from metadata_site.schemas.selectors import schema_current
 from metadata_site.workspaces.models import Workspace
 
-from .kinds import KINDS, Kind, Outcome, Scope
+from .kinds import KINDS, Kind, Outcome, Prepared, Scope
 from .models import ApplyPolicy, ImportKind, ImportMode, ImportStatus, ImportTask
 from .parsers import ImportFileError, Reader, Row, format_for
 
@@ -431,9 +433,10 @@ def _batch_size() -> int:
     return BATCH_ROWS.get(connection.vendor, 5_000)
 
 
-def _progress(run: _Run, *, start: float = 0.0, share: float = 100.0) -> float:
+def _progress(run: _Run, *, start: float = 0.0, share: float = 100.0, bytes_read: int | None = None) -> float:
     size = run.reader.size or 1
-    return min(99.9, round(start + share * run.reader.bytes_read / size, 1))
+    done = run.reader.bytes_read if bytes_read is None else bytes_read
+    return min(99.9, round(start + share * done / size, 1))
 
 
 class _ErrorReport:
@@ -523,14 +526,13 @@ def _apply_pass(run: _Run) -> None:
             )
             _set(task, change_set=change_set)
     report = _ErrorReport(task, keep_bytes=task.error_report_bytes)
+    batches = read_ahead(_prepared(run, offset=task.committed_offset))
     try:
-        for batch in _batches(_rows(run), _batch_size()):
-            if batch[-1].index < task.committed_offset:
-                continue
-            batch = [row for row in batch if row.index >= task.committed_offset]
+        for prepared in batches:
             _check_cancel(task)
-            _apply_batch(run, batch, report)
+            _apply_batch(run, prepared, report)
     finally:
+        batches.close()
         report.close()
     task.refresh_from_db()
     status = ImportStatus.COMPLETED_WITH_ERRORS if task.error_count else ImportStatus.COMPLETED
@@ -538,6 +540,17 @@ def _apply_pass(run: _Run) -> None:
     _maintain(task)
     if run.on_progress:
         run.on_progress(task)
+
+
+def _prepared(run: _Run, *, offset: int) -> Iterator[Prepared]:
+    """The batches from `offset` on, read and checked without the database (in the read-ahead thread)."""
+    for batch in _batches(_rows(run), _batch_size()):
+        if batch[-1].index < offset:
+            continue
+        batch = [row for row in batch if row.index >= offset]
+        prepared = run.kind.prepare(batch, write=True)
+        prepared.bytes_read = run.reader.bytes_read
+        yield prepared
 
 
 def _maintain(task: ImportTask) -> None:
@@ -549,14 +562,14 @@ def _maintain(task: ImportTask) -> None:
         maintain_items.enqueue()
 
 
-def _apply_batch(run: _Run, batch: list[Row], report: "_ErrorReport") -> None:
+def _apply_batch(run: _Run, prepared: Prepared, report: "_ErrorReport") -> None:
     task = run.task
     with transaction.atomic():
-        outcome: Outcome = run.kind.run_batch(batch, write=True, change_set=task.change_set)
+        outcome: Outcome = run.kind.commit(prepared, write=True, change_set=task.change_set)
         size = report.write(outcome.errors)
         samples = _samples(task.sample_errors, outcome.errors)
         ranges = _ranges(outcome.created_ids, start=task.created_ranges)
-        offset = batch[-1].index + 1
+        offset = prepared.rows[-1].index + 1
         values = {
             "committed_offset": offset,
             "inserted_rows": F("inserted_rows") + outcome.inserted,
@@ -566,7 +579,8 @@ def _apply_batch(run: _Run, batch: list[Row], report: "_ErrorReport") -> None:
             "sample_errors": samples,
             "error_report_bytes": size,
             "created_ranges": ranges,
-            "progress": _progress(run, start=task.progress_base, share=100.0 - task.progress_base),
+            "progress": _progress(run, start=task.progress_base, share=100.0 - task.progress_base,
+                                  bytes_read=prepared.bytes_read),
             "heartbeat_at": timezone.now(),
         }
         # Only the run that still sees the offset it started the batch from may commit it.

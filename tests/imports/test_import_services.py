@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.db import connection
 
 from metadata_site.imports import kinds, services
 from metadata_site.imports.models import ImportStatus
@@ -376,17 +377,17 @@ def test_one_import_in_many_batches_is_one_change_set(workspace, owner, folder, 
 def test_cancel_stops_a_running_import_after_the_current_batch(workspace, owner, folder, monkeypatch):
     monkeypatch.setattr(services, "BATCH_ROWS", {"postgresql": 2, "sqlite": 2})
     many = [make_item(folder, f"m{i}.jpg") for i in range(6)]
-    original = kinds.MetadataRows.run_batch
+    original = kinds.MetadataRows.commit
     calls = []
 
-    def run_batch_then_cancel(self, rows, *, write, change_set):
-        outcome = original(self, rows, write=write, change_set=change_set)
+    def commit_then_cancel(self, prepared, *, write, change_set):
+        outcome = original(self, prepared, write=write, change_set=change_set)
         calls.append(write)
         if write and calls.count(True) == 1:
             import_task_cancel(task=self.task, user=owner)
         return outcome
 
-    monkeypatch.setattr(kinds.MetadataRows, "run_batch", run_batch_then_cancel)
+    monkeypatch.setattr(kinds.MetadataRows, "commit", commit_then_cancel)
     task = run_import(workspace, owner, [{"media_id": str(i.uid), "metadata": {"dark": True}} for i in many], "r.json")
     assert (task.status, task.updated_rows, task.failure_reason) == ("CANCELLED", 2, "Cancelled by owner.")
     assert [bool(_md(i)) for i in many] == [True, True, False, False, False, False]
@@ -406,19 +407,19 @@ class _WorkerKilled(BaseException):
 
 
 def _crash_on_batch(monkeypatch, kind_class, number):
-    original = kind_class.run_batch
+    original = kind_class.commit
     state = {"writes": 0}
 
-    def run_batch(self, rows, *, write, change_set):
+    def commit(self, prepared, *, write, change_set):
         if write:
             state["writes"] += 1
             if state["writes"] == number:
-                original(self, rows, write=write, change_set=change_set)  # written, never committed
+                original(self, prepared, write=write, change_set=change_set)  # written, never committed
                 raise _WorkerKilled
-        return original(self, rows, write=write, change_set=change_set)
+        return original(self, prepared, write=write, change_set=change_set)
 
-    monkeypatch.setattr(kind_class, "run_batch", run_batch)
-    return lambda: monkeypatch.setattr(kind_class, "run_batch", original)
+    monkeypatch.setattr(kind_class, "commit", commit)
+    return lambda: monkeypatch.setattr(kind_class, "commit", original)
 
 
 def test_a_restarted_import_finishes_from_its_last_committed_batch(workspace, owner, folder, monkeypatch):
@@ -459,10 +460,10 @@ def test_a_restarted_data_import_creates_every_item_once(workspace, owner, monke
 
 
 def test_an_unexpected_error_fails_the_task_with_its_reason(workspace, owner, folder, items, monkeypatch):
-    def broken(self, rows, *, write, change_set):
+    def broken(self, prepared, *, write, change_set):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(kinds.MetadataRows, "run_batch", broken)
+    monkeypatch.setattr(kinds.MetadataRows, "commit", broken)
     task = run_import(workspace, owner, [{"media_id": str(items[0].uid), "metadata": {}}], "r.json")
     assert (task.status, task.failure_reason) == ("FAILED", "The import stopped unexpectedly: disk on fire")
 
@@ -510,8 +511,6 @@ def test_progress_only_goes_up_when_a_task_checks_and_applies_in_one_go(workspac
 
 
 def test_a_large_import_leaves_the_item_table_analysed_for_the_planner(workspace, owner, monkeypatch):
-    from django.db import connection
-
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL statistics")
     monkeypatch.setattr("metadata_site.items.tasks.MAINTAIN_AFTER_ROWS", 4)
@@ -523,3 +522,42 @@ def test_a_large_import_leaves_the_item_table_analysed_for_the_planner(workspace
         # The maintenance task ran (immediately, in tests): inside the test's transaction it is an ANALYZE.
         cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'items_item'::regclass")
         assert cursor.fetchone()[0] == Item.objects.count()
+
+
+# --- the set-based path (PostgreSQL) gives what the general path gives ----------------------------
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the set-based write is PostgreSQL's")
+@pytest.mark.parametrize("mode", ["merge", "overwrite"])
+@pytest.mark.parametrize("scope", ["workspace", "folder", "dataset"])
+def test_the_set_based_write_ends_exactly_like_the_general_one(workspace, owner, folder, monkeypatch, mode, scope):
+    monkeypatch.setattr(services, "BATCH_ROWS", {"postgresql": 4, "sqlite": 4})
+    many = [make_item(folder, f"m{i}.jpg", metadata={"camera": f"cam-{i}", "weather": "Fog", "x": {"k": None}})
+            for i in range(6)]
+    outside = make_item(make_folder(workspace, "elsewhere"), "out.jpg", metadata={"camera": "cam-9"})
+    dataset = make_dataset(make_project(workspace), items=many[:5])
+    target = {"workspace": {}, "folder": {"folder": folder.pk}, "dataset": {"dataset": dataset.pk}}[scope]
+    rows = [
+        {"media_id": str(many[0].uid), "metadata": {"weather": "Sunny", "camera": None}},
+        {"media_id": str(many[1].uid), "metadata": {"camera": "cam-1", "weather": "Fog", "x": {"k": None}}},
+        {"media_id": str(many[2].uid), "metadata": {"temperature": "hot"}},
+        {"media_id": "4b9fa3be-0000-4000-8000-000000000000", "metadata": {"temperature": "hot"}},
+        {"media_id": str(many[3].uid), "metadata": {"dark": True, "note": "undeclared"}},
+        {"media_id": str(many[3].uid), "metadata": {"dark": False}},  # the same item again, in the same batch
+        {"media_id": str(outside.uid), "metadata": {"dark": True}},
+        {"media_id": str(many[5].uid), "metadata": {"colors": ["red", "blue"], "temperature": 3}},
+        {"media_id": str(many[4].uid), "metadata": {"weather": "Hail"}},
+    ]
+
+    def outcome(task):
+        fields = ("status", "updated_rows", "unchanged_rows", "error_count", "sample_errors")
+        state = {i.pk: _md(i) for i in [*many, outside]}
+        return [getattr(task, f) for f in fields], state, task.change_set.entries.count()
+
+    first = run_import(workspace, owner, rows, "rows.json", target=target, mode=mode)
+    set_based = outcome(first)
+    import_task_undo(task=first, user=owner)
+    monkeypatch.setattr(kinds.MetadataRows, "set_based", property(lambda self: False))
+    general = outcome(run_import(workspace, owner, rows, "rows.json", target=target, mode=mode))
+    assert set_based == general
+    assert set_based[0][3] >= 3  # the bad value, the unknown id and the bad enum option at least

@@ -1,0 +1,119 @@
+"""item_metadata_patch: the set-based write of validated patches by uid (PostgreSQL only)."""
+
+import hashlib
+import json
+
+import pytest
+from django.db import connection
+
+from metadata_site.items.models import ChangeSet
+from metadata_site.items.services import PG_HASH_PREFIX, change_set_undo, item_metadata_patch
+
+from ..factories import make_dataset, make_folder, make_item, make_project, make_workspace
+
+pytestmark = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="a PostgreSQL statement")
+
+
+@pytest.fixture
+def folder(workspace):
+    return make_folder(workspace, "cams")
+
+
+@pytest.fixture
+def change_set(workspace, owner):
+    return ChangeSet.objects.create(workspace=workspace, user=owner, operation="import", source="import")
+
+
+def _patch(i, item, p=None, r=None, x=False):
+    doc = {"i": i, "u": str(item.uid)}
+    if x:
+        doc["x"] = True
+    else:
+        doc["p"] = p or {}
+    if r:
+        doc["r"] = r
+    return json.dumps(doc)
+
+
+def _md(item):
+    item.refresh_from_db()
+    return item.client_metadata
+
+
+def test_a_merge_sets_the_given_keys_removes_the_listed_ones_and_keeps_the_rest(workspace, folder, change_set):
+    a = make_item(folder, "a.jpg", metadata={"camera": "cam-1", "weather": "Fog", "note": {"x": None}})
+    result = item_metadata_patch(workspace=workspace, change_set=change_set, merge=True,
+                                 patches=[_patch(0, a, {"weather": "Sunny", "dark": True}, r=["camera"])])
+    assert (result.matched, result.changed, result.missing, result.changed_ids) == (1, 1, [], [a.pk])
+    assert _md(a) == {"weather": "Sunny", "dark": True, "note": {"x": None}}
+
+
+def test_an_overwrite_replaces_the_whole_object(workspace, folder, change_set):
+    a = make_item(folder, "a.jpg", metadata={"camera": "cam-1", "weather": "Fog"})
+    item_metadata_patch(workspace=workspace, change_set=change_set, merge=False,
+                        patches=[_patch(0, a, {"dark": False})])
+    assert _md(a) == {"dark": False}
+
+
+def test_an_unchanged_item_is_matched_but_neither_written_nor_recorded(workspace, folder, change_set):
+    a = make_item(folder, "a.jpg", metadata={"temperature": 1})
+    before = a.updated_at
+    result = item_metadata_patch(workspace=workspace, change_set=change_set, merge=True,
+                                 patches=[_patch(0, a, {"temperature": 1.0})])
+    assert (result.matched, result.changed) == (1, 0)
+    a.refresh_from_db()
+    assert a.updated_at == before
+    assert change_set.entries.count() == 0
+
+
+def test_uids_outside_the_scope_are_reported_missing_by_their_index(workspace, owner, folder, change_set):
+    inside = make_item(folder, "in.jpg")
+    other_folder = make_item(make_folder(workspace, "other"), "out.jpg")
+    elsewhere = make_item(make_folder(make_workspace("elsewhere")), "far.jpg")
+    patches = [_patch(0, inside, {"dark": True}), _patch(1, other_folder, {"dark": True}),
+               _patch(2, elsewhere, {"dark": True})]
+    result = item_metadata_patch(workspace=workspace, change_set=change_set, merge=True, patches=patches,
+                                 folder_ids=[folder.pk])
+    assert (result.matched, sorted(result.missing)) == (1, [1, 2])
+    assert (_md(inside), _md(other_folder), _md(elsewhere)) == ({"dark": True}, {}, {})
+
+
+def test_a_dataset_scope_matches_only_its_members(workspace, folder, change_set):
+    member, outsider = make_item(folder, "m.jpg"), make_item(folder, "o.jpg")
+    dataset = make_dataset(make_project(workspace), items=[member])
+    result = item_metadata_patch(workspace=workspace, change_set=change_set, merge=True, dataset_id=dataset.pk,
+                                 patches=[_patch(0, member, {"dark": True}), _patch(1, outsider, {"dark": True})])
+    assert (result.matched, result.missing) == (1, [1])
+    assert (_md(member), _md(outsider)) == ({"dark": True}, {})
+
+
+def test_a_check_only_row_is_matched_and_left_alone(workspace, folder, change_set):
+    a = make_item(folder, "a.jpg", metadata={"dark": True})
+    result = item_metadata_patch(workspace=workspace, change_set=change_set, merge=True, patches=[_patch(4, a, x=True)])
+    assert (result.matched, result.changed, result.missing) == (0, 0, [])
+    assert _md(a) == {"dark": True}
+
+
+def test_a_second_write_in_the_same_change_set_keeps_the_first_previous_value(workspace, folder, change_set):
+    a = make_item(folder, "a.jpg", metadata={"camera": "cam-0"})
+    item_metadata_patch(workspace=workspace, change_set=change_set, merge=True, patches=[_patch(0, a, {"camera": "cam-1"})])
+    item_metadata_patch(workspace=workspace, change_set=change_set, merge=True, patches=[_patch(1, a, {"camera": "cam-2"})])
+    change_set.refresh_from_db()
+    entry = change_set.entries.get()
+    assert (change_set.item_count, entry.previous) == (1, {"camera": "cam-0"})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT client_metadata::text FROM items_item WHERE id = %s", [a.pk])
+        (text,) = cursor.fetchone()
+    assert entry.new_hash == PG_HASH_PREFIX + hashlib.md5(text.encode()).hexdigest()
+
+
+def test_undo_restores_a_patched_item_and_leaves_one_changed_since_as_a_conflict(workspace, owner, folder, change_set):
+    a = make_item(folder, "a.jpg", metadata={"camera": "cam-0"})
+    b = make_item(folder, "b.jpg", metadata={"camera": "cam-0"})
+    item_metadata_patch(workspace=workspace, change_set=change_set, merge=True,
+                        patches=[_patch(0, a, {"camera": "cam-1"}), _patch(1, b, {"camera": "cam-1"})])
+    b.client_metadata = {"camera": "edited later"}
+    b.save()
+    result = change_set_undo(change_set=change_set, user=owner)
+    assert (result.restored, result.conflicts) == (1, [{"item": b.pk, "uid": str(b.uid)}])
+    assert (_md(a), _md(b)) == ({"camera": "cam-0"}, {"camera": "edited later"})
