@@ -30,10 +30,13 @@ class ItemQuerySet(models.QuerySet):
 class Item(models.Model):
     """One data unit. `uid` is its public id (the `media_id` of imports and the API)."""
 
-    # No index of its own: (workspace, title) and (workspace, folder, title) start with it, and every index
-    # costs each metadata write of an item (a new row version is inserted in all of them).
+    # No index of its own: (workspace, title) starts with it, and every index costs each metadata write of an
+    # item (a new row version is inserted in all of them).
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="items", db_index=False)
-    folder = models.ForeignKey("projects.Folder", on_delete=models.CASCADE, related_name="items")
+    # Indexed by (folder, title), which also serves the foreign key. A separate folder index was a trap: with
+    # the statistics of a folder that was empty when last analysed, the planner looked titles up through it,
+    # walking the whole folder for each batch of a data import (250 ms per batch at 1,000,000 items).
+    folder = models.ForeignKey("projects.Folder", on_delete=models.CASCADE, related_name="items", db_index=False)
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     title = models.CharField(max_length=500)
     kind = models.CharField(max_length=16, choices=ItemKind.choices, default=ItemKind.IMAGE)
@@ -51,7 +54,7 @@ class Item(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [
-            models.Index(fields=["workspace", "folder", "title"], name="item_ws_folder_title"),
+            models.Index(fields=["folder", "title"], name="item_folder_title"),
             models.Index(fields=["workspace", "title"], name="item_ws_title"),
             models.Index(fields=["parent", "frame_index"], name="item_parent_frame"),
         ]
