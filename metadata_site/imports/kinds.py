@@ -11,6 +11,7 @@ else; the CSV readers here only turn cell text into typed values before that che
 """
 
 import json
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -66,6 +67,27 @@ ROW_TITLE_TOO_LONG = "The title is longer than 500 characters."
 ROW_KIND_MISMATCH = "An item titled {value!r} already exists in the folder as a {found}, not a {expected}."
 
 TARGET_IN = {"folder": "the folder {name!r}", "dataset": "the dataset {name!r}", None: "this workspace"}
+
+
+# An http(s) URL with a plain host name: what urlsplit would accept, without its cost (8 µs a row).
+_PLAIN_HTTP_URL = re.compile(r"https?://[a-z0-9][a-z0-9.-]*(?::[0-9]*)?(?:[/?#]|\Z)", re.IGNORECASE)
+
+
+def _is_http_url(url: str) -> bool:
+    if _PLAIN_HTTP_URL.match(url):
+        return True
+    try:
+        parts = urlsplit(url)
+        return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False
+
+
+def _url_name(url: str) -> str:
+    try:
+        return PurePosixPath(urlsplit(url).path).name
+    except ValueError:
+        return ""
 
 
 def _reason(errors: list[dict]) -> str:
@@ -212,6 +234,8 @@ class _Op:
 class Kind:
     json_shapes: tuple[str, ...] = ("array",)
     sections: tuple[str, ...] = ()
+    # Whether the apply pass prepares batches in a read-ahead thread (see `lib.pipeline`).
+    read_ahead = True
 
     def __init__(self, *, task: ImportTask, schema: Schema, scope: Scope, user=None):
         self.task = task
@@ -524,6 +548,9 @@ class DataImport(Kind):
 
     json_shapes = ("sections",)
     sections = ("images", "videos", "image_groups")
+    # Measured: no gain (200,000 items in 10.4 s either way; at 1,000,000, 69.5 s without, 73.5 s with): the
+    # backend's inserts keep one core busy, and the reading would take the other from the worker's own writes.
+    read_ahead = False
     section_kinds = {"images": ItemKind.IMAGE, "videos": ItemKind.VIDEO, "image_groups": ItemKind.IMAGE_GROUP}
     section_names = {"images": "image", "videos": "video", "image_groups": "image group"}
 
@@ -546,10 +573,9 @@ class DataImport(Kind):
         if kind != ItemKind.IMAGE_GROUP:
             if not url:
                 return ROW_NO_URL.format(what=what)
-            parts = urlsplit(str(url))
-            if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            if not _is_http_url(str(url)):
                 return ROW_BAD_URL.format(value=url)
-        title = record.get("title") or (PurePosixPath(urlsplit(str(url)).path).name if url else "")
+        title = record.get("title") or (_url_name(str(url)) if url else "")
         if not title:
             return ROW_NO_KEY
         if len(str(title)) > 500:

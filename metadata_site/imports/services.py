@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from metadata_site.items.models import ChangeSet, Item
 from metadata_site.items.services import CHANGE_SET_ALREADY_UNDONE, ChangeSetError, change_set_undo
+from metadata_site.lib.gctune import bulk_gc
 from metadata_site.lib.maintenance import analyze_if_stale
 from metadata_site.lib.pipeline import read_ahead
 from metadata_site.projects.models import Dataset, DatasetStatus, Folder
@@ -44,6 +45,7 @@ CHECK_SHARE_FULL = 50.0
 CHECK_SHARE_SCAN = 10.0
 UNDO_DELETE_SLICE = 5_000
 BATCH_ROWS = {"postgresql": 10_000, "sqlite": 5_000}
+ANALYZE_EVERY_BATCHES = 10
 
 IMPORT_FILE_TOO_LARGE = "The file is larger than the limit of {limit} bytes."
 IMPORT_NO_FILE = "Choose a file to upload."
@@ -352,6 +354,11 @@ def _kind_for(task: ImportTask) -> Kind:
 
 def import_task_run(*, task_id: int, on_progress: Callable[[ImportTask], None] | None = None) -> str:
     """The worker's body: check and/or apply the task's file, resuming where a previous run stopped."""
+    with bulk_gc():
+        return _import_task_run(task_id=task_id, on_progress=on_progress)
+
+
+def _import_task_run(*, task_id: int, on_progress: Callable[[ImportTask], None] | None) -> str:
     task = ImportTask.objects.select_related("workspace", "created_by").get(pk=task_id)
     if task.is_finished or task.status in (ImportStatus.INIT, ImportStatus.VALIDATED):
         return task.status
@@ -526,11 +533,18 @@ def _apply_pass(run: _Run) -> None:
             )
             _set(task, change_set=change_set)
     report = _ErrorReport(task, keep_bytes=task.error_report_bytes)
-    batches = read_ahead(_prepared(run, offset=task.committed_offset))
+    batches = _prepared(run, offset=task.committed_offset)
+    if run.kind.read_ahead:
+        batches = read_ahead(batches)
     try:
-        for prepared in batches:
+        for number, prepared in enumerate(batches, start=1):
             _check_cancel(task)
             _apply_batch(run, prepared, report)
+            if number % ANALYZE_EVERY_BATCHES == 0:
+                # A data import grows its folder from nothing: with the statistics of the empty folder the
+                # title lookup walked the whole folder by its folder_id index (250 ms per batch at 1,000,000
+                # items, 19 ms once analysed).
+                analyze_if_stale(Item)
     finally:
         batches.close()
         report.close()

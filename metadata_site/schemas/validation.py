@@ -498,7 +498,7 @@ def validate_metadata(
     with ``partial=True`` (a merge patch) it is kept as None ("remove this key"); otherwise it is dropped.
     `item_kind` (when known) restricts ``keyframes`` to video items.
     """
-    if not isinstance(metadata, Mapping):
+    if type(metadata) is not dict and not isinstance(metadata, Mapping):  # a dict skips the slower ABC check
         return {}, [{"key": "", "msg": METADATA_NOT_AN_OBJECT, "expected": "a JSON object", "value": metadata}]
     normalised: dict = {}
     errors: list[dict] = []

@@ -337,6 +337,36 @@ def test_a_data_import_reads_csv_and_reports_bad_rows(workspace, owner):
                               {"weather": "Sunny", "temperature": 3.0})]
 
 
+def test_a_data_import_reports_an_unreadable_url_as_a_bad_row(workspace, owner):
+    corpus_schema(workspace)
+    folder = make_folder(workspace, "new")
+    spec = {"images": [{"objectUrl": "http://[fe80::1/1.jpg"}, {"objectUrl": "https://x.example/2.jpg"}],
+            "image_groups": [{"objectUrl": "http://[fe80::1/g", "images": []}]}
+    task = run_import(workspace, owner, spec, "spec.json", kind="data", target={"folder": folder.pk})
+    assert (task.status, task.inserted_rows) == ("COMPLETED_WITH_ERRORS", 1)
+    assert task.sample_errors == [
+        {"reason": "The objectUrl 'http://[fe80::1/1.jpg' is not an http or https URL.", "row_index": 0},
+        {"reason": "The row has neither a media_id nor a title.", "row_index": 2},
+    ]
+
+
+@pytest.mark.parametrize("url", [
+    "https://x.example/1.jpg", "HTTP://X.EXAMPLE", "http://x.example:8080/a?b#c", "http://localhost", "http://1.2.3.4/",
+    "https://x_y.example/1.jpg", "http://user:pw@x.example/1.jpg", "http://[::1]/a.jpg", "http:///a.jpg", "http://:80/",
+    "ftp://x/2.jpg", "https:/x.example", "x.example/1.jpg", " https://x.example/1.jpg", "https://x.example\n/1.jpg",
+    "http://[fe80::1/1.jpg", "http://@/a",
+])
+def test_the_quick_url_check_agrees_with_urlsplit(url):
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        expected = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        expected = False
+    assert kinds._is_http_url(url) is expected
+
+
 def test_undoing_a_data_import_removes_the_items_it_created(workspace, owner):
     corpus_schema(workspace)
     folder = make_folder(workspace, "new")
@@ -522,6 +552,19 @@ def test_a_large_import_leaves_the_item_table_analysed_for_the_planner(workspace
         # The maintenance task ran (immediately, in tests): inside the test's transaction it is an ANALYZE.
         cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'items_item'::regclass")
         assert cursor.fetchone()[0] == Item.objects.count()
+
+
+def test_a_long_import_checks_the_item_statistics_every_few_batches(workspace, owner, monkeypatch):
+    monkeypatch.setattr(services, "BATCH_ROWS", {"postgresql": 1, "sqlite": 1})
+    monkeypatch.setattr(services, "ANALYZE_EVERY_BATCHES", 2)
+    checks = []
+    monkeypatch.setattr(services, "analyze_if_stale", lambda *models: checks.append(models) or [])
+    corpus_schema(workspace)
+    folder = make_folder(workspace, "new")
+    task = run_import(workspace, owner, SPEC, "spec.json", kind="data", target={"folder": folder.pk})
+    assert task.inserted_rows == 4
+    # Once before the passes, then after batches 2 and 4.
+    assert checks == [(Item,), (Item,), (Item,)]
 
 
 # --- the set-based path (PostgreSQL) gives what the general path gives ----------------------------
