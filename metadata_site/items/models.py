@@ -40,7 +40,7 @@ class Item(models.Model):
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     title = models.CharField(max_length=500)
     kind = models.CharField(max_length=16, choices=ItemKind.choices, default=ItemKind.IMAGE)
-    parent = models.ForeignKey(  # indexed by (parent, frame_index)
+    parent = models.ForeignKey(  # indexed by (parent, frame_index), frames only
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="frames", db_index=False
     )
     frame_index = models.PositiveIntegerField(null=True, blank=True)
@@ -56,7 +56,10 @@ class Item(models.Model):
         indexes = [
             models.Index(fields=["folder", "title"], name="item_folder_title"),
             models.Index(fields=["workspace", "title"], name="item_ws_title"),
-            models.Index(fields=["parent", "frame_index"], name="item_parent_frame"),
+            # Frames only: the other items would each cost an entry to insert on every write, for nothing.
+            models.Index(
+                fields=["parent", "frame_index"], name="item_frame_parent", condition=models.Q(parent__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
