@@ -302,6 +302,26 @@ class Reader:
         structure can fail the whole file."""
         return self.rows(json_shapes=json_shapes, sections=sections, parse_jsonl=False)
 
+    def scan_lines(self, *, every: int) -> Iterator[int]:
+        """What `scan` does for a JSONL file, without a Row per line: the running count of its non-blank
+        lines, yielded about every `every` lines and once at the end."""
+        with self.path.open("rb") as raw:
+            self._text = TextStream(raw)
+            count = reported = 0
+            pending = ""
+            while chunk := self._text.read():
+                lines = (pending + chunk).split("\n")
+                pending = lines.pop()
+                count += len(lines) - lines.count("") - sum(map(str.isspace, lines))
+                if count - reported >= every:
+                    reported = count
+                    yield count
+            if pending and not pending.isspace():
+                count += 1
+            if not count:
+                raise ImportFileError(FILE_EMPTY)
+            yield count
+
     def _lines(self) -> Iterator[str]:
         pending = ""
         while True:

@@ -491,6 +491,15 @@ def _check_pass(run: _Run) -> None:
     report = _ErrorReport(task, keep_bytes=0) if full else None
     total = valid = errors = 0
     samples: list = []
+    if not full and run.reader.format == "jsonl":
+        # Only the file: decoded to its end and its lines counted (a bad line is that row's error later).
+        for total in run.reader.scan_lines(every=_batch_size()):
+            _check_cancel(task)
+            _set(task, total_rows=total, progress=_progress(run, share=share))
+            if run.on_progress:
+                run.on_progress(task)
+        _set(task, total_rows=total, valid_rows=0, error_count=0)
+        return
     try:
         for batch in _batches(_rows(run, scan=not full), _batch_size()):
             total += len(batch)

@@ -141,6 +141,38 @@ def test_a_scan_of_jsonl_still_fails_an_empty_or_badly_encoded_file(tmp_path, co
     assert exc.value.reason == message
 
 
+@pytest.mark.parametrize("content", [
+    '{"a": 1}\n\n  \n{not json\n[1, 2]\n',
+    '{"a": 1}\r\n\r\n[1]\r\n\t\r\n"x"',
+    "\n".join(f'{{"n": {n}}}' for n in range(25_000)) + "\n\n",
+    "\ufeff" + '{"a": 1}\n' + " " * 10 + "\n" + "x" * 3_000_000 + "\n",
+])
+def test_counting_jsonl_lines_gives_the_rows_a_full_read_gives(tmp_path, content):
+    path = tmp_path / "upload.jsonl"
+    path.write_text(content, encoding="utf-8")
+    reader = Reader(path, "jsonl")
+    counts = list(reader.scan_lines(every=10_000))
+    assert reader.bytes_read == reader.size
+    assert counts[-1] == len(list(Reader(path, "jsonl").rows()))
+    assert counts == sorted(counts)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"\n  \n", "The file is empty."),
+        (b"", "The file is empty."),
+        (b'{"a": "caf\xe9"}\n', "The file is not valid UTF-8 (at byte 10); save it as UTF-8 and upload it again."),
+    ],
+)
+def test_counting_jsonl_lines_still_fails_an_empty_or_badly_encoded_file(tmp_path, content, message):
+    path = tmp_path / "upload.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(ImportFileError) as exc:
+        list(Reader(path, "jsonl").scan_lines(every=10))
+    assert exc.value.reason == message
+
+
 def test_a_scan_of_json_or_csv_parses_them_as_a_full_read_does(tmp_path):
     path = tmp_path / "upload.json"
     path.write_text('[{"a": 1}, {"a": 2}')
