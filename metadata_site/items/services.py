@@ -271,6 +271,7 @@ def item_metadata_write(
     change_set: ChangeSet | None = None,
     description: str = "",
     operation: str = "",
+    validated: bool = False,
 ) -> WriteResult:
     """Write metadata for many items (item pk → metadata object) in one transaction.
 
@@ -278,7 +279,9 @@ def item_metadata_write(
     removes keys given as null (JSON Merge Patch at the top level). Values are validated against the current
     schema first; a row with any bad value is not written at all ("failed", with its errors), the other rows
     are. Changed rows are recorded in `change_set` (a new one, named by `operation`/`description`/`source`,
-    unless one is passed in, e.g. by an import that writes in batches).
+    unless one is passed in, e.g. by an import that writes in batches). `validated=True` says each object already
+    is what `validate_metadata` returns for this schema and mode (an import checks its rows in its read-ahead
+    thread); such objects must not set keyframes, whose check needs the item's kind.
     """
     if mode not in WRITE_MODES:
         raise MetadataWriteError(WRITE_MODE_UNKNOWN.format(mode=mode))
@@ -299,7 +302,10 @@ def item_metadata_write(
                 )
                 continue
             uid, kind, old, _text = current[pk]
-            normalised, errors = validate_metadata(schema, metadata, partial=(mode == MODE_MERGE), item_kind=kind)
+            if validated:
+                normalised, errors = metadata, []
+            else:
+                normalised, errors = validate_metadata(schema, metadata, partial=(mode == MODE_MERGE), item_kind=kind)
             row = {"item": pk, "uid": str(uid), "status": STATUS_FAILED, "errors": errors}
             if not errors:
                 new = _apply(mode, old, normalised)
