@@ -459,12 +459,12 @@ class MetadataRows(Kind):
         """Validate each op and write it as a patch document for `item_metadata_patch`. Left to the general
         path (``patches`` stays None) when an op is matched by title or sets keyframes, whose check needs the
         item's kind."""
+        if any(op.uid is None or KEYFRAMES in op.metadata for op in prepared.ops):
+            return
         dumps = json.dumps
         runs: list[list[str]] = [[]]
         seen: set[str] = set()
         for op in prepared.ops:
-            if op.uid is None or KEYFRAMES in op.metadata:
-                return
             uid = str(op.uid)
             if uid in seen:  # the same item again: a new run, so both rows apply in order
                 runs.append([])
