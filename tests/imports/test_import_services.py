@@ -570,6 +570,20 @@ def test_a_long_import_checks_the_item_statistics_every_few_batches(workspace, o
 # --- the set-based path (PostgreSQL) gives what the general path gives ----------------------------
 
 
+def test_a_batch_mixing_media_ids_and_titles_reports_a_bad_value_once_and_applies_the_rest(
+    workspace, owner, folder, items
+):
+    a, b, c = items
+    rows = [{"media_id": str(a.uid), "metadata": {"temperature": "hot"}},
+            {"media_id": str(c.uid), "metadata": {"dark": True}},
+            {"title": "b.jpg", "metadata": {"weather": "Rain"}}]
+    task = run_import(workspace, owner, rows, "rows.json", target={"folder": folder.pk})
+    assert (task.status, task.updated_rows, task.error_count) == ("COMPLETED_WITH_ERRORS", 2, 1)
+    assert [e["row_index"] for e in task.sample_errors] == [0]
+    assert (_md(a), _md(b), _md(c)) == ({"camera": "cam-1", "weather": "Fog"}, {"camera": "cam-2", "weather": "Rain"},
+                                        {"dark": True})
+
+
 @pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the set-based write is PostgreSQL's")
 @pytest.mark.parametrize("mode", ["merge", "overwrite"])
 @pytest.mark.parametrize("scope", ["workspace", "folder", "dataset"])
