@@ -15,6 +15,7 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -156,7 +157,11 @@ class Scope:
     task: ImportTask
     folder: Folder | None = None
     dataset: Dataset | None = None
-    _folder_ids: list[int] | None = None
+
+    @cached_property
+    def folder_ids(self) -> frozenset[int] | None:
+        """The ids of the folder and its subfolders (None without a folder), read once per import."""
+        return None if self.folder is None else frozenset(self.folder.descendant_ids(include_self=True))
 
     @property
     def label(self) -> str:
@@ -180,11 +185,7 @@ class Scope:
         qs = Item.objects.filter(uid__in_array=uids)
         if self.dataset is not None:
             qs = qs.filter(dataset_memberships__dataset=self.dataset)
-        folders = None
-        if self.folder is not None:
-            if self._folder_ids is None:
-                self._folder_ids = self.folder.descendant_ids(include_self=True)
-            folders = set(self._folder_ids)
+        folders = self.folder_ids
         workspace_id = self.task.workspace_id
         # The uids come back as text (SQLite keeps 32 hex digits), which the caller's UUIDs map to: no UUID object
         # is made per row.
@@ -232,12 +233,12 @@ class Prepared:
     rows: list[Row]
     errors: list[tuple[int, str]] = field(default_factory=list)
     ops: list = field(default_factory=list)
-    # The set-based path (metadata rows matched by uid on PostgreSQL): runs of patch documents with distinct
-    # items (see items.services.item_metadata_patch), and the rows that failed validation, by index.
-    patches: list[list[str]] | None = None
-    invalid: dict[int, str] = field(default_factory=dict)
-    # The general path: the ops' metadata already validated in `prepare` (failures in `invalid`).
+    # The ops' metadata already validated in `prepare`, and the reasons of those that failed, by row index.
     validated: bool = False
+    invalid: dict[int, str] = field(default_factory=dict)
+    # The set-based path (metadata rows matched by uid on PostgreSQL): runs of patch documents with distinct
+    # items (see items.services.item_metadata_patch).
+    patches: list[list[str]] | None = None
     bytes_read: int = 0
 
 
@@ -433,10 +434,10 @@ class MetadataRows(Kind):
                 prepared.errors.append((row.index, op))
             else:
                 prepared.ops.append(op)
-        if write and self.set_based:
-            self._prepare_patches(prepared)
-        elif write:
+        if write:
             self._prevalidate(prepared)
+            if prepared.validated and self.set_based:
+                self._prepare_patches(prepared)
         return prepared
 
     def _prevalidate(self, prepared: Prepared) -> None:
@@ -456,10 +457,9 @@ class MetadataRows(Kind):
         return connection.vendor == "postgresql"
 
     def _prepare_patches(self, prepared: Prepared) -> None:
-        """Validate each op and write it as a patch document for `item_metadata_patch`. Left to the general
-        path (``patches`` stays None) when an op is matched by title or sets keyframes, whose check needs the
-        item's kind."""
-        if any(op.uid is None or KEYFRAMES in op.metadata for op in prepared.ops):
+        """Write each validated op as a patch document for `item_metadata_patch`. Left to the general path
+        (``patches`` stays None) when an op is matched by title."""
+        if any(op.uid is None for op in prepared.ops):
             return
         dumps = json.dumps
         runs: list[list[str]] = [[]]
@@ -470,11 +470,10 @@ class MetadataRows(Kind):
                 runs.append([])
                 seen = set()
             seen.add(uid)
-            normalised, errors = validate_metadata(self.schema, op.metadata, partial=self.partial)
-            if errors:
-                prepared.invalid[op.index] = _reason(errors)
+            if op.index in prepared.invalid:
                 runs[-1].append(f'{{"i":{op.index},"u":"{uid}","x":true}}')
                 continue
+            normalised = op.metadata
             removed = [k for k, v in normalised.items() if v is None]
             if removed:
                 normalised = {k: v for k, v in normalised.items() if v is not None}
@@ -500,11 +499,7 @@ class MetadataRows(Kind):
 
     def _commit_patches(self, prepared: Prepared, outcome: Outcome, *, change_set: ChangeSet | None) -> None:
         scope = self.scope
-        folder_ids = None
-        if scope.folder is not None:
-            if scope._folder_ids is None:
-                scope._folder_ids = scope.folder.descendant_ids(include_self=True)
-            folder_ids = scope._folder_ids
+        folder_ids = sorted(scope.folder_ids) if scope.folder_ids is not None else None
         uid_of = {op.index: op.uid for op in prepared.ops}
         missing: set[int] = set()
         for run in prepared.patches:

@@ -337,9 +337,12 @@ class PatchResult:
     """What `item_metadata_patch` did with one run of patches."""
 
     matched: int = 0
-    changed: int = 0
     missing: list[int] = field(default_factory=list)  # the `i` of patches whose item is not in the scope
     changed_ids: list[int] = field(default_factory=list)
+
+    @property
+    def changed(self) -> int:
+        return len(self.changed_ids)
 
 
 PG_HASH_PREFIX = "pg:"
@@ -419,7 +422,6 @@ def item_metadata_patch(
         added, matched, changed_ids, missing = cursor.fetchone()
         result.matched = matched
         result.changed_ids = [int(pk) for pk in changed_ids.split(",")] if changed_ids else []
-        result.changed = len(result.changed_ids)
         result.missing = [int(i) for i in missing.split(",")] if missing else []
         if added:
             ChangeSet.objects.filter(pk=change_set.pk).update(item_count=F("item_count") + added)
