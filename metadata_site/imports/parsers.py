@@ -308,31 +308,28 @@ class Reader:
         with self.path.open("rb") as raw:
             self._text = TextStream(raw)
             count = reported = 0
-            pending = ""
-            while chunk := self._text.read():
-                lines = (pending + chunk).split("\n")
-                pending = lines.pop()
+            for lines in self._line_chunks():
                 count += len(lines) - lines.count("") - sum(map(str.isspace, lines))
                 if count - reported >= every:
                     reported = count
                     yield count
-            if pending and not pending.isspace():
-                count += 1
             if not count:
                 raise ImportFileError(FILE_EMPTY)
             yield count
 
-    def _lines(self) -> Iterator[str]:
+    def _line_chunks(self) -> Iterator[list[str]]:
+        """The file's lines, a decoded chunk's worth at a time (the last line may lack its newline)."""
         pending = ""
-        while True:
-            chunk = self._text.read()
-            if not chunk:
-                break
+        while chunk := self._text.read():
             lines = (pending + chunk).split("\n")
             pending = lines.pop()
-            yield from lines
+            yield lines
         if pending:
-            yield pending
+            yield [pending]
+
+    def _lines(self) -> Iterator[str]:
+        for lines in self._line_chunks():
+            yield from lines
 
     def _jsonl(self, *, parse: bool = True) -> Iterator[Row]:
         loads = json.loads

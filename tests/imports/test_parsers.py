@@ -126,18 +126,20 @@ def test_a_scan_counts_the_jsonl_rows_a_full_read_gives_without_parsing_them(tmp
     assert scanned == [r.index for r in Reader(path, "jsonl").rows()] == [0, 1, 2]
 
 
+@pytest.mark.parametrize("read", [lambda r: r.scan(), lambda r: r.scan_lines(every=10)], ids=["scan", "scan_lines"])
 @pytest.mark.parametrize(
     "content, message",
     [
         (b"\n  \n", "The file is empty."),
+        (b"", "The file is empty."),
         (b'{"a": "caf\xe9"}\n', "The file is not valid UTF-8 (at byte 10); save it as UTF-8 and upload it again."),
     ],
 )
-def test_a_scan_of_jsonl_still_fails_an_empty_or_badly_encoded_file(tmp_path, content, message):
+def test_a_scan_of_jsonl_still_fails_an_empty_or_badly_encoded_file(tmp_path, content, message, read):
     path = tmp_path / "upload.jsonl"
     path.write_bytes(content)
     with pytest.raises(ImportFileError) as exc:
-        list(Reader(path, "jsonl").scan())
+        list(read(Reader(path, "jsonl")))
     assert exc.value.reason == message
 
 
@@ -155,22 +157,6 @@ def test_counting_jsonl_lines_gives_the_rows_a_full_read_gives(tmp_path, content
     assert reader.bytes_read == reader.size
     assert counts[-1] == len(list(Reader(path, "jsonl").rows()))
     assert counts == sorted(counts)
-
-
-@pytest.mark.parametrize(
-    "content, message",
-    [
-        (b"\n  \n", "The file is empty."),
-        (b"", "The file is empty."),
-        (b'{"a": "caf\xe9"}\n', "The file is not valid UTF-8 (at byte 10); save it as UTF-8 and upload it again."),
-    ],
-)
-def test_counting_jsonl_lines_still_fails_an_empty_or_badly_encoded_file(tmp_path, content, message):
-    path = tmp_path / "upload.jsonl"
-    path.write_bytes(content)
-    with pytest.raises(ImportFileError) as exc:
-        list(Reader(path, "jsonl").scan_lines(every=10))
-    assert exc.value.reason == message
 
 
 def test_a_scan_of_json_or_csv_parses_them_as_a_full_read_does(tmp_path):
