@@ -489,6 +489,24 @@ def test_a_restarted_data_import_creates_every_item_once(workspace, owner, monke
     assert Item.objects.filter(folder=crashed).count() == 0
 
 
+def test_a_data_import_into_an_empty_folder_updates_a_title_it_created_in_an_earlier_batch(
+    workspace, owner, monkeypatch
+):
+    corpus_schema(workspace)
+    monkeypatch.setattr(services, "BATCH_ROWS", {"postgresql": 2, "sqlite": 2})
+    spec = {"images": [{"objectUrl": f"https://x.example/{n}.jpg", "title": f"t{n}", "clientMetadata": {"camera": f"c{n}"}}
+                       for n in range(5)]
+            + [{"objectUrl": "https://x.example/again.jpg", "title": "t1", "clientMetadata": {"camera": "again"}}]}
+    folder = make_folder(workspace, "empty")
+    task = run_import(workspace, owner, spec, "spec.json", kind="data", target={"folder": folder.pk})
+    assert (task.status, task.inserted_rows, task.updated_rows) == ("COMPLETED", 5, 1)
+    assert sorted((i.title, i.client_metadata["camera"], i.media_url) for i in Item.objects.filter(folder=folder)) == [
+        ("t0", "c0", "https://x.example/0.jpg"), ("t1", "again", "https://x.example/1.jpg"),
+        ("t2", "c2", "https://x.example/2.jpg"), ("t3", "c3", "https://x.example/3.jpg"),
+        ("t4", "c4", "https://x.example/4.jpg"),
+    ]
+
+
 def test_an_unexpected_error_fails_the_task_with_its_reason(workspace, owner, folder, items, monkeypatch):
     def broken(self, prepared, *, write, change_set):
         raise RuntimeError("disk on fire")
