@@ -31,8 +31,13 @@ class Item(models.Model):
     """One data unit. `uid` is its public id (the `media_id` of imports and the API)."""
 
     # No index of its own: (workspace, title) starts with it, and every index costs each metadata write of an
-    # item (a new row version is inserted in all of them).
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="items", db_index=False)
+    # item (a new row version is inserted in all of them). No database-level foreign key either: the workspace
+    # is the folder's (every write path sets it from the folder), and the folder's own key is checked; a
+    # second referential check per row cost 2.4 s at the commits of a 1,000,000-item data import. Django
+    # still cascades a workspace's deletion to its items.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="items", db_index=False, db_constraint=False
+    )
     # Indexed by (folder, title), which also serves the foreign key. A separate folder index was a trap: with
     # the statistics of a folder that was empty when last analysed, the planner looked titles up through it,
     # walking the whole folder for each batch of a data import (250 ms per batch at 1,000,000 items).
