@@ -552,45 +552,54 @@ def _uuid4s(count: int) -> list[uuid.UUID]:
 def items_create_bulk(*, workspace: Workspace, folder_id: int, items: list[NewItem]) -> list[int]:
     """Create `items` in `folder_id` with a constant number of statements; returns their pks in input order.
 
-    The caller holds the transaction (an import batch). The rows travel as one JSON document into an
-    ``INSERT ... SELECT ... RETURNING`` (PostgreSQL ``jsonb_to_recordset``, SQLite ``json_each``): the ORM's
-    bulk_create spent 190 µs per item in Python on SQLite, building and preparing one model per row."""
+    The caller holds the transaction (an import batch). PostgreSQL: the batch's ids are drawn from the
+    table's sequence, then the rows are streamed with COPY (13.6 µs an item against 18.6 for one
+    ``INSERT ... SELECT FROM jsonb_to_recordset(...) RETURNING``, measured on 50,000 corpus items; the
+    rows are formatted while the server is still writing the ones before). SQLite: the rows travel as one
+    JSON document into an ``INSERT ... SELECT FROM json_each(...) RETURNING`` (the ORM's bulk_create spent
+    190 µs per item in Python, building and preparing one model per row)."""
     if not items:
         return []
-    postgres = connection.vendor == "postgresql"
-    # The uid as each database stores it: PostgreSQL's uuid type, SQLite's 32 hex digits (Django's UUIDField).
-    uids = [str(u) if postgres else u.hex for u in _uuid4s(len(items))]
+    now = timezone.now()
+    table = connection.ops.quote_name(Item._meta.db_table)
+    columns = "workspace_id, folder_id, uid, title, kind, parent_id, frame_index, media_url, client_metadata, created_at, updated_at"
+    uids = _uuid4s(len(items))
+    if connection.vendor == "postgresql":
+        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT nextval(pg_get_serial_sequence('{Item._meta.db_table}', 'id')) FROM generate_series(1, %s)",
+                (len(items),),
+            )
+            pks = [pk for (pk,) in cursor.fetchall()]
+            ws = workspace.pk
+            with cursor.cursor.copy(f"COPY {table} (id, {columns}) FROM STDIN") as copy:
+                write = copy.write_row
+                for pk, u, n in zip(pks, uids, items, strict=True):
+                    write((pk, ws, folder_id, u, n.title, n.kind, n.parent_id, n.frame_index, n.media_url,
+                           dumps(n.metadata), now, now))
+        return pks
+    # SQLite stores a uid as its 32 hex digits (Django's UUIDField).
+    hexes = [u.hex for u in uids]
     payload = json.dumps(
         [
             {"u": u, "t": n.title, "k": n.kind, "m": n.media_url, "p": n.parent_id, "f": n.frame_index,
              "md": n.metadata}
-            for u, n in zip(uids, items, strict=True)
+            for u, n in zip(hexes, items, strict=True)
         ],
         ensure_ascii=False,
     )
-    now = timezone.now()
-    table = connection.ops.quote_name(Item._meta.db_table)
-    columns = "workspace_id, folder_id, uid, title, kind, parent_id, frame_index, media_url, client_metadata, created_at, updated_at"
+    stamp = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
-        if postgres:
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) "
-                "SELECT %s, %s, v.u, v.t, v.k, v.p, v.f, v.m, v.md, %s, %s "
-                "FROM jsonb_to_recordset(%s::jsonb) AS v(u uuid, t text, k text, m text, p bigint, f integer, md jsonb) "
-                "RETURNING uid::text, id",
-                (workspace.pk, folder_id, now, now, payload),
-            )
-        else:
-            stamp = connection.ops.adapt_datetimefield_value(now)
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) "
-                "SELECT %s, %s, value ->> '$.u', value ->> '$.t', value ->> '$.k', value ->> '$.p', value ->> '$.f', "
-                "value ->> '$.m', value -> '$.md', %s, %s FROM json_each(%s) ORDER BY key "
-                "RETURNING uid, id",
-                (workspace.pk, folder_id, stamp, stamp, payload),
-            )
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) "
+            "SELECT %s, %s, value ->> '$.u', value ->> '$.t', value ->> '$.k', value ->> '$.p', value ->> '$.f', "
+            "value ->> '$.m', value -> '$.md', %s, %s FROM json_each(%s) ORDER BY key "
+            "RETURNING uid, id",
+            (workspace.pk, folder_id, stamp, stamp, payload),
+        )
         pk_by_uid = dict(cursor.fetchall())
-    return [pk_by_uid[u] for u in uids]
+    return [pk_by_uid[u] for u in hexes]
 
 
 # --- bulk edit -------------------------------------------------------------------------------------
