@@ -33,6 +33,7 @@ from metadata_site.items.services import (
     item_metadata_write,
     items_create_bulk,
 )
+from metadata_site.lib import fastjson
 from metadata_site.lib.bloom import StringBloom
 from metadata_site.projects.models import Dataset, Folder
 from metadata_site.schemas.fields import FieldSpec, FieldType, Schema
@@ -183,17 +184,28 @@ class Scope:
             return {}
         # By uid alone, the workspace and folder checked here: given `workspace_id = ...` as well, SQLite walked the
         # whole workspace through (workspace, title) instead of the unique uid index (9 µs a row instead of 2).
-        qs = Item.objects.filter(uid__in_array=uids)
-        if self.dataset is not None:
-            qs = qs.filter(dataset_memberships__dataset=self.dataset)
         folders = self.folder_ids
         workspace_id = self.task.workspace_id
         # The uids come back as text (SQLite keeps 32 hex digits), which the caller's UUIDs map to: no UUID object
         # is made per row.
         text = (lambda u: u.hex) if connection.vendor == "sqlite" else str
-        rows = qs.annotate(uid_text=Cast("uid", TextField())).values_list(
-            "uid_text", "pk", "kind", "workspace_id", "folder_id"
-        )
+        rows: Iterable[tuple[str, int, str, int, int]]
+        if self.dataset is None and connection.vendor == "sqlite":
+            # The hex digits as they are stored, without the ORM's per-uid conversion (a third of the lookup).
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT uid, id, kind, workspace_id, folder_id FROM {connection.ops.quote_name(Item._meta.db_table)} "
+                    "WHERE uid IN (SELECT value FROM json_each(%s))",
+                    (json.dumps([u.hex for u in uids]),),
+                )
+                rows = cursor.fetchall()
+        else:
+            qs = Item.objects.filter(uid__in_array=uids)
+            if self.dataset is not None:
+                qs = qs.filter(dataset_memberships__dataset=self.dataset)
+            rows = qs.annotate(uid_text=Cast("uid", TextField())).values_list(
+                "uid_text", "pk", "kind", "workspace_id", "folder_id"
+            )
         found = {
             u: (pk, kind) for u, pk, kind, ws, folder in rows
             if ws == workspace_id and (folders is None or folder in folders)
@@ -462,7 +474,7 @@ class MetadataRows(Kind):
         (``patches`` stays None) when an op is matched by title."""
         if any(op.uid is None for op in prepared.ops):
             return
-        dumps = json.dumps
+        dumps = fastjson.dumps
         runs: list[list[str]] = [[]]
         seen: set[str] = set()
         for op in prepared.ops:
@@ -478,10 +490,10 @@ class MetadataRows(Kind):
             removed = [k for k, v in normalised.items() if v is None]
             if removed:
                 normalised = {k: v for k, v in normalised.items() if v is not None}
-                extra = ',"r":' + dumps(removed, ensure_ascii=False)
+                extra = ',"r":' + dumps(removed)
             else:
                 extra = ""
-            patch = dumps(normalised, ensure_ascii=False, separators=(",", ":"))
+            patch = dumps(normalised)
             runs[-1].append(f'{{"i":{op.index},"u":"{uid}","p":{patch}{extra}}}')
         prepared.patches = runs
 

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from metadata_site.lib import fastjson
 from metadata_site.lib.lookups import array_literal
 from metadata_site.projects.models import DatasetItem
 from metadata_site.schemas.selectors import schema_current
@@ -114,21 +115,22 @@ def _canonical(value: Any) -> Any:
 
 
 def _is_canonical(value: dict) -> bool:
-    """True when `_canonical` would leave this metadata object as it is (no integral float anywhere): the
-    common case, where the object can be dumped without being copied first."""
+    """True when `_canonical` would leave this metadata object as it is (no integral float anywhere) and
+    orjson prints its floats as `json.dumps` does (none below 1e-4 in magnitude): the common case, where the
+    object is dumped by `fastjson` without being copied first, to the text older versions hashed."""
     for v in value.values():
         t = type(v)
         if t is str or t is bool or t is int or v is None:
             continue
         if t is float:
-            if v.is_integer():
+            if v.is_integer() or -1e-4 < v < 1e-4:
                 return False
         elif t is list:
             for x in v:
                 tx = type(x)
                 if tx is str or tx is bool or tx is int:
                     continue
-                if tx is float and not x.is_integer():
+                if tx is float and not x.is_integer() and not -1e-4 < x < 1e-4:
                     continue
                 return False
         else:
@@ -138,7 +140,7 @@ def _is_canonical(value: dict) -> bool:
 
 def _dumps(value: Any) -> str:
     if type(value) is dict and _is_canonical(value):
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return fastjson.dumps(value, sort_keys=True)
     return json.dumps(_canonical(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -161,10 +163,13 @@ def _locked_rows(workspace: Workspace, ids: list[int]) -> dict[int, tuple]:
                 (workspace.pk, array_literal(ids)),
             )
             return {pk: (uid, kind, loads(text), text) for pk, uid, kind, text in cursor.fetchall()}
+        # `+workspace_id` keeps SQLite on the primary key: given `workspace_id = ...` as an indexable term, it
+        # walked the whole workspace through (workspace, title) and tested each id (28 ms for 10,000 ids of
+        # 100,000 items instead of 17, and ten times that at 1,000,000).
         cursor.execute(
             f"SELECT id, uid, kind, client_metadata FROM {table} "
-            "WHERE workspace_id = %s AND id IN (SELECT value FROM json_each(%s)) ORDER BY id",
-            (workspace.pk, json.dumps(ids)),
+            "WHERE id IN (SELECT value FROM json_each(%s)) AND +workspace_id = %s ORDER BY id",
+            (json.dumps(ids), workspace.pk),
         )
         # SQLite keeps a uid as its 32 hex digits (Django's UUIDField without a native type).
         return {
@@ -192,10 +197,11 @@ def _write_rows(
     # is stored as the text it was read as when there is one.
     written: list[tuple[int, str, str, str]] = []  # (pk, new text, new hash, previous text)
     for pk, new, old in rows:
-        text = dumps(new, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         if type(new) is dict and _is_canonical(new):
+            text = fastjson.dumps(new, sort_keys=True)
             digest = hashlib.sha256(text.encode()).hexdigest()
         else:
+            text = dumps(new, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
             digest = metadata_hash(new)
         written.append((pk, text, digest, texts.get(pk) or dumps(old, ensure_ascii=False)))
     with connection.cursor() as cursor:
@@ -565,7 +571,7 @@ def items_create_bulk(*, workspace: Workspace, folder_id: int, items: list[NewIt
     columns = "workspace_id, folder_id, uid, title, kind, parent_id, frame_index, media_url, client_metadata, created_at, updated_at"
     uids = _uuid4s(len(items))
     if connection.vendor == "postgresql":
-        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        dumps = fastjson.dumps
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT nextval(pg_get_serial_sequence('{Item._meta.db_table}', 'id')) FROM generate_series(1, %s)",
@@ -581,13 +587,12 @@ def items_create_bulk(*, workspace: Workspace, folder_id: int, items: list[NewIt
         return pks
     # SQLite stores a uid as its 32 hex digits (Django's UUIDField).
     hexes = [u.hex for u in uids]
-    payload = json.dumps(
+    payload = fastjson.dumps(
         [
             {"u": u, "t": n.title, "k": n.kind, "m": n.media_url, "p": n.parent_id, "f": n.frame_index,
              "md": n.metadata}
             for u, n in zip(hexes, items, strict=True)
-        ],
-        ensure_ascii=False,
+        ]
     )
     stamp = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
