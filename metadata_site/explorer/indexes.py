@@ -205,3 +205,47 @@ def _apply(workspace_id: int, wanted: list[IndexSpec], concurrently: str) -> dic
             with connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE {TABLE}")
     return {"created": created, "dropped": dropped}
+
+
+# --- bulk writes ---------------------------------------------------------------------------------
+
+# An import that writes at least this many rows, and at least this share of the workspace's items, drops
+# the workspace's field indexes first and has them rebuilt when it is done: keeping 25 expression indexes
+# in step cost 22 µs a row (1,000,000 merge rows: 53.2 s with them, 31.1 s without), a rebuild 13 µs an
+# item of the workspace (25 indexes of 1,000,000 items: 13.4 s, CONCURRENTLY, while the explorer works).
+SUSPEND_MIN_ROWS = 100_000
+SUSPEND_MIN_SHARE = 0.5
+
+
+def should_suspend(*, rows: int, workspace_items: int) -> bool:
+    return rows >= SUSPEND_MIN_ROWS and rows >= SUSPEND_MIN_SHARE * workspace_items
+
+
+def suspend_field_indexes(*, workspace_id: int) -> list[str]:
+    """Drop the workspace's field indexes (not its statistics objects, which cost writes nothing) before a
+    bulk write; `missing_field_indexes` then tells that they must be built again. Queries stay exact
+    meanwhile, only slower (sequential and bitmap scans of the item table)."""
+    existing = _existing(workspace_id)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT stxname FROM pg_statistic_ext WHERE stxname = ANY(%s)", [list(existing)])
+            statistics = {row[0] for row in cursor.fetchall()}
+        else:
+            statistics = set()
+        concurrently = "CONCURRENTLY" if connection.vendor == "postgresql" and not connection.in_atomic_block else ""
+        dropped = []
+        for name in existing:
+            if name not in statistics:
+                cursor.execute(f"DROP INDEX {concurrently} IF EXISTS {name}")
+                dropped.append(name)
+    return dropped
+
+
+def missing_field_indexes(*, workspace_id: int, schema: Schema) -> list[str]:
+    """The names of the indexes `schema` wants in the workspace that are missing or invalid."""
+    if connection.vendor == "postgresql":
+        wanted = pg_index_specs(workspace_id, schema, trigram=_pg_trigram_available())
+    else:
+        wanted = sqlite_index_specs(workspace_id, schema)
+    existing = _existing(workspace_id)
+    return [spec.name for spec in wanted if not existing.get(spec.name)]

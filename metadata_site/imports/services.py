@@ -26,6 +26,8 @@ from django.db import connection, reset_queries, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from metadata_site.explorer import indexes as explorer_indexes
+from metadata_site.explorer.tasks import build_field_indexes
 from metadata_site.items.models import ChangeSet, Item
 from metadata_site.items.services import CHANGE_SET_ALREADY_UNDONE, ChangeSetError, change_set_undo
 from metadata_site.lib.gctune import bulk_gc
@@ -541,6 +543,8 @@ def _apply_pass(run: _Run) -> None:
                 description=f"{task.get_kind_display()}: {task.file_name}",
             )
             _set(task, change_set=change_set)
+    resumed = task.committed_offset > 0
+    suspended = _suspend_indexes(task)
     report = _ErrorReport(task, keep_bytes=task.error_report_bytes)
     batches = _prepared(run, offset=task.committed_offset)
     # Not on SQLite: its writes run in this process and let go of the interpreter lock at every row, which
@@ -559,10 +563,14 @@ def _apply_pass(run: _Run) -> None:
     finally:
         batches.close()
         report.close()
+        # Also when the import stops early (cancelled, failed) or was resumed after a crash that left the
+        # indexes dropped.
+        rebuilding = (suspended or resumed) and _rebuild_indexes(task)
     task.refresh_from_db()
     status = ImportStatus.COMPLETED_WITH_ERRORS if task.error_count else ImportStatus.COMPLETED
     _finish(task, status)
-    _maintain(task)
+    if not rebuilding:  # the rebuild ends with a VACUUM (ANALYZE) of its own
+        _maintain(task)
     if run.on_progress:
         run.on_progress(task)
 
@@ -576,6 +584,27 @@ def _prepared(run: _Run, *, offset: int) -> Iterator[Prepared]:
         prepared = run.kind.prepare(batch, write=True)
         prepared.bytes_read = run.reader.bytes_read
         yield prepared
+
+
+def _suspend_indexes(task: ImportTask) -> bool:
+    """Drop the workspace's explorer indexes before a write of a large share of its items (see
+    `explorer.indexes.should_suspend`); `_rebuild_indexes` has them built again in the background."""
+    rows = task.total_rows - task.committed_offset
+    if rows < explorer_indexes.SUSPEND_MIN_ROWS:  # no need to count the workspace's items
+        return False
+    items = Item.objects.filter(workspace_id=task.workspace_id).count()
+    if not explorer_indexes.should_suspend(rows=rows, workspace_items=items):
+        return False
+    return bool(explorer_indexes.suspend_field_indexes(workspace_id=task.workspace_id))
+
+
+def _rebuild_indexes(task: ImportTask) -> bool:
+    """Queue the build of the workspace's explorer indexes if any is missing; True when queued."""
+    schema = schema_current(workspace=task.workspace)
+    if not explorer_indexes.missing_field_indexes(workspace_id=task.workspace_id, schema=schema):
+        return False
+    build_field_indexes.enqueue(workspace_id=task.workspace_id)
+    return True
 
 
 def _maintain(task: ImportTask) -> None:

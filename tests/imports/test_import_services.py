@@ -5,6 +5,13 @@ import json
 import pytest
 from django.db import connection
 
+from metadata_site.explorer import indexes
+from metadata_site.explorer.indexes import (
+    ensure_field_indexes,
+    missing_field_indexes,
+    should_suspend,
+    suspend_field_indexes,
+)
 from metadata_site.imports import kinds, services
 from metadata_site.imports.models import ImportStatus
 from metadata_site.imports.services import (
@@ -18,6 +25,7 @@ from metadata_site.imports.services import (
 )
 from metadata_site.items.models import Item, ItemKind
 from metadata_site.projects.models import DatasetStatus
+from metadata_site.schemas.selectors import schema_current
 
 from ..factories import make_dataset, make_folder, make_item, make_project
 from .helpers import corpus_schema, run_import
@@ -636,3 +644,69 @@ def test_the_set_based_write_ends_exactly_like_the_general_one(workspace, owner,
     general = outcome(run_import(workspace, owner, rows, "rows.json", target=target, mode=mode))
     assert set_based == general
     assert set_based[0][3] >= 3  # the bad value, the unknown id and the bad enum option at least
+
+
+# --- explorer indexes during a large import ---------------------------------------------------------
+
+
+def _missing(workspace):
+    return missing_field_indexes(workspace_id=workspace.pk, schema=schema_current(workspace=workspace))
+
+
+def test_only_an_import_of_a_large_share_of_a_workspace_suspends_its_indexes():
+    assert should_suspend(rows=1_000_000, workspace_items=1_000_000)
+    assert should_suspend(rows=600_000, workspace_items=1_000_000)
+    assert not should_suspend(rows=400_000, workspace_items=1_000_000)
+    assert not should_suspend(rows=90_000, workspace_items=0)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("rows, suspended", [(6, True), (2, False)])
+def test_a_large_import_drops_the_explorer_indexes_while_it_writes_and_has_them_rebuilt(
+    workspace, owner, monkeypatch, rows, suspended
+):
+    corpus_schema(workspace)
+    folder = make_folder(workspace, "f")
+    existing = [make_item(folder, f"{n}.jpg") for n in range(6)]
+    ensure_field_indexes(workspace_id=workspace.pk, schema=schema_current(workspace=workspace))
+    assert _missing(workspace) == []
+    monkeypatch.setattr(indexes, "SUSPEND_MIN_ROWS", 5)
+    monkeypatch.setattr(services, "BATCH_ROWS", {"postgresql": 2, "sqlite": 2})
+    missing_during: list[int] = []
+    apply_batch = services._apply_batch
+
+    def watched(run, prepared, report):
+        missing_during.append(len(_missing(workspace)))
+        apply_batch(run, prepared, report)
+
+    monkeypatch.setattr(services, "_apply_batch", watched)
+    content = [{"media_id": str(i.uid), "metadata": {"weather": "Rain", "temperature": 1.5}} for i in existing[:rows]]
+    task = run_import(workspace, owner, content, "rows.json")
+    assert (task.status, task.updated_rows) == ("COMPLETED", rows)
+    assert all(missing_during) if suspended else not any(missing_during)
+    assert _missing(workspace) == []  # the (immediate) rebuild task ran
+    assert Item.objects.filter(workspace=workspace, client_metadata__weather="Rain").count() == rows
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_resumed_after_a_crash_rebuilds_the_indexes_an_earlier_run_dropped(workspace, owner, monkeypatch):
+    corpus_schema(workspace)
+    folder = make_folder(workspace, "f")
+    existing = [make_item(folder, f"{n}.jpg") for n in range(6)]
+    ensure_field_indexes(workspace_id=workspace.pk, schema=schema_current(workspace=workspace))
+    monkeypatch.setattr(indexes, "SUSPEND_MIN_ROWS", 5)
+    monkeypatch.setattr(services, "BATCH_ROWS", {"postgresql": 2, "sqlite": 2})
+    restore = _crash_on_batch(monkeypatch, kinds.MetadataRows, 2)
+    content = [{"media_id": str(i.uid), "metadata": {"weather": "Snow"}} for i in existing]
+    task = run_import(workspace, owner, content, "rows.json")
+    assert task.status == "RUNNING"
+    # The simulated crash is an exception, which runs the pass's cleanup; a killed worker runs none and
+    # leaves the indexes dropped:
+    suspend_field_indexes(workspace_id=workspace.pk)
+    assert _missing(workspace)
+    restore()
+    monkeypatch.setattr(indexes, "SUSPEND_MIN_ROWS", 100)  # what is left is too small to suspend them again
+    import_task_resume(task=task)
+    task.refresh_from_db()
+    assert task.status == "COMPLETED"
+    assert _missing(workspace) == []

@@ -102,9 +102,31 @@ def test_a_second_write_in_the_same_change_set_keeps_the_first_previous_value(wo
     entry = change_set.entries.get()
     assert (change_set.item_count, entry.previous) == (1, {"camera": "cam-0"})
     with connection.cursor() as cursor:
-        cursor.execute("SELECT client_metadata::text FROM items_item WHERE id = %s", [a.pk])
-        (text,) = cursor.fetchone()
-    assert entry.new_hash == PG_HASH_PREFIX + hashlib.md5(text.encode()).hexdigest()
+        cursor.execute("SELECT jsonb_hash_extended(client_metadata, 0) FROM items_item WHERE id = %s", [a.pk])
+        (digest,) = cursor.fetchone()
+    assert entry.new_hash == f"{PG_HASH_PREFIX}{digest}"
+
+
+def test_undo_still_checks_entries_hashed_by_an_earlier_version_with_the_md5_of_the_text(
+    workspace, owner, folder, change_set
+):
+    a = make_item(folder, "a.jpg", metadata={"camera": "cam-0"})
+    b = make_item(folder, "b.jpg", metadata={"camera": "cam-0"})
+    item_metadata_patch(workspace=workspace, change_set=change_set, merge=True,
+                        patches=[_patch(0, a, {"camera": "cam-1"}), _patch(1, b, {"camera": "cam-1"})])
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE items_changesetentry SET new_hash = 'pg:' || md5(i.client_metadata::text) "
+                       "FROM items_item i WHERE i.id = item_id AND change_set_id = %s", [change_set.pk])
+    assert set(change_set.entries.values_list("new_hash", flat=True)) == {
+        "pg:" + hashlib.md5(b'{"camera": "cam-1"}').hexdigest()
+    }
+    b.client_metadata = {"camera": "cam-9"}
+    b.save()
+    result = change_set_undo(change_set=change_set, user=owner)
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert (a.client_metadata, b.client_metadata) == ({"camera": "cam-0"}, {"camera": "cam-9"})
+    assert result.conflicts == [{"item": b.pk, "uid": str(b.uid)}]
 
 
 def test_undo_restores_a_patched_item_and_leaves_one_changed_since_as_a_conflict(workspace, owner, folder, change_set):
