@@ -580,7 +580,9 @@ def test_a_large_import_leaves_the_item_table_analysed_for_the_planner(workspace
         assert cursor.fetchone()[0] == Item.objects.count()
 
 
-def test_a_long_import_checks_the_item_statistics_every_few_batches(workspace, owner, monkeypatch):
+def test_a_long_data_import_checks_the_item_statistics_every_few_batches_and_a_metadata_import_only_first(
+    workspace, owner, folder, items, monkeypatch
+):
     monkeypatch.setattr(services, "BATCH_ROWS", {"postgresql": 1, "sqlite": 1})
     monkeypatch.setattr(services, "ANALYZE_EVERY_BATCHES", 2)
     checks = []
@@ -591,6 +593,11 @@ def test_a_long_import_checks_the_item_statistics_every_few_batches(workspace, o
     assert task.inserted_rows == 4
     # Once before the passes, then after batches 2 and 4.
     assert checks == [(Item,), (Item,), (Item,)]
+    checks.clear()
+    rows = [{"media_id": str(i.uid), "metadata": {"camera": "cam-7"}} for i in items]
+    task = run_import(workspace, owner, rows * 2, "rows.json")
+    assert (task.status, task.updated_rows) == ("COMPLETED", len(items))
+    assert checks == [(Item,)]
 
 
 # --- the set-based path (PostgreSQL) gives what the general path gives ----------------------------
