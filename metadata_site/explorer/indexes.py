@@ -156,12 +156,8 @@ def ensure_field_indexes(*, workspace_id: int, schema: Schema) -> dict[str, list
     Uses CREATE INDEX CONCURRENTLY on PostgreSQL unless called inside a transaction (tests run
     tasks inside one). Returns {"created": [...], "dropped": [...]}.
     """
-    postgres = connection.vendor == "postgresql"
-    concurrently = "CONCURRENTLY" if postgres and not connection.in_atomic_block else ""
-    if postgres:
-        wanted = pg_index_specs(workspace_id, schema, trigram=_pg_trigram_available())
-    else:
-        wanted = sqlite_index_specs(workspace_id, schema)
+    concurrently = _concurrently()
+    wanted = _wanted(workspace_id, schema)
     if connection.in_atomic_block:
         # Only when run synchronously inside a transaction (tests): PostgreSQL refuses DDL on a
         # table with pending trigger events, which must not abort the caller's transaction.
@@ -174,16 +170,31 @@ def ensure_field_indexes(*, workspace_id: int, schema: Schema) -> dict[str, list
     return _apply(workspace_id, wanted, concurrently)
 
 
+def _wanted(workspace_id: int, schema: Schema) -> list[IndexSpec]:
+    if connection.vendor == "postgresql":
+        return pg_index_specs(workspace_id, schema, trigram=_pg_trigram_available())
+    return sqlite_index_specs(workspace_id, schema)
+
+
+def _concurrently() -> str:
+    """CONCURRENTLY on PostgreSQL, unless inside a transaction (tests run tasks inside one)."""
+    return "CONCURRENTLY" if connection.vendor == "postgresql" and not connection.in_atomic_block else ""
+
+
+def _statistics(cursor, names) -> set[str]:
+    """Which of our `names` are statistics objects (dropped with DROP STATISTICS), not indexes."""
+    if connection.vendor != "postgresql":
+        return set()
+    cursor.execute("SELECT stxname FROM pg_statistic_ext WHERE stxname = ANY(%s)", [list(names)])
+    return {row[0] for row in cursor.fetchall()}
+
+
 def _apply(workspace_id: int, wanted: list[IndexSpec], concurrently: str) -> dict[str, list[str]]:
     existing = _existing(workspace_id)
     wanted_names = {s.name for s in wanted}
     created, dropped = [], []
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT stxname FROM pg_statistic_ext WHERE stxname = ANY(%s)", [list(existing)])
-            statistics = {row[0] for row in cursor.fetchall()}
-        else:
-            statistics = set()
+        statistics = _statistics(cursor, existing)
         for name, valid in existing.items():
             if name not in wanted_names or not valid:
                 if name in statistics:
@@ -226,14 +237,10 @@ def suspend_field_indexes(*, workspace_id: int) -> list[str]:
     bulk write; `missing_field_indexes` then tells that they must be built again. Queries stay exact
     meanwhile, only slower (sequential and bitmap scans of the item table)."""
     existing = _existing(workspace_id)
+    concurrently = _concurrently()
+    dropped = []
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT stxname FROM pg_statistic_ext WHERE stxname = ANY(%s)", [list(existing)])
-            statistics = {row[0] for row in cursor.fetchall()}
-        else:
-            statistics = set()
-        concurrently = "CONCURRENTLY" if connection.vendor == "postgresql" and not connection.in_atomic_block else ""
-        dropped = []
+        statistics = _statistics(cursor, existing)
         for name in existing:
             if name not in statistics:
                 cursor.execute(f"DROP INDEX {concurrently} IF EXISTS {name}")
@@ -243,9 +250,5 @@ def suspend_field_indexes(*, workspace_id: int) -> list[str]:
 
 def missing_field_indexes(*, workspace_id: int, schema: Schema) -> list[str]:
     """The names of the indexes `schema` wants in the workspace that are missing or invalid."""
-    if connection.vendor == "postgresql":
-        wanted = pg_index_specs(workspace_id, schema, trigram=_pg_trigram_available())
-    else:
-        wanted = sqlite_index_specs(workspace_id, schema)
     existing = _existing(workspace_id)
-    return [spec.name for spec in wanted if not existing.get(spec.name)]
+    return [spec.name for spec in _wanted(workspace_id, schema) if not existing.get(spec.name)]
