@@ -547,10 +547,11 @@ def _apply_pass(run: _Run) -> None:
     suspended = _suspend_indexes(task)
     report = _ErrorReport(task, keep_bytes=task.error_report_bytes)
     batches = _prepared(run, offset=task.committed_offset)
-    # Not on SQLite: its writes run in this process and let go of the interpreter lock at every row, which
+    # Every kind is read ahead (a data import of 1,000,000 items: 49.6 s instead of 55.5, both under a profiler),
+    # but not on SQLite: its writes run in this process and let go of the interpreter lock at every row, which
     # the read-ahead thread then holds for up to a switch interval (100,000 metadata rows: 3.6 s with it,
     # 3.4 s without, in back-to-back runs).
-    if run.kind.read_ahead and connection.vendor != "sqlite":
+    if connection.vendor != "sqlite":
         batches = read_ahead(batches)
     try:
         for number, prepared in enumerate(batches, start=1):

@@ -357,7 +357,7 @@ class PatchResult:
 # Entries of earlier versions keep the md5 of the jsonb text, with the older prefix.
 PG_HASH_PREFIX = "pgh:"
 PG_MD5_PREFIX = "pg:"
-PG_HASH_SQL = "'pgh:' || jsonb_hash_extended({value}, 0)::text"
+PG_HASH_SQL = f"'{PG_HASH_PREFIX}' || jsonb_hash_extended({{value}}, 0)::text"
 
 
 def _pg_hashes(ids: list[int]) -> dict[int, str]:
