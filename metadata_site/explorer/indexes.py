@@ -235,7 +235,10 @@ def should_suspend(*, rows: int, workspace_items: int) -> bool:
 def suspend_field_indexes(*, workspace_id: int) -> list[str]:
     """Drop the workspace's field indexes (not its statistics objects, which cost writes nothing) before a
     bulk write; `missing_field_indexes` then tells that they must be built again. Queries stay exact
-    meanwhile, only slower (sequential and bitmap scans of the item table)."""
+    meanwhile, only slower (sequential and bitmap scans of the item table). The typed projection is
+    dropped too (`projection.suspend`): its triggers would cost the write as much as the indexes."""
+    from . import projection
+
     existing = _existing(workspace_id)
     concurrently = _concurrently()
     dropped = []
@@ -245,10 +248,18 @@ def suspend_field_indexes(*, workspace_id: int) -> list[str]:
             if name not in statistics:
                 cursor.execute(f"DROP INDEX {concurrently} IF EXISTS {name}")
                 dropped.append(name)
+    if projection.suspend(workspace_id=workspace_id):
+        dropped.append(projection.table_name(workspace_id))
     return dropped
 
 
 def missing_field_indexes(*, workspace_id: int, schema: Schema) -> list[str]:
-    """The names of the indexes `schema` wants in the workspace that are missing or invalid."""
+    """The names of the indexes `schema` wants in the workspace that are missing or invalid, and of its
+    typed projection when it is missing or stale."""
+    from . import projection
+
     existing = _existing(workspace_id)
-    return [spec.name for spec in _wanted(workspace_id, schema) if not existing.get(spec.name)]
+    missing = [spec.name for spec in _wanted(workspace_id, schema) if not existing.get(spec.name)]
+    if projection.is_missing(workspace_id=workspace_id, schema=schema):
+        missing.append(projection.table_name(workspace_id))
+    return missing

@@ -257,6 +257,93 @@ def _flag(q) -> Case:
     return Case(When(q, then=Value(True)), default=Value(False), output_field=models.BooleanField())
 
 
+class _JsonColumns:
+    """Facet columns as Django expressions over ``items_item`` (the JSON path)."""
+
+    def __init__(self, base: fl.Query, scan: list[fl.Query] | None, result: fl.Query, *, schema: Schema, workspace):
+        self.schema = schema
+        qs = explorer_items(base, schema=schema, workspace=workspace)
+        if scan:
+            q = fl.filter_q(scan[0], schema=schema)
+            for gate in scan[1:]:
+                q |= fl.filter_q(gate, schema=schema)
+            qs = qs.filter(q)
+        self.qs = qs
+
+    def flag(self, condition: fl.Condition):
+        return _flag(fl.condition_q(condition, schema=self.schema))
+
+    def has(self, spec: FieldSpec, option: str):
+        return _flag(fl.condition_q(fl.Condition(spec.name, fl.HAS_ANY, (option,)), schema=self.schema))
+
+    def value(self, spec: FieldSpec):
+        return fl.FieldValue(spec)
+
+    def bucket(self, spec: FieldSpec, histogram_range: tuple):
+        low, _, width, count, is_time = histogram_range
+        expr = fl.FieldValue(spec)
+        return _Bucket(_Epoch(expr) if is_time else expr, low, width, count)
+
+    def inner(self, columns: dict) -> tuple[str, tuple]:
+        return self.qs.order_by().annotate(**columns).values(*columns).query.sql_with_params()
+
+
+class _ProjectionColumns:
+    """Facet columns as SQL over the workspace's typed projection (see `explorer.projection`)."""
+
+    def __init__(self, reader, base: fl.Query, scan: list[fl.Query] | None, result: fl.Query):
+        self.reader = reader
+        # A bucket is only computed on the rows of the result (the histograms' rows): a datetime's text is
+        # parsed for 10,000 rows instead of the 73,000 the option counts read (Q6).
+        self.result = reader.where(result)
+        where, params = reader.where(base)
+        if scan:
+            gates = [reader.where(gate) for gate in scan]
+            where += " AND (" + " OR ".join(f"({sql})" for sql, _ in gates) + ")"
+            params += [x for _, p in gates for x in p]
+        self.where, self.params = where, params
+
+    def flag(self, condition: fl.Condition):
+        sql, params = self.reader.condition(condition)
+        return f"coalesce(({sql}), false)", params
+
+    def has(self, spec: FieldSpec, option: str):
+        return self.reader.has(spec, option), []
+
+    def value(self, spec: FieldSpec):
+        return self.reader.value(spec), []
+
+    def bucket(self, spec: FieldSpec, histogram_range: tuple):
+        low, _, width, count, is_time = histogram_range
+        stored = self.reader.value(spec)
+        value = f"extract(epoch from ({stored})::timestamptz)::double precision" if is_time else stored
+        result, params = self.result
+        sql = f"(CASE WHEN ({result}) AND {stored} IS NOT NULL THEN least(floor((({value}) - %s) / %s)::integer, %s) END)"
+        return sql, [*params, low, width, count - 1]
+
+    def inner(self, columns: dict) -> tuple[str, list]:
+        select = ", ".join(f"{sql} AS {name}" for name, (sql, _) in columns.items())
+        params = [x for _, p in columns.values() for x in p]
+        return f"SELECT {select} FROM {self.reader.table} p WHERE {self.where}", params + self.params
+
+
+def _facet_columns(base: fl.Query, scan: list[fl.Query] | None, result: fl.Query, *, schema: Schema, workspace):
+    """The projection's columns when it can answer every condition exactly, else the JSON's."""
+    from .projection import NotProjected, Reader
+
+    reader = Reader.for_workspace(workspace, schema)
+    if reader is not None:
+        try:
+            columns = _ProjectionColumns(reader, base, scan, result)
+            for condition in (*base.all, *base.any, *result.all):
+                if not condition.builtin:
+                    reader.column(condition.field)
+            return columns
+        except NotProjected:
+            pass
+    return _JsonColumns(base, scan, result, schema=schema, workspace=workspace)
+
+
 def facets(query: fl.Query, *, schema: Schema, workspace) -> list[Facet]:
     """Every declared field's facet: option counts (enum, multi enum, boolean) under the *other*
     active filters, or a histogram (numbers, datetimes) of the same; strings and links have none.
@@ -264,8 +351,10 @@ def facets(query: fl.Query, *, schema: Schema, workspace) -> list[Facet]:
     One pass over the items: rows matching at least "all conditions but those on one option field"
     are read once into a materialised CTE of each facet condition's truth and each facet field's value
     (bucket, option flags); one statement then counts the options in one aggregate row and each
-    histogram with a GROUP BY. Plus two B-tree-end queries per histogram for its range. Same results as `facets_per_field` (tested), at the cost of one scan instead of one
-    per field.
+    histogram with a GROUP BY. Plus two B-tree-end queries per histogram for its range. The rows come
+    from the workspace's typed projection when it is ready (one index-only range scan for a typical
+    query), else from the items' JSON. Same results as `facets_per_field` (tested on both), at the cost
+    of one scan instead of one per field.
     """
     specs = [s for s in schema if fl.type_key(s) in _OPTION_FAMILIES + _HISTOGRAM_FAMILIES]
     if not specs:
@@ -274,24 +363,19 @@ def facets(query: fl.Query, *, schema: Schema, workspace) -> list[Facet]:
     facet_conditions = [c for c in query.all if not c.builtin and c.field in names]
     base = fl.Query(all=tuple(c for c in query.all if c not in facet_conditions), any=query.any, scope=query.scope)
 
-    def gate(name: str | None):
-        q = fl.filter_q(fl.Query(all=tuple(c for c in facet_conditions if c.field != name)), schema=schema)
-        return q if q.children else None
+    def gate(name: str | None) -> fl.Query:
+        return fl.Query(all=tuple(c for c in facet_conditions if c.field != name))
 
-    # Option counts are "under the other filters"; histograms show the current result.
+    # Option counts are "under the other filters"; histograms show the current result. The rows read are
+    # those matching the base and at least one gate (every gate when no option field is filtered).
     option_names = {s.name for s in specs if fl.type_key(s) in _OPTION_FAMILIES}
     gated = sorted({c.field for c in facet_conditions if c.field in option_names})
-    gates = {name: gate(name) for name in gated}
-    everything = gate(None)
-    qs = explorer_items(base, schema=schema, workspace=workspace)
     if not gated:
-        if everything is not None:
-            qs = qs.filter(everything)
-    elif all(g is not None for g in gates.values()):
-        scan = gates[gated[0]]
-        for name in gated[1:]:
-            scan |= gates[name]
-        qs = qs.filter(scan)
+        scan = [gate(None)] if facet_conditions else None
+    else:
+        gates = [gate(name) for name in gated]
+        scan = gates if all(g.all for g in gates) else None
+    backend = _facet_columns(base, scan, gate(None), schema=schema, workspace=workspace)
 
     # One column per facet condition (true or false) and per facet value, each computed once per row in a
     # materialised CTE; the option counts are then plain column tests in one aggregate row, and each
@@ -302,7 +386,7 @@ def facets(query: fl.Query, *, schema: Schema, workspace) -> list[Facet]:
     condition_column: list[tuple[str, str]] = []  # (field, column) per facet condition
     for i, condition in enumerate(facet_conditions):
         column = f"c{i}"
-        columns[column] = _flag(fl.condition_q(condition, schema=schema))
+        columns[column] = backend.flag(condition)
         condition_column.append((condition.field, column))
 
     def gate_sql(name: str | None) -> str:
@@ -315,33 +399,29 @@ def facets(query: fl.Query, *, schema: Schema, workspace) -> list[Facet]:
     ranges: dict[str, tuple] = {}
     for n, spec in enumerate(specs):
         family = fl.type_key(spec)
-        expr = fl.FieldValue(spec)
-        gate = gate_sql(spec.name)
+        gate_n = gate_sql(spec.name)
         if family == "multi_enum":
             for k, option in enumerate(spec.options):
-                has = fl.condition_q(fl.Condition(spec.name, fl.HAS_ANY, (option,)), schema=schema)
-                columns[f"m{n}_{k}"] = _flag(has)
-                counts.append((f"{gate} AND m{n}_{k}", f"k{n}_{k}", []))
+                columns[f"m{n}_{k}"] = backend.has(spec, option)
+                counts.append((f"{gate_n} AND m{n}_{k}", f"k{n}_{k}", []))
             keys[spec.name] = ("multi", n)
         elif family == "boolean":
-            columns[f"v{n}"] = expr
-            counts.append((f"{gate} AND v{n} IS NOT NULL AND v{n}", f"k{n}_t", []))
-            counts.append((f"{gate} AND v{n} IS NOT NULL AND NOT v{n}", f"k{n}_f", []))
+            columns[f"v{n}"] = backend.value(spec)
+            counts.append((f"{gate_n} AND v{n} IS NOT NULL AND v{n}", f"k{n}_t", []))
+            counts.append((f"{gate_n} AND v{n} IS NOT NULL AND NOT v{n}", f"k{n}_f", []))
             keys[spec.name] = ("boolean", n)
         elif family in _OPTION_FAMILIES:
-            columns[f"v{n}"] = expr
+            columns[f"v{n}"] = backend.value(spec)
             for k, option in enumerate(spec.options):
-                counts.append((f"{gate} AND v{n} = %s", f"k{n}_{k}", [option]))
+                counts.append((f"{gate_n} AND v{n} = %s", f"k{n}_{k}", [option]))
             keys[spec.name] = ("enum", n)
         else:
             histogram_range = _histogram_range(spec, workspace=workspace)
             if histogram_range is None:
                 keys[spec.name] = ("empty", n)
                 continue
-            low, high, width, count, is_time = histogram_range
             ranges[spec.name] = histogram_range
-            value = _Epoch(expr) if is_time else expr
-            columns[f"b{n}"] = _Bucket(value, low, width, count)
+            columns[f"b{n}"] = backend.bucket(spec, histogram_range)
             keys[spec.name] = ("bucket", n)
     # A histogram is one GROUP BY over the CTE, returned as the text "bucket:count,..." in the same row.
     concat = "string_agg" if connection.vendor == "postgresql" else "group_concat"
@@ -352,7 +432,7 @@ def facets(query: fl.Query, *, schema: Schema, workspace) -> list[Facet]:
     ]
     tally: dict[str, int] = {}
     if counts or histograms:
-        inner, params = qs.order_by().annotate(**columns).values(*columns).query.sql_with_params()
+        inner, params = backend.inner(columns)
         select = ", ".join(
             [f"COUNT(CASE WHEN {condition} THEN 1 END)" for condition, _, _ in counts] + [sql for _, sql in histograms]
         )
@@ -385,5 +465,15 @@ def facets(query: fl.Query, *, schema: Schema, workspace) -> list[Facet]:
 
 
 def count(query: fl.Query, *, schema: Schema, workspace) -> int:
+    """The exact number of the workspace's items matching `query`: from the typed projection when it is
+    ready (index-only on PostgreSQL), else from the items' JSON."""
+    from .projection import NotProjected, Reader
+
+    reader = Reader.for_workspace(workspace, schema)
+    if reader is not None:
+        try:
+            return reader.count(query)
+        except NotProjected:
+            pass
     return explorer_items(query, schema=schema, workspace=workspace).count()
 

@@ -183,14 +183,21 @@ def test_a_schema_change_builds_the_field_indexes(workspace, items):
         ["colors:has_none:blue", "dark:eq:false", "camera:is_unset"],
     ],
 )
-def test_facets_in_one_pass_equal_the_per_field_definition(workspace, items, filters):
+@pytest.mark.parametrize("from_projection", [False, True], ids=["json", "projection"])
+def test_facets_in_one_pass_equal_the_per_field_definition(workspace, items, filters, from_projection):
+    from django.db import connection
     from django.http import QueryDict
 
     from metadata_site.explorer import filters as fl
-    from metadata_site.explorer import selectors
+    from metadata_site.explorer import projection, selectors
 
+    if from_projection and connection.vendor != "postgresql":
+        pytest.skip("the typed projection is PostgreSQL's")
     make_item(items[0].folder, "odd.jpg", metadata={"weather": 3, "temperature": "hot", "colors": "red", "dark": None})
     schema = schema_current(workspace=workspace)
+    if from_projection:
+        projection.build(workspace_id=workspace.pk, schema=schema)
+        assert projection.Reader.for_workspace(workspace, schema) is not None
     qd = QueryDict(mutable=True)
     for f in filters:
         qd.appendlist("f", f)

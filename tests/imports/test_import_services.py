@@ -7,11 +7,11 @@ from django.db import connection
 
 from metadata_site.explorer import indexes
 from metadata_site.explorer.indexes import (
-    ensure_field_indexes,
     missing_field_indexes,
     should_suspend,
     suspend_field_indexes,
 )
+from metadata_site.explorer.tasks import build_field_indexes
 from metadata_site.imports import kinds, services
 from metadata_site.imports.models import ImportStatus
 from metadata_site.imports.services import (
@@ -675,7 +675,7 @@ def test_a_large_import_drops_the_explorer_indexes_while_it_writes_and_has_them_
     corpus_schema(workspace)
     folder = make_folder(workspace, "f")
     existing = [make_item(folder, f"{n}.jpg") for n in range(6)]
-    ensure_field_indexes(workspace_id=workspace.pk, schema=schema_current(workspace=workspace))
+    build_field_indexes.call(workspace_id=workspace.pk)  # the indexes and the typed projection
     assert _missing(workspace) == []
     monkeypatch.setattr(indexes, "SUSPEND_MIN_ROWS", 5)
     monkeypatch.setattr(services, "BATCH_ROWS", {"postgresql": 2, "sqlite": 2})
@@ -700,7 +700,7 @@ def test_an_import_resumed_after_a_crash_rebuilds_the_indexes_an_earlier_run_dro
     corpus_schema(workspace)
     folder = make_folder(workspace, "f")
     existing = [make_item(folder, f"{n}.jpg") for n in range(6)]
-    ensure_field_indexes(workspace_id=workspace.pk, schema=schema_current(workspace=workspace))
+    build_field_indexes.call(workspace_id=workspace.pk)  # the indexes and the typed projection
     monkeypatch.setattr(indexes, "SUSPEND_MIN_ROWS", 5)
     monkeypatch.setattr(services, "BATCH_ROWS", {"postgresql": 2, "sqlite": 2})
     restore = _crash_on_batch(monkeypatch, kinds.MetadataRows, 2)

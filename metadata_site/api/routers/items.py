@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router
 
+from metadata_site.explorer import selectors as explorer_selectors
 from metadata_site.explorer.filters import FilterError, items_matching, page_items, parse_json, parse_query_string
 from metadata_site.items.models import Item
 from metadata_site.items.services import (
@@ -45,9 +46,10 @@ def _page(access, query, *, limit: int, cursor: str | None, where: str):
     try:
         qs = items_matching(query, schema=schema, workspace=access.workspace)
         page = page_items(qs, query, schema=schema, limit=limit, after=cursor)
+        total = explorer_selectors.count(query, schema=schema, workspace=access.workspace)
     except FilterError as exc:
         raise _filter_error(exc, where) from None
-    return qs.count(), page.items, page.next_cursor
+    return total, page.items, page.next_cursor
 
 
 @router.get("/w/{slug}/items", response=responses(ItemPage))

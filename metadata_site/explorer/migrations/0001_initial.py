@@ -1,0 +1,77 @@
+import django.db.models.deletion
+from django.db import migrations, models
+
+# Statement-level triggers on items_item keep each workspace's typed projection in step with every
+# write, whatever code path makes it (ORM, raw SQL, COPY): see metadata_site/explorer/projection.py.
+# They are created disabled; explorer.projection enables them while some projection is maintained.
+TRIGGERS = """
+CREATE OR REPLACE FUNCTION msx_projection_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  r record;
+  deleting boolean := TG_OP = 'DELETE';
+BEGIN
+  FOR r IN EXECUTE format(
+    'SELECT p.%I AS sql FROM explorer_projection p WHERE p.maintained '
+    'AND p.workspace_id IN (SELECT DISTINCT t.workspace_id FROM %I t)',
+    CASE WHEN deleting THEN 'delete_sql' ELSE 'upsert_sql' END,
+    CASE WHEN deleting THEN 'old_rows' ELSE 'new_rows' END) LOOP
+    EXECUTE r.sql;
+  END LOOP;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER msx_projection_insert AFTER INSERT ON items_item REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION msx_projection_sync();
+CREATE TRIGGER msx_projection_update AFTER UPDATE ON items_item REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION msx_projection_sync();
+CREATE TRIGGER msx_projection_delete AFTER DELETE ON items_item REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION msx_projection_sync();
+-- Enabled by explorer.projection while some projection is maintained.
+ALTER TABLE items_item DISABLE TRIGGER msx_projection_insert;
+ALTER TABLE items_item DISABLE TRIGGER msx_projection_update;
+ALTER TABLE items_item DISABLE TRIGGER msx_projection_delete;
+"""
+
+DROP = """
+DROP TRIGGER IF EXISTS msx_projection_insert ON items_item;
+DROP TRIGGER IF EXISTS msx_projection_update ON items_item;
+DROP TRIGGER IF EXISTS msx_projection_delete ON items_item;
+DROP FUNCTION IF EXISTS msx_projection_sync();
+"""
+
+
+def _run(sql):
+    def run(apps, schema_editor):
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(sql, None)  # no placeholders: format() uses %I
+
+    return run
+
+
+class Migration(migrations.Migration):
+    initial = True
+
+    dependencies = [
+        ("items", "0008_item_workspace_no_db_constraint"),
+        ("workspaces", "0001_initial"),
+    ]
+
+    operations = [
+        migrations.CreateModel(
+            name="Projection",
+            fields=[
+                ("workspace", models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name="+", serialize=False, to="workspaces.workspace")),
+                ("table", models.CharField(max_length=63)),
+                ("fingerprint", models.CharField(max_length=40)),
+                ("columns", models.JSONField(default=dict)),
+                ("upsert_sql", models.TextField()),
+                ("delete_sql", models.TextField()),
+                ("maintained", models.BooleanField(default=False)),
+                ("ready", models.BooleanField(default=False)),
+                ("built_at", models.DateTimeField(blank=True, null=True)),
+            ],
+            options={
+                "indexes": [models.Index(condition=models.Q(("maintained", True)), fields=["workspace"], name="explorer_projection_kept")],
+            },
+        ),
+        migrations.RunPython(_run(TRIGGERS), _run(DROP)),
+    ]

@@ -1,0 +1,230 @@
+"""The typed projection (PostgreSQL): built from the items, kept in step by the triggers on every write
+path, counted from exactly like the JSON, dropped for a bulk import and rebuilt."""
+
+import json
+
+import pytest
+from django.db import connection
+from django.http import QueryDict
+
+from metadata_site.explorer import filters as fl
+from metadata_site.explorer import projection, selectors
+from metadata_site.explorer.models import Projection
+from metadata_site.explorer.tasks import build_field_indexes
+from metadata_site.items.models import ChangeSet, Item
+from metadata_site.items.services import NewItem, item_metadata_patch, item_metadata_write, items_create_bulk
+from metadata_site.schemas.selectors import schema_current
+from tests.factories import make_folder, make_item, make_schema, make_workspace
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the typed projection is PostgreSQL's"),
+]
+
+FIELDS = [
+    {"name": "weather", "type": "enum", "options": ["Sunny", "Rain", "50% fog"]},
+    {"name": "temperature", "type": "float"},
+    {"name": "count", "type": "integer"},
+    {"name": "captured_at", "type": "datetime"},
+    {"name": "camera", "type": "string"},
+    {"name": "source", "type": "link"},
+    {"name": "colors", "type": "enum", "options": ["red", "blue", "o'range"], "is_multi": True},
+    {"name": "dark", "type": "boolean"},
+]
+
+QUERIES = [
+    [],
+    ["weather:eq:Sunny"],
+    ["weather:ne:Sunny"],
+    ["weather:in:Rain,50% fog"],
+    ["weather:is_unset"],
+    ["temperature:gt:30"],
+    ["temperature:between:0..31", "dark:eq:false"],
+    ["count:lte:2"],
+    ["captured_at:between:2025-03-01T00:00:00Z..2025-04-01T00:00:00Z"],
+    ["camera:contains:CAM-00"],
+    ["camera:startswith:cam_"],
+    ["camera:in:cam-004,x"],
+    ["source:contains:example"],
+    ["colors:has_any:red,o'range"],
+    ["colors:has_all:red,blue"],
+    ["colors:has_none:red"],
+    ["colors:is_set"],
+    ["dark:ne:true", "camera:is_set"],
+    ["title:contains:hot"],
+    ["kind:eq:image", "weather:eq:Sunny"],
+]
+
+METADATA = [
+    {"weather": "Sunny", "temperature": 35.0, "count": 1, "dark": True, "captured_at": "2025-03-05T10:00:00Z",
+     "colors": ["red", "blue"], "camera": "cam-004", "source": "https://example.com/1.jpg"},
+    {"weather": "Sunny", "temperature": 5, "count": 3, "dark": False, "captured_at": "2024-01-05T10:00:00Z",
+     "colors": [], "camera": "cam_1"},
+    {"weather": "Rain", "temperature": 31.5, "camera": "CAM-004", "colors": ["o'range", 7, "green"]},
+    {"weather": "50% fog", "dark": False, "count": 2},
+    {"weather": "Snow", "temperature": "hot", "colors": "red", "dark": None, "camera": 4},
+    {},
+]
+
+
+@pytest.fixture
+def schema(workspace):
+    make_schema(workspace, FIELDS)
+    return schema_current(workspace=workspace)
+
+
+@pytest.fixture
+def folder(workspace):
+    return make_folder(workspace, "root")
+
+
+def _query(schema, filters, *, any_=()):
+    qd = QueryDict(mutable=True)
+    for f in filters:
+        qd.appendlist("f", f)
+    for f in any_:
+        qd.appendlist("any", f)
+    return fl.parse_query_string(qd, schema=schema)
+
+
+def _from_json(query, schema, workspace) -> int:
+    return selectors.explorer_items(query, schema=schema, workspace=workspace).count()
+
+
+def _assert_same_counts(schema, workspace):
+    reader = projection.Reader.for_workspace(workspace, schema)
+    assert reader is not None
+    for filters in QUERIES:
+        query = _query(schema, filters)
+        assert reader.count(query) == _from_json(query, schema, workspace), filters
+    query = _query(schema, ["camera:is_set"], any_=["weather:eq:Rain", "dark:eq:true"])
+    assert reader.count(query) == _from_json(query, schema, workspace)
+
+
+def _rows(workspace):
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {projection.table_name(workspace.pk)}")
+        return cursor.fetchone()[0]
+
+
+def test_a_built_projection_counts_exactly_what_the_json_counts(workspace, schema, folder):
+    for n, md in enumerate(METADATA):
+        make_item(folder, f"hot_{n}.jpg" if n % 2 else f"cold_{n}.jpg", metadata=md)
+    assert projection.build(workspace_id=workspace.pk, schema=schema) == "built"
+    assert projection.build(workspace_id=workspace.pk, schema=schema) == "unchanged"
+    assert _rows(workspace) == len(METADATA)
+    _assert_same_counts(schema, workspace)
+    assert selectors.count(_query(schema, ["temperature:gt:30"]), schema=schema, workspace=workspace) == 2
+
+
+def test_the_triggers_keep_it_in_step_with_every_write_path(workspace, schema, folder, owner):
+    projection.build(workspace_id=workspace.pk, schema=schema)
+    items = [make_item(folder, metadata=md) for md in METADATA]  # ORM inserts
+    items_create_bulk(workspace=workspace, folder_id=folder.pk, items=[  # COPY
+        NewItem(title="bulk.jpg", kind="image", media_url="", metadata={"weather": "Rain", "temperature": 40.0})
+    ])
+    _assert_same_counts(schema, workspace)
+
+    item_metadata_write(workspace=workspace, user=owner, updates={items[0].pk: {"weather": "Rain"}}, mode="merge")
+    Item.objects.filter(pk=items[1].pk).update(client_metadata={"temperature": 99.0})  # a queryset update
+    change_set = ChangeSet.objects.create(workspace=workspace, user=owner, source="import")
+    patch = {"i": 0, "u": str(items[2].uid), "p": {"dark": True, "camera": "cam-9"}, "r": ["weather"]}
+    item_metadata_patch(workspace=workspace, change_set=change_set, patches=[json.dumps(patch)], merge=True)  # raw SQL
+    _assert_same_counts(schema, workspace)
+    assert selectors.count(_query(schema, ["temperature:gt:90"]), schema=schema, workspace=workspace) == 1
+
+    Item.objects.filter(pk__in=[items[3].pk, items[4].pk]).delete()
+    assert _rows(workspace) == len(METADATA) - 1
+    _assert_same_counts(schema, workspace)
+
+
+def test_other_workspaces_writes_do_not_touch_it(workspace, schema, folder):
+    projection.build(workspace_id=workspace.pk, schema=schema)
+    make_item(make_folder(make_workspace(), "theirs"), metadata={"weather": "Sunny"})
+    assert _rows(workspace) == 0
+
+
+def test_a_schema_change_makes_it_stale_and_counts_come_from_the_json_until_it_is_rebuilt(workspace, schema, folder):
+    make_item(folder, metadata={"weather": "Sunny", "temperature": 35.0, "mood": "calm"})
+    projection.build(workspace_id=workspace.pk, schema=schema)
+    make_schema(workspace, FIELDS + [{"name": "mood", "type": "string"}])
+    changed = schema_current(workspace=workspace)
+    assert projection.Reader.for_workspace(workspace, changed) is None
+    assert projection.is_missing(workspace_id=workspace.pk, schema=changed)
+    query = _query(changed, ["mood:eq:calm"])
+    assert selectors.count(query, schema=changed, workspace=workspace) == 1  # from the JSON
+    build_field_indexes.call(workspace_id=workspace.pk)
+    reader = projection.Reader.for_workspace(workspace, changed)
+    assert reader is not None and reader.count(query) == 1
+
+
+def test_a_suspended_projection_is_not_written_nor_read_and_is_rebuilt(workspace, schema, folder):
+    projection.build(workspace_id=workspace.pk, schema=schema)
+    assert projection.suspend(workspace_id=workspace.pk)
+    assert not projection.suspend(workspace_id=workspace.pk)
+    make_item(folder, metadata={"weather": "Sunny"})  # the triggers skip it: no table to write
+    assert projection.Reader.for_workspace(workspace, schema) is None
+    assert selectors.count(_query(schema, ["weather:eq:Sunny"]), schema=schema, workspace=workspace) == 1
+    assert projection.build(workspace_id=workspace.pk, schema=schema) == "built"
+    assert projection.Reader.for_workspace(workspace, schema).count(_query(schema, ["weather:eq:Sunny"])) == 1
+
+
+def test_a_workspace_without_fields_gets_no_projection(workspace, folder):
+    make_item(folder, metadata={"weather": "Sunny"})
+    empty = schema_current(workspace=workspace)
+    assert projection.build(workspace_id=workspace.pk, schema=empty) == "skipped"
+    assert not projection.is_missing(workspace_id=workspace.pk, schema=empty)
+    assert not Projection.objects.filter(workspace=workspace).exists()
+
+
+def test_an_option_the_schema_no_longer_has_is_counted_from_the_json(workspace, schema, folder):
+    make_item(folder, metadata={"weather": "Sunny"})
+    projection.build(workspace_id=workspace.pk, schema=schema)
+    reader = projection.Reader.for_workspace(workspace, schema)
+    stale = fl.Query(all=(fl.Condition("weather", fl.EQ, "Hail"),))
+    with pytest.raises(projection.NotProjected):
+        reader.count(stale)
+    assert selectors.count(stale, schema=schema, workspace=workspace) == 0
+
+
+def test_the_count_partial_reads_the_projection_with_one_statement(client, workspace, schema, folder, owner,
+                                                                    django_assert_num_queries):
+    from django.urls import reverse
+
+    for md in METADATA:
+        make_item(folder, metadata=md)
+    projection.build(workspace_id=workspace.pk, schema=schema)
+    client.force_login(owner)
+    url = reverse("explorer:count", args=[workspace.slug])
+    client.get(url)  # the session, once
+    # session, user, access, schema, the projection's registry row, the count
+    with django_assert_num_queries(6) as captured:
+        response = client.get(url, {"f": ["weather:eq:Sunny", "temperature:gt:30", "dark:eq:true"]})
+    assert response.status_code == 200 and b'data-total="1"' in response.content
+    assert projection.table_name(workspace.pk) in captured.captured_queries[-1]["sql"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_the_workspace_drops_its_projection_table(workspace, schema, folder):
+    make_item(folder, metadata={"weather": "Sunny"})
+    projection.build(workspace_id=workspace.pk, schema=schema)
+    table = projection.table_name(workspace.pk)
+    assert projection._exists(table)
+    workspace.delete()
+    assert not Projection.objects.exists()
+    assert not projection._exists(table)
+
+
+def _triggers_enabled() -> set[bool]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tgenabled <> 'D' FROM pg_trigger WHERE tgname = ANY(%s)", [list(projection.TRIGGERS)])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_the_triggers_run_only_while_some_projection_is_maintained(workspace, schema, folder):
+    make_item(folder, metadata={"weather": "Sunny"})  # a deferred foreign-key check is queued
+    assert _triggers_enabled() == {False}
+    projection.build(workspace_id=workspace.pk, schema=schema)
+    assert _triggers_enabled() == {True}
+    projection.suspend(workspace_id=workspace.pk)
+    assert _triggers_enabled() == {False}
