@@ -17,8 +17,8 @@ narrow table holds each item's declared fields as typed columns::
   index-only range scan; per multi-enum option a partial ``(item_id) WHERE column @> '{k}'``.
 - Kept in step by statement-level triggers on ``items_item`` (migration explorer 0001) that run the
   upsert / delete SQL registered in `explorer.models.Projection` for each workspace the statement
-  touched: every write path (ORM, raw SQL, COPY) is covered without hooks. The triggers are enabled
-  only while some workspace's projection is maintained (`_switch_triggers`).
+  touched: every write path (ORM, raw SQL, COPY) is covered without hooks. The triggers exist only
+  while some workspace's projection is maintained (`_switch_triggers`).
 - Built (and rebuilt when the schema changes) in the background by the ``build_field_indexes`` task.
   Until it is `ready` (and for the fingerprint of the schema in force), the explorer counts from the
   JSON as before: exact, slower. A bulk import of most of a workspace drops it and has it rebuilt.
@@ -181,29 +181,33 @@ def _wait_out_writers(cursor) -> None:
     cursor.execute(f"LOCK TABLE {Item._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
 
 
-TRIGGERS = ("msx_projection_insert", "msx_projection_update", "msx_projection_delete")
+TRIGGERS = {
+    "msx_projection_insert": "AFTER INSERT ON {table} REFERENCING NEW TABLE AS new_rows",
+    "msx_projection_update": "AFTER UPDATE ON {table} REFERENCING NEW TABLE AS new_rows",
+    "msx_projection_delete": "AFTER DELETE ON {table} REFERENCING OLD TABLE AS old_rows",
+}
 
 
 def _switch_triggers(cursor) -> None:
-    """Enable the triggers while some projection is maintained, disable them when none is (under the lock
-    of `_wait_out_writers`). A trigger with a transition table makes PostgreSQL keep a copy of every row
-    a statement writes, even when the function then has nothing to do: a bulk import that suspended the
-    last projection should not pay for that."""
+    """Create the triggers while some projection is maintained, drop them when none is (under the lock of
+    `_wait_out_writers`). A trigger with a transition table, even a disabled one, makes PostgreSQL copy
+    every row a statement writes: a bulk import that suspended the last projection should not pay for it."""
+    table = Item._meta.db_table
     wanted = Projection.objects.filter(maintained=True).exists()
-    cursor.execute(
-        "SELECT count(*) FILTER (WHERE tgenabled <> 'D'), count(*) FROM pg_trigger "
-        "WHERE tgrelid = %s::regclass AND tgname = ANY(%s)",
-        [Item._meta.db_table, list(TRIGGERS)],
-    )
-    enabled, present = cursor.fetchone()
-    if present == 0 or enabled == (present if wanted else 0):
+    cursor.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND tgname = ANY(%s)", [table, list(TRIGGERS)])
+    present = {row[0] for row in cursor.fetchall()}
+    if present == (set(TRIGGERS) if wanted else set()):
         return
-    # ALTER TABLE refuses while this transaction still has deferred constraint checks queued (rows it
+    # DDL on the table is refused while this transaction still has deferred constraint checks queued (rows it
     # wrote before): check them now, as the commit would.
     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    action = "ENABLE" if wanted else "DISABLE"
-    for name in TRIGGERS:
-        cursor.execute(f"ALTER TABLE {Item._meta.db_table} {action} TRIGGER {name}")
+    for name, when in TRIGGERS.items():
+        if wanted and name not in present:
+            cursor.execute(
+                f"CREATE TRIGGER {name} {when.format(table=table)} FOR EACH STATEMENT EXECUTE FUNCTION msx_projection_sync()"
+            )
+        elif not wanted and name in present:
+            cursor.execute(f"DROP TRIGGER {name} ON {table}")
     cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 

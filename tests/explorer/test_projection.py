@@ -215,16 +215,20 @@ def test_deleting_the_workspace_drops_its_projection_table(workspace, schema, fo
     assert not projection._exists(table)
 
 
-def _triggers_enabled() -> set[bool]:
+def _triggers() -> set[str]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT tgenabled <> 'D' FROM pg_trigger WHERE tgname = ANY(%s)", [list(projection.TRIGGERS)])
+        cursor.execute("SELECT tgname FROM pg_trigger WHERE tgname = ANY(%s)", [list(projection.TRIGGERS)])
         return {row[0] for row in cursor.fetchall()}
 
 
-def test_the_triggers_run_only_while_some_projection_is_maintained(workspace, schema, folder):
+def test_the_triggers_exist_only_while_some_projection_is_maintained(workspace, schema, folder):
     make_item(folder, metadata={"weather": "Sunny"})  # a deferred foreign-key check is queued
-    assert _triggers_enabled() == {False}
+    assert _triggers() == set()
     projection.build(workspace_id=workspace.pk, schema=schema)
-    assert _triggers_enabled() == {True}
+    other = make_workspace()
+    projection.build(workspace_id=other.pk, schema=schema)
+    assert _triggers() == set(projection.TRIGGERS)
     projection.suspend(workspace_id=workspace.pk)
-    assert _triggers_enabled() == {False}
+    assert _triggers() == set(projection.TRIGGERS)  # the other workspace's is still maintained
+    projection.drop(workspace_id=other.pk)
+    assert _triggers() == set()

@@ -1,9 +1,10 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-# Statement-level triggers on items_item keep each workspace's typed projection in step with every
-# write, whatever code path makes it (ORM, raw SQL, COPY): see metadata_site/explorer/projection.py.
-# They are created disabled; explorer.projection enables them while some projection is maintained.
+# The function of the statement-level triggers on items_item that keep each workspace's typed projection
+# in step with every write, whatever code path makes it (ORM, raw SQL, COPY). explorer.projection creates
+# the triggers while some projection is maintained and drops them when none is: even a disabled trigger
+# with a transition table makes PostgreSQL copy every row a statement writes.
 TRIGGERS = """
 CREATE OR REPLACE FUNCTION msx_projection_sync() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -19,16 +20,6 @@ BEGIN
   END LOOP;
   RETURN NULL;
 END $$;
-CREATE TRIGGER msx_projection_insert AFTER INSERT ON items_item REFERENCING NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION msx_projection_sync();
-CREATE TRIGGER msx_projection_update AFTER UPDATE ON items_item REFERENCING NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION msx_projection_sync();
-CREATE TRIGGER msx_projection_delete AFTER DELETE ON items_item REFERENCING OLD TABLE AS old_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION msx_projection_sync();
--- Enabled by explorer.projection while some projection is maintained.
-ALTER TABLE items_item DISABLE TRIGGER msx_projection_insert;
-ALTER TABLE items_item DISABLE TRIGGER msx_projection_update;
-ALTER TABLE items_item DISABLE TRIGGER msx_projection_delete;
 """
 
 DROP = """
