@@ -260,6 +260,8 @@ def _flag(q) -> Case:
 class _JsonColumns:
     """Facet columns as Django expressions over ``items_item`` (the JSON path)."""
 
+    cte = "MATERIALIZED"  # each JSON value is extracted once per row
+
     def __init__(self, base: fl.Query, scan: list[fl.Query] | None, result: fl.Query, *, schema: Schema, workspace):
         self.schema = schema
         qs = explorer_items(base, schema=schema, workspace=workspace)
@@ -290,6 +292,11 @@ class _JsonColumns:
 
 class _ProjectionColumns:
     """Facet columns as SQL over the workspace's typed projection (see `explorer.projection`)."""
+
+    # Typed columns are cheap to read again; inlined, each histogram's GROUP BY scans only the result's rows
+    # through an index (Q6 facets: 82 ms against 122 materialised; no filter at 1,000,000 items: 1.6 s
+    # against 1.8 s).
+    cte = "NOT MATERIALIZED"
 
     def __init__(self, reader, base: fl.Query, scan: list[fl.Query] | None, result: fl.Query):
         self.reader = reader
@@ -334,11 +341,7 @@ def _facet_columns(base: fl.Query, scan: list[fl.Query] | None, result: fl.Query
     reader = Reader.for_workspace(workspace, schema)
     if reader is not None:
         try:
-            columns = _ProjectionColumns(reader, base, scan, result)
-            for condition in (*base.all, *base.any, *result.all):
-                if not condition.builtin:
-                    reader.column(condition.field)
-            return columns
+            return _ProjectionColumns(reader, base, scan, result)  # compiles every condition of the pass
         except NotProjected:
             pass
     return _JsonColumns(base, scan, result, schema=schema, workspace=workspace)
@@ -348,12 +351,12 @@ def facets(query: fl.Query, *, schema: Schema, workspace) -> list[Facet]:
     """Every declared field's facet: option counts (enum, multi enum, boolean) under the *other*
     active filters, or a histogram (numbers, datetimes) of the same; strings and links have none.
 
-    One pass over the items: rows matching at least "all conditions but those on one option field"
-    are read once into a materialised CTE of each facet condition's truth and each facet field's value
-    (bucket, option flags); one statement then counts the options in one aggregate row and each
-    histogram with a GROUP BY. Plus two B-tree-end queries per histogram for its range. The rows come
-    from the workspace's typed projection when it is ready (one index-only range scan for a typical
-    query), else from the items' JSON. Same results as `facets_per_field` (tested on both), at the cost
+    One statement: rows matching at least "all conditions but those on one option field" form a CTE of
+    each facet condition's truth and each facet field's value (bucket, option flags); the statement counts
+    the options in one aggregate row and each histogram with a GROUP BY. Plus two B-tree-end queries per
+    histogram for its range. The rows come from the workspace's typed projection when it is ready (an
+    index-only range scan for a typical query; the CTE inlined), else from the items' JSON (the CTE
+    materialised, so each JSON value is extracted once). Same results as `facets_per_field` (tested on both), at the cost
     of one scan instead of one per field.
     """
     specs = [s for s in schema if fl.type_key(s) in _OPTION_FAMILIES + _HISTOGRAM_FAMILIES]
@@ -436,7 +439,7 @@ def facets(query: fl.Query, *, schema: Schema, workspace) -> list[Facet]:
         select = ", ".join(
             [f"COUNT(CASE WHEN {condition} THEN 1 END)" for condition, _, _ in counts] + [sql for _, sql in histograms]
         )
-        sql = f"WITH r AS MATERIALIZED ({inner}) SELECT {select} FROM r"
+        sql = f"WITH r AS {backend.cte} ({inner}) SELECT {select} FROM r"
         with connection.cursor() as cursor:
             cursor.execute(sql, (*params, *(p for _, _, extra in counts for p in extra)))
             row = cursor.fetchone()
