@@ -305,6 +305,19 @@ def drop(*, workspace_id: int) -> None:
         _switch_triggers(cursor)
 
 
+def vacuum(*, workspace_id: int) -> bool:
+    """VACUUM (ANALYZE) the workspace's projection after a bulk write (only ANALYZE inside a transaction):
+    index-only scans need the visibility map the writes cleared. True when there was one to vacuum."""
+    if connection.vendor != "postgresql" or not Projection.objects.filter(workspace_id=workspace_id, ready=True).exists():
+        return False
+    table = table_name(workspace_id)
+    if not _exists(table):
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(f"{'ANALYZE' if connection.in_atomic_block else 'VACUUM (ANALYZE)'} {table}")
+    return True
+
+
 def drop_table(table: str) -> None:
     """Drop a projection table whose registry row is gone (its workspace was deleted)."""
     if connection.vendor != "postgresql":

@@ -19,3 +19,9 @@ def build_field_indexes(workspace_id: int) -> dict:
     result = ensure_field_indexes(workspace_id=workspace_id, schema=schema)
     result["projection"] = projection.build(workspace_id=workspace_id, schema=schema)
     return result
+
+
+@task()
+def maintain_projection(workspace_id: int) -> bool:
+    """VACUUM (ANALYZE) the workspace's typed projection after a bulk write kept it in step."""
+    return projection.vacuum(workspace_id=workspace_id)

@@ -27,7 +27,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from metadata_site.explorer import indexes as explorer_indexes
-from metadata_site.explorer.tasks import build_field_indexes
+from metadata_site.explorer.tasks import build_field_indexes, maintain_projection
 from metadata_site.items.models import ChangeSet, Item
 from metadata_site.items.services import CHANGE_SET_ALREADY_UNDONE, ChangeSetError, change_set_undo
 from metadata_site.lib.gctune import bulk_gc
@@ -610,12 +610,14 @@ def _rebuild_indexes(task: ImportTask) -> bool:
 
 
 def _maintain(task: ImportTask) -> None:
-    """After a large import, VACUUM (ANALYZE) in the background: the explorer's index-only counts need
-    the visibility map the writes cleared, and the planner the new statistics."""
+    """After a large import, VACUUM (ANALYZE) in the background, the item tables and the workspace's typed
+    projection: the explorer's index-only counts need the visibility map the writes cleared, and the planner
+    the new statistics."""
     from metadata_site.items.tasks import MAINTAIN_AFTER_ROWS, maintain_items
 
     if task.inserted_rows + task.updated_rows >= MAINTAIN_AFTER_ROWS:
         maintain_items.enqueue()
+        maintain_projection.enqueue(workspace_id=task.workspace_id)
 
 
 def _apply_batch(run: _Run, prepared: Prepared, report: "_ErrorReport") -> None:

@@ -234,3 +234,20 @@ def test_the_triggers_exist_only_while_some_projection_is_maintained(workspace, 
     assert _triggers() == set(projection.TRIGGERS)  # the other workspace's is still maintained
     projection.drop(workspace_id=other.pk)
     assert _triggers() == set()
+
+
+def test_an_import_that_kept_it_in_step_has_it_analysed_afterwards(workspace, schema, folder, owner, monkeypatch):
+    from tests.imports.helpers import run_import
+
+    monkeypatch.setattr("metadata_site.items.tasks.MAINTAIN_AFTER_ROWS", 2)
+    make_item(folder, metadata={"weather": "Sunny"})
+    projection.build(workspace_id=workspace.pk, schema=schema)  # analysed with 1 row
+    spec = {"images": [{"objectUrl": f"https://cdn.example.com/{n}.jpg", "clientMetadata": {"weather": "Rain"}}
+                       for n in range(3)]}
+    task = run_import(workspace, owner, spec, "spec.json", kind="data", target={"folder": folder.pk})
+    assert (task.status, task.inserted_rows) == ("COMPLETED", 3)
+    assert selectors.count(_query(schema, ["weather:eq:Rain"]), schema=schema, workspace=workspace) == 3
+    with connection.cursor() as cursor:
+        # The maintenance task ran (immediately, in tests): inside the test's transaction it is an ANALYZE.
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [projection.table_name(workspace.pk)])
+        assert cursor.fetchone()[0] == 4
