@@ -8,7 +8,7 @@ narrow table holds each item's declared fields as typed columns::
     msx_w<workspace>_p (item_id bigint PRIMARY KEY, <one column per declared field>)
 
 - float, integer: double precision; datetime, string, link: text in the "C" collation (the same
-  text the JSON path compares); boolean: boolean; enum: smallint, the option's 1-based position (0: a
+  text the JSON path compares; a datetime also as epoch seconds, for its histogram); boolean: boolean; enum: smallint, the option's 1-based position (0: a
   string that is not an option); multi enum: smallint[] of the positions of the options it holds.
   NULL wherever the JSON path says "unset", so every operator means exactly what it means there
   (`filters`, checked against the reference evaluator by the property tests on both paths).
@@ -81,6 +81,11 @@ class Column:
     def family(self) -> str:
         return fl.type_key(self.spec)
 
+    @property
+    def epoch(self) -> str:
+        """A datetime's second column: its seconds since 1970, for histograms (no text parsing per read)."""
+        return f"{self.name}_e"
+
 
 def table_name(workspace_id: int) -> str:
     return f"msx_w{int(workspace_id)}_p"
@@ -96,9 +101,23 @@ def columns_for(schema: Schema) -> list[Column]:
     return result
 
 
+# Bumped when the table's layout changes, so that every projection is rebuilt in the new one.
+LAYOUT = 2
+
+
 def fingerprint(columns: list[Column]) -> str:
-    described = [[c.spec.name, c.family, list(c.spec.options), c.name] for c in columns]
+    described = [LAYOUT] + [[c.spec.name, c.family, list(c.spec.options), c.name] for c in columns]
     return hashlib.sha1(json.dumps(described).encode()).hexdigest()
+
+
+def _stored(columns: list[Column]) -> list[tuple[str, str]]:
+    """The table's columns after item_id: (name, SQL type); a datetime also has its epoch seconds."""
+    result = []
+    for c in columns:
+        result.append((c.name, _SQL_TYPES[c.family]))
+        if c.family == "datetime":
+            result.append((c.epoch, "double precision"))
+    return result
 
 
 def _options_array(spec: FieldSpec) -> str:
@@ -124,25 +143,59 @@ def typed_sql(column: Column, source: str) -> str:
     return fl.pg_value_sql(source, spec)
 
 
+# The stored form of a datetime (filters.normalize_datetime and the schema's validation write only this);
+# anything else gets no epoch (the JSON path's histogram would have to parse it, or fail on it).
+_NORMALISED = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z$"
+
+
+def epoch_sql(text: str) -> str:
+    """Seconds since 1970 of a stored datetime's text, by arithmetic: the same number as
+    ``extract(epoch from text::timestamptz)`` for every valid value, and never an error (a day the calendar
+    does not have, which the cast refuses, gets a number)."""
+    y, m, d = (f"substr({text}, {a}, {n})::integer" for a, n in ((1, 4), (6, 2), (9, 2)))
+    yy = f"({y} - CASE WHEN {m} <= 2 THEN 1 ELSE 0 END)"
+    era = f"({yy} / 400)"
+    yoe = f"({yy} - {era} * 400)"
+    doy = f"((153 * mod({m} + 9, 12) + 2) / 5 + {d} - 1)"
+    doe = f"({yoe} * 365 + {yoe} / 4 - {yoe} / 100 + {doy})"
+    days = f"({era} * 146097 + {doe} - 719468)"
+    seconds = (
+        f"(substr({text}, 12, 2)::integer * 3600 + substr({text}, 15, 2)::integer * 60 "
+        f"+ substr({text}, 18, length({text}) - 18)::numeric)"
+    )
+    return f"(CASE WHEN {text} ~ '{_NORMALISED}' THEN ({days}::numeric * 86400 + {seconds})::double precision END)"
+
+
+def _select_sql(columns: list[Column], rows: str) -> str:
+    """``SELECT id, <stored columns>`` from `rows` (``<relation> r WHERE ...``, its metadata in r.SOURCE)."""
+    inner = ", ".join(["r.id AS item_id"] + [f"{typed_sql(c, f'r.{SOURCE}')} AS {c.name}" for c in columns])
+    outer = ["s.item_id"]
+    for c in columns:
+        outer.append(f"s.{c.name}")
+        if c.family == "datetime":
+            outer.append(epoch_sql(f"s.{c.name}"))
+    return f"SELECT {', '.join(outer)} FROM (SELECT {inner} FROM {rows}) s"
+
+
 def _sync_sql(table: str, workspace_id: int, columns: list[Column]) -> tuple[str, str]:
-    names = ", ".join(c.name for c in columns)
-    values = ", ".join(typed_sql(c, f"n.{SOURCE}") for c in columns)
-    select = f"SELECT n.id{', ' if columns else ''}{values} FROM new_rows n WHERE n.workspace_id = {int(workspace_id)}"
-    if columns:
-        assign = ", ".join(f"{c.name} = EXCLUDED.{c.name}" for c in columns)
-        current = ", ".join(f"p.{c.name}" for c in columns)
-        incoming = ", ".join(f"EXCLUDED.{c.name}" for c in columns)
+    stored = [name for name, _ in _stored(columns)]
+    names = ", ".join(["item_id", *stored])
+    select = _select_sql(columns, f"new_rows r WHERE r.workspace_id = {int(workspace_id)}")
+    if stored:
+        assign = ", ".join(f"{c} = EXCLUDED.{c}" for c in stored)
+        current = ", ".join(f"p.{c}" for c in stored)
+        incoming = ", ".join(f"EXCLUDED.{c}" for c in stored)
         conflict = f"DO UPDATE SET {assign} WHERE ROW({current}) IS DISTINCT FROM ROW({incoming})"
     else:
         conflict = "DO NOTHING"
-    upsert = f"INSERT INTO {table} AS p (item_id{', ' if columns else ''}{names}) {select} ON CONFLICT (item_id) {conflict}"
+    upsert = f"INSERT INTO {table} AS p ({names}) {select} ON CONFLICT (item_id) {conflict}"
     delete = f"DELETE FROM {table} p USING old_rows o WHERE o.workspace_id = {int(workspace_id)} AND p.item_id = o.id"
     return upsert, delete
 
 
 def _index_sql(table: str, columns: list[Column], concurrently: str) -> list[str]:
     statements = []
-    small = [c.name for c in columns if c.family in _SMALL]
+    small = [name for c in columns if c.family in _SMALL for name in ([c.name, c.epoch] if c.family == "datetime" else [c.name])]
     for n, column in enumerate(columns):
         name = f"{table}_{n}"
         if column.family == "multi_enum":
@@ -242,7 +295,7 @@ def build(*, workspace_id: int, schema: Schema) -> str:
         if row and row.ready and row.maintained and row.fingerprint == print_ and _exists(table):
             return "unchanged"
         upsert, delete = _sync_sql(table, workspace_id, columns)
-        definitions = "".join(f", {c.name} {_SQL_TYPES[c.family]}" for c in columns)
+        definitions = "".join(f", {name} {sql_type}" for name, sql_type in _stored(columns))
         with transaction.atomic(), connection.cursor() as cursor:
             _wait_out_writers(cursor)
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
@@ -255,14 +308,10 @@ def build(*, workspace_id: int, schema: Schema) -> str:
                 },
             )
             _switch_triggers(cursor)
-        names = ", ".join(c.name for c in columns)
-        values = ", ".join(typed_sql(c, f"i.{SOURCE}") for c in columns)
+        names = ", ".join(["item_id"] + [name for name, _ in _stored(columns)])
+        rows = f"{Item._meta.db_table} r WHERE r.workspace_id = {int(workspace_id)}"
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} (item_id{', ' if columns else ''}{names}) "
-                f"SELECT i.id{', ' if columns else ''}{values} FROM {Item._meta.db_table} i "
-                f"WHERE i.workspace_id = {int(workspace_id)} ON CONFLICT (item_id) DO NOTHING"
-            )
+            cursor.execute(f"INSERT INTO {table} ({names}) {_select_sql(columns, rows)} ON CONFLICT (item_id) DO NOTHING")
         concurrently = "" if connection.in_atomic_block else "CONCURRENTLY"
         with connection.cursor() as cursor:
             for statement in _index_sql(table, columns, concurrently):
@@ -489,6 +538,10 @@ class Reader:
         if column.family == "enum":
             return f"({_options_array(spec)})[nullif(p.{column.name}, 0)]".replace("%", "%%")
         return f"p.{column.name}"
+
+    def epoch(self, spec: FieldSpec) -> str:
+        """SQL of a datetime field's seconds since 1970 (NULL when unset or not in the stored form)."""
+        return f"p.{self.column(spec.name).epoch}"
 
     def has(self, spec: FieldSpec, option: str) -> str:
         column = self.column(spec.name)

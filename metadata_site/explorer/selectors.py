@@ -300,8 +300,8 @@ class _ProjectionColumns:
 
     def __init__(self, reader, base: fl.Query, scan: list[fl.Query] | None, result: fl.Query):
         self.reader = reader
-        # A bucket is only computed on the rows of the result (the histograms' rows): a datetime's text is
-        # parsed for 10,000 rows instead of the 73,000 the option counts read (Q6).
+        # A bucket is only computed on the rows of the result (the histograms' rows): 10,000 rows instead of the
+        # 73,000 the option counts read (Q6). A datetime's comes from its stored epoch, not from parsing its text.
         self.result = reader.where(result)
         where, params = reader.where(base)
         if scan:
@@ -322,10 +322,9 @@ class _ProjectionColumns:
 
     def bucket(self, spec: FieldSpec, histogram_range: tuple):
         low, _, width, count, is_time = histogram_range
-        stored = self.reader.value(spec)
-        value = f"extract(epoch from ({stored})::timestamptz)::double precision" if is_time else stored
+        value = self.reader.epoch(spec) if is_time else self.reader.value(spec)
         result, params = self.result
-        sql = f"(CASE WHEN ({result}) AND {stored} IS NOT NULL THEN least(floor((({value}) - %s) / %s)::integer, %s) END)"
+        sql = f"(CASE WHEN ({result}) AND {value} IS NOT NULL THEN least(floor((({value}) - %s) / %s)::integer, %s) END)"
         return sql, [*params, low, width, count - 1]
 
     def inner(self, columns: dict) -> tuple[str, list]:

@@ -251,3 +251,27 @@ def test_an_import_that_kept_it_in_step_has_it_analysed_afterwards(workspace, sc
         # The maintenance task ran (immediately, in tests): inside the test's transaction it is an ANALYZE.
         cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [projection.table_name(workspace.pk)])
         assert cursor.fetchone()[0] == 4
+
+
+def test_a_datetime_s_stored_epoch_is_what_postgresql_makes_of_its_text():
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    rng = random.Random(7)
+    start = datetime(1601, 1, 1, tzinfo=UTC)
+    stamps = ["2024-02-29T23:59:59Z", "2000-03-01T00:00:00Z", "1900-02-28T12:00:00Z", "2100-12-31T23:59:59.5Z",
+              "1969-12-31T23:59:59.999999Z", "1970-01-01T00:00:00Z", "2025-03-01T00:00:00.25Z"]
+    for _ in range(2000):
+        moment = start + timedelta(seconds=rng.randrange(0, 600 * 365 * 86400), microseconds=rng.choice([0, rng.randrange(10**6)]))
+        text = moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{moment.microsecond:06d}".rstrip("0") if moment.microsecond else "") + "Z"
+        stamps.append(text)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FROM unnest(%s::text[]) t(v) WHERE {projection.epoch_sql('t.v')} "
+            "IS DISTINCT FROM extract(epoch from t.v::timestamptz)::double precision",
+            [stamps],
+        )
+        assert cursor.fetchone()[0] == 0
+        cursor.execute(f"SELECT {projection.epoch_sql('t.v')} FROM unnest(%s::text[]) t(v)",
+                       [["2025-02-30T00:00:00Z", "yesterday", "2025-03-01 10:00:00+02"]])
+        assert [row[0] is None for row in cursor.fetchall()] == [False, True, True]  # never an error
