@@ -275,3 +275,53 @@ def test_a_datetime_s_stored_epoch_is_what_postgresql_makes_of_its_text():
         cursor.execute(f"SELECT {projection.epoch_sql('t.v')} FROM unnest(%s::text[]) t(v)",
                        [["2025-02-30T00:00:00Z", "yesterday", "2025-03-01 10:00:00+02"]])
         assert [row[0] is None for row in cursor.fetchall()] == [False, True, True]  # never an error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writes_while_it_is_built_are_all_in_it_when_it_is_ready(workspace, schema, folder, monkeypatch):
+    """Writes from another connection while the table is registered, filled and indexed: updates, deletes and
+    inserts that wait for the registration's lock, race the fill, or land while the indexes are built."""
+    import threading
+
+    from django.db import connections
+
+    items = [make_item(folder, metadata=md) for md in METADATA * 3]
+    errors: list[BaseException] = []
+
+    def writes(step: int) -> None:
+        try:
+            mine = items[step * 4:(step + 1) * 4]
+            Item.objects.filter(pk=mine[0].pk).update(client_metadata={"weather": "Rain", "temperature": 50.0 + step})
+            Item.objects.filter(pk=mine[1].pk).delete()
+            make_item(folder, metadata={"weather": "Sunny", "dark": True, "captured_at": "2025-03-02T00:00:00Z"})
+            mine[2].client_metadata = {"colors": ["blue"], "camera": f"cam-{step}"}
+            mine[2].save()
+        except BaseException as exc:  # reported by the test, not lost in the thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads: list[threading.Thread] = []
+    switch, index_sql = projection._switch_triggers, projection._index_sql
+
+    def registering(cursor):
+        switch(cursor)
+        if not threads:  # waits for the registration's lock, then races the fill
+            threads.append(threading.Thread(target=writes, args=(0,)))
+            threads[-1].start()
+
+    def indexing(*args):
+        threads.append(threading.Thread(target=writes, args=(1,)))
+        threads[-1].start()
+        threads[-1].join()
+        return index_sql(*args)
+
+    monkeypatch.setattr(projection, "_switch_triggers", registering)
+    monkeypatch.setattr(projection, "_index_sql", indexing)
+    assert projection.build(workspace_id=workspace.pk, schema=schema) == "built"
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert _rows(workspace) == Item.objects.filter(workspace=workspace).count() == len(items)
+    _assert_same_counts(schema, workspace)
+    assert selectors.count(_query(schema, ["temperature:gte:50"]), schema=schema, workspace=workspace) == 2
