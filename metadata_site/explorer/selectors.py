@@ -55,6 +55,15 @@ def resolve_selection(data, *, schema: Schema, workspace) -> models.QuerySet:
     return Item.objects.filter(workspace=workspace, uid__in=clean)
 
 
+def selection_count(data, *, schema: Schema, workspace) -> int:
+    """How many items a posted selection names: a filter selection is counted like the explorer's total
+    (from the typed projection when it is ready), ticked items by their ids. Raises FilterError."""
+    if data.get("selection") == "filter":
+        query = fl.parse_query_string(data, schema=schema)
+        return count(query, schema=schema, workspace=workspace)
+    return resolve_selection(data, schema=schema, workspace=workspace).count()
+
+
 # ----------------------------------------------------------------------------------------------
 # Facets
 

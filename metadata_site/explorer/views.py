@@ -220,8 +220,7 @@ def selection(request: HttpRequest, slug: str) -> HttpResponse:
     schema = schema_current(workspace=access.workspace)
     ctx: dict = {"workspace": access.workspace, "access": access, "error": None, "total": 0}
     try:
-        items = selectors.resolve_selection(request.POST, schema=schema, workspace=access.workspace)
-        ctx["total"] = items.count()
+        ctx["total"] = selectors.selection_count(request.POST, schema=schema, workspace=access.workspace)
     except fl.FilterError as err:
         ctx["error"] = err
         return render(request, "explorer/selection.html", ctx, status=400)

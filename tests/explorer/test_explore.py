@@ -131,6 +131,25 @@ def test_select_all_matching_posts_the_filter_not_ids(login, workspace, items, o
     response = client.post(url(workspace, "explorer:selection"), {"selection": "filter", "f": "weather:eq:Sunny"})
     assert response.status_code == 200
     assert response.context["total"] == 2
+    bad = client.post(url(workspace, "explorer:selection"), {"selection": "filter", "f": "weather:eq:Hail"})
+    assert bad.status_code == 400 and "Hail" in bad.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_filter_selection_is_counted_from_the_projection_when_it_is_ready(login, workspace, items, owner):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from metadata_site.explorer import projection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the typed projection is PostgreSQL's")
+    projection.build(workspace_id=workspace.pk, schema=schema_current(workspace=workspace))
+    client = login(owner)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.post(url(workspace, "explorer:selection"), {"selection": "filter", "f": "temperature:gt:30"})
+    assert response.context["total"] == 2
+    assert any(projection.table_name(workspace.pk) in q["sql"] for q in ctx.captured_queries)
 
 
 def test_ticked_items_post_as_ids(login, workspace, items, owner, viewer):
