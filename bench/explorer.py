@@ -94,8 +94,8 @@ def main() -> None:
             assert [i.pk for i in page.items] == rows, "keyset page differs from the OFFSET page"
             print(f"| Q7 with OFFSET 10000 instead of the keyset cursor | | | {t_offset:.1f} | |")
         if args.explain:
-            _explain(connection, None, f"{name} count", page_fn=count)
-            _explain(connection, None, f"{name} page", page_fn=first_page)
+            _explain(connection, f"{name} count", count)
+            _explain(connection, f"{name} page", first_page)
 
     client = Client()
     owner = Membership.objects.filter(workspace=ws).select_related("user").first().user
@@ -121,27 +121,20 @@ def main() -> None:
     print(f"| **all of the Q6 page (sum)** | **{full:.1f}** |")
 
 
-def _explain(connection, sql_query, label, *, count=False, page_fn=None):
+def _explain(connection, label, run):
+    """EXPLAIN (ANALYZE on PostgreSQL) every statement `run()` executes."""
     from django.db import reset_queries
     from django.test.utils import CaptureQueriesContext
 
     print(f"\n<details><summary>EXPLAIN {label}</summary>\n\n```")
+    with CaptureQueriesContext(connection) as ctx:
+        run()
     with connection.cursor() as cursor:
-        if page_fn is not None:
-            with CaptureQueriesContext(connection) as ctx:
-                page_fn()
-            statements = [q["sql"] for q in ctx.captured_queries]
-        else:
-            sql, params = sql_query.sql_with_params()
-            statements = [cursor.mogrify(f"SELECT COUNT(*) FROM ({sql}) s", params) if connection.vendor == "postgresql"
-                          else (f"SELECT COUNT(*) FROM ({sql}) s", params)]
-        for stmt in statements:
-            if isinstance(stmt, tuple):
-                cursor.execute("EXPLAIN QUERY PLAN " + stmt[0], stmt[1])
-            elif connection.vendor == "postgresql":
-                cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + (stmt.decode() if isinstance(stmt, bytes) else stmt))
+        for q in ctx.captured_queries:
+            if connection.vendor == "postgresql":
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + q["sql"])
             else:
-                cursor.execute("EXPLAIN QUERY PLAN " + stmt)
+                cursor.execute("EXPLAIN QUERY PLAN " + q["sql"])
             for row in cursor.fetchall():
                 print(" ".join(str(c) for c in row))
     print("```\n</details>")
