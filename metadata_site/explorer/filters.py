@@ -738,9 +738,13 @@ class _RawCondition(_Where):
         return f"_RawCondition({self.spec.name!r}, {self.op!r})"
 
 
+def like_escape(text: str) -> str:
+    """`text` with LIKE's wildcards and escape character escaped (backslash), to match literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return f"%{like_escape(text)}%"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -871,8 +875,7 @@ class _Startswith(_Where):
         sql, params = compiler.compile(self.expr)
         if connection.vendor == "postgresql":
             # LIKE 'prefix%' in the C collation: usable by the field's B-tree and trigram indexes.
-            escaped = self.value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            return f"{sql} LIKE %s", (*params, escaped + "%")
+            return f"{sql} LIKE %s", (*params, like_escape(self.value) + "%")
         return f"substr({sql}, 1, %s) = %s", (*params, len(self.value), self.value)
 
 

@@ -8,12 +8,12 @@ from django.db import models
 
 
 class Projection(models.Model):
+    """One workspace's projection; its table is `projection.table_name(workspace_id)` and its columns
+    `projection.columns_for(schema)`."""
+
     workspace = models.OneToOneField("workspaces.Workspace", on_delete=models.CASCADE, primary_key=True, related_name="+")
-    table = models.CharField(max_length=63)
-    # sha1 of the projected fields (name, type, options, column): a schema change makes it stale.
+    # sha1 of the layout and the projected fields (name, type, options, column): a schema change makes it stale.
     fingerprint = models.CharField(max_length=40)
-    # {field name: column name} of the projected fields.
-    columns = models.JSONField(default=dict)
     # Run by the triggers (with the transition table new_rows / old_rows in scope) while `maintained`.
     upsert_sql = models.TextField()
     delete_sql = models.TextField()
@@ -22,8 +22,5 @@ class Projection(models.Model):
     ready = models.BooleanField(default=False)
     built_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        indexes = [models.Index(fields=["workspace"], condition=models.Q(maintained=True), name="explorer_projection_kept")]
-
     def __str__(self) -> str:
-        return f"{self.table} ({'ready' if self.ready else 'maintained' if self.maintained else 'off'})"
+        return f"workspace {self.workspace_id} ({'ready' if self.ready else 'maintained' if self.maintained else 'off'})"

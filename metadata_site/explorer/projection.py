@@ -265,9 +265,10 @@ def _switch_triggers(cursor) -> None:
 
 
 def is_current(workspace_id: int, schema: Schema) -> bool:
-    """Whether the workspace's projection is built, maintained and of this schema."""
-    row = Projection.objects.filter(workspace_id=workspace_id).first()
-    return bool(row and row.ready and row.maintained and row.fingerprint == fingerprint(columns_for(schema)))
+    """Whether the workspace's projection is built, maintained and of this schema (one registry read)."""
+    return Projection.objects.filter(
+        workspace_id=workspace_id, ready=True, maintained=True, fingerprint=fingerprint(columns_for(schema))
+    ).exists()
 
 
 def build(*, workspace_id: int, schema: Schema) -> str:
@@ -291,8 +292,7 @@ def build(*, workspace_id: int, schema: Schema) -> str:
     print_ = fingerprint(columns)
     table = table_name(workspace_id)
     with _build_lock(workspace_id):
-        row = Projection.objects.filter(workspace_id=workspace_id).first()
-        if row and row.ready and row.maintained and row.fingerprint == print_ and _exists(table):
+        if is_current(workspace_id, schema) and _exists(table):
             return "unchanged"
         upsert, delete = _sync_sql(table, workspace_id, columns)
         definitions = "".join(f", {name} {sql_type}" for name, sql_type in _stored(columns))
@@ -303,7 +303,7 @@ def build(*, workspace_id: int, schema: Schema) -> str:
             Projection.objects.update_or_create(
                 workspace_id=workspace_id,
                 defaults={
-                    "table": table, "fingerprint": print_, "columns": {c.spec.name: c.name for c in columns},
+                    "fingerprint": print_,
                     "upsert_sql": upsert, "delete_sql": delete, "maintained": True, "ready": False, "built_at": None,
                 },
             )
@@ -368,8 +368,9 @@ def vacuum(*, workspace_id: int) -> bool:
 
 
 def drop_table(table: str) -> None:
-    """Drop a projection table whose registry row is gone (its workspace was deleted)."""
-    if connection.vendor != "postgresql":
+    """Drop a projection table whose registry row is gone (its workspace was deleted); nothing to do when
+    `drop` or `suspend` took it already."""
+    if connection.vendor != "postgresql" or not _exists(table):
         return
     with transaction.atomic(), connection.cursor() as cursor:
         _wait_out_writers(cursor)
@@ -412,13 +413,9 @@ class Reader:
         """The reader of the workspace's projection, or None (not PostgreSQL, not built, stale)."""
         if connection.vendor != "postgresql":
             return None
-        row = Projection.objects.filter(workspace_id=workspace.pk, ready=True, maintained=True).first()
-        if row is None:
+        if not is_current(workspace.pk, schema):
             return None
-        columns = columns_for(schema)
-        if row.fingerprint != fingerprint(columns):
-            return None
-        return cls(workspace, schema, row.table, {c.spec.name: c for c in columns})
+        return cls(workspace, schema, table_name(workspace.pk), {c.spec.name: c for c in columns_for(schema)})
 
     # -- conditions ------------------------------------------------------------------------------
 
@@ -481,8 +478,7 @@ class Reader:
         if op == fl.CONTAINS:
             return self._contains(column, value)
         if op == fl.STARTSWITH:
-            escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            return f"{col} LIKE %s", [escaped + "%"]
+            return f"{col} LIKE %s", [fl.like_escape(value) + "%"]
         if op == fl.BETWEEN:
             return f"{col} >= %s AND {col} <= %s", [value[0], value[1]]
         if op == fl.IN:

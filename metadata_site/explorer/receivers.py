@@ -20,4 +20,4 @@ def _index_declared_fields(sender, *, workspace, schema=None, **kwargs) -> None:
 @receiver(post_delete, sender=Projection, dispatch_uid="explorer_drop_projection_table")
 def _drop_projection_table(sender, *, instance: Projection, **kwargs) -> None:
     """A registry row went (its workspace was deleted): its table goes with it."""
-    transaction.on_commit(partial(projection.drop_table, instance.table))
+    transaction.on_commit(partial(projection.drop_table, projection.table_name(instance.workspace_id)))

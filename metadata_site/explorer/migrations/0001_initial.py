@@ -51,18 +51,13 @@ class Migration(migrations.Migration):
             name="Projection",
             fields=[
                 ("workspace", models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name="+", serialize=False, to="workspaces.workspace")),
-                ("table", models.CharField(max_length=63)),
                 ("fingerprint", models.CharField(max_length=40)),
-                ("columns", models.JSONField(default=dict)),
                 ("upsert_sql", models.TextField()),
                 ("delete_sql", models.TextField()),
                 ("maintained", models.BooleanField(default=False)),
                 ("ready", models.BooleanField(default=False)),
                 ("built_at", models.DateTimeField(blank=True, null=True)),
             ],
-            options={
-                "indexes": [models.Index(condition=models.Q(("maintained", True)), fields=["workspace"], name="explorer_projection_kept")],
-            },
         ),
         migrations.RunPython(_run(TRIGGERS), _run(DROP)),
     ]
