@@ -132,6 +132,35 @@ def test_sort_by_a_field(live_server, page_as, user):
     assert _titles(page)[:3] == ["img_11.jpg", "img_10.jpg", "img_09.jpg"]
 
 
+def test_title_datetime_presence_and_or_group_widgets_then_the_table_view(live_server, page_as, user):
+    page = page_as(user)
+    _open(page, f"{live_server.url}/w/acme/explore/")
+    page.fill("input[name=q]", "img_0")  # img_00 .. img_09
+    page.select_option("select[name='op.captured_at']", "between")
+    page.fill("input[name='v.captured_at']", "2025-03-03T00:00:00Z")
+    page.fill("input[name='v2.captured_at']", "2025-03-08T00:00:00Z")  # img_02 .. img_06
+    page.select_option("select[name='set.temperature']", "is_set")
+    page.fill("input[name=any][aria-label='New OR condition']", "weather:eq:Fog")
+    page.click("#filters button[type=submit] >> nth=0")
+    page.wait_for_selector(".chip.tag:has-text('weather = Fog')")
+    # Only one OR condition, so it must hold: img_02 and img_05 are the Fog ones in that range.
+    assert _total(page) == 2
+    assert sorted(_titles(page)) == ["img_02.jpg", "img_05.jpg"]
+    for expected in ("title contains img_0", "captured_at between", "temperature is set"):
+        assert page.locator(f".chip:has-text('{expected}')").count() == 1
+    page.click("a:has-text('Table')")
+    page.wait_for_selector("table.ex-table")
+    assert "view=table" in page.url
+    cells = page.locator("table.ex-table tbody tr >> nth=0").locator("td").all_inner_texts()
+    assert cells[1].startswith("img_02.jpg") and "Fog" in cells
+    # A facet option's link narrows to it: dark = true of these two is img_02.
+    link = "section[data-facet-for=dark] a:text-is('true')"
+    page.wait_for_selector(link)
+    page.click(link)
+    page.wait_for_selector(".chip:has-text('dark = true')")
+    assert _total(page) == 1
+
+
 def test_screenshot_explorer(live_server, browser_login, user):
     page = browser_login(user)  # real thumbnails: this picture goes into the README
     page.set_viewport_size({"width": 1400, "height": 900})
