@@ -196,7 +196,8 @@ class MetadataJsonForm(forms.Form):
 
 
 class BulkEditForm(forms.Form):
-    """ "set field = value" / "remove field" for a selection of items (uids, or a whole folder)."""
+    """ "set field = value" / "remove field" for a selection of items (uids, a whole folder, or an explorer
+    selection)."""
 
     ACTION_SET = "set"
     ACTION_REMOVE = "remove"
@@ -208,6 +209,10 @@ class BulkEditForm(forms.Form):
     value = forms.CharField(required=False, label="Value")
     item = forms.Field(required=False, widget=forms.MultipleHiddenInput)
     folder = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # An explorer selection (`explorer.selectors.resolve_selection`): "ids" with `item`, or "filter" with the
+    # explorer's f / any / scope parameters, re-evaluated when the edit is previewed and applied.
+    selection = forms.ChoiceField(required=False, choices=[("", ""), ("ids", "ids"), ("filter", "filter")],
+                                  widget=forms.HiddenInput)
 
     def __init__(self, *args, schema: Schema, **kwargs):
         super().__init__(*args, **kwargs)
@@ -224,7 +229,7 @@ class BulkEditForm(forms.Form):
         if spec is None:
             return data
         data["spec"] = spec
-        if not data.get("item") and not data.get("folder"):
+        if not data.get("item") and not data.get("folder") and data.get("selection") != "filter":
             raise forms.ValidationError(BULK_NO_ITEMS)
         if data.get("action") == self.ACTION_SET:
             text = self.data.getlist("value") if spec.is_multi_enum and hasattr(self.data, "getlist") else None

@@ -159,7 +159,12 @@ def item_edit_metadata_json(request: HttpRequest, slug: str, uid) -> HttpRespons
     return _after_edit(request, access, item, result, form, "json")
 
 
-def _bulk_selection(access: Access, form: BulkEditForm):
+def _bulk_selection(access: Access, form: BulkEditForm, *, schema: Schema):
+    """The items a bulk edit acts on. Raises FilterError for a bad explorer filter selection."""
+    if form.cleaned_data.get("selection") == "filter":
+        from metadata_site.explorer.selectors import resolve_selection
+
+        return resolve_selection(form.data, schema=schema, workspace=access.workspace)
     items = Item.objects.filter(workspace=access.workspace)
     folder_id = form.cleaned_data.get("folder")
     if folder_id:
@@ -177,15 +182,26 @@ def _bulk_selection(access: Access, form: BulkEditForm):
 @login_required
 @require_POST
 def item_bulk_edit(request: HttpRequest, slug: str) -> HttpResponse:
-    """Bulk edit of a selection (item uids, or all items of a folder): a preview, then apply and report."""
+    """Bulk edit of a selection (item uids, all items of a folder, or an explorer selection): a preview, then
+    apply and report. An explorer selection arrives without a field: the page first asks for one."""
+    from metadata_site.explorer.filters import FilterError
+    from metadata_site.explorer.selectors import selection_count
+
     access = get_access(request.user, slug, role=Role.EDITOR)
     schema = schema_current(workspace=access.workspace)
     form = BulkEditForm(request.POST, schema=schema)
     posted = [(k, v) for k, values in request.POST.lists() if k not in ("csrfmiddlewaretoken", "apply") for v in values]
     ctx = {"workspace": access.workspace, "access": access, "form": form, "posted": posted}
-    if not form.is_valid():
+    try:
+        if request.POST.get("selection") and "field" not in request.POST:
+            ctx.update(choose=True, selected=selection_count(request.POST, schema=schema, workspace=access.workspace))
+            return render(request, "items/bulk_edit.html", ctx)
+        if not form.is_valid():
+            return render(request, "items/bulk_edit.html", ctx, status=400)
+        items = _bulk_selection(access, form, schema=schema)
+    except FilterError as err:
+        ctx["selection_error"] = err
         return render(request, "items/bulk_edit.html", ctx, status=400)
-    items = _bulk_selection(access, form)
     spec = form.cleaned_data["spec"]
     remove = form.cleaned_data["action"] == BulkEditForm.ACTION_REMOVE
     value = None if remove else form.cleaned_data["json_value"]

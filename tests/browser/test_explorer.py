@@ -123,6 +123,26 @@ def test_select_all_matching_shows_the_count(live_server, page_as, user):
     assert page.inner_text("#selection-total") == "8 items selected."
 
 
+def test_bulk_edit_of_all_matching_items_from_the_explorer(live_server, page_as, user):
+    page = page_as(user)
+    _open(page, f"{live_server.url}/w/acme/explore/?f=weather:in:Fog")
+    page.click("#select-all")
+    page.wait_for_selector("#selected-count:has-text('All 4 matching items selected')")
+    page.click("#selection button[type=submit]")
+    page.wait_for_selector("#selection-total")
+    page.click("button:has-text('Edit metadata')")
+    page.wait_for_selector("#bulk-selected:has-text('4 items selected')")
+    page.select_option("#id_bulk_field", "dark")
+    page.fill("#id_bulk_value", "true")
+    page.click("#bulk-edit-form button[type=submit]")
+    page.wait_for_selector("#bulk-preview")
+    assert page.inner_text("[data-count=changing]") == "2"  # two of the four Fog items were dark already
+    page.click("text=Apply to 2 items")
+    page.wait_for_selector("#change-status")
+    _open(page, f"{live_server.url}/w/acme/explore/?f=weather:in:Fog&f=dark:eq:true")
+    assert _total(page) == 4
+
+
 def test_sort_by_a_field(live_server, page_as, user):
     page = page_as(user)
     _open(page, f"{live_server.url}/w/acme/explore/")

@@ -121,3 +121,37 @@ def test_the_folder_page_offers_bulk_edit_to_editors_only(login, editor, viewer,
     assert "all 3 items in this folder" in html
     html = login(viewer).get(url).content.decode()
     assert "bulk-edit-form" not in html
+
+
+def test_an_explorer_filter_selection_asks_for_a_field_then_previews_and_applies_to_what_matches(login, editor, items):
+    client = login(editor)
+    selection = {"selection": "filter", "f": "weather:in:Sunny,Rain"}
+    response = client.post(URL, selection)  # what the explorer's selection page posts
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '<p id="bulk-selected"><strong>2</strong> items selected in the explorer.</p>' in html
+    assert '<input type="hidden" name="f" value="weather:in:Sunny,Rain">' in html
+    assert not ChangeSet.objects.exists()
+    data = {**selection, "field": "colors", "action": "set", "value": "red"}
+    response = client.post(URL, data)
+    assert '<strong data-count="changing">2</strong> of 2 selected items will change' in response.content.decode()
+    client.post(URL, {**data, "apply": "1"})
+    assert [_md(i).get("colors") for i in items] == [["red"], ["red"], None]
+
+
+def test_an_explorer_selection_of_ticked_items_is_edited_by_their_ids(login, editor, items):
+    client = login(editor)
+    selection = {"selection": "ids", "item": [str(items[2].uid)]}
+    assert '<strong>1</strong> item selected' in client.post(URL, selection).content.decode()
+    client.post(URL, {**selection, "field": "weather", "action": "set", "value": "Rain", "apply": "1"})
+    assert [_md(i).get("weather") for i in items] == ["Sunny", "Rain", "Rain"]
+
+
+def test_a_bad_explorer_filter_is_a_400_that_changes_nothing(login, editor, viewer, items):
+    client = login(editor)
+    data = {"selection": "filter", "f": "weather:eq:Snow", "field": "weather", "action": "set", "value": "Rain", "apply": "1"}
+    response = client.post(URL, data)
+    assert response.status_code == 400 and "Snow" in response.content.decode()
+    assert client.post(URL, {"selection": "filter", "f": "nope:eq:1"}).status_code == 400
+    assert login(viewer).post(URL, {"selection": "filter", "f": "weather:eq:Rain"}).status_code == 403
+    assert not ChangeSet.objects.exists()

@@ -10,10 +10,11 @@ register = template.Library()
 
 
 @register.inclusion_tag("items/_bulk_edit_form.html", takes_context=True)
-def bulk_edit_form(context, folder=None, total=None) -> dict:
+def bulk_edit_form(context, folder=None, total=None, hidden=None) -> dict:
     """The bulk edit form for a list of items. Items are selected with checkboxes anywhere on the page
     (`<input type="checkbox" name="item" value="<uid>" form="bulk-edit-form">`); `folder` adds an
-    "all items in this folder" choice."""
+    "all items in this folder" choice; `hidden` ((name, value) pairs) carries a selection made elsewhere
+    (the explorer's)."""
     workspace = context["workspace"]
     schema = schema_current(workspace=workspace)
     return {
@@ -23,6 +24,7 @@ def bulk_edit_form(context, folder=None, total=None) -> dict:
         "schema": schema,
         "folder": folder,
         "total": total,
+        "hidden": hidden or [],
     }
 
 
