@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from metadata_site.projects.models import Folder
 from metadata_site.workspaces.models import Role
 from tests.factories import make_folder, make_item, make_schema, make_user, make_workspace
 
@@ -16,6 +17,7 @@ FIELDS = [
     {"name": "temperature", "type": "float"},
     {"name": "captured_at", "type": "datetime"},
     {"name": "dark", "type": "boolean"},
+    {"name": "colors", "type": "enum", "options": ["red", "blue"], "is_multi": True},
 ]
 
 
@@ -30,6 +32,7 @@ def user():
         make_item(folder, f"img_{n:02d}.jpg", metadata={
             "weather": weathers[n % 3], "temperature": float(n * 3), "dark": n % 2 == 0,
             "captured_at": f"2025-03-{n + 1:02d}T12:00:00Z",
+            "colors": [["red"], ["red", "blue"], []][n % 3 if n < 9 else 2],
         })
     return user
 
@@ -141,6 +144,33 @@ def test_bulk_edit_of_all_matching_items_from_the_explorer(live_server, page_as,
     page.wait_for_selector("#change-status")
     _open(page, f"{live_server.url}/w/acme/explore/?f=weather:in:Fog&f=dark:eq:true")
     assert _total(page) == 4
+
+
+def test_multi_enum_kind_preset_and_folder_scope(live_server, page_as, user):
+    folder = make_folder(Folder.objects.get(name="cams").workspace, "videos")
+    make_item(folder, "clip.mp4", kind="video", metadata={"weather": "Sunny", "colors": []})
+    page = page_as(user)
+    _open(page, f"{live_server.url}/w/acme/explore/")
+    assert _total(page) == 13
+    page.select_option("select[name='op.colors']", "has_all")
+    page.check("input[name='in.colors'][value=red]")
+    page.check("input[name='in.colors'][value=blue]")
+    page.click("#filters button[type=submit] >> nth=0")
+    page.wait_for_selector(".chip:has-text('colors has all of red, blue')")
+    assert sorted(_titles(page)) == ["img_01.jpg", "img_04.jpg", "img_07.jpg"]
+    page.select_option("select[name='op.colors']", "has_none")
+    page.uncheck("input[name='in.colors'][value=blue]")
+    page.check("input[name='kind'][value=image]")
+    page.click("#filters button[type=submit] >> nth=0")
+    page.wait_for_selector(".chip:has-text('colors has none of red')")
+    # image kind, colors an array without red: img_02, 05, 08 and img_09, 10, 11 (all []); not the video
+    assert _total(page) == 6
+    page.check("input[name='preset.captured_at'][value='7d']")  # the items are from March 2025
+    page.click("#filters button[type=submit] >> nth=0")
+    page.wait_for_selector(".chip:has-text('captured_at ≥')")
+    assert _total(page) == 0
+    _open(page, f"{live_server.url}/w/acme/explore/?scope=folder:{folder.pk}")
+    assert _total(page) == 1 and _titles(page) == ["clip.mp4"]
 
 
 def test_sort_by_a_field(live_server, page_as, user):
