@@ -16,7 +16,7 @@ import referencing.exceptions
 from django.db import transaction
 from django.utils import timezone
 
-from metadata_site.lib import strictjson
+from metadata_site.lib import safeschema, strictjson
 
 from .models import Dataset, InfoKind, InfoRevision, Project
 from .selectors import info_owner_filter, info_revision_value
@@ -100,16 +100,15 @@ def _check_json(value: Any) -> None:
         raise CustomDataInvalid(exc.message, [{"loc": exc.path or [], "msg": exc.message}]) from None
 
 
-def _validator(schema: dict) -> jsonschema.protocols.Validator:
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
-
-
 def schema_errors(schema: dict, data: Any) -> list[dict]:
     """Errors of `data` against `schema`, each {"loc": [...], "msg": ...}, ordered by path, at most MAX_ERRORS."""
     try:
-        errors = sorted(_validator(schema).iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
-    except (referencing.exceptions.Unresolvable, jsonschema.exceptions.SchemaError) as exc:
+        errors = sorted(safeschema.validator(schema).iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    except referencing.exceptions.Unresolvable as exc:
+        # A schema stored before references were checked at save time: still nothing is fetched.
+        message = SCHEMA_CANNOT_BE_APPLIED.format(detail=safeschema.EXTERNAL_REF.format(ref=exc.ref))
+        raise CustomDataSchemaInvalid(message, [{"loc": [], "msg": message}]) from None
+    except jsonschema.exceptions.SchemaError as exc:
         message = SCHEMA_CANNOT_BE_APPLIED.format(detail=exc)
         raise CustomDataSchemaInvalid(message, [{"loc": [], "msg": message}]) from None
     return [{"loc": list(e.absolute_path), "msg": e.message} for e in errors[:MAX_ERRORS]]
@@ -128,9 +127,11 @@ def _check_schema(schema: dict) -> None:
         strictjson.check_value(schema)
     except strictjson.StrictJSONError as exc:
         raise CustomDataSchemaInvalid(exc.message, [{"loc": exc.path or [], "msg": exc.message}]) from None
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     try:
-        cls.check_schema(schema)
+        safeschema.SafeValidator.check_schema(schema)
+        safeschema.check(schema)
+    except safeschema.SchemaProblem as exc:
+        raise CustomDataSchemaInvalid(exc.message, [{"loc": exc.path, "msg": exc.message}]) from None
     except jsonschema.exceptions.SchemaError as exc:
         # check_schema already raises the most relevant error (jsonschema's best_match).
         raise CustomDataSchemaInvalid(

@@ -216,7 +216,10 @@ def test_a_schema_with_an_unresolvable_ref_is_refused_not_crashed(project, owner
         info_save_custom_data_schema(
             project=project, schema={"$ref": "https://example.invalid/s.json"}, user=owner, base_version=None
         )
-    assert exc.value.message.startswith("The schema cannot be applied: ")
+    assert exc.value.message == (
+        "The reference 'https://example.invalid/s.json' does not resolve inside this schema: only references within "
+        'the schema itself (such as "#/$defs/name") are allowed, and nothing is ever fetched.'
+    )
 
 
 def test_a_schema_that_existing_custom_data_fails_is_refused_with_the_list(project, dataset, owner):
