@@ -82,12 +82,33 @@ def _sqlite(path: Path) -> dict:
     }
 
 
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me-in-production-0123456789"
+
+
+def production_secret_key_problem(key: str) -> str | None:
+    """Why `key` must not sign sessions in production (None if it may): Django's check W009, enforced at start-up."""
+    if key == DEV_SECRET_KEY:
+        return "it is the development default"
+    if key.startswith("django-insecure-"):
+        return "it starts with 'django-insecure-'"
+    if len(key) < 50:
+        return f"it has {len(key)} characters, at least 50 are needed"
+    if len(set(key)) < 5:
+        return f"it has only {len(set(key))} different characters, at least 5 are needed"
+    return None
+
+
 DEBUG = envbool("DEBUG", "true")
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
-    SECRET_KEY = "dev-only-insecure-secret-key-change-me-in-production-0123456789"
+    SECRET_KEY = DEV_SECRET_KEY
+elif not DEBUG and (problem := production_secret_key_problem(SECRET_KEY)):
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is too weak for DEBUG=false: {problem}. Generate one with "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")

@@ -8,6 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = {
     "DEBUG": "false",
@@ -62,3 +64,24 @@ def test_production_refuses_to_start_without_a_secret_key():
     result = _run("manage.py", "check", env=env)
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("x", "it has 1 characters, at least 50 are needed"),
+        ("short-but-varied-Key-123", "it has 24 characters, at least 50 are needed"),
+        ("ab" * 40, "it has only 2 different characters, at least 5 are needed"),
+        ("django-insecure-" + "k9Lr2Zt8Wm4Yb6Hc1Jd5Fg0Sa-Ue7Io3Pl9Kj2Mn6Bv8", "it starts with 'django-insecure-'"),
+        ("dev-only-insecure-secret-key-change-me-in-production-0123456789", "it is the development default"),
+    ],
+)
+def test_production_refuses_to_start_with_a_weak_secret_key(key, reason):
+    result = _run("manage.py", "check", env={**PRODUCTION, "SECRET_KEY": key})
+    assert result.returncode != 0
+    assert f"SECRET_KEY is too weak for DEBUG=false: {reason}." in result.stderr
+
+
+def test_a_short_secret_key_is_fine_in_development():
+    result = _run("manage.py", "check", env={**PRODUCTION, "DEBUG": "true", "SECRET_KEY": "x"})
+    assert result.returncode == 0, result.stderr
