@@ -38,3 +38,29 @@ def test_it_loads_a_corpus_exactly_as_given(db, settings, tmp_path):
     assert item.title == records[7]["title"]
     assert item.client_metadata == records[7]["metadata"]
     assert Item.objects.filter(workspace__slug="bench").count() == 25
+
+
+def test_a_second_demo_workspace_loads_beside_the_first(db, settings):
+    settings.DEBUG = True
+    call_command("seed_demo", items=30)
+    call_command("seed_demo", items=30, workspace="other")
+    demo = set(Item.objects.filter(workspace__slug="demo").values_list("uid", flat=True))
+    other = set(Item.objects.filter(workspace__slug="other").values_list("uid", flat=True))
+    assert len(demo) == len(other) > 30
+    assert not demo & other
+    assert Project.objects.filter(workspace__slug="other").count() == 2
+    call_command("seed_demo", items=30, workspace="other")
+    assert Item.objects.filter(workspace__slug="other").count() == len(other)
+
+
+def test_a_benchmark_corpus_loads_beside_the_demo_that_used_its_ids(db, settings, tmp_path):
+    settings.DEBUG = True
+    call_command("seed_demo", items=20)
+    path = tmp_path / "c.jsonl"
+    records = list(corpus.generate(25))
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    call_command("seed_demo", corpus=path, workspace="bench")
+    bench = Item.objects.filter(workspace__slug="bench")
+    assert bench.count() == 25
+    assert sorted(bench.values_list("title", flat=True)) == sorted(r["title"] for r in records)
+    assert Item.objects.get(uid=records[0]["media_id"]).workspace.slug == "demo"

@@ -7,6 +7,7 @@
 import json
 import time
 import uuid
+from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
 
@@ -51,6 +52,25 @@ PROJECT_CUSTOM_DATA = {
 def _media_url(metadata: dict) -> str:
     source = metadata.get("source")
     return source if isinstance(source, str) and len(source) <= 2000 else ""
+
+
+def _uid_maker(ws: Workspace, first_media_id: str) -> Callable[[str], uuid.UUID]:
+    """Item uids are global, and corpus ids are fixed: the first workspace to load a corpus keeps its ids as given,
+    another one (a second demo or benchmark workspace) gets ids derived from them and its slug (uuid5), the same
+    on every run."""
+    if not Item.objects.filter(uid=uuid.UUID(first_media_id)).exclude(workspace=ws).exists():
+        return uuid.UUID
+    return lambda media_id: uuid.uuid5(uuid.UUID(media_id), ws.slug)
+
+
+def _corpus_uid_maker(ws: Workspace, fh) -> Callable[[str], uuid.UUID]:
+    """_uid_maker for a corpus file, decided by its first record (the file is left at its start)."""
+    first = fh.readline()
+    fh.seek(0)
+    try:
+        return _uid_maker(ws, json.loads(first)["media_id"])
+    except (ValueError, KeyError, TypeError):
+        return uuid.UUID  # the batch reports the bad line
 
 
 class Command(BaseCommand):
@@ -99,13 +119,15 @@ class Command(BaseCommand):
         groups_folder = Folder.objects.create(workspace=ws, name="multi-view rigs")
         videos_folder = Folder.objects.create(workspace=ws, name="dashcam videos")
         rows = []
-        for rec in corpus.generate(n):
+        records = list(corpus.generate(n))
+        make_uid = _uid_maker(ws, records[0]["media_id"]) if records else uuid.UUID
+        for rec in records:
             folder = years[rec["metadata"]["captured_at"][:4]]
             rows.append(
                 Item(
                     workspace=ws,
                     folder=folder,
-                    uid=uuid.UUID(rec["media_id"]),
+                    uid=make_uid(rec["media_id"]),
                     title=rec["title"],
                     kind=ItemKind.IMAGE,
                     media_url=rec["metadata"]["source"],
@@ -191,11 +213,12 @@ class Command(BaseCommand):
         started = time.monotonic()
         total = 0
         with path.open("rb") as fh:
+            make_uid = _corpus_uid_maker(ws, fh)
             while True:
                 lines = list(islice(fh, BATCH))
                 if not lines:
                     break
-                total += self._insert_batch(ws, folder, lines, start_line=total)
+                total += self._insert_batch(ws, folder, lines, start_line=total, make_uid=make_uid)
                 self.stdout.write(f"\r{total:,} items", ending="")
                 self.stdout.flush()
         elapsed = time.monotonic() - started
@@ -203,7 +226,9 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Loaded {total:,} items into {ws.slug!r} in {elapsed:.1f} s"))
 
     @transaction.atomic
-    def _insert_batch(self, ws: Workspace, folder: Folder, lines: list[bytes], *, start_line: int) -> int:
+    def _insert_batch(
+        self, ws: Workspace, folder: Folder, lines: list[bytes], *, start_line: int, make_uid: Callable
+    ) -> int:
         now = timezone.now()
         records = []
         for offset, line in enumerate(lines):
@@ -211,7 +236,7 @@ class Command(BaseCommand):
                 continue
             try:
                 rec = json.loads(line)
-                records.append((str(uuid.UUID(rec["media_id"])), rec["title"], rec.get("metadata") or {}))
+                records.append((str(make_uid(rec["media_id"])), rec["title"], rec.get("metadata") or {}))
             except (ValueError, KeyError, TypeError) as exc:
                 raise CommandError(f"line {start_line + offset + 1}: not a corpus record ({exc})") from None
         if connection.vendor == "postgresql":
