@@ -4,12 +4,25 @@ OpenAPI 3 at /api/openapi.json, interactive docs at /api/docs.
 """
 
 from ninja import NinjaAPI
+from ninja.parser import Parser
 
 from .auth import api_auth
+from .bodies import json_value
 from .errors import install_error_handlers
 from .routers import changesets, collections, imports, items, projects, schema, visual_layer, workspaces
 
+
+class StrictParser(Parser):
+    """Schema-typed bodies are parsed by the same rules as every JSON a user writes (no duplicate keys, no
+    NaN/Infinity, depth at most 64, no NUL or unpaired surrogates); ninja turns the refusal into an HttpError
+    caused by our ApiError, whose message the error handler keeps."""
+
+    def parse_body(self, request):
+        return json_value(request)
+
+
 api = NinjaAPI(
+    parser=StrictParser(),
     title="metadata_site API",
     version="1",
     urls_namespace="api",

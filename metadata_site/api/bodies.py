@@ -4,7 +4,6 @@ These endpoints take the JSON object itself as the body (not wrapped in a schema
 body declared through `object_body()`.
 """
 
-import json
 import re
 from typing import Any
 
@@ -14,9 +13,7 @@ from metadata_site.lib import strictjson
 
 from .errors import ApiError
 
-BODY_NOT_JSON = "The body is not valid JSON: {detail} (line {line}, column {column})."
 BODY_NOT_OBJECT = "The body must be a JSON object."
-BODY_UNPARSABLE = "The body is not usable JSON: it is nested too deeply or has a number too long to read."
 IF_MATCH_MALFORMED = 'If-Match must be an ETag such as "3" (from a GET of this resource), got {raw!r}.'
 
 
@@ -43,15 +40,13 @@ def strict_object(request: HttpRequest) -> dict:
 
 
 def json_value(request: HttpRequest) -> Any:
+    """The body by the rules of every JSON a user writes (`lib/strictjson.py`), any top-level type; a refusal is
+    an ApiError naming line and column (or the JSON path)."""
     try:
-        return json.loads(request.body or b"null")
-    except UnicodeDecodeError:
-        raise ApiError(400, "The body is not UTF-8 text.") from None
-    except json.JSONDecodeError as exc:
-        msg = BODY_NOT_JSON.format(detail=exc.msg, line=exc.lineno, column=exc.colno)
-        raise ApiError(400, msg, [{"loc": ["body"], "msg": msg}]) from None
-    except (RecursionError, ValueError):
-        raise ApiError(400, BODY_UNPARSABLE, [{"loc": ["body"], "msg": BODY_UNPARSABLE}]) from None
+        return strictjson.loads_body(request.body)
+    except strictjson.StrictJSONError as exc:
+        loc: list = ["body", *(exc.path or [])]
+        raise ApiError(400 if exc.line or not exc.path else 422, exc.message, [{"loc": loc, "msg": exc.message}]) from None
 
 
 def json_object(request: HttpRequest) -> dict:

@@ -5,7 +5,8 @@ A client mistake is always a 4xx with this body; services' validation exceptions
 
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -16,6 +17,7 @@ NOT_FOUND = "Not found."
 UNAUTHORIZED = "Authentication required: send Authorization: Bearer <token> (create one on your settings page)."
 INVALID_INPUT = "The request is invalid."
 NUMBER_OUT_OF_RANGE = "A number in the request is out of range."
+BODY_TOO_LARGE = "The request body is larger than {limit:,} bytes (DATA_UPLOAD_MAX_MEMORY_SIZE)."
 PRECONDITION_FAILED = "The resource changed since you read it (If-Match does not match the current ETag)."
 
 
@@ -70,11 +72,26 @@ def _django_validation(api: NinjaAPI, request, exc: DjangoValidationError) -> Ht
     return error_response(api, request, 422, errors[0]["msg"] if errors else INVALID_INPUT, errors)
 
 
+def _http_error(api: NinjaAPI, request, exc: HttpError) -> HttpResponse:
+    cause = exc.__cause__
+    if isinstance(cause, ApiError):  # raised by our body parser inside ninja, which wraps it
+        return error_response(api, request, cause.status, cause.detail, cause.errors)
+    if isinstance(cause, RequestDataTooBig):
+        return _too_big(api, request)
+    return error_response(api, request, exc.status_code, str(exc))
+
+
+def _too_big(api: NinjaAPI, request) -> HttpResponse:
+    message = BODY_TOO_LARGE.format(limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    return error_response(api, request, 413, message, [{"loc": ["body"], "msg": message}])
+
+
 def install_error_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(ApiError, lambda r, e: error_response(api, r, e.status, e.detail, e.errors))
     api.add_exception_handler(ValidationError, lambda r, e: _ninja_validation(api, r, e))
     api.add_exception_handler(AuthenticationError, lambda r, e: error_response(api, r, 401, UNAUTHORIZED))
-    api.add_exception_handler(HttpError, lambda r, e: error_response(api, r, e.status_code, str(e)))
+    api.add_exception_handler(HttpError, lambda r, e: _http_error(api, r, e))
+    api.add_exception_handler(RequestDataTooBig, lambda r, e: _too_big(api, r))
     api.add_exception_handler(Http404, lambda r, e: error_response(api, r, 404, str(e) or NOT_FOUND))
     api.add_exception_handler(ObjectDoesNotExist, lambda r, e: error_response(api, r, 404, NOT_FOUND))
     api.add_exception_handler(PermissionDenied, lambda r, e: error_response(api, r, 403, str(e) or "Forbidden."))

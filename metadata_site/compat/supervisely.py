@@ -21,6 +21,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from metadata_site.accounts.services import api_token_authenticate
+from metadata_site.lib import strictjson
 from metadata_site.projects.models import Dataset, Project
 from metadata_site.projects.services import InfoError, info_save_custom_data
 from metadata_site.workspaces.models import Membership, Role
@@ -78,10 +79,6 @@ def iso_ms(value: datetime | None) -> str | None:
 # --- request parsing -----------------------------------------------------------------------------------------
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def _body(request: HttpRequest) -> dict:
     try:
         size = len(request.body)
@@ -90,9 +87,11 @@ def _body(request: HttpRequest) -> dict:
     if size > MAX_BODY_BYTES:
         raise ApiError(413, "Payload too large", BODY_TOO_LARGE)
     try:
-        data = json.loads(request.body or b"{}", parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        raise ApiError(400, "Invalid JSON", BODY_NOT_JSON.format(detail=exc)) from None
+        data = strictjson.loads_body(request.body)
+    except strictjson.StrictJSONError as exc:
+        raise ApiError(400, "Invalid JSON", BODY_NOT_JSON.format(detail=exc.message.rstrip("."))) from None
+    if data is None:
+        data = {}
     if not isinstance(data, dict):
         raise ApiError(400, "Invalid JSON", BODY_NOT_OBJECT)
     return data

@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from metadata_site.lib import fastjson
+from metadata_site.lib import fastjson, strictjson
 from metadata_site.lib.lookups import array_literal
 from metadata_site.projects.models import DatasetItem
 from metadata_site.schemas.selectors import schema_current
@@ -252,6 +252,15 @@ def _write_rows(
     )
 
 
+def _size_errors(metadata: dict) -> list[dict]:
+    """An item's metadata is at most 1 MB, as custom data (`lib/strictjson.py`)."""
+    try:
+        strictjson.check_size(metadata, fastjson.dumps(metadata))
+    except strictjson.StrictJSONError as exc:
+        return [{"key": "", "msg": exc.message, "expected": "at most 1 MB of JSON", "value": None}]
+    return []
+
+
 def _apply(mode: str, old: Any, normalised: dict) -> dict:
     if mode == MODE_OVERWRITE:
         return {k: v for k, v in normalised.items() if v is not None}
@@ -315,6 +324,9 @@ def item_metadata_write(
             row = {"item": pk, "uid": str(uid), "status": STATUS_FAILED, "errors": errors}
             if not errors:
                 new = _apply(mode, old, normalised)
+                errors = _size_errors(new)
+                row["errors"] = errors
+            if not errors:
                 # `!=` alone would call 1, 1.0 and True equal; equal objects are compared in canonical form.
                 if new == old and _dumps(new) == _dumps(old):
                     row["status"] = STATUS_UNCHANGED

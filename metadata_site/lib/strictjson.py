@@ -34,6 +34,7 @@ KEY_NOT_STRING = "A key at {path} is {kind}; JSON object keys are strings."
 NUMBER_TOO_LONG = "The number at line {line}, column {column} has more than {limit:,} digits."
 NUMBER_TOO_LONG_NO_POSITION = "The number at {path} has more than {limit:,} digits."
 MAX_INT_DIGITS = 4000
+NOT_UTF8 = "The text is not valid UTF-8 (byte {position})."
 
 _KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean", type(None): "null"}
 
@@ -228,12 +229,24 @@ def _check_object(obj: Any, line: int | None = None, column: int | None = None) 
 
 def parse(text: str) -> dict:
     """Parse custom-data text strictly; return the object or raise StrictJSONError."""
-    size = len(text.encode("utf-8", "surrogatepass"))
-    if size > MAX_BYTES:
-        raise StrictJSONError(TOO_LARGE.format(size=size, limit=MAX_BYTES))
+    obj = loads(text)
+    _check_object(obj, *_line_col(text, len(text) - len(text.lstrip())))
+    return obj
+
+
+def loads(text: str, *, max_bytes: int | None = MAX_BYTES) -> Any:
+    """Parse JSON text of any top-level type by the same rules; `max_bytes=None` leaves the size to the caller
+    (an API body holding many objects, each checked on its own)."""
+    if max_bytes is not None:
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > max_bytes:
+            raise StrictJSONError(TOO_LARGE.format(size=size, limit=max_bytes))
     if not text.strip():
         raise StrictJSONError(EMPTY, 1, 1)
-    _check_depth(text)
+    if len(text) <= MAX_BYTES:
+        # The located error. A larger body (max_bytes=None) skips this scan, which costs ten parses: its depth
+        # error comes from the walk below, or the parser's own recursion guard past a thousand levels.
+        _check_depth(text)
     try:
         obj = json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant, parse_float=_float, parse_int=_int)
     except json.JSONDecodeError as exc:
@@ -253,11 +266,22 @@ def parse(text: str) -> dict:
         line, column = _locate_constant(text, exc.value) or (None, None)
         message = NUMBER_TOO_LONG.format(line=line, column=column, limit=MAX_INT_DIGITS)
         raise StrictJSONError(message, line, column) from None
-    except RecursionError:  # pragma: no cover - _check_depth keeps nesting far below the interpreter's limit
+    except RecursionError:  # only for texts over 1 MB, which _check_depth does not scan
         raise StrictJSONError(TOO_DEEP_NO_POSITION.format(limit=MAX_DEPTH, path="$")) from None
-    _check_object(obj, *_line_col(text, len(text) - len(text.lstrip())))
     _walk(obj, parsed=True)
     return obj
+
+
+def loads_body(body: bytes) -> Any:
+    """A request body (UTF-8 bytes; empty is null) parsed by these rules, except the size: the web server's upload
+    limit bounds a body, and each object in it that is stored gets its own check."""
+    if not body.strip():
+        return None
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StrictJSONError(NOT_UTF8.format(position=exc.start)) from None
+    return loads(text, max_bytes=None)
 
 
 def check_value(obj: Any) -> None:
@@ -265,9 +289,22 @@ def check_value(obj: Any) -> None:
     numbers, depth at most 64, at most 1 MB when serialised compactly as UTF-8."""
     _check_object(obj)
     _walk(obj, parsed=False)
-    size = len(json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
-    if size > MAX_BYTES:
-        raise StrictJSONError(TOO_LARGE.format(size=size, limit=MAX_BYTES))
+    check_size(obj)
+
+
+def check_member(key: str, value: Any) -> None:
+    """The rules other than size for one member of an object (an undeclared metadata key): JSON types, finite
+    numbers, no NUL or unpaired surrogate, the value nested at most 63 levels below the object."""
+    _walk({key: value}, parsed=False)
+
+
+def check_size(obj: Any, text: str | None = None) -> None:
+    """At most 1 MB as compact UTF-8 JSON; `text` is that JSON when the caller has it already."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":")) if text is None else text
+    if len(text) * 4 > MAX_BYTES:  # only then can it be over: a character is at most 4 bytes
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_BYTES:
+            raise StrictJSONError(TOO_LARGE.format(size=size, limit=MAX_BYTES))
 
 
 def dumps_pretty(obj: Any, *, sort_keys: bool = False) -> str:

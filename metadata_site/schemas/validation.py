@@ -29,6 +29,8 @@ from urllib.parse import urlsplit
 
 from jsonschema import Draft202012Validator
 
+from metadata_site.lib import strictjson
+
 from .fields import FieldSpec, FieldType, Schema
 
 STRING_MAX_LENGTH = 8192
@@ -482,6 +484,15 @@ def _check_json(value: Any) -> None:
             _check_json(v)
 
 
+def _check_strict(key: str, value: Any) -> None:
+    """The rules of every JSON a user writes (`lib/strictjson.py`) that _check_json leaves: depth, unpaired
+    surrogates, JSON types only."""
+    try:
+        strictjson.check_member(key, value)
+    except strictjson.StrictJSONError as exc:
+        raise FieldValueError(exc.message) from None
+
+
 def expected_text(spec: FieldSpec | None, key: str = "") -> str:
     if spec is None:
         return EXPECTED_KEYFRAMES if key == KEYFRAMES else EXPECTED_JSON
@@ -523,6 +534,7 @@ def validate_metadata(
             elif spec is None:
                 _check_json(key)
                 _check_json(value)
+                _check_strict(key, value)
                 normalised[key] = value
             else:
                 normalised[key] = validator.check_slow(value)

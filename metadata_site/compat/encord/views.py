@@ -29,6 +29,7 @@ from django.views.decorators.csrf import csrf_exempt
 from metadata_site.accounts.services import api_token_authenticate
 from metadata_site.items.models import Item, ItemKind
 from metadata_site.items.services import MODE_OVERWRITE, item_metadata_write
+from metadata_site.lib import strictjson
 from metadata_site.projects.models import Dataset, DatasetItem, Folder
 from metadata_site.schemas.selectors import schema_current, schema_current_row
 from metadata_site.schemas.services import SchemaError, schema_import
@@ -50,6 +51,7 @@ NOT_FOUND = "Not found."
 READ_ONLY = "Your role in this workspace is read-only."
 SCHEMA_ADMIN_ONLY = "Only workspace admins can change the metadata schema."
 BAD_JSON = "The request body is not a JSON object."
+BAD_JSON_TEXT = "The request body is not usable JSON: {detail}"
 BAD_PARAM = "The query parameter {name!r} is invalid: {detail}."
 BAD_PAGE_TOKEN = "The pageToken is invalid; start again without one."
 BAD_ORDER = "Items can be ordered by name or createdAt."
@@ -186,13 +188,9 @@ def v2_endpoint(*methods: str) -> Callable:
 
 def _json_body(request: HttpRequest):
     try:
-        return json.loads(request.body or b"null", parse_constant=_no_constants)
-    except (ValueError, RecursionError):
-        raise ApiError(400, BAD_JSON) from None
-
-
-def _no_constants(name: str):
-    raise ValueError(name)
+        return strictjson.loads_body(request.body)
+    except strictjson.StrictJSONError as exc:
+        raise ApiError(400, BAD_JSON_TEXT.format(detail=exc.message)) from None
 
 
 def _uuid(value: str) -> uuid.UUID:
@@ -588,12 +586,14 @@ def legacy_rpc(request: HttpRequest) -> JsonResponse:
     except SignatureRefused as exc:
         return _envelope_error(401, str(exc))
     try:
-        query = json.loads(body, parse_constant=_no_constants)
+        query = strictjson.loads_body(body)
         values = query["values"]
         handler = _LEGACY_QUERIES.get((query["query_type"], query["query_method"]))
         if not isinstance(values, dict):
             raise TypeError
-    except (ValueError, KeyError, TypeError, RecursionError):
+    except strictjson.StrictJSONError as exc:
+        return _envelope_error(400, f"The request is not a legacy API query: {exc.message}")
+    except (KeyError, TypeError):
         return _envelope_error(400, "The request is not a legacy API query.")
     if handler is None:
         return _envelope_error(
