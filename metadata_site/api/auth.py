@@ -14,6 +14,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
 from metadata_site.accounts.services import api_token_authenticate
+from metadata_site.lib.userinput import parse_id
 from metadata_site.projects.models import Dataset
 from metadata_site.workspaces.access import get_access
 from metadata_site.workspaces.models import Role
@@ -29,8 +30,10 @@ def _workspace_slug(request: HttpRequest) -> str | None:
     raw = str(kwargs.get("dataset_id", ""))
     if not raw:
         return None
-    if raw.isdigit():
-        dataset = Dataset.objects.filter(pk=int(raw)).select_related("workspace").first() if len(raw) < 19 else None
+    if (pk := parse_id(raw)) is not None:
+        dataset = Dataset.objects.filter(pk=pk).select_related("workspace").first()
+    elif raw.isascii() and raw.isdigit():  # an id too long to be one
+        dataset = None
     else:
         try:
             dataset = Dataset.objects.filter(uid=UUID(raw)).select_related("workspace").first()

@@ -56,7 +56,7 @@ def json_object(request: HttpRequest) -> dict:
     return value
 
 
-_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,12})"?\s*$')
+_ETAG = re.compile(r'^\s*(?:W/)?"?([0-9]{1,12})"?\s*$')
 
 
 def if_match_version(request: HttpRequest) -> int | None:

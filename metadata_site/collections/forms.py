@@ -2,6 +2,7 @@ import uuid
 
 from django import forms
 
+from metadata_site.lib.userinput import parse_id
 from metadata_site.projects.models import Project
 from metadata_site.workspaces.models import Workspace
 
@@ -16,9 +17,10 @@ def parse_ids(values: list[str]) -> list[int]:
             part = part.strip()
             if not part:
                 continue
-            if not part.isdigit():
+            pk = parse_id(part)
+            if pk is None:
                 raise forms.ValidationError(f"“{part}” is not an id.")
-            ids.append(int(part))
+            ids.append(pk)
     return ids
 
 

@@ -73,6 +73,7 @@ from django.db.models.expressions import Expression
 from django.db.models.lookups import Lookup
 
 from metadata_site.items.models import Item, ItemKind
+from metadata_site.lib.userinput import parse_id, to_utc
 from metadata_site.schemas.fields import FieldSpec, Schema
 
 # ----------------------------------------------------------------------------------------------
@@ -270,9 +271,8 @@ def normalize_datetime(raw: Any) -> str | None:
             return None
     else:
         return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc = to_utc(dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC))
+    return None if utc is None else utc.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _coerce_scalar(family: str, raw: Any, *, param: str, name: str, spec: FieldSpec | None) -> Any:
@@ -445,9 +445,10 @@ def parse_scope(raw: str | None) -> Scope:
     if not raw or raw == "workspace":
         return Scope()
     kind, _, ident = raw.partition(":")
-    if kind not in ("folder", "dataset", "collection") or not ident.isdigit() or int(ident) <= 0:
+    pk = parse_id(ident)
+    if kind not in ("folder", "dataset", "collection") or pk is None:
         raise FilterError(FILTER_BAD_SCOPE.format(raw=raw), param="scope")
-    return Scope(kind, int(ident))
+    return Scope(kind, pk)
 
 
 def parse_sort(raw: str | None, *, schema: Schema) -> Sort:

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from metadata_site.items.models import ItemKind
+from metadata_site.lib.userinput import parse_id
 from metadata_site.projects.models import Dataset, Folder
 from metadata_site.schemas.selectors import schema_current
 from metadata_site.workspaces.access import get_access
@@ -236,8 +237,8 @@ def _collection_actions(access, scope: str | None) -> list[tuple[str, str]]:
     slug = access.workspace.slug
     actions = [(reverse("collections:create-dataset", args=[slug]), "Create a dataset")]
     kind, _, ident = (scope or "").partition(":")
-    if kind == "collection" and ident.isdigit():
-        c = Collection.objects.filter(workspace=access.workspace, pk=int(ident), kind=CollectionKind.FROZEN).first()
+    if kind == "collection" and (pk := parse_id(ident)) is not None:
+        c = Collection.objects.filter(workspace=access.workspace, pk=pk, kind=CollectionKind.FROZEN).first()
         if c is not None:
             actions.append((reverse("collections:remove-items", args=[slug, c.pk]), f"Remove from “{c.title}”"))
     return actions

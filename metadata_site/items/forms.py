@@ -11,13 +11,14 @@ from typing import Any
 
 from django import forms
 
+from metadata_site.lib import strictjson
+from metadata_site.lib.userinput import AsciiIntegerField, parse_int
 from metadata_site.schemas.fields import FieldSpec, FieldType, Schema
 from metadata_site.schemas.validation import FieldValueError, validate_value
 
 from .services import MODE_MERGE, MODE_OVERWRITE
 
-JSON_INVALID = "Not valid JSON: {error} (line {line}, column {column})."
-JSON_UNPARSABLE = "The JSON is nested too deeply or has a number too long to read."
+JSON_INVALID = "Not valid JSON: {error}"
 JSON_NOT_AN_OBJECT = "The metadata must be a JSON object, like {\"weather\": \"Sunny\"}."
 BULK_FIELD_REQUIRED = "Choose a field."
 BULK_VALUE_REQUIRED = "Give a value to set, or choose “remove field”."
@@ -61,11 +62,11 @@ def parse_input(spec: FieldSpec, text: Any, offset: str = "Z") -> Any:
             number = float(text)
         except ValueError:
             return text
-        return int(number) if re.fullmatch(r"[+-]?\d+", text) else number
+        whole = parse_int(text, signed=True, max_digits=None)
+        return number if whole is None else whole
     if spec.type == FieldType.INTEGER:
-        if re.fullmatch(r"[+-]?\d+", text):
-            return int(text)
-        return text
+        whole = parse_int(text, signed=True, max_digits=None)
+        return text if whole is None else whole
     if spec.type == FieldType.DATETIME and _LOCAL_DATETIME_RE.match(text):
         if len(text) == 16:
             text += ":00"
@@ -183,13 +184,9 @@ class MetadataJsonForm(forms.Form):
     def clean_metadata(self) -> dict:
         text = self.cleaned_data["metadata"].strip() or "{}"
         try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(
-                JSON_INVALID.format(error=exc.msg, line=exc.lineno, column=exc.colno)
-            ) from None
-        except (RecursionError, ValueError):
-            raise forms.ValidationError(JSON_UNPARSABLE) from None
+            value = strictjson.loads(text)  # the rules of every JSON a user writes
+        except strictjson.StrictJSONError as exc:
+            raise forms.ValidationError(JSON_INVALID.format(error=exc.message)) from None
         if not isinstance(value, dict):
             raise forms.ValidationError(JSON_NOT_AN_OBJECT)
         return value
@@ -208,7 +205,7 @@ class BulkEditForm(forms.Form):
     )
     value = forms.CharField(required=False, label="Value")
     item = forms.Field(required=False, widget=forms.MultipleHiddenInput)
-    folder = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    folder = AsciiIntegerField(required=False, widget=forms.HiddenInput)
     # An explorer selection (`explorer.selectors.resolve_selection`): "ids" with `item`, or "filter" with the
     # explorer's f / any / scope parameters, re-evaluated when the edit is previewed and applied.
     selection = forms.ChoiceField(required=False, choices=[("", ""), ("ids", "ids"), ("filter", "filter")],

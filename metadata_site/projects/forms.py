@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 
 from metadata_site.lib import strictjson
+from metadata_site.lib.userinput import AsciiIntegerField
 
 
 class InfoTextForm(forms.Form):
@@ -12,8 +13,8 @@ class InfoTextForm(forms.Form):
     "save mine over it" button: it replaces `base_version` so the user overwrites knowingly."""
 
     text = forms.CharField(required=False, strip=False, widget=forms.Textarea)
-    base_version = forms.IntegerField(min_value=1)
-    overwrite_version = forms.IntegerField(min_value=1, required=False)
+    base_version = AsciiIntegerField(min_value=1)
+    overwrite_version = AsciiIntegerField(min_value=1, required=False)
 
     def base(self) -> int:
         return self.cleaned_data.get("overwrite_version") or self.cleaned_data["base_version"]

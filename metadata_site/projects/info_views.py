@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from metadata_site.lib import strictjson
 from metadata_site.lib.markdown import render_markdown
 from metadata_site.lib.textdiff import unified_lines
+from metadata_site.lib.userinput import parse_id
 from metadata_site.workspaces.access import Access, get_access
 from metadata_site.workspaces.models import Role
 
@@ -165,8 +166,8 @@ def _saved(
 def _submitted_base(request: HttpRequest, current: int) -> int:
     """The version the user's editor was based on: kept when a save is refused, so the next attempt is still
     checked against it (otherwise fixing a typo would silently overwrite a save made meanwhile)."""
-    value = request.POST.get("base_version", "")
-    return int(value) if value.isdigit() and 0 < int(value) <= current else current
+    value = parse_id(request.POST.get("base_version", ""))
+    return value if value is not None and value <= current else current
 
 
 def _conflict(exc: services.InfoConflict) -> dict:

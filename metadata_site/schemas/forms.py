@@ -2,6 +2,8 @@ from typing import Any
 
 from django import forms
 
+from metadata_site.lib.userinput import AsciiIntegerField
+
 from .fields import FieldType
 from .services import SchemaError, schema_document_fields
 
@@ -45,7 +47,7 @@ class FieldChangeForm(FieldDeclarationForm):
     """The declaration of an existing field, without its name (a field keeps its name)."""
 
     name = None
-    base_version = forms.IntegerField(widget=forms.HiddenInput)
+    base_version = AsciiIntegerField(widget=forms.HiddenInput)
 
     @classmethod
     def for_spec(cls, spec, version: int) -> "FieldChangeForm":
@@ -70,7 +72,7 @@ class SchemaImportForm(forms.Form):
         'or an object with a "fields" list. Visual Layer\'s field_name / field_type / enum_options also work.',
     )
     file = forms.FileField(required=False, label="…or upload a .json file")
-    base_version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    base_version = AsciiIntegerField(required=False, widget=forms.HiddenInput)
 
     def clean(self) -> dict:
         data = super().clean()

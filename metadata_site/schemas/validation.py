@@ -22,7 +22,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from jsonschema import Draft202012Validator
 
 from metadata_site.lib import strictjson
+from metadata_site.lib.userinput import to_utc
 
 from .fields import FieldSpec, FieldType, Schema
 
@@ -62,6 +63,7 @@ VALUE_NOT_FINITE = "Expected a finite number."
 VALUE_NOT_AN_INTEGER = "Expected an integer."
 VALUE_NOT_A_BOOLEAN = "Expected true or false."
 VALUE_NOT_A_DATETIME = "Expected an ISO 8601 date and time such as 2024-05-01T12:30:00Z."
+VALUE_DATETIME_OUT_OF_RANGE = "The date and time is outside the years 0001 to 9999 once converted to UTC."
 VALUE_DATETIME_NAIVE = "The date and time has no time zone: add Z or an offset such as +02:00."
 VALUE_NOT_AN_OPTION = "Expected one of the options: {options}."
 VALUE_NOT_A_LIST = "Expected a list of options."
@@ -71,6 +73,7 @@ VALUE_KEYFRAMES = "Expected a list of non-negative frame numbers."
 VALUE_KEYFRAMES_NOT_VIDEO = "Keyframes are allowed on video items only."
 METADATA_NOT_AN_OBJECT = "Metadata must be a JSON object."
 VALUE_NUL_CHARACTER = "Text must not contain the NUL character (\\u0000)."
+VALUE_LONE_SURROGATE = "Text must not contain an unpaired surrogate (\\ud800-\\udfff): it is not valid Unicode."
 EXPECTED_JSON = "JSON without NaN, Infinity or NUL characters"
 
 # --- declaration messages --------------------------------------------------------------------------
@@ -233,6 +236,7 @@ _LINK_RE = re.compile(_LINK_PATTERN)
 # host in these, so the fast path need not call it.
 _SIMPLE_LINK = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.\-]*[A-Za-z0-9](:[0-9]{1,5})?([/?#][^\s\x00]*)?")
 _SAFE_INT = 2**53
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # neither database stores them in text
 
 
 def _fast_checker(spec: FieldSpec) -> Callable[[Any], Any]:
@@ -246,7 +250,9 @@ def _fast_checker(spec: FieldSpec) -> Callable[[Any], Any]:
     match spec.type:
         case FieldType.STRING:
             def check(v):
-                if type(v) is str and len(v) <= STRING_MAX_LENGTH and "\x00" not in v:
+                if type(v) is str and len(v) <= STRING_MAX_LENGTH and (
+                    (v.isascii() and "\x00" not in v) or not _UNSTORABLE.search(v)
+                ):
                     return v
                 return _MISS
         case FieldType.FLOAT:
@@ -422,7 +428,9 @@ def _normalise_datetime(value: str) -> str:
     parsed = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
     if parsed.tzinfo is None:
         raise FieldValueError(VALUE_DATETIME_NAIVE)
-    utc = parsed.astimezone(UTC)
+    utc = to_utc(parsed)
+    if utc is None:
+        raise FieldValueError(VALUE_DATETIME_OUT_OF_RANGE)
     # Keep the fractional seconds as given (all digits, not just microseconds): offsets are whole minutes, so
     # converting to UTC never changes them.
     fraction = re.search(r"T\d{2}:\d{2}:\d{2}\.(\d+)", text, flags=re.IGNORECASE)
@@ -433,8 +441,8 @@ def _normalise_datetime(value: str) -> str:
 
 def _normalise(spec: FieldSpec, value: Any) -> Any:
     """Checks JSON Schema cannot express, and the stored form. `value` already matched the fragment."""
-    if isinstance(value, str) and "\x00" in value:
-        raise FieldValueError(VALUE_NUL_CHARACTER)
+    if isinstance(value, str) and (match := _UNSTORABLE.search(value)):
+        raise FieldValueError(VALUE_NUL_CHARACTER if match.group() == "\x00" else VALUE_LONE_SURROGATE)
     match spec.type:
         case FieldType.FLOAT:
             if not math.isfinite(value):

@@ -49,9 +49,6 @@ def test_the_api_refuses_hostile_json_and_changes_nothing(client, world, body):
         ("POST", "/api/w/acme/items/metadata"),
         ("PUT", f"/api/w/acme/projects/{world.project.pk}/readme"),
     ]
-    if body is BIG:
-        # Item metadata has no size limit of its own (the request limit, DATA_UPLOAD_MAX_MEMORY_SIZE, applies).
-        targets = [t for t in targets if "/items/" not in t[1]]
     for method, path in targets:
         response = calls.rolled_back(lambda: _api(client, world, method, path, body))  # noqa: B023
         assert 400 <= response.status_code < 500, (method, path, response.status_code)

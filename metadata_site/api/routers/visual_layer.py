@@ -18,6 +18,7 @@ from ninja import Router, Schema
 from metadata_site.imports.models import ApplyPolicy, ImportKind, ImportTask
 from metadata_site.imports.services import ImportTaskError, import_task_create, import_task_upload
 from metadata_site.items.models import Item
+from metadata_site.lib.userinput import parse_id
 from metadata_site.projects.models import Dataset, DatasetStatus
 from metadata_site.schemas.fields import FieldSpec
 from metadata_site.schemas.selectors import schema_current
@@ -77,8 +78,8 @@ class VLValueOut(Schema):
 
 def _dataset(request: HttpRequest, dataset_id: str, *, write: bool) -> Dataset:
     """The dataset by integer id or uid, checked like the UI (strangers 404, viewers may not write)."""
-    if dataset_id.isdigit():
-        lookup = Q(pk=int(dataset_id))
+    if (pk := parse_id(dataset_id)) is not None:
+        lookup = Q(pk=pk)
     else:
         try:
             lookup = Q(uid=UUID(dataset_id))

@@ -30,6 +30,7 @@ from metadata_site.accounts.services import api_token_authenticate
 from metadata_site.items.models import Item, ItemKind
 from metadata_site.items.services import MODE_OVERWRITE, item_metadata_write
 from metadata_site.lib import strictjson
+from metadata_site.lib.userinput import parse_int
 from metadata_site.projects.models import Dataset, DatasetItem, Folder
 from metadata_site.schemas.selectors import schema_current, schema_current_row
 from metadata_site.schemas.services import SchemaError, schema_import
@@ -279,10 +280,9 @@ def _paged(request: HttpRequest, qs: QuerySet, *, name_field: str) -> tuple[list
     if order not in fields:
         raise ApiError(400, BAD_ORDER)
     desc = bool(_bool(request, "desc", False))
-    try:
-        page_size = int(request.GET.get("pageSize") or 100)
-    except ValueError:
-        raise ApiError(400, BAD_PARAM.format(name="pageSize", detail="expected an integer")) from None
+    page_size = parse_int(request.GET.get("pageSize") or "100")
+    if page_size is None:
+        raise ApiError(400, BAD_PARAM.format(name="pageSize", detail="expected an integer"))
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ApiError(400, BAD_PARAM.format(name="pageSize", detail=f"expected 1 to {MAX_PAGE_SIZE}"))
     field = fields[order]
