@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from metadata_site.explorer import filters
+from metadata_site.lib.csvescape import escape_cell
 from metadata_site.schemas.fields import FieldType, Schema
 from metadata_site.schemas.selectors import schema_current
 from metadata_site.workspaces.models import Workspace
@@ -88,14 +89,13 @@ def export_chunks(
     if fmt == "json":
         buffer.write("[")
     elif writer:
-        writer.writerow(["media_id", "title", "url", "kind", *(s.name for s in specs)])
+        writer.writerow([escape_cell(c) for c in ["media_id", "title", "url", "kind", *(s.name for s in specs)]])
     count = 0
     for uid, title, url, kind, metadata in rows:
         if writer:
             metadata = metadata or {}
-            writer.writerow(
-                [str(uid), title, url, kind, *(_csv_cell(s.type, s.is_multi, metadata.get(s.name)) for s in specs)]
-            )
+            cells = [str(uid), title, url, kind, *(_csv_cell(s.type, s.is_multi, metadata.get(s.name)) for s in specs)]
+            writer.writerow([escape_cell(c) for c in cells])
         else:
             text = dumps({"media_id": str(uid), "title": title, "url": url, "kind": kind, "metadata": metadata or {}})
             if fmt == "json":

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from metadata_site.lib.csvescape import unescape_cell
+
 CHUNK_CHARS = 1 << 20
 
 FILE_NOT_UTF8 = "The file is not valid UTF-8 (at byte {offset}); save it as UTF-8 and upload it again."
@@ -360,7 +362,7 @@ class Reader:
             header = next(reader, None)
             if header is None:
                 raise ImportFileError(FILE_EMPTY)
-            header = [h.strip() for h in header]
+            header = [unescape_cell(h).strip() for h in header]
             if not any(header):
                 raise ImportFileError(CSV_NO_HEADER)
             seen: set[str] = set()
@@ -377,7 +379,7 @@ class Reader:
                 if len(cells) != width:
                     yield Row(index, error=ROW_COLUMN_COUNT.format(expected=width, found=len(cells)))
                 else:
-                    yield Row(index, dict(zip(header, cells, strict=True)))
+                    yield Row(index, dict(zip(header, map(unescape_cell, cells), strict=True)))
                 index += 1
         except csv.Error as exc:
             raise ImportFileError(CSV_INVALID.format(line=reader.line_num, message=exc)) from None
