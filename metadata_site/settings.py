@@ -209,6 +209,8 @@ MEDIA_URL = "media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", str(12 * 1024 * 1024))
 # The largest import file accepted, in bytes.
+# How far in the future an Encord request signature's created time may be (clock skew between client and server).
+ENCORD_SIGNATURE_MAX_FUTURE_SECONDS = envint("ENCORD_SIGNATURE_MAX_FUTURE_SECONDS", "30")
 IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_BYTES", str(2 * 1024**3))
 
 TASKS = {

@@ -29,3 +29,15 @@ class SshKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.fingerprint})"
+
+
+class SeenSignature(models.Model):
+    """An Encord /v2 request signature already accepted, remembered until it would be stale anyway: the same
+    signature again is a replay. Keyed by the SHA-256 of the Signature header; rows past `expires_at` are pruned
+    as new ones are recorded. In the database, so every web process sees every other's."""
+
+    digest = models.CharField(max_length=64, primary_key=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.digest

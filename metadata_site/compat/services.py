@@ -1,11 +1,14 @@
-"""Registering and removing the SSH keys that sign Encord SDK requests."""
+"""Registering and removing the SSH keys that sign Encord SDK requests, and remembering the signatures used."""
 
-from django.db import transaction
+from datetime import UTC, datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from metadata_site.workspaces.models import Membership, Workspace
 
 from .keys import parse_public_key
-from .models import SshKey
+from .models import SeenSignature, SshKey
 
 SSH_KEY_TAKEN = "This key is already registered. Each key can belong to one user only."
 SSH_KEY_NAME_TOO_LONG = "A key name is at most 100 characters."
@@ -46,3 +49,15 @@ def ssh_key_remove(*, user, key_id: int) -> SshKey:
     key = SshKey.objects.get(pk=key_id, user=user)
     key.delete()
     return key
+
+
+def signature_first_use(*, digest: str, expires_at: int) -> bool:
+    """Record a signature (its digest, and the Unix time from which it is stale anyway); False if it was recorded
+    before and has not expired: a replay. Expired records are pruned on the way."""
+    SeenSignature.objects.filter(expires_at__lt=timezone.now()).delete()
+    try:
+        with transaction.atomic():
+            SeenSignature.objects.create(digest=digest, expires_at=datetime.fromtimestamp(expires_at, UTC))
+    except IntegrityError:
+        return False
+    return True

@@ -2,14 +2,17 @@
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from metadata_site.compat.encord import views as encord
-from metadata_site.compat.models import SshKey
-from metadata_site.items.models import Item, ItemKind
+from metadata_site.compat.encord.signatures import MAX_SKEW_SECONDS
+from metadata_site.compat.models import SeenSignature, SshKey
+from metadata_site.items.models import ChangeSet, Item, ItemKind
 from metadata_site.schemas.models import MetadataSchema
 from metadata_site.workspaces.models import Role
 from tests.factories import make_dataset, make_folder, make_item, make_project, make_schema, make_workspace
@@ -522,3 +525,44 @@ def test_subfolders_page_by_name(v2, keys, tree, workspace):
               params={"pageSize": 2, "pageToken": first["nextPageToken"]}).json()
     assert [f["name"] for f in rest["results"]] == ["b", "c"]
     assert rest["nextPageToken"] is None
+
+
+# --- replays ------------------------------------------------------------------------------------------------------
+
+
+def test_a_replayed_write_is_refused_and_applied_once(v2, keys, tree):
+    item = tree["items"][0]
+    created = int(time.time())
+    path = f"storage/folders/{tree['sub'].uid}/items/{item.uid}"
+    body = {"clientMetadata": {"weather": "Rain"}}
+    assert v2(keys["editor"], "PATCH", path, body=body, created=created).status_code == 200
+    replay = v2(keys["editor"], "PATCH", path, body=body, created=created)
+    assert replay.status_code == 401
+    assert replay.json()["message"] == encord.SIG_REPLAYED
+    assert ChangeSet.objects.filter(workspace=item.workspace).count() == 1
+    # A fresh signature (another second) is a new request.
+    assert v2(keys["editor"], "PATCH", path, body=body, created=created - 1).status_code == 200
+
+
+def test_the_replay_cache_is_in_the_database_and_expired_entries_are_pruned(v2, keys, tree):
+    SeenSignature.objects.create(digest="0" * 64, expires_at=timezone.now() - timedelta(seconds=1))
+    item = tree["items"][0]
+    created = int(time.time())
+    v2(keys["editor"], "PATCH", f"storage/folders/{tree['sub'].uid}/items/{item.uid}",
+       body={"clientMetadata": {"weather": "Rain"}}, created=created)
+    seen = SeenSignature.objects.get()
+    assert seen.expires_at == datetime.fromtimestamp(created + MAX_SKEW_SECONDS, UTC)
+
+
+def test_an_identical_read_within_the_same_second_is_answered_twice(v2, keys, tree):
+    """The SDK's signatures are deterministic: two identical reads in one second carry one signature."""
+    created = int(time.time())
+    for _ in range(2):
+        assert v2(keys["viewer"], "GET", f"storage/folders/{tree['sub'].uid}", created=created).status_code == 200
+
+
+def test_the_future_clock_skew_is_configurable(v2, keys, tree, settings):
+    path = f"storage/folders/{tree['sub'].uid}"
+    assert v2(keys["viewer"], "GET", path, created=int(time.time()) + 100).status_code == 401
+    settings.ENCORD_SIGNATURE_MAX_FUTURE_SECONDS = 120
+    assert v2(keys["viewer"], "GET", path, created=int(time.time()) + 100).status_code == 200

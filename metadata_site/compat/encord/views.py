@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -38,9 +39,17 @@ from metadata_site.workspaces.models import ROLE_RANK, Membership, Role, Workspa
 
 from ..keys import public_key_from_hex
 from ..models import SshKey
+from ..services import signature_first_use
 from . import serializers as ser
 from .schema_map import SchemaMappingError, fields_from_flat, fields_from_v2, schema_to_flat, schema_to_v2
-from .signatures import SignatureRefused, verify_legacy, verify_v2
+from .signatures import (
+    MAX_SKEW_SECONDS,
+    SIG_REPLAYED,
+    SignatureRefused,
+    signature_id,
+    verify_legacy,
+    verify_v2,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -135,8 +144,16 @@ def _authenticate(request: HttpRequest, body: bytes, *, legacy: bool) -> Signer:
     if legacy:
         return _signer(verify_legacy(authorization=authorization, body=body, lookup=_lookup))
     key_hex = verify_v2(
-        method=request.method, target=_request_target(request), headers=request.headers, body=body, lookup=_lookup
+        method=request.method, target=_request_target(request), headers=request.headers, body=body, lookup=_lookup,
+        max_future=settings.ENCORD_SIGNATURE_MAX_FUTURE_SECONDS,
     )
+    # A write is never accepted twice under one signature. Reads are exempt: the SDK's signature of a request is
+    # deterministic (Ed25519, `created` in whole seconds, no nonce), so two identical reads within a second carry
+    # the same signature legitimately, and a replayed read changes nothing.
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        digest, created = signature_id(request.headers)
+        if not signature_first_use(digest=digest, expires_at=created + MAX_SKEW_SECONDS):
+            raise SignatureRefused(SIG_REPLAYED)
     return _signer(key_hex)
 
 
