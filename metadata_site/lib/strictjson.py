@@ -182,39 +182,72 @@ def _int(literal: str) -> int:
     return int(literal)
 
 
+def _path(node) -> tuple:
+    """The JSON path of a node of `_walk`'s parent chain ((parent, key) pairs, None at the top)."""
+    parts = []
+    while node is not None:
+        node, key = node
+        parts.append(key)
+    return tuple(reversed(parts))
+
+
 def _walk(obj: Any, *, parsed: bool) -> None:
     """Depth, types and string contents of a value, without recursion. `parsed` values came from our own
-    parser, so only string contents remain to check."""
-    stack: list[tuple[Any, tuple, int]] = [(obj, (), 1)]
+    parser, so only string contents remain to check. Scalars are checked where they are met, and a path is built
+    only for an error, so a large body (an API call with 10,000 items) costs little more than its parse."""
+    stack: list[tuple[Any, Any, int]] = [(obj, None, 1)]
+    search = _BAD_CHARS.search
     while stack:
-        value, path, depth = stack.pop()
+        value, node, depth = stack.pop()
         if isinstance(value, dict):
             if depth > MAX_DEPTH:
+                path = _path(node)
                 raise StrictJSONError(TOO_DEEP_NO_POSITION.format(limit=MAX_DEPTH, path=format_path(path)), path=path)
             for key, child in value.items():
-                if not isinstance(key, str):
+                if type(key) is not str:
+                    path = _path(node)
                     raise StrictJSONError(KEY_NOT_STRING.format(path=format_path(path), kind=_kind(key)), path=path)
-                if _BAD_CHARS.search(key):
-                    _bad_string(key, (*path, key))
-                stack.append((child, (*path, key), depth + 1))
+                if search(key):
+                    _bad_string(key, (*_path(node), key))
+                if type(child) is str:
+                    if search(child):
+                        _bad_string(child, (*_path(node), key))
+                else:
+                    _check_scalar_or_push(child, (node, key), depth, parsed, stack)
         elif isinstance(value, list):
             if depth > MAX_DEPTH:
+                path = _path(node)
                 raise StrictJSONError(TOO_DEEP_NO_POSITION.format(limit=MAX_DEPTH, path=format_path(path)), path=path)
-            stack.extend((child, (*path, i), depth + 1) for i, child in enumerate(value))
-        elif isinstance(value, str):
-            if _BAD_CHARS.search(value):
-                _bad_string(value, path)
-        elif parsed or value is None or isinstance(value, bool):
-            continue
-        elif isinstance(value, int):
-            if value.bit_length() > MAX_INT_DIGITS * 3:  # about 900 digits fewer than MAX_INT_DIGITS: safe
-                message = NUMBER_TOO_LONG_NO_POSITION.format(path=format_path(path), limit=MAX_INT_DIGITS)
-                raise StrictJSONError(message, path=path)
-        elif isinstance(value, float):
-            if not math.isfinite(value):
-                raise StrictJSONError(NON_FINITE_NO_POSITION.format(value=value, path=format_path(path)), path=path)
+            for i, child in enumerate(value):
+                if type(child) is str:
+                    if search(child):
+                        _bad_string(child, (*_path(node), i))
+                else:
+                    _check_scalar_or_push(child, (node, i), depth, parsed, stack)
         else:
-            raise StrictJSONError(NOT_JSON_TYPE.format(path=format_path(path), kind=type(value).__name__), path=path)
+            _check_scalar_or_push(value, node, depth - 1, parsed, stack)
+
+
+def _check_scalar_or_push(value: Any, node, depth: int, parsed: bool, stack: list) -> None:
+    """`value` sits at `node`, inside a container at `depth`: containers go on the stack, scalars are checked."""
+    if isinstance(value, dict | list):
+        stack.append((value, node, depth + 1))
+    elif isinstance(value, str):
+        if _BAD_CHARS.search(value):
+            _bad_string(value, _path(node))
+    elif parsed or value is None or isinstance(value, bool):
+        return
+    elif isinstance(value, int):
+        if value.bit_length() > MAX_INT_DIGITS * 3:  # about 900 digits fewer than MAX_INT_DIGITS: safe
+            path = _path(node)
+            raise StrictJSONError(NUMBER_TOO_LONG_NO_POSITION.format(path=format_path(path), limit=MAX_INT_DIGITS), path=path)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            path = _path(node)
+            raise StrictJSONError(NON_FINITE_NO_POSITION.format(value=value, path=format_path(path)), path=path)
+    else:
+        path = _path(node)
+        raise StrictJSONError(NOT_JSON_TYPE.format(path=format_path(path), kind=type(value).__name__), path=path)
 
 
 def _bad_string(value: str, path) -> None:
