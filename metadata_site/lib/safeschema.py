@@ -70,7 +70,11 @@ def compile_pattern(pattern: str) -> re2._Regexp:
 
 
 def _search(pattern: str, text: str) -> bool:
-    return compile_pattern(pattern).search(text) is not None
+    try:
+        program = compile_pattern(pattern)
+    except re2.error as exc:  # a schema stored before patterns were checked at save time
+        raise SchemaProblem(_bad_pattern_message(pattern, exc)) from None
+    return program.search(text) is not None
 
 
 def _pattern(validator, pattern, instance, schema):
@@ -210,9 +214,7 @@ def _walk(resolver: referencing._core.Resolver, resource: referencing.Resource) 
 def check(schema: dict) -> None:
     """Refuse, with a SchemaProblem, another dialect, a reference that does not resolve inside the schema and a
     pattern RE2 cannot run. Call it on a schema that SafeValidator.check_schema accepted."""
-    dialect = schema.get("$schema")
-    if dialect is not None and (not isinstance(dialect, str) or dialect.rstrip("#") != DIALECT):
-        raise SchemaProblem(UNSUPPORTED_DIALECT.format(value=dialect), ["$schema"])
+    check_dialect(schema)
     root = referencing.jsonschema.DRAFT202012.create_resource(schema)
     resolver = _NO_RETRIEVAL.resolver_with_root(root)
     for here, contents in _walk(resolver, root):
@@ -232,10 +234,21 @@ def check(schema: dict) -> None:
             _check_pattern(pattern)
 
 
+def check_dialect(schema: dict) -> None:
+    """A SchemaProblem unless the schema is draft 2020-12 (or says nothing): SafeValidator applies no other."""
+    dialect = schema.get("$schema") if isinstance(schema, dict) else None
+    if dialect is not None and (not isinstance(dialect, str) or dialect.rstrip("#") != DIALECT):
+        raise SchemaProblem(UNSUPPORTED_DIALECT.format(value=dialect), ["$schema"])
+
+
 def _check_pattern(pattern: str) -> None:
     try:
         compile_pattern(pattern)
     except re2.error as exc:
-        detail = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        raise SchemaProblem(BAD_PATTERN.format(pattern=pattern, detail=detail)) from None
+        raise SchemaProblem(_bad_pattern_message(pattern, exc)) from None
+
+
+def _bad_pattern_message(pattern: str, exc: re2.error) -> str:
+    detail = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+    return BAD_PATTERN.format(pattern=pattern, detail=detail)
 

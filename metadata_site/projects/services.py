@@ -103,7 +103,11 @@ def _check_json(value: Any) -> None:
 def schema_errors(schema: dict, data: Any) -> list[dict]:
     """Errors of `data` against `schema`, each {"loc": [...], "msg": ...}, ordered by path, at most MAX_ERRORS."""
     try:
+        safeschema.check_dialect(schema)
         errors = sorted(safeschema.validator(schema).iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    except safeschema.SchemaProblem as exc:  # stored before the save-time checks: refused cleanly, never misapplied
+        message = SCHEMA_CANNOT_BE_APPLIED.format(detail=exc.message)
+        raise CustomDataSchemaInvalid(message, [{"loc": exc.path, "msg": message}]) from None
     except referencing.exceptions.Unresolvable as exc:
         # A schema stored before references were checked at save time: still nothing is fetched.
         message = SCHEMA_CANNOT_BE_APPLIED.format(detail=safeschema.EXTERNAL_REF.format(ref=exc.ref))

@@ -95,3 +95,22 @@ def test_a_pattern_re2_cannot_run_is_refused_at_save_with_a_clear_message(projec
     assert "The regular expression" in html and "cannot be used" in html
     assert "without backreferences or lookaround" in html
     assert Project.objects.get(pk=project.pk).custom_data_schema is None
+
+
+@pytest.mark.parametrize(
+    ("stored", "detail"),
+    [
+        ({"properties": {"name": {"pattern": r"^(a)\1$"}}}, "The regular expression"),
+        ({"$schema": "http://json-schema.org/draft-07/schema#", "items": [{"type": "string"}]}, "draft 2020-12"),
+    ],
+)
+def test_a_schema_stored_before_the_checks_refuses_custom_data_saves_cleanly(project, login, editor, stored, detail):
+    Project.objects.filter(pk=project.pk).update(custom_data_schema=stored)
+    response = login(editor).post(
+        reverse("projects:project-info-custom-data", args=["acme", project.pk]),
+        {"text": json.dumps({"name": "aa"}), "base_version": 1},
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "The schema cannot be applied" in html and detail in html
+    assert Project.objects.get(pk=project.pk).custom_data == {}
