@@ -42,6 +42,7 @@ from metadata_site.schemas.validation import (
     VALUE_NOT_A_BOOLEAN,
     VALUE_NOT_A_NUMBER,
     VALUE_NOT_AN_INTEGER,
+    text_problem,
     validate_metadata,
 )
 
@@ -70,6 +71,7 @@ ROW_FRAMES_NOT_A_LIST = "images must be a list of frames."
 ROW_FRAME = "Frame {position}: {reason}"
 ROW_TITLE_TOO_LONG = "The title is longer than 500 characters."
 ROW_KIND_MISMATCH = "An item titled {value!r} already exists in the folder as a {found}, not a {expected}."
+ROW_BAD_TEXT = "{key}: {problem}"
 
 TARGET_IN = {"folder": "the folder {name!r}", "dataset": "the dataset {name!r}", None: "this workspace"}
 
@@ -313,7 +315,8 @@ class Kind:
         if self.scope.folder is None and self.scope.dataset is None:
             return ROW_TITLE_NEEDS_SCOPE
         op.title = str(title)
-        return None
+        problem = text_problem(op.title)
+        return ROW_BAD_TEXT.format(key="title", problem=problem) if problem else None
 
     def _resolve(self, ops: list[_Op], outcome: Outcome) -> list[_Op]:
         """Attach each op to its item (one query for uids, one for titles); unmatched ops are errors."""
@@ -632,6 +635,10 @@ class DataImport(Kind):
             return ROW_NO_KEY
         if len(str(title)) > 500:
             return ROW_TITLE_TOO_LONG
+        for key, text in (("title", str(title)), ("objectUrl", str(url))):
+            problem = text_problem(text)
+            if problem:
+                return ROW_BAD_TEXT.format(key=key, problem=problem)
         metadata = record.get("clientMetadata", {})
         if metadata is None:
             metadata = {}

@@ -69,7 +69,14 @@ VALUE_KEYFRAMES = "Expected a list of non-negative frame numbers."
 VALUE_KEYFRAMES_NOT_VIDEO = "Keyframes are allowed on video items only."
 METADATA_NOT_AN_OBJECT = "Metadata must be a JSON object."
 VALUE_NUL_CHARACTER = "Text must not contain the NUL character (\\u0000)."
-EXPECTED_JSON = "JSON without NaN, Infinity or NUL characters"
+VALUE_LONE_SURROGATE = (
+    "Text must be valid Unicode: it contains the lone surrogate {code} at character {position}, "
+    "which cannot be stored as UTF-8."
+)
+VALUE_DATETIME_OUT_OF_RANGE = (
+    "The date and time is out of range: converted to UTC it must fall between the years 0001 and 9999."
+)
+EXPECTED_JSON = "JSON without NaN, Infinity, NUL characters or lone surrogates"
 
 # --- declaration messages --------------------------------------------------------------------------
 FIELD_NOT_AN_OBJECT = "A field declaration must be a JSON object."
@@ -94,7 +101,37 @@ FIELD_DESCRIPTION_TOO_LONG = "The description is longer than 1,000 characters."
 FIELD_UNIT_TOO_LONG = "The unit is longer than 40 characters."
 
 _NAME_RE = re.compile(r"[\w .\-]+")
+# A UTF-16 surrogate code point on its own: JSON's "\ud800" escape gives one, and neither UTF-8 (so neither
+# PostgreSQL nor the JSON encoders) nor SQLite's text can hold it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _LINK_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+([/?#]\S*)?$"
+
+
+def text_problem(text: str) -> str | None:
+    """Why `text` cannot be stored as text on both databases (a NUL character, a lone surrogate), or None."""
+    if "\x00" in text:
+        return VALUE_NUL_CHARACTER
+    if not text.isascii():
+        found = _SURROGATE.search(text)
+        if found:
+            return VALUE_LONE_SURROGATE.format(code=f"\\u{ord(found.group()):04x}", position=found.start())
+    return None
+
+
+def _printable(value: Any) -> Any:
+    """`value` with every lone surrogate written as its escape (``\\ud800``), so an error that quotes it can
+    itself be stored, rendered and encoded."""
+    if isinstance(value, str):
+        return value if value.isascii() else value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, list | tuple):
+        return [_printable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {_printable(str(k)): _printable(v) for k, v in value.items()}
+    return value
+
+
+def _is_storable_text(text: str) -> bool:
+    return "\x00" not in text and (text.isascii() or not _SURROGATE.search(text))
 
 
 class FieldValueError(ValueError):
@@ -139,6 +176,7 @@ def _clean_options(options: Any) -> tuple[str, ...]:
         option = option.strip()
         if not option:
             raise FieldDeclarationError(FIELD_OPTION_EMPTY)
+        _check_declaration_text(option)
         if len(option) > ENUM_OPTION_MAX_LENGTH:
             raise FieldDeclarationError(FIELD_OPTION_TOO_LONG.format(option=option))
         if option in cleaned:
@@ -149,6 +187,12 @@ def _clean_options(options: Any) -> tuple[str, ...]:
     if len(cleaned) > ENUM_MAX_OPTIONS:
         raise FieldDeclarationError(FIELD_OPTIONS_TOO_MANY.format(count=len(cleaned)))
     return tuple(cleaned)
+
+
+def _check_declaration_text(text: str) -> None:
+    problem = text_problem(text)
+    if problem:
+        raise FieldDeclarationError(problem)
 
 
 def clean_field_declaration(data: Any) -> FieldSpec:
@@ -180,6 +224,8 @@ def clean_field_declaration(data: Any) -> FieldSpec:
     unit = str(data.get("unit") or "").strip()
     if len(unit) > UNIT_MAX_LENGTH:
         raise FieldDeclarationError(FIELD_UNIT_TOO_LONG)
+    _check_declaration_text(description)
+    _check_declaration_text(unit)
     return FieldSpec(
         name=name, type=field_type, options=options, is_multi=is_multi, description=description, unit=unit
     )
@@ -229,7 +275,9 @@ _CANONICAL_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:
 _LINK_RE = re.compile(_LINK_PATTERN)
 # A plain host name or IPv4 address, an optional port, then anything without spaces: urlsplit always finds a
 # host in these, so the fast path need not call it.
-_SIMPLE_LINK = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.\-]*[A-Za-z0-9](:[0-9]{1,5})?([/?#][^\s\x00]*)?")
+_SIMPLE_LINK = re.compile(
+    "[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.\\-]*[A-Za-z0-9](:[0-9]{1,5})?([/?#][^\\s\x00\ud800-\udfff]*)?"
+)
 _SAFE_INT = 2**53
 
 
@@ -244,7 +292,7 @@ def _fast_checker(spec: FieldSpec) -> Callable[[Any], Any]:
     match spec.type:
         case FieldType.STRING:
             def check(v):
-                if type(v) is str and len(v) <= STRING_MAX_LENGTH and "\x00" not in v:
+                if type(v) is str and len(v) <= STRING_MAX_LENGTH and _is_storable_text(v):
                     return v
                 return _MISS
         case FieldType.FLOAT:
@@ -288,7 +336,7 @@ def _fast_checker(spec: FieldSpec) -> Callable[[Any], Any]:
             def check(v):
                 if type(v) is str and _SIMPLE_LINK.fullmatch(v):
                     return v
-                if type(v) is str and "\x00" not in v and _LINK_RE.search(v):
+                if type(v) is str and _is_storable_text(v) and _LINK_RE.search(v):
                     parts = urlsplit(v)
                     if parts.scheme.lower() in ("http", "https") and parts.hostname:
                         return v
@@ -420,7 +468,11 @@ def _normalise_datetime(value: str) -> str:
     parsed = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
     if parsed.tzinfo is None:
         raise FieldValueError(VALUE_DATETIME_NAIVE)
-    utc = parsed.astimezone(UTC)
+    try:
+        # 9999-12-31T23:00:00-23:59 is year 10000 in UTC, 0001-01-01T00:00:00+01:00 year 0: neither exists.
+        utc = parsed.astimezone(UTC)
+    except OverflowError:
+        raise FieldValueError(VALUE_DATETIME_OUT_OF_RANGE) from None
     # Keep the fractional seconds as given (all digits, not just microseconds): offsets are whole minutes, so
     # converting to UTC never changes them.
     fraction = re.search(r"T\d{2}:\d{2}:\d{2}\.(\d+)", text, flags=re.IGNORECASE)
@@ -429,10 +481,16 @@ def _normalise_datetime(value: str) -> str:
     return stamp + (f".{digits}" if digits else "") + "Z"
 
 
+def _check_text(text: str) -> None:
+    problem = text_problem(text)
+    if problem:
+        raise FieldValueError(problem)
+
+
 def _normalise(spec: FieldSpec, value: Any) -> Any:
     """Checks JSON Schema cannot express, and the stored form. `value` already matched the fragment."""
-    if isinstance(value, str) and "\x00" in value:
-        raise FieldValueError(VALUE_NUL_CHARACTER)
+    if isinstance(value, str):
+        _check_text(value)
     match spec.type:
         case FieldType.FLOAT:
             if not math.isfinite(value):
@@ -471,8 +529,8 @@ def _check_json(value: Any) -> None:
     """Undeclared values are kept as given, but must be storable as JSON on both databases."""
     if isinstance(value, float) and not math.isfinite(value):
         raise FieldValueError(VALUE_NOT_FINITE)
-    if isinstance(value, str) and "\x00" in value:
-        raise FieldValueError(VALUE_NUL_CHARACTER)
+    if isinstance(value, str):
+        _check_text(value)
     if isinstance(value, list | tuple):
         for v in value:
             _check_json(v)
@@ -527,7 +585,10 @@ def validate_metadata(
             else:
                 normalised[key] = validator.check_slow(value)
         except FieldValueError as exc:
-            errors.append({"key": key, "msg": exc.message, "expected": expected_text(spec, key), "value": value})
+            errors.append({
+                "key": _printable(key), "msg": exc.message, "expected": expected_text(spec, key),
+                "value": _printable(value),
+            })
     return normalised, errors
 
 
