@@ -131,3 +131,52 @@ def test_a_connection_killed_mid_write_leaves_no_partial_write(workspace, owner)
     thread.join(60)
     assert isinstance(outcome[-1], OperationalError), outcome
     assert all(i.client_metadata == {"k": 0} for i in Item.objects.filter(pk__in=ids))
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_uploads_to_one_import_task_give_one_winner_and_keep_nothing_of_the_losers(
+        workspace, owner, editor, viewer, stranger, settings, tmp_path):
+    from pathlib import Path
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from metadata_site.accounts.services import api_token_create
+    from metadata_site.imports.models import ImportTask
+    from tests.api.conftest import ApiClient
+
+    settings.MEDIA_ROOT = tmp_path
+    folder = make_folder(workspace)
+    item = make_item(folder, metadata={})
+    token = api_token_create(user=editor, name="uploads")[1]
+    task_id = ApiClient(token).post("/api/w/acme/imports", {"kind": "metadata_rows", "target": {"folder": folder.pk},
+                                                            "dry_run": False}).json()["id"]
+    # Each upload is large enough to be written in many chunks, so the uploads interleave on disk.
+    bodies = [("[" + ",".join(
+        f'{{"media_id": "{item.uid}", "metadata": {{"n{j}": {t}}}}}' for j in range(2000)) + "]").encode()
+        for t in range(THREADS)]
+    statuses: dict[int, int] = {}
+
+    def upload(t: int) -> None:
+        client = ApiClient(token)
+        file = SimpleUploadedFile(f"rows{t}.json", bodies[t], content_type="application/json")
+        response = client.client.post(f"/api/w/acme/imports/{task_id}/upload", {"file": file},
+                                      headers=client.headers)
+        statuses[t] = response.status_code
+
+    errors = _in_threads(upload, THREADS)
+    assert not errors, errors
+    winners = [t for t, status in statuses.items() if status == 200]
+    assert len(winners) == 1 and sorted(statuses.values()) == [200] + [409] * (THREADS - 1), statuses
+    task = ImportTask.objects.get(uid=task_id)
+    files = {p.name for p in Path(tmp_path, task.file_path).parent.iterdir()}
+    assert files - {"errors.csv"} == {"upload.json"}, files
+    assert Path(tmp_path, task.file_path).read_bytes() == bodies[winners[0]]
+    assert task.file_name == f"rows{winners[0]}.json" and task.file_size == len(bodies[winners[0]])
+    item.refresh_from_db()
+    assert set(item.client_metadata.values()) == {winners[0]}, "only the winner's content was applied"
+    for user, status in ((viewer, 403), (stranger, 404)):
+        client = ApiClient(api_token_create(user=user, name="x")[1])
+        file = SimpleUploadedFile("rows.json", b"[]", content_type="application/json")
+        assert client.client.post(f"/api/w/acme/imports/{task_id}/upload", {"file": file},
+                                  headers=client.headers).status_code == status
