@@ -192,6 +192,8 @@ IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_BYTES", str(2 * 1024**3))
 # Every web request's statements run under PostgreSQL's statement_timeout (metadata_site/middleware.py);
 # the worker and management commands do not. 0 turns it off.
 DATABASE_STATEMENT_TIMEOUT_MS = envint("DATABASE_STATEMENT_TIMEOUT_MS", "30000")
+# Where a worker on SQLite keeps the liveness lock of the task it runs (metadata_site/imports/recovery.py).
+TASK_LOCK_DIR = BASE_DIR / "var" / "task-locks"
 
 TASKS = {
     "default": {

@@ -335,13 +335,6 @@ def import_task_resume(*, task: ImportTask) -> ImportTask:
     return task
 
 
-def import_tasks_stale(*, older_than_seconds: float):
-    """Tasks that say they are running but have not reported for a while (their worker died)."""
-    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
-    active = ImportTask.objects.filter(status__in=[ImportStatus.VALIDATING, ImportStatus.RUNNING])
-    return active.filter(heartbeat_at__lt=cutoff) | active.filter(heartbeat_at__isnull=True, created_at__lt=cutoff)
-
-
 # --- running (the worker) ------------------------------------------------------------------------------
 
 
