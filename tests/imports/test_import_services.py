@@ -768,3 +768,32 @@ def test_a_data_import_reports_titles_urls_and_values_that_cannot_be_stored_per_
         (0, "title"), (1, "objectUrl"), (2, "captured_at"), (3, "extra\\ud800"),
     ]
     assert _tree(folder) == [("5.jpg", "image", None, None, "https://x.example/5.jpg", {"camera": "fine"})]
+
+
+def test_a_data_import_reports_titles_another_import_created_while_it_ran(workspace, owner):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from metadata_site.imports.models import ImportTask
+
+    corpus_schema(workspace)
+    folder = make_folder(workspace, "new")
+    run_import(workspace, owner, {"images": [{"objectUrl": "https://x.example/old.jpg"}]}, "a.json", kind="data",
+               target={"folder": folder.pk})
+    # This import started now, after old.jpg was created; meanwhile another one creates new.jpg in the folder.
+    slow = import_task_create(workspace=workspace, user=owner, kind="data", target={"folder": folder.pk},
+                              dry_run=False, policy="skip_bad_rows")
+    ImportTask.objects.filter(pk=slow.pk).update(started_at=timezone.now() - timedelta(microseconds=1))
+    slow.refresh_from_db()
+    run_import(workspace, owner, {"images": [{"objectUrl": "https://x.example/new.jpg"}]}, "b.json", kind="data",
+               target={"folder": folder.pk})
+    spec = {"images": [{"objectUrl": "https://x.example/old.jpg", "clientMetadata": {"camera": "c"}},
+                       {"objectUrl": "https://x.example/new.jpg", "clientMetadata": {"camera": "c"}},
+                       {"objectUrl": "https://x.example/third.jpg"}]}
+    import_task_upload(task=slow, name="c.json", chunks=[json.dumps(spec).encode()])
+    slow.refresh_from_db()
+    assert (slow.status, slow.inserted_rows, slow.updated_rows, slow.unchanged_rows) == ("COMPLETED_WITH_ERRORS", 1, 1, 0)
+    assert slow.sample_errors == [{"reason": kinds.ROW_TITLE_TAKEN_MEANWHILE.format(value="new.jpg"), "row_index": 1}]
+    assert sorted(Item.objects.filter(folder=folder).values_list("title", flat=True)) == [
+        "new.jpg", "old.jpg", "third.jpg"]

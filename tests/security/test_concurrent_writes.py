@@ -180,3 +180,42 @@ def test_concurrent_uploads_to_one_import_task_give_one_winner_and_keep_nothing_
         file = SimpleUploadedFile("rows.json", b"[]", content_type="application/json")
         assert client.client.post(f"/api/w/acme/imports/{task_id}/upload", {"file": file},
                                   headers=client.headers).status_code == status
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_data_imports_into_one_folder_never_make_two_items_with_one_title(
+        workspace, owner, settings, tmp_path, monkeypatch):
+    import json
+
+    from metadata_site.imports import services
+    from metadata_site.imports.kinds import ROW_TITLE_TAKEN_MEANWHILE
+    from metadata_site.imports.models import ImportTask
+    from metadata_site.imports.services import import_task_create, import_task_run, import_task_upload
+
+    settings.MEDIA_ROOT = tmp_path
+    monkeypatch.setattr(services, "BATCH_ROWS", {"postgresql": 50, "sqlite": 50})
+    folder = make_folder(workspace)
+    titles = [f"t{k:04d}.jpg" for k in range(1000)]
+    tasks = []
+    for t in range(2):
+        # The two files hold the same titles in opposite orders, so their batches meet in the middle.
+        order = titles if t == 0 else titles[::-1]
+        body = json.dumps({"images": [{"objectUrl": f"https://x.example/{name}", "title": name,
+                                       "clientMetadata": {"by": t}} for name in order]}).encode()
+        task = import_task_create(workspace=workspace, user=owner, kind="data", target={"folder": folder.pk},
+                                  dry_run=False, policy="skip_bad_rows")
+        tasks.append(import_task_upload(task=task, name="data.json", chunks=[body], enqueue=False))
+
+    errors = _in_threads(lambda t: import_task_run(task_id=tasks[t].pk), 2)
+    assert not errors, errors
+    top = Item.objects.filter(folder=folder, parent=None)
+    assert top.count() == 1000 and top.values("title").distinct().count() == 1000
+    done = [ImportTask.objects.get(pk=t.pk) for t in tasks]
+    assert all(t.status in ("COMPLETED", "COMPLETED_WITH_ERRORS") for t in done), [t.failure_reason for t in done]
+    assert sum(t.inserted_rows for t in done) == 1000
+    collided = [e for t in done for e in t.sample_errors]
+    assert sum(t.error_count + t.inserted_rows + t.updated_rows for t in done) == 2000
+    for e in collided:
+        title = e["reason"].split("'")[1]
+        assert e["reason"] == ROW_TITLE_TAKEN_MEANWHILE.format(value=title)
