@@ -26,7 +26,7 @@ $(VENV)/.installed: pyproject.toml
 run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	$(PY) manage.py resume_imports
+	$(PY) manage.py recover_tasks
 	@echo ""
 	@echo "  metadata_site is running at http://$(HOST):$(PORT)/"
 	@echo "  demo login: demo / demo        (Ctrl-C stops the web server and the worker)"
@@ -36,7 +36,7 @@ run: venv
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 worker: venv
-	$(PY) manage.py resume_imports
+	$(PY) manage.py recover_tasks
 	$(PY) manage.py db_worker --no-reload --interval 0.5
 
 test: venv lint test-sqlite test-pg

@@ -7,7 +7,7 @@
 For each scenario, the same file is imported twice into the same starting state: once by a worker left alone
 (the reference), once by a worker that is killed with SIGKILL at random moments (`--kills` times: once
 while it checks the file, then each time the committed offset passes a random row, a random 0–1 s later, so the
-kill lands inside a batch) and started again after `resume_imports`, as an operator or
+kill lands inside a batch) and started again after `recover_tasks`, as an operator or
 `make run` would. The final states are then compared: every item's uid, title, kind and metadata (one digest
 over all of them, plus the item count: no lost and no doubled rows), the task's counters and the number of
 change-set entries. The script exits non-zero when they differ.
@@ -132,7 +132,7 @@ def main() -> int:
                     killed_at.append(round(time.perf_counter() - start, 2))
                     offset = ImportTask.objects.get(pk=task.pk).committed_offset
                     print(f"    killed at {killed_at[-1]:.1f} s (row {offset:,} committed)", flush=True)
-                    subprocess.run([sys.executable, "manage.py", "resume_imports"], cwd=ROOT, env=env, check=True,
+                    subprocess.run([sys.executable, "manage.py", "recover_tasks", "--grace", "0"], cwd=ROOT, env=env, check=True,
                                    stdout=subprocess.DEVNULL)
                     worker = _worker(env)
                     continue

@@ -8,7 +8,8 @@ the shared corpus (`seed_demo --corpus`, user demo/demo), create an API token, c
 user count: start gunicorn, run the users for --duration seconds, stop it, and print one line per request
 kind (count, errors, p50/p95/p99 ms) and the totals (requests/s). The mix, per request:
 
-    60% explorer with filters (the shared benchmark queries Q1–Q7, random page sorts)
+    60% explorer with filters (the shared benchmark queries Q1–Q7, random page sorts), then, as a browser
+        does when the page loads, its lazy count and facet partials (htmx requests, timed as kinds of their own)
     20% item pages (random items)
     15% metadata edits (API PATCH of one key of a random item)
      5% custom data saves (API PUT of the project's custom data, If-Match from a GET; a 412 counts as a
@@ -41,6 +42,9 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 MIX = [("explore", 60), ("item", 20), ("metadata", 15), ("custom_data", 5)]
+# What an explorer page load also asks for (hx-trigger="load"): timed on their own, not as part of the page.
+PARTIALS = ("count", "facets")
+KINDS = [k for k, _ in MIX] + list(PARTIALS)
 
 
 def _env(db: str) -> dict:
@@ -95,8 +99,8 @@ def _token(env: dict) -> str:
 class Results:
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.times: dict[str, list[float]] = {k: [] for k, _ in MIX}
-        self.errors: dict[str, list[str]] = {k: [] for k, _ in MIX}
+        self.times: dict[str, list[float]] = {k: [] for k in KINDS}
+        self.errors: dict[str, list[str]] = {k: [] for k in KINDS}
         self.conflicts = 0
         self.finished: list[tuple[float, float]] = []  # (wall clock at the end, seconds) of every request
 
@@ -120,6 +124,7 @@ class User(threading.Thread):
         super().__init__(daemon=True)
         self.base, self.ctx, self.results, self.until = base, ctx, results, until
         self.rng = random.Random(seed)
+        self.loaded: str | None = None  # the query string of the explorer page just loaded
         self.session = requests.Session()
         self.api = requests.Session()
         self.api.headers["Authorization"] = f"Bearer {ctx['token']}"
@@ -135,6 +140,8 @@ class User(threading.Thread):
             except requests.RequestException as exc:
                 error = f"{type(exc).__name__}: {str(exc)[:120]}"
             self.results.add(kind, time.perf_counter() - t0, error)
+            if kind == "explore" and self.loaded is not None:
+                self.partials(self.loaded)
             if high > 0:  # a person reads the page before the next click (locust's wait_time = between(low, high))
                 time.sleep(min(self.rng.uniform(low, high), max(0.0, self.until - time.time())))
 
@@ -145,7 +152,21 @@ class User(threading.Thread):
         qs = self.rng.choice(self.ctx["queries"])
         sort = self.rng.choice(["", "&sort=-temperature", "&sort=captured_at", "&view=table"])
         r = self.session.get(f"{self.base}/w/{self.ctx['ws']}/explore/?{qs}{sort}", timeout=30)
-        return self._ok(r)
+        error = self._ok(r)
+        self.loaded = qs if error is None else None
+        return error
+
+    def partials(self, qs: str) -> None:
+        """The page's lazy count and facets, requested one after the other as htmx does on load."""
+        for kind in PARTIALS:
+            t0 = time.perf_counter()
+            try:
+                r = self.session.get(f"{self.base}/w/{self.ctx['ws']}/explore/{kind}/?{qs}",
+                                     headers={"HX-Request": "true"}, timeout=30)
+                error = self._ok(r)
+            except requests.RequestException as exc:
+                error = f"{type(exc).__name__}: {str(exc)[:120]}"
+            self.results.add(kind, time.perf_counter() - t0, error)
 
     def item(self) -> str | None:
         uid = self.rng.choice(self.ctx["uids"])
@@ -237,7 +258,7 @@ def run_level(base: str, ctx: dict, users: int, duration: float) -> dict:
         u.join()
     elapsed = time.perf_counter() - t0
     rows = {}
-    for kind, _ in MIX:
+    for kind in KINDS:
         t = results.times[kind]
         rows[kind] = {"n": len(t), "errors": len(results.errors[kind]), "p50": _pct(t, 50), "p95": _pct(t, 95),
                       "p99": _pct(t, 99), "sample_errors": sorted(set(results.errors[kind]))[:3]}

@@ -140,6 +140,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "metadata_site.middleware.StatementTimeoutMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -212,6 +213,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", str(12 * 102
 # How far in the future an Encord request signature's created time may be (clock skew between client and server).
 ENCORD_SIGNATURE_MAX_FUTURE_SECONDS = envint("ENCORD_SIGNATURE_MAX_FUTURE_SECONDS", "30")
 IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_BYTES", str(2 * 1024**3))
+# Every web request's statements run under PostgreSQL's statement_timeout (metadata_site/middleware.py);
+# the worker and management commands do not. 0 turns it off.
+DATABASE_STATEMENT_TIMEOUT_MS = envint("DATABASE_STATEMENT_TIMEOUT_MS", "30000")
+# Where a worker on SQLite keeps the liveness lock of the task it runs (metadata_site/imports/recovery.py).
+TASK_LOCK_DIR = BASE_DIR / "var" / "task-locks"
 
 TASKS = {
     "default": {

@@ -8,10 +8,12 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError
+from django.db import DataError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from metadata_site.middleware import is_query_cancelled, query_too_slow_message
 
 NOT_FOUND = "Not found."
 UNAUTHORIZED = "Authentication required: send Authorization: Bearer <token> (create one on your settings page)."
@@ -42,7 +44,7 @@ class ApiError(Exception):
 
 
 # Statuses every endpoint may answer with (documented in OpenAPI so clients and schemathesis know).
-ERROR_CODES = frozenset({400, 401, 403, 404, 409, 412, 413, 422})
+ERROR_CODES = frozenset({400, 401, 403, 404, 409, 412, 413, 422, 503})
 
 
 def responses(ok: Any, *, status: int = 200, codes=ERROR_CODES) -> dict:
@@ -86,6 +88,12 @@ def _too_big(api: NinjaAPI, request) -> HttpResponse:
     return error_response(api, request, 413, message, [{"loc": ["body"], "msg": message}])
 
 
+def _operational(api: NinjaAPI, request, exc: OperationalError) -> HttpResponse:
+    if is_query_cancelled(exc):
+        return error_response(api, request, 503, query_too_slow_message())
+    raise exc
+
+
 def install_error_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(ApiError, lambda r, e: error_response(api, r, e.status, e.detail, e.errors))
     api.add_exception_handler(ValidationError, lambda r, e: _ninja_validation(api, r, e))
@@ -99,3 +107,4 @@ def install_error_handlers(api: NinjaAPI) -> None:
     # An id beyond the database's integer range (SQLite raises when binding it): no such object.
     api.add_exception_handler(OverflowError, lambda r, e: error_response(api, r, 400, NUMBER_OUT_OF_RANGE))
     api.add_exception_handler(DataError, lambda r, e: error_response(api, r, 400, NUMBER_OUT_OF_RANGE))
+    api.add_exception_handler(OperationalError, lambda r, e: _operational(api, r, e))

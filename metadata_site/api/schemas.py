@@ -301,7 +301,10 @@ class CollectionOut(Schema):
     description: str
     kind: str
     filter: dict[str, Any]
-    item_count: int
+    item_count: int | None = Field(description="null when the collection cannot be evaluated (see `problem`)")
+    problem: str | None = Field(
+        None, description="Why a live collection cannot be evaluated, e.g. its filter uses a dropped field"
+    )
     created_at: datetime
     updated_at: datetime
     task: str | None = Field(None, description="A background task still adding items (large selections)")

@@ -84,6 +84,15 @@ def collection_item_count(collection: Collection) -> int:
     return collection_items(collection).count()
 
 
+def collection_count_or_problem(collection: Collection) -> tuple[int | None, str | None]:
+    """(item count, None), or (None, why it cannot be counted) for a live collection whose filter no longer
+    validates (a field it uses was dropped from the schema): one broken collection must not fail a listing."""
+    try:
+        return collection_item_count(collection), None
+    except ValidationError as exc:
+        return None, " ".join(exc.messages)
+
+
 def collection_list(*, workspace: Workspace) -> QuerySet[Collection]:
     """Collections of a workspace with `stored_count` (items stored; live collections count on demand)."""
     return (

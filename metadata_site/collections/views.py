@@ -19,7 +19,7 @@ from .forms import AddToCollectionForm, CollectionEditForm, DatasetFromCollectio
 from .models import Collection, CollectionKind, CollectionTask
 from .selectors import (
     collection_active_task,
-    collection_item_count,
+    collection_count_or_problem,
     filter_state_as_params,
     filter_state_from_params,
 )
@@ -75,8 +75,8 @@ def collection_list(request: HttpRequest, slug: str) -> HttpResponse:
     thumbs = selectors.collections_thumbnails(collections, limit=5)
     rows = []
     for c in collections:
-        count = c.stored_count if c.kind == CollectionKind.FROZEN else _live_count(c)
-        rows.append({"collection": c, "count": count, "thumbs": thumbs.get(c.pk, [])})
+        count, problem = (c.stored_count, None) if c.kind == CollectionKind.FROZEN else collection_count_or_problem(c)
+        rows.append({"collection": c, "count": count, "problem": problem, "thumbs": thumbs.get(c.pk, [])})
     ctx = {
         "workspace": access.workspace,
         "access": access,
@@ -84,13 +84,6 @@ def collection_list(request: HttpRequest, slug: str) -> HttpResponse:
         "dataset_form": DatasetFromCollectionsForm(workspace=access.workspace),
     }
     return render(request, "collections/list.html", ctx)
-
-
-def _live_count(collection: Collection) -> int | None:
-    try:
-        return collection_item_count(collection)
-    except ValidationError:
-        return None
 
 
 @login_required

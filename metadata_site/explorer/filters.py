@@ -25,6 +25,11 @@ JSON form (the API's POST search; collections store it)::
 Every key is optional. ``value`` may be given typed (numbers, booleans, lists) or as the same
 strings the query string uses.
 
+Limits (a 400 naming the parameter past them; they bound the work one request can ask of the database):
+at most 50 conditions in ``f`` / ``all`` and 50 in ``any``, at most 100 values in a list, and a value of at
+most 1,000 characters (a list's values together, as written in the query string); a field name is at most 100
+characters (the longest a schema declares).
+
 Fields: every field the workspace schema declares, plus the built-ins ``title`` (string ops),
 ``kind`` (``eq``/``ne``/``in`` over image, video, image_group, frame), ``dataset`` and
 ``collection`` (``eq``/``in`` with ids: membership). A declared field whose name is also a
@@ -93,9 +98,14 @@ FILTER_BAD_SORT = "sort: cannot sort by {field!r}; sort by title or a declared f
 FILTER_BAD_CURSOR = "after: not a cursor of this sort ({raw!r})"
 FILTER_BAD_JSON = "{param}: {problem}"
 FILTER_TOO_MANY = "{param}: at most {limit} conditions"
+FILTER_VALUE_TOO_LONG = "{param}: a filter value is at most {limit:,} characters, got {length:,}"
 
 MAX_CONDITIONS = 50
 MAX_LIST = 100
+MAX_VALUE_LENGTH = 1000
+MAX_FIELD_LENGTH = 100
+# Parameter names quote the condition; a longer one is cut so an error never echoes a huge input.
+_LABEL_LENGTH = 80
 
 
 class FilterError(ValueError):
@@ -392,15 +402,35 @@ def _family(name: str, spec: FieldSpec | None) -> str:
     return {"title": "title", "kind": "kind", "dataset": "membership", "collection": "membership"}[name]
 
 
+def _short(text: str) -> str:
+    return text if len(text) <= _LABEL_LENGTH else text[: _LABEL_LENGTH - 1] + "…"
+
+
+def _value_length(raw: Any) -> int:
+    """The length of a value as the query string writes it (a list comma-separated)."""
+    if isinstance(raw, list | tuple):
+        return sum(_value_length(v) for v in raw) + max(len(raw) - 1, 0)
+    if isinstance(raw, dict):
+        return len(json.dumps(raw, default=str))
+    return len(raw) if isinstance(raw, str) else len(str(raw))
+
+
 def make_condition(name: str, op: str, raw: Any, *, schema: Schema, param: str = "f") -> Condition:
     """Validate and coerce one (field, op, value) triple against `schema`."""
+    if len(name) > MAX_FIELD_LENGTH:
+        raise FilterError(FILTER_UNKNOWN_FIELD.format(param=param, field=_short(name)), param=param)
+    length = _value_length(raw) if raw is not None else 0
+    if length > MAX_VALUE_LENGTH:
+        raise FilterError(
+            FILTER_VALUE_TOO_LONG.format(param=param, limit=MAX_VALUE_LENGTH, length=length), param=param
+        )
     field_name, spec, builtin = _resolve_field(name, schema=schema, param=param)
     family = _family(field_name, spec)
     allowed = OPERATORS[family]
     if op not in allowed:
         kind = "multi enum" if family == "multi_enum" else family
         raise FilterError(
-            FILTER_BAD_OPERATOR.format(param=param, op=op, field=name, kind=kind, allowed=", ".join(allowed)),
+            FILTER_BAD_OPERATOR.format(param=param, op=_short(op), field=name, kind=kind, allowed=", ".join(allowed)),
             param=param,
         )
     if op in _NO_VALUE:
@@ -435,7 +465,7 @@ def parse_condition(raw: str, *, schema: Schema, param: str = "f") -> Condition:
     """Parse ``<field>:<op>:<value>`` (``<field>:<op>`` for is_set/is_unset)."""
     parts = raw.split(":", 2)
     if len(parts) < 2 or not parts[0] or not parts[1]:
-        raise FilterError(FILTER_MALFORMED.format(param=param, raw=raw), param=param)
+        raise FilterError(FILTER_MALFORMED.format(param=param, raw=_short(raw)), param=param)
     name, op = parts[0], parts[1]
     value = parts[2] if len(parts) == 3 else None
     return make_condition(name, op, value, schema=schema, param=param)
@@ -488,7 +518,7 @@ def parse_query_string(params: Mapping[str, Any], *, schema: Schema) -> Query:
         if len(raws) > MAX_CONDITIONS:
             raise FilterError(FILTER_TOO_MANY.format(param=key, limit=MAX_CONDITIONS), param=key)
         for raw in raws:
-            conditions[key].append(parse_condition(raw, schema=schema, param=f"{key}={raw}"))
+            conditions[key].append(parse_condition(raw, schema=schema, param=f"{key}={_short(raw)}"))
     return Query(
         all=tuple(conditions["f"]),
         any=tuple(conditions["any"]),

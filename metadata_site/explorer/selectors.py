@@ -488,3 +488,19 @@ def count(query: fl.Query, *, schema: Schema, workspace) -> int:
             pass
     return explorer_items(query, schema=schema, workspace=workspace).count()
 
+
+
+def index_rebuild_pending(*, workspace) -> bool:
+    """Whether a build of the workspace's field indexes and typed projection is queued or running: until it
+    ends, counts and facets are exact but read the JSON (slower). A build left RUNNING by a dead worker stays
+    pending until `recover_tasks` queues it again and it finishes."""
+    from django.tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from .tasks import build_field_indexes
+
+    return DBTaskResult.objects.filter(
+        task_path=build_field_indexes.module_path,
+        status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING],
+        args_kwargs__kwargs__workspace_id=workspace.pk,
+    ).exists()

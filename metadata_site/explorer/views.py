@@ -174,7 +174,11 @@ def explore_count(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         access, schema, query = _partial_query(request, slug)
         # The scope (folder, dataset, collection) is looked up in the workspace when the query is compiled.
-        ctx = {"workspace": access.workspace, "total": selectors.count(query, schema=schema, workspace=access.workspace)}
+        ctx = {
+            "workspace": access.workspace,
+            "rebuilding": selectors.index_rebuild_pending(workspace=access.workspace),
+            "total": selectors.count(query, schema=schema, workspace=access.workspace),
+        }
     except fl.FilterError as err:
         return HttpResponse(str(err), status=400, content_type="text/plain")
     return render(request, "explorer/explore.html#count", ctx)

@@ -42,6 +42,7 @@ from metadata_site.schemas.validation import (
     VALUE_NOT_A_BOOLEAN,
     VALUE_NOT_A_NUMBER,
     VALUE_NOT_AN_INTEGER,
+    text_problem,
     validate_metadata,
 )
 
@@ -70,6 +71,10 @@ ROW_FRAMES_NOT_A_LIST = "images must be a list of frames."
 ROW_FRAME = "Frame {position}: {reason}"
 ROW_TITLE_TOO_LONG = "The title is longer than 500 characters."
 ROW_KIND_MISMATCH = "An item titled {value!r} already exists in the folder as a {found}, not a {expected}."
+ROW_BAD_TEXT = "{key}: {problem}"
+ROW_TITLE_TAKEN_MEANWHILE = (
+    "Another import created an item titled {value!r} in the folder while this one ran; the row was not applied."
+)
 
 TARGET_IN = {"folder": "the folder {name!r}", "dataset": "the dataset {name!r}", None: "this workspace"}
 
@@ -313,7 +318,8 @@ class Kind:
         if self.scope.folder is None and self.scope.dataset is None:
             return ROW_TITLE_NEEDS_SCOPE
         op.title = str(title)
-        return None
+        problem = text_problem(op.title)
+        return ROW_BAD_TEXT.format(key="title", problem=problem) if problem else None
 
     def _resolve(self, ops: list[_Op], outcome: Outcome) -> list[_Op]:
         """Attach each op to its item (one query for uids, one for titles); unmatched ops are errors."""
@@ -605,6 +611,8 @@ class DataImport(Kind):
         # The titles this process created, when the folder had no top-level item at its first batch (else
         # False; None until then): see `_existing`.
         self._created: StringBloom | bool | None = None
+        # Whether another import has created items in the folder since this one started (see `_lock_folder`).
+        self._shared = False
 
     def check_columns(self, columns: list[str]) -> None:
         if "url" not in columns:
@@ -632,6 +640,10 @@ class DataImport(Kind):
             return ROW_NO_KEY
         if len(str(title)) > 500:
             return ROW_TITLE_TOO_LONG
+        for key, text in (("title", str(title)), ("objectUrl", str(url))):
+            problem = text_problem(text)
+            if problem:
+                return ROW_BAD_TEXT.format(key=key, problem=problem)
         metadata = record.get("clientMetadata", {})
         if metadata is None:
             metadata = {}
@@ -699,11 +711,16 @@ class DataImport(Kind):
     def commit(self, prepared: Prepared, *, write: bool, change_set: ChangeSet | None) -> Outcome:
         outcome = Outcome(errors=list(prepared.errors))
         specs: list[_Spec] = prepared.ops
+        if write:
+            self._lock_folder()
         existing = self._existing({s.title for s in specs}, write=write)
+        taken = self._taken_meanwhile(existing) if write and self._shared else set()
         good: list[_Spec] = []
         for spec in specs:
             hits = existing.get(spec.title, [])
-            if len(hits) > 1:
+            if hits and hits[0][0] in taken:
+                outcome.errors.append((spec.index, ROW_TITLE_TAKEN_MEANWHILE.format(value=spec.title)))
+            elif len(hits) > 1:
                 outcome.errors.append(
                     (spec.index, ROW_AMBIGUOUS_TITLE.format(count=len(hits), value=spec.title, scope=self.scope.label))
                 )
@@ -721,8 +738,44 @@ class DataImport(Kind):
             # The lookup above is still true inside the batch's transaction; each run adds what it creates.
             for run in _distinct_runs(good, key=lambda s: s.title):
                 self._write_run(run, outcome, change_set=change_set, existing=existing)
+            if outcome.inserted and self._writer != self._me:
+                Folder.objects.filter(pk=self.scope.folder.pk).update(item_writer=self._me)
+                self._writer = self._me
         outcome.errors.sort()
         return outcome
+
+    @property
+    def _me(self) -> str:
+        return str(self.task.uid)
+
+    def _lock_folder(self) -> None:
+        """Titles stay unique within a folder under concurrent imports: each batch's lookup and writes run
+        under the folder's row lock (PostgreSQL ``FOR NO KEY UPDATE``, which item inserts' foreign-key checks
+        do not wait for; SQLite's write transactions are serial anyway), so a lookup sees every title another
+        import committed. The folder remembers which import last created items in it: seeing another one,
+        this import stops trusting its Bloom filter (`_existing`) and checks each found title's age."""
+        if not transaction.get_connection().in_atomic_block:
+            raise AssertionError("a data import batch writes in a transaction")
+        self._writer = (
+            Folder.objects.select_for_update(no_key=True).values_list("item_writer", flat=True)
+            .get(pk=self.scope.folder.pk)
+        )
+        if self._writer not in ("", self._me) and not self._shared:
+            self._shared = True
+            self._created = False
+
+    def _taken_meanwhile(self, existing: dict[str, list[tuple[int, str]]]) -> set[int]:
+        """The found items another import created after this one started (not pre-existing, not ours)."""
+        pks = [hits[0][0] for hits in existing.values() if len(hits) == 1]
+        if not pks or self.task.started_at is None:
+            return set()
+        own = self.task.created_ranges
+
+        def ours(pk: int) -> bool:
+            return any(low <= pk <= high for low, high in own)
+
+        recent = Item.objects.filter(pk__in=pks, created_at__gte=self.task.started_at).values_list("pk", flat=True)
+        return {pk for pk in recent if not ours(pk)}
 
     def _existing(self, titles: set[str], *, write: bool) -> dict[str, list[tuple[int, str]]]:
         """The folder's top-level items with these titles.

@@ -16,7 +16,7 @@ database writes a batch, a read-ahead thread reads and checks the next one (`lib
 import csv
 import io
 import os
-import shutil
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,7 +180,11 @@ def import_task_upload(
     *, task: ImportTask, name: str, chunks: Iterable[bytes], file_format: str | None = None, enqueue: bool = True
 ) -> ImportTask:
     """Stream the file to disk (refusing it past `IMPORT_MAX_UPLOAD_BYTES`) and queue the task for the
-    worker (`enqueue=False`: the caller runs `import_task_run` itself, as the command line does)."""
+    worker (`enqueue=False`: the caller runs `import_task_run` itself, as the command line does).
+
+    A task takes one file: each upload streams to a file of its own, and INIT → VALIDATING happens once, under
+    the task's row lock, where the winner's file takes the task's name. Any other upload (concurrent or later)
+    raises IMPORT_ALREADY_UPLOADED and its file is deleted, so nothing of it is kept."""
     if task.status != ImportStatus.INIT or task.file_path:
         raise ImportTaskError(IMPORT_ALREADY_UPLOADED)
     try:
@@ -192,23 +196,31 @@ def import_task_upload(
     directory.mkdir(parents=True, exist_ok=True)
     safe_name = Path(name).name or f"upload.{fmt}"
     path = directory / f"upload.{fmt}"
+    part = directory / f"upload.{uuid.uuid4().hex}.part"
     size = 0
     try:
-        with path.open("wb") as out:
+        with part.open("wb") as out:
             for chunk in chunks:
                 size += len(chunk)
                 if size > limit:
                     raise ImportTaskError(IMPORT_FILE_TOO_LARGE.format(limit=limit))
                 out.write(chunk)
-    except ImportTaskError:
-        shutil.rmtree(directory, ignore_errors=True)
+        with transaction.atomic():
+            locked = ImportTask.objects.select_for_update().get(pk=task.pk)
+            if locked.status != ImportStatus.INIT or locked.file_path:
+                raise ImportTaskError(IMPORT_ALREADY_UPLOADED)
+            part.replace(path)
+            locked.file_name = safe_name[:500]
+            locked.file_size = size
+            locked.format = fmt
+            locked.file_path = str(path.relative_to(settings.MEDIA_ROOT))
+            locked.status = ImportStatus.VALIDATING
+            locked.save(update_fields=["file_name", "file_size", "format", "file_path", "status"])
+    except BaseException:
+        part.unlink(missing_ok=True)
         raise
-    task.file_name = safe_name[:500]
-    task.file_size = size
-    task.format = fmt
-    task.file_path = str(path.relative_to(settings.MEDIA_ROOT))
-    task.status = ImportStatus.VALIDATING
-    task.save(update_fields=["file_name", "file_size", "format", "file_path", "status"])
+    for field in ("file_name", "file_size", "format", "file_path", "status"):
+        setattr(task, field, getattr(locked, field))
     if enqueue:
         _enqueue(task)
     return task
@@ -321,13 +333,6 @@ def import_task_resume(*, task: ImportTask) -> ImportTask:
         raise ImportTaskError(IMPORT_NOT_RESUMABLE)
     _enqueue(task)
     return task
-
-
-def import_tasks_stale(*, older_than_seconds: float):
-    """Tasks that say they are running but have not reported for a while (their worker died)."""
-    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
-    active = ImportTask.objects.filter(status__in=[ImportStatus.VALIDATING, ImportStatus.RUNNING])
-    return active.filter(heartbeat_at__lt=cutoff) | active.filter(heartbeat_at__isnull=True, created_at__lt=cutoff)
 
 
 # --- running (the worker) ------------------------------------------------------------------------------

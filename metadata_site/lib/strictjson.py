@@ -28,7 +28,7 @@ TOO_LARGE = "The JSON text is {size:,} bytes; at most {limit:,} bytes (1 MB) are
 TOO_DEEP = "Nesting is deeper than {limit} levels at line {line}, column {column}."
 TOO_DEEP_NO_POSITION = "Nesting is deeper than {limit} levels at {path}."
 NUL_CHARACTER = "A string at {path} contains a NUL character (\\u0000), which cannot be stored."
-LONE_SURROGATE = "A string at {path} contains an unpaired surrogate (\\ud800-\\udfff), which is not valid Unicode."
+LONE_SURROGATE = "A string at {path} contains the lone surrogate {code} (an unpaired surrogate), which is not valid Unicode."
 NOT_JSON_TYPE = "The value at {path} is a {kind}, which is not a JSON type."
 KEY_NOT_STRING = "A key at {path} is {kind}; JSON object keys are strings."
 NUMBER_TOO_LONG = "The number at line {line}, column {column} has more than {limit:,} digits."
@@ -251,8 +251,10 @@ def _check_scalar_or_push(value: Any, node, depth: int, parsed: bool, stack: lis
 
 
 def _bad_string(value: str, path) -> None:
-    message = NUL_CHARACTER if "\x00" in value else LONE_SURROGATE
-    raise StrictJSONError(message.format(path=format_path(path)), path=path)
+    if "\x00" in value:
+        raise StrictJSONError(NUL_CHARACTER.format(path=format_path(path)), path=path)
+    code = next(f"\\u{ord(c):04x}" for c in value if "\ud800" <= c <= "\udfff")
+    raise StrictJSONError(LONE_SURROGATE.format(path=format_path(path), code=code), path=path)
 
 
 def _check_object(obj: Any, line: int | None = None, column: int | None = None) -> None:

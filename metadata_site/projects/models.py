@@ -15,6 +15,9 @@ class Folder(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The import task (uid) that last created top-level items here: a data import takes the folder's row lock
+    # for each batch and, seeing another writer, knows its titles may have been taken meanwhile.
+    item_writer = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["name"]

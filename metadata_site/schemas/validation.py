@@ -63,7 +63,7 @@ VALUE_NOT_FINITE = "Expected a finite number."
 VALUE_NOT_AN_INTEGER = "Expected an integer."
 VALUE_NOT_A_BOOLEAN = "Expected true or false."
 VALUE_NOT_A_DATETIME = "Expected an ISO 8601 date and time such as 2024-05-01T12:30:00Z."
-VALUE_DATETIME_OUT_OF_RANGE = "The date and time is outside the years 0001 to 9999 once converted to UTC."
+VALUE_DATETIME_OUT_OF_RANGE = "The date and time is out of range: converted to UTC it must fall between the years 0001 and 9999."
 VALUE_DATETIME_NAIVE = "The date and time has no time zone: add Z or an offset such as +02:00."
 VALUE_NOT_AN_OPTION = "Expected one of the options: {options}."
 VALUE_NOT_A_LIST = "Expected a list of options."
@@ -73,8 +73,11 @@ VALUE_KEYFRAMES = "Expected a list of non-negative frame numbers."
 VALUE_KEYFRAMES_NOT_VIDEO = "Keyframes are allowed on video items only."
 METADATA_NOT_AN_OBJECT = "Metadata must be a JSON object."
 VALUE_NUL_CHARACTER = "Text must not contain the NUL character (\\u0000)."
-VALUE_LONE_SURROGATE = "Text must not contain an unpaired surrogate (\\ud800-\\udfff): it is not valid Unicode."
-EXPECTED_JSON = "JSON without NaN, Infinity or NUL characters"
+VALUE_LONE_SURROGATE = (
+    "Text must be valid Unicode: it contains the lone surrogate {code} at character {position}, "
+    "which cannot be stored as UTF-8."
+)
+EXPECTED_JSON = "JSON without NaN, Infinity, NUL characters or lone surrogates"
 
 # --- declaration messages --------------------------------------------------------------------------
 FIELD_NOT_AN_OBJECT = "A field declaration must be a JSON object."
@@ -99,7 +102,37 @@ FIELD_DESCRIPTION_TOO_LONG = "The description is longer than 1,000 characters."
 FIELD_UNIT_TOO_LONG = "The unit is longer than 40 characters."
 
 _NAME_RE = re.compile(r"[\w .\-]+")
+# A UTF-16 surrogate code point on its own: JSON's "\ud800" escape gives one, and neither UTF-8 (so neither
+# PostgreSQL nor the JSON encoders) nor SQLite's text can hold it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _LINK_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+([/?#]\S*)?$"
+
+
+def text_problem(text: str) -> str | None:
+    """Why `text` cannot be stored as text on both databases (a NUL character, a lone surrogate), or None."""
+    if "\x00" in text:
+        return VALUE_NUL_CHARACTER
+    if not text.isascii():
+        found = _SURROGATE.search(text)
+        if found:
+            return VALUE_LONE_SURROGATE.format(code=f"\\u{ord(found.group()):04x}", position=found.start())
+    return None
+
+
+def _printable(value: Any) -> Any:
+    """`value` with every lone surrogate written as its escape (``\\ud800``), so an error that quotes it can
+    itself be stored, rendered and encoded."""
+    if isinstance(value, str):
+        return value if value.isascii() else value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, list | tuple):
+        return [_printable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {_printable(str(k)): _printable(v) for k, v in value.items()}
+    return value
+
+
+def _is_storable_text(text: str) -> bool:
+    return "\x00" not in text and (text.isascii() or not _SURROGATE.search(text))
 
 
 class FieldValueError(ValueError):
@@ -144,6 +177,7 @@ def _clean_options(options: Any) -> tuple[str, ...]:
         option = option.strip()
         if not option:
             raise FieldDeclarationError(FIELD_OPTION_EMPTY)
+        _check_declaration_text(option)
         if len(option) > ENUM_OPTION_MAX_LENGTH:
             raise FieldDeclarationError(FIELD_OPTION_TOO_LONG.format(option=option))
         if option in cleaned:
@@ -154,6 +188,12 @@ def _clean_options(options: Any) -> tuple[str, ...]:
     if len(cleaned) > ENUM_MAX_OPTIONS:
         raise FieldDeclarationError(FIELD_OPTIONS_TOO_MANY.format(count=len(cleaned)))
     return tuple(cleaned)
+
+
+def _check_declaration_text(text: str) -> None:
+    problem = text_problem(text)
+    if problem:
+        raise FieldDeclarationError(problem)
 
 
 def clean_field_declaration(data: Any) -> FieldSpec:
@@ -185,6 +225,8 @@ def clean_field_declaration(data: Any) -> FieldSpec:
     unit = str(data.get("unit") or "").strip()
     if len(unit) > UNIT_MAX_LENGTH:
         raise FieldDeclarationError(FIELD_UNIT_TOO_LONG)
+    _check_declaration_text(description)
+    _check_declaration_text(unit)
     return FieldSpec(
         name=name, type=field_type, options=options, is_multi=is_multi, description=description, unit=unit
     )
@@ -234,9 +276,10 @@ _CANONICAL_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:
 _LINK_RE = re.compile(_LINK_PATTERN)
 # A plain host name or IPv4 address, an optional port, then anything without spaces: urlsplit always finds a
 # host in these, so the fast path need not call it.
-_SIMPLE_LINK = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.\-]*[A-Za-z0-9](:[0-9]{1,5})?([/?#][^\s\x00]*)?")
+_SIMPLE_LINK = re.compile(
+    "[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.\\-]*[A-Za-z0-9](:[0-9]{1,5})?([/?#][^\\s\x00\ud800-\udfff]*)?"
+)
 _SAFE_INT = 2**53
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # neither database stores them in text
 
 
 def _fast_checker(spec: FieldSpec) -> Callable[[Any], Any]:
@@ -250,9 +293,7 @@ def _fast_checker(spec: FieldSpec) -> Callable[[Any], Any]:
     match spec.type:
         case FieldType.STRING:
             def check(v):
-                if type(v) is str and len(v) <= STRING_MAX_LENGTH and (
-                    (v.isascii() and "\x00" not in v) or not _UNSTORABLE.search(v)
-                ):
+                if type(v) is str and len(v) <= STRING_MAX_LENGTH and _is_storable_text(v):
                     return v
                 return _MISS
         case FieldType.FLOAT:
@@ -296,7 +337,7 @@ def _fast_checker(spec: FieldSpec) -> Callable[[Any], Any]:
             def check(v):
                 if type(v) is str and _SIMPLE_LINK.fullmatch(v):
                     return v
-                if type(v) is str and "\x00" not in v and _LINK_RE.search(v):
+                if type(v) is str and _is_storable_text(v) and _LINK_RE.search(v):
                     parts = urlsplit(v)
                     if parts.scheme.lower() in ("http", "https") and parts.hostname:
                         return v
@@ -439,10 +480,16 @@ def _normalise_datetime(value: str) -> str:
     return stamp + (f".{digits}" if digits else "") + "Z"
 
 
+def _check_text(text: str) -> None:
+    problem = text_problem(text)
+    if problem:
+        raise FieldValueError(problem)
+
+
 def _normalise(spec: FieldSpec, value: Any) -> Any:
     """Checks JSON Schema cannot express, and the stored form. `value` already matched the fragment."""
-    if isinstance(value, str) and (match := _UNSTORABLE.search(value)):
-        raise FieldValueError(VALUE_NUL_CHARACTER if match.group() == "\x00" else VALUE_LONE_SURROGATE)
+    if isinstance(value, str):
+        _check_text(value)
     match spec.type:
         case FieldType.FLOAT:
             if not math.isfinite(value):
@@ -481,8 +528,8 @@ def _check_json(value: Any) -> None:
     """Undeclared values are kept as given, but must be storable as JSON on both databases."""
     if isinstance(value, float) and not math.isfinite(value):
         raise FieldValueError(VALUE_NOT_FINITE)
-    if isinstance(value, str) and "\x00" in value:
-        raise FieldValueError(VALUE_NUL_CHARACTER)
+    if isinstance(value, str):
+        _check_text(value)
     if isinstance(value, list | tuple):
         for v in value:
             _check_json(v)
@@ -547,7 +594,10 @@ def validate_metadata(
             else:
                 normalised[key] = validator.check_slow(value)
         except FieldValueError as exc:
-            errors.append({"key": key, "msg": exc.message, "expected": expected_text(spec, key), "value": value})
+            errors.append({
+                "key": _printable(key), "msg": exc.message, "expected": expected_text(spec, key),
+                "value": _printable(value),
+            })
     return normalised, errors
 
 

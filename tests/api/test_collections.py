@@ -77,3 +77,28 @@ def test_viewers_read_but_cannot_write_and_strangers_get_404(api_as, viewer, str
     assert api_as(viewer).get("/api/w/acme/collections").status_code == 200
     assert_error_shape(api_as(viewer).post("/api/w/acme/collections", {"title": "V", "items": []}), 403)
     assert_error_shape(api_as(stranger).get("/api/w/acme/collections"), 404)
+
+
+@pytest.mark.django_db
+def test_a_live_collection_with_a_dropped_field_is_listed_with_its_problem(api_as, owner, editor, viewer, stranger,
+                                                                           items, workspace):
+    from metadata_site.schemas.services import schema_drop_field
+
+    client = api_as(editor)
+    client.post("/api/w/acme/collections", {"title": "Warm", "items": [str(items[0].uid)]})
+    client.post("/api/w/acme/collections", {
+        "title": "Broken", "kind": "live", "filter": {"all": [{"field": "t", "op": "lt", "value": 1}]}})
+    client.post("/api/w/acme/collections", {"title": "Folder", "kind": "live",
+                                             "filter": {"scope": f"folder:{items[0].folder_id}"}})
+    schema_drop_field(workspace=workspace, user=owner, name="t")
+    for user in (owner, editor, viewer):
+        resp = api_as(user).get("/api/w/acme/collections")
+        assert resp.status_code == 200, resp.content
+        rows = {c["title"]: c for c in resp.json()["results"]}
+        assert rows["Warm"]["item_count"] == 1 and rows["Warm"]["problem"] is None
+        assert rows["Folder"]["item_count"] == 6 and rows["Folder"]["problem"] is None
+        assert rows["Broken"]["item_count"] is None
+        assert "unknown field 't'" in rows["Broken"]["problem"]
+    broken = rows["Broken"]["id"]
+    assert api_as(viewer).get(f"/api/w/acme/collections/{broken}").json()["problem"]
+    assert_error_shape(api_as(stranger).get("/api/w/acme/collections"), 404)

@@ -159,3 +159,32 @@ def test_items_of_another_workspace_are_404(api_as, stranger, items):
     client = api_as(stranger)
     assert_error_shape(client.get(f"/api/w/elsewhere/items/{items[0].uid}"), 404)
     assert_error_shape(client.get(f"/api/w/acme/items/{items[0].uid}"), 404)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("body", "key", "message"), [
+    ({"taken": "9999-12-31T23:00:00-23:59"}, "taken", "out of range"),
+    ({"taken": "0001-01-01T00:00:00+01:00"}, "taken", "out of range"),
+    ({"weather": "Sunny", "note": "a\ud800"}, "note", "lone surrogate \\ud800"),
+    ({"extra": {"list": ["\udc00"]}}, "extra", "lone surrogate \\udc00"),
+])
+def test_values_the_database_could_not_store_are_422_naming_the_key_and_change_nothing(
+        api_as, owner, editor, viewer, stranger, items, workspace, body, key, message):
+    from metadata_site.schemas.services import schema_declare_field
+
+    schema_declare_field(workspace=workspace, user=owner, field={"name": "taken", "type": "datetime"})
+    for path, payload in ((f"/api/w/acme/items/{items[0].uid}/metadata", body),
+                          ("/api/w/acme/items/metadata", {"updates": {str(items[0].uid): body}})):
+        resp = api_as(editor).patch(path, payload) if "updates" not in payload else api_as(editor).post(path, payload)
+        if resp.status_code == 200:  # the bulk call answers per row
+            row = resp.json()["results"][0]
+            assert row["status"] == "failed" and row["errors"][0]["key"] == key
+            assert message in row["errors"][0]["msg"]
+        else:
+            body_out = assert_error_shape(resp, 422)
+            loc = body_out["errors"][0]["loc"]  # the strict body parser names the whole path to the value
+            assert loc[0] == "body" and key in loc and message in body_out["errors"][0]["msg"]
+    items[0].refresh_from_db()
+    assert items[0].client_metadata == {"weather": "Sunny", "temperature": 31.5}
+    assert api_as(viewer).patch(f"/api/w/acme/items/{items[0].uid}/metadata", body).status_code == 403
+    assert api_as(stranger).patch(f"/api/w/acme/items/{items[0].uid}/metadata", body).status_code == 404

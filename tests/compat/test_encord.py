@@ -285,6 +285,8 @@ def test_viewers_cannot_patch(v2, keys, tree):
     [
         ({"clientMetadata": {"weather": "Snow"}}, "weather"),
         ({"clientMetadata": {"temperature": "hot"}}, "temperature"),
+        ({"clientMetadata": {"weather": "Sunny", "note": "a\ud800"}}, "note: Text must be valid Unicode"),
+        ({"clientMetadata": {"weather": "Sunny", "deep": {"x\udfff": 1}}}, "deep: Text must be valid Unicode"),
         ({"clientMetadata": [1]}, encord.METADATA_NOT_OBJECT),
         ({}, encord.METADATA_REQUIRED),
         ({"clientMetadata": {}, "name": "renamed"}, "'name'"),

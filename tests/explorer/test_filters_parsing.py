@@ -129,3 +129,37 @@ def test_it_rejects_bad_json_with_a_clear_message(data, message):
     with pytest.raises(fl.FilterError) as err:
         fl.parse_json(data, schema=SCHEMA)
     assert str(err.value) == message
+
+
+def test_a_filter_value_over_the_limit_is_refused_without_echoing_it():
+    long = "x" * 200_000
+    with pytest.raises(fl.FilterError) as err:
+        parse(f"f=camera:contains:{long}")
+    assert err.value.message == fl.FILTER_VALUE_TOO_LONG.format(
+        param="f=camera:contains:" + "x" * 63 + "…", limit=1000, length=200_000)
+    assert len(err.value.message) < 200
+    assert parse("f=camera:contains:" + "x" * 1000).all[0].value == "x" * 1000
+
+
+@pytest.mark.parametrize("data", [
+    {"all": [{"field": "camera", "op": "eq", "value": "y" * 1001}]},
+    {"any": [{"field": "weather", "op": "in", "value": ["Sunny"] * 200}]},
+    {"all": [{"field": "camera", "op": "in", "value": ["z" * 600, "z" * 600]}]},
+])
+def test_a_json_filter_value_over_the_limit_is_refused(data):
+    with pytest.raises(fl.FilterError, match="a filter value is at most 1,000 characters"):
+        fl.parse_json(data, schema=SCHEMA)
+
+
+def test_a_huge_field_name_or_operator_is_refused_without_echoing_it():
+    for qs in (f"f={'n' * 50_000}:eq:1", f"f=camera:{'o' * 50_000}", f"f={'n' * 50_000}"):
+        with pytest.raises(fl.FilterError) as err:
+            parse(qs)
+        assert len(err.value.message) < 400
+
+
+def test_more_than_50_conditions_in_a_group_are_refused():
+    with pytest.raises(fl.FilterError, match="at most 50 conditions"):
+        parse("&".join(["f=dark:eq:true"] * 51))
+    with pytest.raises(fl.FilterError, match="at most 50 conditions"):
+        parse("&".join(["any=dark:eq:true"] * 51))

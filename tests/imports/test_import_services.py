@@ -717,3 +717,83 @@ def test_an_import_resumed_after_a_crash_rebuilds_the_indexes_an_earlier_run_dro
     task.refresh_from_db()
     assert task.status == "COMPLETED"
     assert _missing(workspace) == []
+
+
+# --- values the database or the encoder would refuse are row errors ---------------------------------
+
+
+@pytest.mark.parametrize("file_format", ["jsonl", "json"])
+def test_values_the_database_or_the_encoder_would_refuse_are_bad_rows_and_the_rest_is_applied(
+    workspace, owner, folder, items, file_format
+):
+    a, b, c = items
+    rows = [
+        f'{{"media_id": "{a.uid}", "metadata": {{"captured_at": "9999-12-31T23:00:00-23:59"}}}}',
+        f'{{"media_id": "{b.uid}", "metadata": {{"camera": "cam-\\ud800"}}}}',
+        f'{{"media_id": "{b.uid}", "metadata": {{"notes": {{"deep": ["\\udfff"]}}}}}}',
+        '{"title": "a\\ud800.jpg", "metadata": {"camera": "x"}}',
+        f'{{"media_id": "{c.uid}", "metadata": {{"captured_at": "9999-12-31T23:59:59Z", "camera": "ok"}}}}',
+    ]
+    content = "\n".join(rows) if file_format == "jsonl" else "[" + ",".join(rows) + "]"
+    task = run_import(workspace, owner, content, f"rows.{file_format}", target={"folder": folder.pk})
+    assert (task.status, task.updated_rows, task.error_count) == (ImportStatus.COMPLETED_WITH_ERRORS, 1, 4)
+    assert task.sample_errors == [
+        {"reason": "captured_at: The date and time is out of range: converted to UTC it must fall between the "
+                   "years 0001 and 9999.", "row_index": 0},
+        {"reason": "camera: Text must be valid Unicode: it contains the lone surrogate \\ud800 at character 4, "
+                   "which cannot be stored as UTF-8.", "row_index": 1},
+        {"reason": "notes: Text must be valid Unicode: it contains the lone surrogate \\udfff at character 0, "
+                   "which cannot be stored as UTF-8.", "row_index": 2},
+        {"reason": "title: Text must be valid Unicode: it contains the lone surrogate \\ud800 at character 1, "
+                   "which cannot be stored as UTF-8.", "row_index": 3},
+    ]
+    assert _md(a) == {"camera": "cam-1", "weather": "Fog"}
+    assert _md(b) == {"camera": "cam-2"}
+    assert _md(c) == {"captured_at": "9999-12-31T23:59:59Z", "camera": "ok"}
+
+
+def test_a_data_import_reports_titles_urls_and_values_that_cannot_be_stored_per_row(workspace, owner):
+    corpus_schema(workspace)
+    folder = make_folder(workspace, "new")
+    content = json.dumps({"images": [
+        {"objectUrl": "https://x.example/1.jpg", "title": "one\ud800.jpg"},
+        {"objectUrl": "https://x.example/\udc00.jpg", "title": "two.jpg"},
+        {"objectUrl": "https://x.example/3.jpg", "clientMetadata": {"captured_at": "0001-01-01T00:00:00+01:00"}},
+        {"objectUrl": "https://x.example/4.jpg", "clientMetadata": {"extra\ud800": 1}},
+        {"objectUrl": "https://x.example/5.jpg", "clientMetadata": {"camera": "fine"}},
+    ]})
+    task = run_import(workspace, owner, content, "data.json", kind="data", target={"folder": folder.pk})
+    assert (task.status, task.inserted_rows, task.error_count) == ("COMPLETED_WITH_ERRORS", 1, 4)
+    assert [(e["row_index"], e["reason"].split(":")[0]) for e in task.sample_errors] == [
+        (0, "title"), (1, "objectUrl"), (2, "captured_at"), (3, "extra\\ud800"),
+    ]
+    assert _tree(folder) == [("5.jpg", "image", None, None, "https://x.example/5.jpg", {"camera": "fine"})]
+
+
+def test_a_data_import_reports_titles_another_import_created_while_it_ran(workspace, owner):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from metadata_site.imports.models import ImportTask
+
+    corpus_schema(workspace)
+    folder = make_folder(workspace, "new")
+    run_import(workspace, owner, {"images": [{"objectUrl": "https://x.example/old.jpg"}]}, "a.json", kind="data",
+               target={"folder": folder.pk})
+    # This import started now, after old.jpg was created; meanwhile another one creates new.jpg in the folder.
+    slow = import_task_create(workspace=workspace, user=owner, kind="data", target={"folder": folder.pk},
+                              dry_run=False, policy="skip_bad_rows")
+    ImportTask.objects.filter(pk=slow.pk).update(started_at=timezone.now() - timedelta(microseconds=1))
+    slow.refresh_from_db()
+    run_import(workspace, owner, {"images": [{"objectUrl": "https://x.example/new.jpg"}]}, "b.json", kind="data",
+               target={"folder": folder.pk})
+    spec = {"images": [{"objectUrl": "https://x.example/old.jpg", "clientMetadata": {"camera": "c"}},
+                       {"objectUrl": "https://x.example/new.jpg", "clientMetadata": {"camera": "c"}},
+                       {"objectUrl": "https://x.example/third.jpg"}]}
+    import_task_upload(task=slow, name="c.json", chunks=[json.dumps(spec).encode()])
+    slow.refresh_from_db()
+    assert (slow.status, slow.inserted_rows, slow.updated_rows, slow.unchanged_rows) == ("COMPLETED_WITH_ERRORS", 1, 1, 0)
+    assert slow.sample_errors == [{"reason": kinds.ROW_TITLE_TAKEN_MEANWHILE.format(value="new.jpg"), "row_index": 1}]
+    assert sorted(Item.objects.filter(folder=folder).values_list("title", flat=True)) == [
+        "new.jpg", "old.jpg", "third.jpg"]

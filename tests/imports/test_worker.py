@@ -1,6 +1,7 @@
 """The real worker: `manage.py db_worker` in a subprocess runs queued imports (PostgreSQL only: the
 subprocess must reach the test database), and a worker killed mid-import is resumed by
-`resume_imports` and finishes with the same result as an uninterrupted run."""
+`recover_tasks` (only once the worker is dead: while it runs, its liveness lock keeps the task its own) and
+finishes with the same result as an uninterrupted run."""
 
 import json
 import os
@@ -13,6 +14,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
 from metadata_site.imports.models import ImportTask
 from metadata_site.imports.services import import_task_create, import_task_upload_path
@@ -81,11 +84,18 @@ def test_a_killed_worker_is_resumed_from_its_last_committed_batch(workspace, own
     while ImportTask.objects.get(pk=task.pk).committed_offset == 0:
         assert time.monotonic() < deadline and worker.poll() is None
         time.sleep(0.05)
+    result = DBTaskResult.objects.get(pk=task.task_result_id)
+    assert result.status == TaskResultStatus.RUNNING
+    call_command("recover_tasks", "--grace", "0")  # the worker is alive: nothing to recover
+    result.refresh_from_db()
+    assert result.status == TaskResultStatus.RUNNING and result.started_at is not None
     worker.send_signal(signal.SIGKILL)
     worker.wait()
     task.refresh_from_db()
     assert task.status == "RUNNING" and 0 < task.committed_offset < n
-    call_command("resume_imports")
+    call_command("recover_tasks", "--grace", "0")
+    result.refresh_from_db()
+    assert result.status == TaskResultStatus.READY, "the dead worker's task is queued again, the same result"
     real_worker("--batch").wait(timeout=180)
     task.refresh_from_db()
     assert (task.status, task.updated_rows, task.error_count, task.committed_offset) == ("COMPLETED", n, 0, n)

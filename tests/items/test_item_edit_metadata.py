@@ -162,3 +162,26 @@ def test_a_video_shows_its_keyframes(login, owner, item):
     video = make_item(item.folder, "clip.mp4", kind=ItemKind.VIDEO, metadata={"keyframes": [0, 25, 50]})
     html = login(owner).get(reverse("items:item", args=["acme", video.uid])).content.decode()
     assert '<span class="chip">frame 25</span>' in html
+
+
+@pytest.mark.parametrize(("metadata", "message"), [
+    ('{"captured_at": "9999-12-31T23:00:00-23:59"}', "captured_at: The date and time is out of range"),
+    ('{"camera": "x\\ud800"}', "camera: Text must be valid Unicode: it contains the lone surrogate \\ud800"),
+    ('{"notes": {"a": ["\\udfff"]}}', "notes: Text must be valid Unicode"),
+])
+def test_the_json_editor_refuses_values_the_database_could_not_store_naming_the_field(login, editor, item,
+                                                                                     metadata, message):
+    before = dict(item.client_metadata)
+    response = login(editor).post(_json_url(item), {"metadata": metadata, "mode": "merge"})
+    assert 400 <= response.status_code < 500
+    assert message in response.content.decode()
+    item.refresh_from_db()
+    assert item.client_metadata == before
+
+
+def test_the_form_refuses_a_datetime_out_of_range_naming_the_field(login, editor, item):
+    response = login(editor).post(_edit_url(item), _form_data(f2="9999-12-31T23:00:00", tz2="-23:59"))
+    assert 400 <= response.status_code < 500
+    assert "The date and time is out of range" in response.content.decode()
+    item.refresh_from_db()
+    assert item.client_metadata["captured_at"] == "2024-05-01T12:30:00Z"

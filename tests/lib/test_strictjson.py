@@ -62,7 +62,7 @@ INVALID = [
     ('{"a": "\\u0000"}', "A string at $.a contains a NUL character (\\u0000), which cannot be stored.", None, None),
     (
         '{"a b": ["\\ud800"]}',
-        'A string at $["a b"][0] contains an unpaired surrogate (\\ud800-\\udfff), which is not valid Unicode.',
+        'A string at $["a b"][0] contains the lone surrogate \\ud800 (an unpaired surrogate), which is not valid Unicode.',
         None,
         None,
     ),

@@ -53,6 +53,11 @@ BAD = [
     (STRING, ["a"], v.VALUE_NOT_A_STRING),
     (STRING, "x" * 8193, v.VALUE_STRING_TOO_LONG.format(length=8193)),
     (STRING, "a\x00b", v.VALUE_NUL_CHARACTER),
+    (STRING, "ab\ud800", v.VALUE_LONE_SURROGATE.format(code="\\ud800", position=2)),
+    (STRING, "é\udfff", v.VALUE_LONE_SURROGATE.format(code="\\udfff", position=1)),
+    (LINK, "https://example.com/\ud800", v.VALUE_LONE_SURROGATE.format(code="\\ud800", position=20)),
+    (DATETIME, "9999-12-31T23:00:00-23:59", v.VALUE_DATETIME_OUT_OF_RANGE),
+    (DATETIME, "0001-01-01T00:00:00+01:00", v.VALUE_DATETIME_OUT_OF_RANGE),
     (FLOAT, "31.5", v.VALUE_NOT_A_NUMBER),
     (FLOAT, True, v.VALUE_NOT_A_NUMBER),
     (FLOAT, float("nan"), v.VALUE_NOT_FINITE),
@@ -144,6 +149,31 @@ def test_a_null_is_dropped_in_a_full_object_and_kept_as_a_removal_in_a_patch():
 
 def test_metadata_that_is_not_an_object_is_an_error():
     assert v.validate_metadata(SCHEMA, ["a"])[1][0]["msg"] == v.METADATA_NOT_AN_OBJECT
+
+
+def test_undeclared_keys_and_values_anywhere_in_the_json_must_be_valid_unicode():
+    _, errors = v.validate_metadata(SCHEMA, {"raw": {"deep": [1, {"x": "\udc00"}]}, "k\ud800": 1, "ok": "é"})
+    assert [(e["key"], e["msg"]) for e in errors] == [
+        ("raw", v.VALUE_LONE_SURROGATE.format(code="\\udc00", position=0)),
+        ("k\\ud800", v.VALUE_LONE_SURROGATE.format(code="\\ud800", position=1)),
+    ]
+    assert errors[0]["value"] == {"deep": [1, {"x": "\\udc00"}]}, "the error quotes the value in a storable form"
+
+
+def test_the_edges_of_the_datetime_range_are_accepted():
+    assert v.validate_value(DATETIME, "9999-12-31T23:59:59.999Z") == "9999-12-31T23:59:59.999Z"
+    assert v.validate_value(DATETIME, "9999-12-31T23:00:00+23:59") == "9999-12-30T23:01:00Z"
+    assert v.validate_value(DATETIME, "0001-01-01T00:00:00-01:00") == "0001-01-01T01:00:00Z"
+
+
+@pytest.mark.parametrize("declaration", [
+    {"name": "w", "type": "enum", "options": ["ok", "b\ud800"]},
+    {"name": "w", "type": "string", "description": "\udfff"},
+    {"name": "w", "type": "string", "unit": "m\x00"},
+])
+def test_a_declaration_with_text_that_cannot_be_stored_is_refused(declaration):
+    with pytest.raises(v.FieldDeclarationError):
+        v.clean_field_declaration(declaration)
 
 
 def test_undeclared_values_must_be_storable_json():

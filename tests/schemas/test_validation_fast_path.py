@@ -24,17 +24,17 @@ SPECS = [
 datetimes = st.builds(
     lambda y, mo, d, h, mi, s, z: f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}{z}",
     st.integers(0, 9999), st.integers(0, 13), st.integers(0, 32), st.integers(0, 25), st.integers(0, 61),
-    st.integers(0, 61), st.sampled_from(["Z", "z", "", "+02:00", ".5Z", "Z\n", " "]),
+    st.integers(0, 61), st.sampled_from(["Z", "z", "", "+02:00", ".5Z", "Z\n", " ", "-23:59", "+23:59"]),
 )
 links = st.builds(
     lambda scheme, host, rest: f"{scheme}{host}{rest}",
     st.sampled_from(["http://", "https://", "HTTP://", "ftp://", "http:/", ""]),
     st.sampled_from(["example.com", "", "a b", "[::1]", "10.0.0.1:8080", "x\x00y", "a.", "-", "h:99999", "h:", "é.com"]),
-    st.sampled_from(["", "/a?b=1", "/ sp", "\n", "#f", "/\x00"]),
+    st.sampled_from(["", "/a?b=1", "/ sp", "\n", "#f", "/\x00", "/\ud800", "?\udfff"]),
 )
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=30), st.sampled_from(OPTIONS), datetimes, links, st.just("x" * 8193), st.just("x" * 8192),
+    st.text(max_size=30), st.sampled_from(OPTIONS), st.sampled_from(["\ud800", "a\udc00b", "é\udbff"]), datetimes, links, st.just("x" * 8193), st.just("x" * 8192),
 )
 values = st.one_of(scalars, st.lists(st.one_of(st.sampled_from(OPTIONS), scalars), max_size=5))
 

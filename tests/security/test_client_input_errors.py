@@ -129,7 +129,7 @@ def test_a_datetime_outside_the_utc_range_is_refused_through_the_api(client, bea
         headers=bearer,
     )
     detail = _json_error(response, 422)
-    assert "outside the years 0001 to 9999" in detail
+    assert "out of range: converted to UTC it must fall between the years 0001 and 9999" in detail
     assert Item.objects.get(pk=item.pk).client_metadata == ORIGINAL
 
 
@@ -176,7 +176,7 @@ def test_an_unpaired_surrogate_in_a_declared_string_is_refused_by_validation():
 
     with pytest.raises(FieldValueError) as exc:
         validate_value(FieldSpec(name="camera", type=FieldType.STRING), "a\ud800")
-    assert exc.value.message == VALUE_LONE_SURROGATE
+    assert exc.value.message == VALUE_LONE_SURROGATE.format(code="\\ud800", position=1)
 
 
 # --- bodies over the upload limit ---------------------------------------------------------------------------------

@@ -131,3 +131,91 @@ def test_a_connection_killed_mid_write_leaves_no_partial_write(workspace, owner)
     thread.join(60)
     assert isinstance(outcome[-1], OperationalError), outcome
     assert all(i.client_metadata == {"k": 0} for i in Item.objects.filter(pk__in=ids))
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_uploads_to_one_import_task_give_one_winner_and_keep_nothing_of_the_losers(
+        workspace, owner, editor, viewer, stranger, settings, tmp_path):
+    from pathlib import Path
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from metadata_site.accounts.services import api_token_create
+    from metadata_site.imports.models import ImportTask
+    from tests.api.conftest import ApiClient
+
+    settings.MEDIA_ROOT = tmp_path
+    folder = make_folder(workspace)
+    item = make_item(folder, metadata={})
+    token = api_token_create(user=editor, name="uploads")[1]
+    task_id = ApiClient(token).post("/api/w/acme/imports", {"kind": "metadata_rows", "target": {"folder": folder.pk},
+                                                            "dry_run": False}).json()["id"]
+    # Each upload is large enough to be written in many chunks, so the uploads interleave on disk.
+    bodies = [("[" + ",".join(
+        f'{{"media_id": "{item.uid}", "metadata": {{"n{j}": {t}}}}}' for j in range(2000)) + "]").encode()
+        for t in range(THREADS)]
+    statuses: dict[int, int] = {}
+
+    def upload(t: int) -> None:
+        client = ApiClient(token)
+        file = SimpleUploadedFile(f"rows{t}.json", bodies[t], content_type="application/json")
+        response = client.client.post(f"/api/w/acme/imports/{task_id}/upload", {"file": file},
+                                      headers=client.headers)
+        statuses[t] = response.status_code
+
+    errors = _in_threads(upload, THREADS)
+    assert not errors, errors
+    winners = [t for t, status in statuses.items() if status == 200]
+    assert len(winners) == 1 and sorted(statuses.values()) == [200] + [409] * (THREADS - 1), statuses
+    task = ImportTask.objects.get(uid=task_id)
+    files = {p.name for p in Path(tmp_path, task.file_path).parent.iterdir()}
+    assert files - {"errors.csv"} == {"upload.json"}, files
+    assert Path(tmp_path, task.file_path).read_bytes() == bodies[winners[0]]
+    assert task.file_name == f"rows{winners[0]}.json" and task.file_size == len(bodies[winners[0]])
+    item.refresh_from_db()
+    assert set(item.client_metadata.values()) == {winners[0]}, "only the winner's content was applied"
+    for user, status in ((viewer, 403), (stranger, 404)):
+        client = ApiClient(api_token_create(user=user, name="x")[1])
+        file = SimpleUploadedFile("rows.json", b"[]", content_type="application/json")
+        assert client.client.post(f"/api/w/acme/imports/{task_id}/upload", {"file": file},
+                                  headers=client.headers).status_code == status
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_data_imports_into_one_folder_never_make_two_items_with_one_title(
+        workspace, owner, settings, tmp_path, monkeypatch):
+    import json
+
+    from metadata_site.imports import services
+    from metadata_site.imports.kinds import ROW_TITLE_TAKEN_MEANWHILE
+    from metadata_site.imports.models import ImportTask
+    from metadata_site.imports.services import import_task_create, import_task_run, import_task_upload
+
+    settings.MEDIA_ROOT = tmp_path
+    monkeypatch.setattr(services, "BATCH_ROWS", {"postgresql": 50, "sqlite": 50})
+    folder = make_folder(workspace)
+    titles = [f"t{k:04d}.jpg" for k in range(1000)]
+    tasks = []
+    for t in range(2):
+        # The two files hold the same titles in opposite orders, so their batches meet in the middle.
+        order = titles if t == 0 else titles[::-1]
+        body = json.dumps({"images": [{"objectUrl": f"https://x.example/{name}", "title": name,
+                                       "clientMetadata": {"by": t}} for name in order]}).encode()
+        task = import_task_create(workspace=workspace, user=owner, kind="data", target={"folder": folder.pk},
+                                  dry_run=False, policy="skip_bad_rows")
+        tasks.append(import_task_upload(task=task, name="data.json", chunks=[body], enqueue=False))
+
+    errors = _in_threads(lambda t: import_task_run(task_id=tasks[t].pk), 2)
+    assert not errors, errors
+    top = Item.objects.filter(folder=folder, parent=None)
+    assert top.count() == 1000 and top.values("title").distinct().count() == 1000
+    done = [ImportTask.objects.get(pk=t.pk) for t in tasks]
+    assert all(t.status in ("COMPLETED", "COMPLETED_WITH_ERRORS") for t in done), [t.failure_reason for t in done]
+    assert sum(t.inserted_rows for t in done) == 1000
+    collided = [e for t in done for e in t.sample_errors]
+    assert sum(t.error_count + t.inserted_rows + t.updated_rows for t in done) == 2000
+    for e in collided:
+        title = e["reason"].split("'")[1]
+        assert e["reason"] == ROW_TITLE_TAKEN_MEANWHILE.format(value=title)

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Status
 
 from metadata_site.collections.models import Collection
-from metadata_site.collections.selectors import collection_active_task, collection_item_count
+from metadata_site.collections.selectors import collection_active_task, collection_count_or_problem
 from metadata_site.collections.services import (
     collection_add_items,
     collection_create,
@@ -53,9 +53,10 @@ def _item_ids(workspace, uids: list[UUID] | None) -> list[int] | None:
 
 def _out(collection: Collection, task=None) -> dict:
     active = task or collection_active_task(collection)
+    count, problem = collection_count_or_problem(collection)
     return {
         "id": collection.pk, "title": collection.title, "description": collection.description,
-        "kind": collection.kind, "filter": collection.filter, "item_count": collection_item_count(collection),
+        "kind": collection.kind, "filter": collection.filter, "item_count": count, "problem": problem,
         "created_at": collection.created_at, "updated_at": collection.updated_at,
         "task": str(active.uid) if active else None,
     }

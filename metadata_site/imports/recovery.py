@@ -1,0 +1,155 @@
+"""Background tasks whose worker died are found and queued again (`manage.py recover_tasks`).
+
+Every background task (imports, exports, explorer index and projection builds, large collection adds, dataset
+builds, table maintenance) is a django-tasks-db `DBTaskResult`; a worker marks it RUNNING when it claims it and
+never again if the process dies, so the task would stay RUNNING, undone, for good. Every task of this project is
+safe to run again: imports resume from their last committed batch, exports start their file again, index and
+projection builds and maintenance are idempotent, collection adds and dataset builds skip what is already in.
+
+Liveness. While a worker of the database backend runs a task it holds a *liveness lock* named after the task,
+which the operating system or the database releases when the process dies, however it dies:
+
+- PostgreSQL: a session advisory lock (`pg_advisory_lock`) on a connection of its own, which PostgreSQL drops
+  with the session when the process (or its host) goes away; workers on several hosts are covered;
+- SQLite: an exclusive `flock` of a file in `TASK_LOCK_DIR` (SQLite is one host; the kernel drops the lock with
+  the process).
+
+The rule: a task RUNNING for longer than `CLAIM_GRACE_SECONDS` whose liveness lock can be taken has no live
+worker, and is queued again (READY, the same task result, so whatever refers to it still does). The grace covers
+the moment between a worker's claim and its taking the lock; `recover_tasks` waits it out rather than skip a
+task. Import tasks that still say they run while their task result finished or is gone are queued again too.
+"""
+
+import fcntl
+import logging
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.tasks import TaskResultStatus
+from django.utils import timezone
+from django_tasks_db.backend import DatabaseBackend
+from django_tasks_db.models import DBTaskResult
+
+logger = logging.getLogger(__name__)
+
+CLAIM_GRACE_SECONDS = 5.0
+
+# Liveness locks this process holds, by task result id: a connection (PostgreSQL) or an open file (SQLite).
+_held: dict[str, Any] = {}
+
+
+def _lock_key(task_id: str) -> int:
+    # A signed 64-bit key of its own namespace ("msx-task"), apart from the projection's 32-bit keys.
+    return (0x6D78 << 48) | (zlib.crc32(str(task_id).encode()) << 16) | (zlib.adler32(str(task_id).encode()) & 0xFFFF)
+
+
+def _lock_path(task_id: str) -> Path:
+    return Path(settings.TASK_LOCK_DIR) / f"{task_id}.lock"
+
+
+def liveness_acquire(task_id: str) -> None:
+    """Take the liveness lock of a task this process starts (see the module docstring)."""
+    task_id = str(task_id)
+    if task_id in _held:
+        return
+    if connection.vendor == "postgresql":
+        conn = connection.get_new_connection(connection.get_connection_params())
+        conn.autocommit = True
+        conn.execute("SELECT pg_advisory_lock(%s)", [_lock_key(task_id)])
+        _held[task_id] = conn
+    else:
+        path = _lock_path(task_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a")
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        _held[task_id] = handle
+
+
+def liveness_release(task_id: str) -> None:
+    held = _held.pop(str(task_id), None)
+    if held is None:
+        return
+    if connection.vendor == "postgresql":
+        held.close()  # ends the session, and its advisory lock with it
+    else:
+        _lock_path(str(task_id)).unlink(missing_ok=True)
+        held.close()
+
+
+def _has_live_worker(task_id: str) -> bool:
+    """Whether some process holds the task's liveness lock (tried without waiting, then given back)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [_lock_key(task_id)])
+            if not cursor.fetchone()[0]:
+                return True
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_lock_key(task_id)])
+        return False
+    path = _lock_path(task_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    path.unlink(missing_ok=True)
+    return False
+
+
+def on_task_started(sender, task_result, **kwargs) -> None:
+    # The database worker sends its backend, the immediate backend its class: only the former can be orphaned.
+    if isinstance(sender, DatabaseBackend):
+        try:
+            liveness_acquire(task_result.id)
+        except Exception:  # a worker that cannot take its lock still runs the task; recovery may then rerun it
+            logger.exception("Could not take the liveness lock of task %s", task_result.id)
+
+
+def on_task_finished(sender, task_result, **kwargs) -> None:
+    liveness_release(task_result.id)
+
+
+@dataclass
+class Recovered:
+    task_id: str
+    task_path: str
+    what: str
+
+
+def recover_tasks(*, grace_seconds: float = CLAIM_GRACE_SECONDS) -> list[Recovered]:
+    """Queue again every task left RUNNING by a dead worker, and every import that says it runs while its task
+    result is finished or gone. Returns what was queued."""
+    from metadata_site.imports.models import ImportStatus, ImportTask
+    from metadata_site.imports.services import import_task_resume
+
+    running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING)
+    started = [s for s in running.values_list("started_at", flat=True) if s is not None]
+    if started:
+        wait = grace_seconds - (timezone.now() - max(started)).total_seconds()
+        if wait > 0:
+            time.sleep(wait)
+    recovered: list[Recovered] = []
+    for result in running.only("id", "task_path", "worker_ids"):
+        if _has_live_worker(str(result.id)):
+            continue
+        # Only if still RUNNING: its worker may have finished it meanwhile.
+        if DBTaskResult.objects.filter(pk=result.pk, status=TaskResultStatus.RUNNING).update(
+            status=TaskResultStatus.READY, started_at=None
+        ):
+            dead = result.worker_ids[-1] if result.worker_ids else "?"
+            recovered.append(Recovered(str(result.id), result.task_path, f"requeued (worker {dead} is gone)"))
+    live_results = {str(pk) for pk in DBTaskResult.objects.filter(
+        status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING]).values_list("pk", flat=True)}
+    for task in ImportTask.objects.filter(status__in=[ImportStatus.VALIDATING, ImportStatus.RUNNING]):
+        if task.task_result_id and task.task_result_id in live_results:
+            continue
+        import_task_resume(task=task)
+        recovered.append(Recovered(str(task.task_result_id), "metadata_site.imports.tasks.run_import",
+                                   f"import task {task.pk} queued again from row {task.committed_offset}"))
+    return recovered

@@ -1,0 +1,81 @@
+"""Every web request runs under PostgreSQL's statement_timeout; a cancelled statement is a clear 503, never a
+500, and nothing of the limit stays on the connection after the request (the worker runs without one)."""
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from metadata_site.accounts.services import api_token_create
+from metadata_site.explorer import selectors
+from metadata_site.middleware import QUERY_TOO_SLOW
+from tests.api.conftest import ApiClient
+from tests.factories import make_folder, make_item, make_schema
+
+pytestmark = [
+    pytest.mark.skipif("connection.vendor != 'postgresql'", reason="SQLite has no statement timeout"),
+    pytest.mark.django_db(transaction=True),
+]
+
+TIMEOUT_MS = 300
+MESSAGE = QUERY_TOO_SLOW.format(seconds=0.3)
+
+
+@pytest.fixture
+def slow_count(settings, workspace, monkeypatch):
+    """The explorer's exact count, made to take 5 s on the server (pg_sleep), under a 300 ms timeout."""
+    settings.DATABASE_STATEMENT_TIMEOUT_MS = TIMEOUT_MS
+    make_schema(workspace, [{"name": "t", "type": "float"}])
+    make_item(make_folder(workspace, "f"), "a.jpg", metadata={"t": 1.0})
+    real = selectors.count
+
+    def count(*args, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(5)")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(selectors, "count", count)
+
+
+def _session_timeout() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        return cursor.fetchone()[0]
+
+
+def test_a_request_runs_under_the_timeout_and_leaves_the_connection_as_it_found_it(settings, login, owner,
+                                                                                    workspace, monkeypatch):
+    settings.DATABASE_STATEMENT_TIMEOUT_MS = 1234
+    seen = []
+    real = selectors.count
+    monkeypatch.setattr(selectors, "count", lambda *a, **kw: seen.append(_session_timeout()) or real(*a, **kw))
+    make_schema(workspace, [{"name": "t", "type": "float"}])
+    response = login(owner).get(reverse("explorer:count", args=["acme"]))
+    assert response.status_code == 200
+    assert seen == ["1234ms"]
+    assert _session_timeout() == "0", "the worker and commands sharing a persistent connection run without it"
+
+
+def test_a_cancelled_page_query_is_a_503_page_with_the_message(slow_count, login, owner, viewer, stranger):
+    for user in (owner, viewer):
+        response = login(user).get(reverse("explorer:count", args=["acme"]))
+        assert response.status_code == 503
+        assert "<html" in response.content.decode() and MESSAGE in response.content.decode()
+    assert login(stranger).get(reverse("explorer:count", args=["acme"])).status_code == 404
+    assert _session_timeout() == "0"
+
+
+def test_a_cancelled_htmx_partial_renders_the_message_in_place(slow_count, login, owner):
+    response = login(owner).get(reverse("explorer:count", args=["acme"]), headers={"HX-Request": "true"})
+    assert response.status_code == 503
+    body = response.content.decode()
+    assert "<html" not in body and MESSAGE in body and 'class="error query-too-slow"' in body
+
+
+def test_a_cancelled_api_query_is_a_json_503_and_the_next_request_works(slow_count, viewer, monkeypatch):
+    client = ApiClient(api_token_create(user=viewer, name="t")[1])
+    response = client.get("/api/w/acme/items", {"f": "t:gt:0"})
+    assert response.status_code == 503
+    assert response.json() == {"detail": MESSAGE, "errors": []}
+    monkeypatch.undo()
+    response = client.get("/api/w/acme/items", {"f": "t:gt:0"})
+    assert response.status_code == 200 and response.json()["count"] == 1
