@@ -18,7 +18,6 @@ from metadata_site.schemas.validation import FieldValueError, validate_value
 
 from .services import MODE_MERGE, MODE_OVERWRITE
 
-JSON_INVALID = "Not valid JSON: {error}"
 JSON_NOT_AN_OBJECT = "The metadata must be a JSON object, like {\"weather\": \"Sunny\"}."
 BULK_FIELD_REQUIRED = "Choose a field."
 BULK_VALUE_REQUIRED = "Give a value to set, or choose “remove field”."
@@ -186,7 +185,7 @@ class MetadataJsonForm(forms.Form):
         try:
             value = strictjson.loads(text)  # the rules of every JSON a user writes
         except strictjson.StrictJSONError as exc:
-            raise forms.ValidationError(JSON_INVALID.format(error=exc.message)) from None
+            raise forms.ValidationError(exc.message) from None
         if not isinstance(value, dict):
             raise forms.ValidationError(JSON_NOT_AN_OBJECT)
         return value
