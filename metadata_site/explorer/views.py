@@ -210,21 +210,21 @@ def explore_facets(request: HttpRequest, slug: str) -> HttpResponse:
         return HttpResponse(str(err), status=400, content_type="text/plain")
     for facet in ctx["facets"]:
         for option in facet.options or ():
-            # Clicking an option narrows to it (keeping the other conditions on other fields).
+            # Clicking an option narrows to it (keeping the other conditions on other fields, the sort and the view).
             narrowed = fl.Query(
                 all=query.without(field_name=facet.spec.name).all
                 + (fl.Condition(facet.spec.name, fl.HAS_ANY if facet.spec.is_multi_enum else fl.EQ,
                                 (option.value,) if facet.spec.is_multi_enum else option.value),),
                 any=query.any, scope=query.scope, sort=query.sort,
             )
-            option.url = "?" + urlencode(narrowed.to_params())
+            option.url = "?" + urlencode(narrowed.to_params() + _view_params(request))
         for bucket in facet.buckets or ():
             narrowed = fl.Query(
                 all=query.without(field_name=facet.spec.name).all
                 + (fl.Condition(facet.spec.name, fl.BETWEEN, (bucket.low, bucket.high)),),
                 any=query.any, scope=query.scope, sort=query.sort,
             )
-            bucket.url = "?" + urlencode(narrowed.to_params())
+            bucket.url = "?" + urlencode(narrowed.to_params() + _view_params(request))
     return render(request, "explorer/explore.html#facets", ctx)
 
 

@@ -383,3 +383,9 @@ def test_integer_fields_get_integer_bins(login, workspace, owner):
     assert [(b.low, b.high, b.count) for b in buckets] == [(n, n, c) for n, c in zip(range(8), [1, 2, 1, 0, 0, 0, 0, 1], strict=True)]
     assert all(isinstance(b.low, int) for b in buckets) and buckets[1].label == "1"
     assert buckets[1].url == "?f=people%3Abetween%3A1..1"
+
+
+def test_a_facet_option_link_keeps_the_sort_and_the_table_view(login, workspace, items, owner):
+    response = login(owner).get(url(workspace, "explorer:facets"), {"f": "dark:eq:true", "sort": "-temperature", "view": "table", "cols": "dark"})
+    weather = response.context["facets"][0]
+    assert weather.options[1].url == "?f=dark%3Aeq%3Atrue&f=weather%3Aeq%3ARain&sort=-temperature&view=table&cols=dark"
