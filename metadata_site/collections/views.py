@@ -67,6 +67,24 @@ def _selection_hidden(data) -> list[tuple[str, str]]:
     return [(k, v) for k in keep for v in (data.getlist(k) if hasattr(data, "getlist") else [])]
 
 
+def _selection_summary(access: Access, ids: list[int] | None, filter_state: dict | None) -> dict:
+    """How many items the dialog will add and, for a filter selection, the filter in words."""
+    from metadata_site.explorer import filters, forms
+    from metadata_site.explorer import selectors as explorer_selectors
+    from metadata_site.schemas.selectors import schema_current
+
+    if ids is not None:
+        return {"selection_count": len(set(ids)), "selection_description": ""}
+    if filter_state is None:
+        return {"selection_count": None, "selection_description": ""}
+    schema = schema_current(workspace=access.workspace)
+    query = filters.parse_json(filter_state, schema=schema)
+    return {
+        "selection_count": explorer_selectors.count(query, schema=schema, workspace=access.workspace),
+        "selection_description": forms.describe_query(query),
+    }
+
+
 @login_required
 @require_GET
 def collection_list(request: HttpRequest, slug: str) -> HttpResponse:
@@ -138,6 +156,7 @@ def collection_add(request: HttpRequest, slug: str) -> HttpResponse:
         "hidden": _selection_hidden(data),
         "selection_ids": ids,
         "selection_query": query,
+        **_selection_summary(access, ids, filter_state),
     }
     template = "collections/_add_modal.html" if request.htmx else "collections/add.html"
     return render(request, template, ctx, status=400 if errors or form.errors else 200)

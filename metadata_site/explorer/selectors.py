@@ -83,6 +83,8 @@ class Bucket:
     label: str
     count: int
     height: int = 0  # percent of the highest bucket
+    low_text: str = ""  # the bounds as an axis shows them (short dates, rounded numbers)
+    high_text: str = ""
 
 
 @dataclass
@@ -90,6 +92,15 @@ class Facet:
     spec: FieldSpec
     options: list[OptionCount] | None = None
     buckets: list[Bucket] | None = None
+
+    @property
+    def peak(self) -> int:
+        """The tallest bucket's count: the top of a histogram's scale."""
+        return max((b.count for b in self.buckets or ()), default=0)
+
+    @property
+    def has_values(self) -> bool:
+        return self.peak > 0
 
 
 def _others(query: fl.Query, name: str) -> fl.Query:
@@ -187,6 +198,12 @@ def _histogram_range(spec: FieldSpec, *, workspace, buckets: int = HISTOGRAM_BUC
     if bounds is None:
         return None
     is_time = fl.type_key(spec) == "datetime"
+    if spec.type == "integer":
+        # Integer bins: whole-number bounds and widths, so no bucket holds a fraction of a value. An int
+        # width is what tells `_buckets` the field is an integer one.
+        low, high = math.floor(bounds[0]), math.ceil(bounds[1])
+        width = max(1, math.ceil((high - low + 1) / buckets))
+        return low, high, width, math.ceil((high - low + 1) / width), False
     if is_time:
         low, high = (_epoch(v) for v in bounds)
         if low is None or high is None:
@@ -207,14 +224,28 @@ def _buckets(histogram_range: tuple, rows: dict[int, int]) -> list[Bucket]:
         if n == count - 1:
             hi = max(hi, high)
         tally = rows.get(n, 0)
-        if is_time:
+        if isinstance(width, int):  # an integer field: bucket n holds the whole numbers lo .. lo + width - 1
+            lo_v, hi_v = lo, lo + width - 1
+            label = str(lo_v) if width == 1 else f"{lo_v} – {hi_v}"
+            texts = (str(lo_v), str(hi_v))
+        elif is_time:
             lo_v, hi_v = _iso(lo), _iso(hi)
-            label = f"{lo_v[:10]} – {hi_v[:10]}"
+            texts = (_short_date(lo, span=high - low), _short_date(hi, span=high - low))
+            label = f"{texts[0]} – {texts[1]}"
         else:
             lo_v, hi_v = _round(lo), _round(hi)
             label = f"{lo_v} – {hi_v}"
-        result.append(Bucket(lo_v, hi_v, label, tally, math.ceil(100 * tally / peak) if peak else 0))
+            texts = (f"{lo_v:g}", f"{hi_v:g}")
+        height = math.ceil(100 * tally / peak) if peak else 0
+        result.append(Bucket(lo_v, hi_v, label, tally, height, *texts))
     return result
+
+
+def _short_date(seconds: float, *, span: float) -> str:
+    """A date as an axis shows it: ``3 Mar 2025``, with the time of day when the range is under two days."""
+    moment = datetime.fromtimestamp(seconds, tz=UTC)
+    text = f"{moment.day} {moment:%b %Y}"
+    return f"{text} {moment:%H:%M}" if span < 2 * 86400 else text
 
 
 def histogram(query: fl.Query, spec: FieldSpec, *, schema: Schema, workspace, buckets: int = HISTOGRAM_BUCKETS) -> list[Bucket]:

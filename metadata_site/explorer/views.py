@@ -6,10 +6,11 @@ histograms) load lazily from their own URLs (htmx ``hx-trigger="load"``; plain l
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -28,35 +29,28 @@ GRID_FIELDS = 2
 TABLE_COLUMNS = 6
 
 
-def _canonical(query: fl.Query, request: HttpRequest, *, extra: dict | None = None) -> str:
-    pairs = query.to_params()
-    for key in ("view", "cols"):
-        value = request.GET.get(key)
-        if value:
-            pairs.append((key, value))
-    for key, value in (extra or {}).items():
-        if value:
-            pairs.append((key, value))
+def _view_params(request: HttpRequest) -> list[tuple[str, str]]:
+    """The view and its columns: ``cols`` from a URL, or the table's column checkboxes (``col``) of the form."""
+    pairs = []
+    if request.GET.get("view") == "table":
+        pairs.append(("view", "table"))
+    cols = request.GET.get("cols") or ",".join(c for c in request.GET.getlist("col") if c)
+    if cols:
+        pairs.append(("cols", cols))
+    return pairs
+
+
+def _url(query: fl.Query, request: HttpRequest, problems: list | None = None, *, extra: dict | None = None) -> str:
+    """The one place an explorer URL's query string is built: conditions (with `problems`, the bad ones the
+    user typed), scope, sort, view, columns, then `extra` (cursor, selection mode)."""
+    pairs = forms.state_params(query, problems or []) + _view_params(request)
+    pairs += [(key, value) for key, value in (extra or {}).items() if value]
     return urlencode(pairs)
 
 
-def _parse(request: HttpRequest, schema) -> fl.Query:
-    data = request.GET
-    if data.get("apply"):
-        strings = forms.conditions_from_widgets(data, schema=schema)
-        data = QueryDict(mutable=True)
-        for f in strings:
-            data.appendlist("f", f)
-        for key in ("any", "scope", "sort"):
-            for value in request.GET.getlist(key):
-                if value.strip():
-                    data.appendlist(key, value)
-    return fl.parse_query_string(data, schema=schema)
-
-
 def _columns(request: HttpRequest, schema, default: int) -> list:
-    names = [n for n in (request.GET.get("cols") or "").split(",") if n]
-    chosen = [schema.get(n) for n in names if schema.get(n) is not None]
+    names = dict(_view_params(request)).get("cols", "").split(",")
+    chosen = [schema.get(n) for n in names if n and schema.get(n) is not None]
     return chosen or list(schema)[:default]
 
 
@@ -75,52 +69,66 @@ def _scope_label(workspace, scope: fl.Scope) -> str:
     return "the whole workspace"
 
 
-def _chips(query: fl.Query, request: HttpRequest) -> list[dict]:
-    """Active conditions, each with the URL that removes it."""
+def _chips(query: fl.Query, problems: list, unshown: list, request: HttpRequest) -> list[dict]:
+    """Active conditions, each with the URL that removes it, then the bad conditions no widget shows."""
     chips = []
     for group in ("all", "any"):
         conditions = getattr(query, group)
         for n, c in enumerate(conditions):
             rest = tuple(x for i, x in enumerate(conditions) if i != n)
-            without = fl.Query(**{**{"all": query.all, "any": query.any}, group: rest}, scope=query.scope, sort=query.sort)
-            chips.append({"label": fl.describe(c), "group": group, "remove": "?" + _canonical(without, request)})
+            without = replace(query, **{group: rest})
+            chips.append({"label": fl.describe(c), "group": group, "remove": "?" + _url(without, request, problems)})
+    for p in unshown:
+        others = [x for x in problems if x is not p]
+        chips.append({"label": p.raw, "group": "bad", "reason": p.reason, "remove": "?" + _url(query, request, others)})
     return chips
 
 
 @login_required
 @require_GET
 def explore(request: HttpRequest, slug: str) -> HttpResponse:
+    """The explorer page (or, for htmx, its ``#explorer`` fragment).
+
+    A condition that does not parse is shown at its own input (or as a chip) with its reason and the
+    response is a 400, but everything else the user set still applies: the header, the count, the facets
+    and the grid all describe the conditions that parsed. A bad scope, cursor or too many conditions
+    make the whole query invalid: then nothing is counted or listed, and the page says so."""
     access = get_access(request.user, slug)
     workspace = access.workspace
     schema = schema_current(workspace=workspace)
     ctx: dict = {"workspace": workspace, "access": access, "schema": schema, "error": None}
+    problems: list[forms.Problem] = []
     try:
-        query = _parse(request, schema)
-        canonical = _canonical(query, request)
-        if request.GET.get("apply") and not request.htmx:
-            return HttpResponseRedirect(f"{request.path}?{canonical}")
+        query, problems = forms.parse_state(request.GET, schema=schema)
+        state = _url(query, request, problems)
+        if request.GET.get("apply") and not request.htmx and not problems:
+            return HttpResponseRedirect(f"{request.path}?{state}")
         qs = selectors.explorer_items(query, schema=schema, workspace=workspace)
         page = fl.page_items(qs, query, schema=schema, limit=PAGE_SIZE, after=request.GET.get("after"))
     except fl.FilterError as err:
         ctx["error"] = err
-        query, canonical, page = fl.Query(), "", fl.ItemPage([], None, False)
-        return render(request, "explorer/explore.html", _page_ctx(ctx, request, query, canonical, page, schema), status=400)
-    ctx = _page_ctx(ctx, request, query, canonical, page, schema)
+        query, problems, state, page = fl.Query(), [], "", fl.ItemPage([], None, False)
+    ctx = _page_ctx(ctx, request, query, problems, page, schema)
     template = "explorer/explore.html#explorer" if request.htmx and not request.htmx.boosted else "explorer/explore.html"
-    response = render(request, template, ctx)
-    if request.htmx:
-        response["HX-Push-Url"] = f"{request.path}?{canonical}" + (f"&after={request.GET['after']}" if request.GET.get("after") else "")
+    response = render(request, template, ctx, status=400 if ctx["error"] or problems else 200)
+    if request.htmx and (ctx["error"] or problems):
+        # The sidebar form asks for the results only; a problem is marked in the form, so send it all.
+        response["HX-Retarget"], response["HX-Reselect"], response["HX-Reswap"] = "#explorer", "#explorer", "outerHTML"
+    if request.htmx and not ctx["error"]:
+        after = request.GET.get("after") if not problems else None
+        response["HX-Push-Url"] = f"{request.path}?{state}" + (f"&after={after}" if after else "")
     return response
 
 
-def _page_ctx(ctx: dict, request, query: fl.Query, canonical: str, page: fl.ItemPage, schema) -> dict:
+def _page_ctx(ctx: dict, request, query: fl.Query, problems: list, page: fl.ItemPage, schema) -> dict:
     view = "table" if request.GET.get("view") == "table" else "grid"
     columns = _columns(request, schema, TABLE_COLUMNS if view == "table" else GRID_FIELDS)
     state, hidden = forms.widget_state(query, schema=schema)
+    unshown = forms.show_problems(state, problems, schema=schema)
     fields = []
     for spec in schema:
         family = fl.type_key(spec)
-        w = state.get(spec.name, {"op": "", "values": set(), "v": "", "v2": "", "presence": ""})
+        w = state.get(spec.name, forms._empty_widget())
         fields.append({"spec": spec, "family": family, "ops": forms.widget_ops(family), "w": w})
     rows = []
     for item in page.items:
@@ -131,32 +139,40 @@ def _page_ctx(ctx: dict, request, query: fl.Query, canonical: str, page: fl.Item
     for spec in schema:
         if not spec.is_multi_enum:
             sort_options += [(spec.name, f"{spec.name} ↑"), (f"-{spec.name}", f"{spec.name} ↓")]
+    applied = _url(query, request)  # what the count, facets, exports and "select all" act on
+    slug = ctx["workspace"].slug
     ctx.update(
         query=query,
-        canonical=canonical,
+        canonical=applied,
         query_params=query.to_params(),
-        hidden=[c.to_param() for c in hidden],
+        hidden=[c.to_param() for c in hidden] + [p.raw for p in unshown],
+        problems=problems,
+        sort_problem=next((p for p in problems if p.group == "sort"), None),
         page=page,
         rows=rows,
         columns=columns,
+        column_choices=[(spec.name, spec in columns) for spec in schema],
         view=view,
         fields=fields,
         state=state,
-        chips=_chips(query, request),
+        or_rows=forms.or_rows(query, problems),
+        or_fields=forms.or_fields(schema),
+        or_ops=[(op, forms.OP_LABELS[op]) for op in forms.OR_OPS],
+        chips=_chips(query, problems, unshown, request),
         kinds=ItemKind.choices,
         sort_value=query.sort.to_param(),
         sort_options=sort_options,
         presets=forms.PRESET_LABELS,
         scope_label=_scope_label(ctx["workspace"], query.scope),
         select_mode=select_mode if select_mode in ("page", "all") else "",
-        next_url="?" + _canonical(query, request, extra={"after": page.next_cursor}) if page.next_cursor else "",
-        first_url="?" + canonical if page.has_previous else "",
-        count_url=reverse("explorer:count", args=[ctx["workspace"].slug]) + "?" + canonical,
-        facets_url=reverse("explorer:facets", args=[ctx["workspace"].slug]) + "?" + canonical,
-        select_all_url="?" + _canonical(query, request, extra={"select": "all"}),
-        select_page_url="?" + _canonical(query, request, extra={"select": "page", "after": request.GET.get("after")}),
-        grid_link="?" + urlencode(query.to_params() + [("view", "grid")]),
-        table_link="?" + urlencode(query.to_params() + [("view", "table")]),
+        next_url="?" + _url(query, request, problems, extra={"after": page.next_cursor}) if page.next_cursor else "",
+        first_url="?" + _url(query, request, problems) if page.has_previous else "",
+        count_url=reverse("explorer:count", args=[slug]) + "?" + applied,
+        facets_url=reverse("explorer:facets", args=[slug]) + "?" + applied,
+        select_all_url="?" + _url(query, request, problems, extra={"select": "all"}),
+        select_page_url="?" + _url(query, request, problems, extra={"select": "page", "after": request.GET.get("after")}),
+        grid_link="?" + urlencode(forms.state_params(query, problems) + [(k, v) for k, v in _view_params(request) if k != "view"]),
+        table_link="?" + urlencode(forms.state_params(query, problems) + [("view", "table")] + [(k, v) for k, v in _view_params(request) if k != "view"]),
     )
     return ctx
 
@@ -199,21 +215,21 @@ def explore_facets(request: HttpRequest, slug: str) -> HttpResponse:
         return HttpResponse(str(err), status=400, content_type="text/plain")
     for facet in ctx["facets"]:
         for option in facet.options or ():
-            # Clicking an option narrows to it (keeping the other conditions on other fields).
+            # Clicking an option narrows to it (keeping the other conditions on other fields, the sort and the view).
             narrowed = fl.Query(
                 all=query.without(field_name=facet.spec.name).all
                 + (fl.Condition(facet.spec.name, fl.HAS_ANY if facet.spec.is_multi_enum else fl.EQ,
                                 (option.value,) if facet.spec.is_multi_enum else option.value),),
                 any=query.any, scope=query.scope, sort=query.sort,
             )
-            option.url = "?" + urlencode(narrowed.to_params())
+            option.url = "?" + urlencode(narrowed.to_params() + _view_params(request))
         for bucket in facet.buckets or ():
             narrowed = fl.Query(
                 all=query.without(field_name=facet.spec.name).all
                 + (fl.Condition(facet.spec.name, fl.BETWEEN, (bucket.low, bucket.high)),),
                 any=query.any, scope=query.scope, sort=query.sort,
             )
-            bucket.url = "?" + urlencode(narrowed.to_params())
+            bucket.url = "?" + urlencode(narrowed.to_params() + _view_params(request))
     return render(request, "explorer/explore.html#facets", ctx)
 
 

@@ -1,8 +1,8 @@
-"""Reads of the Info tab: revision history and the value of one version."""
+"""Reads of projects: the Info tab's revision history and the value of one version; folder item counts."""
 
 from typing import Any
 
-from .models import Dataset, InfoKind, InfoRevision, Project
+from .models import Dataset, Folder, InfoKind, InfoRevision, Project
 
 HISTORY_LIMIT = 50
 
@@ -41,3 +41,28 @@ def info_revision_value(obj: Project | Dataset, *, kind: str, version: int) -> A
     if first is not None and first.version == version + 1:
         return first.previous
     raise LookupError(version)
+
+
+def folder_subtree_counts(folders: list[Folder], *, workspace) -> dict[int, int]:
+    """Items in each of `folders` together with its subfolders, by folder id: the number the explorer shows
+    for the folder's scope (every kind of item, frames included). Two queries whatever the tree's size: the
+    workspace's folder tree, then one count per folder of the subtrees involved (an index range per folder)."""
+    from django.db.models import Count
+
+    from metadata_site.items.models import Item
+
+    children: dict[int | None, list[int]] = {}
+    for pk, parent in Folder.objects.filter(workspace=workspace).values_list("pk", "parent_id"):
+        children.setdefault(parent, []).append(pk)
+    subtrees: dict[int, list[int]] = {}
+    for folder in folders:
+        ids, frontier = [folder.pk], [folder.pk]
+        while frontier:
+            frontier = [c for pk in frontier for c in children.get(pk, ())]
+            ids.extend(frontier)
+        subtrees[folder.pk] = ids
+    wanted = {pk for ids in subtrees.values() for pk in ids}
+    direct = dict(
+        Item.objects.filter(folder_id__in=wanted).order_by().values("folder_id").annotate(n=Count("id")).values_list("folder_id", "n")
+    ) if wanted else {}
+    return {pk: sum(direct.get(f, 0) for f in ids) for pk, ids in subtrees.items()}

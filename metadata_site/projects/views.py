@@ -10,6 +10,7 @@ from metadata_site.workspaces.access import Access, get_access
 from metadata_site.workspaces.models import Role
 
 from .models import Dataset, Folder, Project
+from .selectors import folder_subtree_counts
 
 ITEMS_PER_PAGE = 60
 
@@ -59,11 +60,17 @@ def dataset_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def folder_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     access, folder = _get_folder_for_user(request, slug, pk)
     items = Item.objects.filter(folder=folder).top_level().order_by("title", "id")
+    subfolders = list(folder.children.all())
+    # Counted as the explorer counts a folder: with its subfolders, every kind of item.
+    counts = folder_subtree_counts([folder, *subfolders], workspace=access.workspace)
+    for sub in subfolders:
+        sub.item_count = counts[sub.pk]
     ctx = _ctx(
         access,
         folder=folder,
         ancestors=folder.ancestors(),
-        subfolders=folder.children.annotate(item_count=Count("items")),
+        subfolders=subfolders,
+        total=counts[folder.pk],
         page=_page(request, items),
     )
     return render(request, "projects/folder.html", ctx)

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_GET
 from metadata_site.collections.models import Collection
 from metadata_site.imports.models import ImportTask
 from metadata_site.projects.models import Dataset, Folder, Project
+from metadata_site.projects.selectors import folder_subtree_counts
 
 from .access import get_access
 from .models import Workspace
@@ -26,12 +27,16 @@ def index(request: HttpRequest) -> HttpResponse:
 def home(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_access(request.user, slug)
     ws = access.workspace
+    folders = list(Folder.objects.filter(workspace=ws, parent=None))
+    counts = folder_subtree_counts(folders, workspace=ws)  # with subfolders, as the explorer counts them
+    for folder in folders:
+        folder.item_count = counts[folder.pk]
     ctx = {
         "workspace": ws,
         "access": access,
         "projects": Project.objects.filter(workspace=ws).annotate(dataset_count=Count("datasets")),
         "datasets": Dataset.objects.filter(workspace=ws).select_related("project"),
-        "folders": Folder.objects.filter(workspace=ws, parent=None).annotate(item_count=Count("items")),
+        "folders": folders,
         "collections": Collection.objects.filter(workspace=ws)[:10],
         "tasks": ImportTask.objects.filter(workspace=ws)[:5],
     }

@@ -39,7 +39,7 @@ def test_filter_select_all_save_a_collection_and_build_a_dataset_from_it(live_se
     # "Add to a collection" opens the dialog; create a new frozen collection.
     page.click("button:has-text('Add to a collection')")
     dialog = page.locator("#add-to-collection")
-    expect(dialog).to_contain_text("All items matching the filter")
+    expect(dialog.locator("#add-summary")).to_have_text("Adds 3 items: every item matching weather is Sunny (see them).")
     dialog.locator("#id_title").fill("Sunny picks")
     dialog.locator("#id_description").fill("Daylight only")
     dialog.locator("input[name=kind][value=frozen]").check()
@@ -78,3 +78,25 @@ def test_filter_select_all_save_a_collection_and_build_a_dataset_from_it(live_se
     page.goto(f"{base}/items/{corpus['sunny'][0].uid}/")
     expect(page.locator("h1")).to_contain_text("sunny_0.jpg")
     expect(page.locator(".chip.tag:has-text('Sunny picks')")).to_have_count(1)
+
+
+def test_the_add_dialog_counts_describes_and_keeps_its_errors_inside(live_server, browser_login, corpus):
+    page = browser_login(corpus["user"])
+    page.goto(f"{live_server.url}/w/acme/explore/?f=weather:in:Sunny,Rain&f=kind:in:image")
+    page.click("#select-all")
+    expect(page.locator("#selected-count")).to_contain_text("All 4 matching items selected")
+    page.click("#selection button[type=submit]")
+    page.click("button:has-text('Add to a collection')")
+    dialog = page.locator("#add-to-collection")
+    expect(dialog.locator("#add-summary [data-count]")).to_have_text("4")
+    expect(dialog.locator("#add-filter")).to_have_text("weather is Sunny or Rain, kind is image")
+    # Save with an empty title: the error shows inside the dialog, on a styled page, beside the title.
+    dialog.locator("button[type=submit]").click()
+    expect(dialog.locator("#id_title_error")).to_have_text("A collection needs a title.")
+    expect(page.locator("header.topbar")).to_be_visible()
+    expect(dialog.locator("#add-summary [data-count]")).to_have_text("4")
+    assert page.get_attribute("#id_title", "aria-invalid") == "true"
+    dialog.locator("#id_title").fill("Picks")
+    dialog.locator("button[type=submit]").click()
+    page.wait_for_url(f"{live_server.url}/w/acme/collections/")
+    expect(page.locator("tr.collection-row", has_text="Picks").locator(".item-count")).to_have_text("4")

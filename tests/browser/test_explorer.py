@@ -3,8 +3,10 @@
 import os
 import re
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 from metadata_site.projects.models import Folder
 from metadata_site.workspaces.models import Role
@@ -67,8 +69,9 @@ def _titles(page):
 
 
 def _total(page):
-    page.wait_for_selector("#total [data-total]")
-    return int(page.get_attribute("#total [data-total]", "data-total"))
+    """The fresh count (not the previous one, shown dimmed while the new one loads)."""
+    page.wait_for_selector("#total:not(.stale) [data-total]")
+    return int(page.get_attribute("#total:not(.stale) [data-total]", "data-total"))
 
 
 def test_an_enum_and_a_range_filter_change_counts_and_grid(live_server, page_as, user):
@@ -190,7 +193,9 @@ def test_title_datetime_presence_and_or_group_widgets_then_the_table_view(live_s
     page.fill("input[name='v.captured_at']", "2025-03-03T00:00:00Z")
     page.fill("input[name='v2.captured_at']", "2025-03-08T00:00:00Z")  # img_02 .. img_06
     page.select_option("select[name='set.temperature']", "is_set")
-    page.fill("input[name=any][aria-label='New OR condition']", "weather:eq:Fog")
+    page.select_option("#or-field-1", "weather")
+    page.select_option("#or-op-1", "eq")
+    page.fill("#or-value-1", "Fog")
     page.click("#filters button[type=submit] >> nth=0")
     page.wait_for_selector(".chip.tag:has-text('weather = Fog')")
     # Only one OR condition, so it must hold: img_02 and img_05 are the Fog ones in that range.
@@ -202,13 +207,154 @@ def test_title_datetime_presence_and_or_group_widgets_then_the_table_view(live_s
     page.wait_for_selector("table.ex-table")
     assert "view=table" in page.url
     cells = page.locator("table.ex-table tbody tr >> nth=0").locator("td").all_inner_texts()
-    assert cells[1].startswith("img_02.jpg") and "Fog" in cells
+    assert cells[2].startswith("img_02.jpg") and "Fog" in cells
     # A facet option's link narrows to it: dark = true of these two is img_02.
     link = "section[data-facet-for=dark] a:text-is('true')"
     page.wait_for_selector(link)
     page.click(link)
     page.wait_for_selector(".chip:has-text('dark = true')")
     assert _total(page) == 1
+
+
+def _filters_in_url(page):
+    return sorted(v for k, v in parse_qsl(urlsplit(page.url).query) if k in ("f", "any"))
+
+
+def test_five_sort_changes_keep_exactly_the_same_filters(live_server, page_as, user):
+    page = page_as(user)
+    _open(page, f"{live_server.url}/w/acme/explore/?f=weather:in:Rain,Fog&f=temperature:gt:0")
+    assert _total(page) == 8
+    for sort, first in [("-temperature", "img_11.jpg"), ("temperature", "img_01.jpg"), ("-title", "img_11.jpg"),
+                        ("title", "img_01.jpg"), ("-captured_at", "img_11.jpg")]:
+        page.select_option("#sort", sort)
+        page.wait_for_url(re.compile(rf"sort={re.escape(sort)}(&|$)"))
+        expect(page.locator("#grid .cap").first).to_have_text(first)
+        assert _filters_in_url(page) == ["temperature:gt:0.0", "weather:in:Rain,Fog"]
+        assert page.locator(".ex-summary .chip").count() == 2
+        assert _total(page) == 8
+    assert page.input_value("#sort") == "-captured_at"
+
+
+def test_a_typo_is_marked_at_its_input_and_every_other_filter_stays(live_server, page_as, user):
+    page = page_as(user)
+    _open(page, f"{live_server.url}/w/acme/explore/?f=weather:in:Rain")
+    assert _total(page) == 4
+    page.select_option("#w-op-temperature", "gt")
+    page.fill("#w-v-temperature", "12,5")  # applied by itself, after a pause
+    page.wait_for_selector("#err-temperature")
+    assert "expects a number, got '12,5'" in page.inner_text("#err-temperature")
+    assert page.is_checked("input[name='in.weather'][value=Rain]")
+    assert page.input_value("#w-v-temperature") == "12,5"
+    assert page.get_attribute("#w-v-temperature", "aria-invalid") == "true"
+    # The header, the count, the facets and the grid all agree: weather in Rain still applies.
+    assert _total(page) == 4
+    assert sorted(_titles(page)) == ["img_01.jpg", "img_04.jpg", "img_07.jpg", "img_10.jpg"]
+    page.wait_for_selector("#fc-weather-2[data-count]")
+    assert page.inner_text("#fc-weather-2") == "4"
+    assert "could not be applied" in page.inner_text("#filter-problems")
+    # Fixing it applies it and clears the mark.
+    page.fill("#w-v-temperature", "12.5")
+    page.wait_for_selector(".chip:has-text('temperature > 12.5')")
+    page.wait_for_selector("#err-temperature", state="detached")
+    assert _total(page) == 2 and page.is_checked("input[name='in.weather'][value=Rain]")  # img_07, img_10
+
+
+def test_a_bad_filter_in_the_url_is_named_and_the_rest_applies(live_server, page_as, user):
+    page = page_as(user)
+    page.goto(f"{live_server.url}/w/acme/explore/?f=weather:in:Rain&f=temperature:gt:warm&f=nope:eq:1")
+    page.wait_for_load_state("networkidle")
+    assert _total(page) == 4 and len(_titles(page)) == 4
+    problems = page.inner_text("#filter-problems")
+    assert "f=nope:eq:1: unknown field 'nope'" in problems
+    assert "'temperature' expects a number, got 'warm'" in page.inner_text("#err-temperature")
+    assert page.input_value("#w-v-temperature") == "warm"
+    # The bad condition no widget shows is a chip that removes it.
+    page.click(".chip.bad a")
+    page.wait_for_selector(".chip.bad", state="detached")
+    assert "nope" not in page.url and "warm" in page.url
+
+
+def test_filters_apply_as_they_change_and_old_counts_stay_until_new_ones_come(live_server, page_as, user):
+    page = page_as(user)
+    _open(page, f"{live_server.url}/w/acme/explore/")
+    assert _total(page) == 12
+    page.check("input[name='in.weather'][value=Sunny]")  # no click on Apply
+    page.wait_for_selector(".chip:has-text('weather in Sunny')")
+    assert _total(page) == 4
+    # While the next count loads, the previous one stays on screen, dimmed (never a bare "count" link).
+    held = []
+    page.route("**/explore/count/**", lambda route: held.append(route))
+    page.check("input[name='eq.dark'][value=true]")
+    page.wait_for_selector(".chip:has-text('dark = true')")
+    page.wait_for_selector("#total.stale")
+    assert "4 items" in page.inner_text("#total")
+    while not held:
+        page.wait_for_timeout(50)
+    page.unroute("**/explore/count/**")
+    for route in held:
+        route.continue_()
+    assert _total(page) == 2  # img_00, img_06
+
+
+def test_the_or_group_builder_adds_and_removes_conditions(live_server, page_as, user):
+    page = page_as(user)
+    _open(page, f"{live_server.url}/w/acme/explore/")
+    page.select_option("#or-field-1", "weather")
+    assert page.is_disabled("#or-op-1 option[value=gt]")  # only an enum's operators
+    page.select_option("#or-op-1", "eq")
+    page.fill("#or-value-1", "Fog")
+    page.wait_for_selector(".chip.tag:has-text('weather = Fog')")
+    page.click("[data-or-add]")
+    page.select_option("#or-field-2", "temperature")
+    page.select_option("#or-op-2", "gte")
+    page.fill("#or-value-2", "30")
+    page.wait_for_selector(".chip.tag:has-text('temperature ≥ 30')")
+    assert _filters_in_url(page) == ["temperature:gte:30.0", "weather:eq:Fog"]
+    assert [k for k, _ in parse_qsl(urlsplit(page.url).query)].count("any") == 2
+    assert _total(page) == 5  # Fog: 02 05 08 11, plus img_10 and img_11 at 30 and 33
+    # A bad value is marked in its row; the other OR condition still applies.
+    page.fill("#or-value-2", "hot")
+    page.wait_for_selector("#or-err-2")
+    assert "expects a number" in page.inner_text("#or-err-2")
+    assert _total(page) == 4
+    page.click("[aria-label='Remove OR condition 2']")
+    page.wait_for_selector("#or-err-2", state="detached")
+    page.wait_for_url(re.compile(r"^(?!.*temperature)"))
+    page.reload()
+    assert page.input_value("#or-field-1") == "weather" and page.input_value("#or-value-1") == "Fog"
+    assert _total(page) == 4
+
+
+def test_act_on_selection_is_disabled_until_something_is_selected(live_server, page_as, user):
+    page = page_as(user)
+    _open(page, f"{live_server.url}/w/acme/explore/?f=weather:in:Sunny")
+    assert page.is_disabled("#act-on-selection")
+    page.check("#grid input[name=item] >> nth=0")
+    assert page.is_enabled("#act-on-selection")
+    page.uncheck("#grid input[name=item] >> nth=0")
+    assert page.is_disabled("#act-on-selection")
+    page.click("#select-all")
+    page.wait_for_selector("#selected-count:has-text('All 4 matching items selected')")
+    assert page.is_enabled("#act-on-selection")
+
+
+def test_the_table_keeps_sort_and_filters_when_columns_and_views_change(live_server, page_as, user):
+    page = page_as(user)
+    _open(page, f"{live_server.url}/w/acme/explore/?f=weather:in:Sunny&sort=-temperature&view=table")
+    assert page.locator("table.ex-table thead th").all_inner_texts()[2:] == ["Title", "weather", "temperature", "captured_at", "dark", "colors"]
+    page.click("#columns summary")
+    page.uncheck("#columns input[value=captured_at]")
+    page.wait_for_url(re.compile(r"cols="))
+    page.wait_for_function("document.querySelectorAll('table.ex-table thead th').length === 7")
+    assert "f=weather%3Ain%3ASunny" in page.url and "sort=-temperature" in page.url
+    assert page.locator("table.ex-table tbody tr >> nth=0").locator("td.ex-thumb img").count() == 1
+    # img_09 (colors []) shows an empty cell, not "[]".
+    row = page.locator("table.ex-table tbody tr", has_text="img_09.jpg")
+    assert row.locator("td").last.inner_text().strip() == ""
+    page.click("a:has-text('Grid')")
+    page.wait_for_selector("#grid")
+    assert "sort=-temperature" in page.url and "f=weather%3Ain%3ASunny" in page.url
+    assert _titles(page)[0] == "img_09.jpg"
 
 
 def test_screenshot_explorer(live_server, browser_login, user):

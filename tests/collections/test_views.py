@@ -149,7 +149,7 @@ def test_the_htmx_dialog_is_a_fragment_carrying_the_selection(data, login, edito
     assert "<html" not in html
     assert '<dialog open class="modal"' in html
     assert 'name="ids" value="1,2"' in html
-    assert "2 ticked items" in html
+    assert "Adds <strong data-count=\"2\">2</strong> items: the ticked items." in html
 
 
 def test_a_large_selection_redirects_to_the_progress_page(data, login, editor, monkeypatch):
@@ -291,7 +291,7 @@ def test_the_explorer_selection_page_posts_ticked_uids_which_open_the_dialog(dat
     response = client.post(url("add-items"), {"selection": "ids", "item": uids})
     assert response.status_code == 200
     html = response.content.decode()
-    assert "2 ticked items" in html
+    assert "Adds <strong data-count=\"2\">2</strong> items: the ticked items." in html
     assert f'name="item" value="{uids[0]}"' in html
     assert not Collection.objects.filter(title="From explorer").exists()
     response = client.post(
@@ -401,3 +401,28 @@ def test_the_collections_page_shows_a_broken_live_collection_with_its_problem(
         assert "Cannot be evaluated: all[0]: unknown field &#x27;t&#x27;" in resp.content.decode()
         assert "Everything" in resp.content.decode() and "Night" in resp.content.decode()
     assert login(stranger).get(url("list")).status_code == 404
+
+
+def test_the_dialog_counts_a_filter_selection_and_describes_the_filter_in_words(data, workspace, login, editor, owner, stranger):
+    from tests.factories import make_schema
+
+    make_schema(workspace, [{"name": "weather", "type": "enum", "options": ["Rain", "Snow", "Sun"]}, {"name": "t", "type": "float"}])
+    folder = data["folder"]
+    for w, t in (("Rain", 35), ("Snow", 40), ("Sun", 50), ("Rain", 10)):
+        make_item(folder, f"{w}{t}.jpg", metadata={"weather": w, "t": t})
+    params = {"selection": "filter", "f": ["weather:in:Rain,Snow", "t:gt:30"]}
+    response = login(editor).post(url("add-items"), params)
+    assert response.status_code == 200
+    assert response.context["selection_count"] == 2
+    assert response.context["selection_description"] == "weather is Rain or Snow, t > 30.0"
+    assert '<span id="add-filter">weather is Rain or Snow, t &gt; 30.0</span>' in response.content.decode()
+    assert login(stranger).post(url("add-items"), params).status_code == 404
+
+
+def test_an_empty_title_is_shown_beside_the_title_inside_the_htmx_dialog(data, login, editor):
+    response = login(editor).post(url("add-items"), {"ids": str(data["items"][0].pk), "target": "new", "title": " "}, headers={"HX-Request": "true"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "<html" not in html and '<dialog open class="modal" id="add-to-collection"' in html
+    assert '<p class="error" id="id_title_error" role="alert">A collection needs a title.</p>' in html
+    assert 'data-swap-errors hx-post=' in html

@@ -226,3 +226,166 @@ def test_facets_in_one_pass_equal_the_per_field_definition(workspace, items, fil
     for x, y in zip(one_pass, per_field, strict=True):
         assert x == y
     assert any(o.count for f in one_pass for o in (f.options or []))
+
+
+# --- URL state built in one place, problems marked where they are (issue 20, items 1, 2, 4, 5, 7) -------------
+
+
+def test_the_sort_belongs_to_the_filters_form_whose_url_is_the_page_path(login, workspace, items, owner):
+    """The sort form used `hx-get=""`, which htmx resolves to the current URL, filters included, and then
+    added its own hidden copies of them: every sort change doubled the filters."""
+    body = login(owner).get(url(workspace), {"f": "weather:eq:Sunny", "sort": "title"}).content.decode()
+    assert 'hx-get=""' not in body
+    assert f'hx-get="{url(workspace)}" hx-target="#ex-results"' in body
+    assert '<select name="sort" id="sort" form="filters">' in body
+    assert body.count('name="f"') == 0  # a condition a widget shows is not also a hidden input
+
+
+def test_a_sort_change_from_the_form_keeps_each_filter_once(login, workspace, items, owner):
+    response = login(owner).get(url(workspace), {"apply": "1", "in.weather": "Sunny", "f": ["dark:eq:true"], "sort": "-temperature"})
+    assert response.status_code == 302
+    assert response["Location"] == url(workspace) + "?f=dark%3Aeq%3Atrue&f=weather%3Ain%3ASunny&sort=-temperature"
+
+
+def test_duplicate_conditions_in_a_url_collapse_into_one(login, workspace, items, owner):
+    response = login(owner).get(url(workspace), {"f": ["weather:eq:Sunny"] * 4}, headers={"HX-Request": "true"})
+    assert response["HX-Push-Url"] == url(workspace) + "?f=weather%3Aeq%3ASunny"
+    assert len(response.context["chips"]) == 1
+
+
+def test_a_bad_widget_value_is_marked_at_its_input_and_the_other_filters_apply(login, workspace, items, owner):
+    response = login(owner).get(url(workspace), {"apply": "1", "in.weather": "Sunny", "op.temperature": "gt", "v.temperature": "12,5"})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert '<p class="field-error error small" id="err-temperature" role="alert">&#x27;temperature&#x27; expects a number, got &#x27;12,5&#x27;</p>' in body
+    assert 'id="w-v-temperature" value="12,5" aria-label="temperature value" aria-invalid="true"' in body
+    assert 'name="in.weather" value="Sunny" checked' in body
+    # The grid, the count and the facets all use weather = Sunny.
+    assert "sunny_hot.jpg" in body and "sunny_cold.jpg" in body and "rain.jpg" not in body
+    assert response.context["count_url"].endswith("?f=weather%3Ain%3ASunny")
+    assert response.context["facets_url"].endswith("?f=weather%3Ain%3ASunny")
+
+
+def test_an_htmx_request_with_a_problem_replaces_the_whole_explorer_and_pushes_what_was_typed(login, workspace, items, owner):
+    response = login(owner).get(
+        url(workspace), {"apply": "1", "in.weather": "Sunny", "op.temperature": "gt", "v.temperature": "warm"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 400
+    assert response["HX-Retarget"] == "#explorer" and response["HX-Reselect"] == "#explorer"
+    assert response["HX-Push-Url"] == url(workspace) + "?f=weather%3Ain%3ASunny&f=temperature%3Agt%3Awarm"
+    ok = login(owner).get(url(workspace), {"apply": "1", "in.weather": "Sunny"}, headers={"HX-Request": "true"})
+    assert ok.status_code == 200 and "HX-Retarget" not in ok
+
+
+def test_a_bad_condition_in_the_url_is_listed_and_kept_and_the_count_agrees_with_the_grid(login, workspace, items, owner):
+    response = login(owner).get(url(workspace), {"f": ["weather:eq:Sunny", "nope:eq:1"]})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "f=nope:eq:1: unknown field &#x27;nope&#x27; (not declared in the schema)" in body
+    assert '<input type="hidden" name="f" value="nope:eq:1">' in body  # not silently dropped
+    assert response.context["count_url"].endswith("?f=weather%3Aeq%3ASunny")
+    bad = [c for c in response.context["chips"] if c["group"] == "bad"]
+    assert [c["label"] for c in bad] == ["nope:eq:1"] and bad[0]["remove"] == "?f=weather%3Aeq%3ASunny"
+
+
+def test_an_invalid_query_counts_nothing_and_says_so(login, workspace, items, owner):
+    response = login(owner).get(url(workspace), {"f": "weather:eq:Sunny", "scope": "folder:999999"})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "The query is invalid, so nothing is listed: scope: no folder 999999 in this workspace" in body
+    assert "no count (invalid query)" in body and "explore/count/" not in body
+    assert "sunny_hot.jpg" not in body
+
+
+def test_a_bad_sort_is_named_and_the_filters_still_apply(login, workspace, items, owner):
+    response = login(owner).get(url(workspace), {"f": "weather:eq:Rain", "sort": "colors"})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "sort: cannot sort by &#x27;colors&#x27;" in body
+    assert "rain.jpg" in body and "sunny_hot.jpg" not in body
+
+
+def test_filters_apply_as_they_change_and_the_count_waits_with_a_loading_mark(login, workspace, items, owner):
+    body = login(owner).get(url(workspace)).content.decode()
+    assert 'hx-trigger="submit, input delay:500ms" hx-sync="this:replace"' in body
+    assert '<button type="submit" class="primary">Apply filters</button>' in body  # without JavaScript
+    assert 'hx-trigger="load" hx-swap="outerHTML" data-loading>' in body
+    assert 'id="facets" hx-get=' in body and 'data-loading>' in body
+
+
+def test_one_bound_of_a_range_is_an_open_range(login, workspace, items, owner):
+    response = login(owner).get(url(workspace), {"apply": "1", "op.temperature": "between", "v2.temperature": "30"})
+    assert response["Location"] == url(workspace) + "?f=temperature%3Alte%3A30.0"
+
+
+def test_the_or_builder_rows_serialise_to_any_parameters(login, workspace, items, owner):
+    response = login(owner).get(url(workspace), {
+        "apply": "1",
+        "or.field": ["weather", "temperature", ""], "or.op": ["eq", "gt", "eq"], "or.value": ["Rain", "30", ""],
+    })
+    assert response["Location"] == url(workspace) + "?any=weather%3Aeq%3ARain&any=temperature%3Agt%3A30.0"
+    page = login(owner).get(response["Location"])
+    rows = page.context["or_rows"]
+    assert [(r["field"], r["op"], r["value"]) for r in rows] == [("weather", "eq", "Rain"), ("temperature", "gt", "30.0"), ("", "", "")]
+    assert '<option value="weather" data-ops="eq ne in is_set is_unset" selected>weather</option>' in page.content.decode()
+
+
+def test_a_bad_or_row_is_marked_in_its_row(login, workspace, items, owner):
+    response = login(owner).get(url(workspace), {
+        "apply": "1", "or.field": ["weather", "temperature"], "or.op": ["eq", "gt"], "or.value": ["Rain", "hot"],
+    })
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert 'id="or-err-2" role="alert">&#x27;temperature&#x27; expects a number, got &#x27;hot&#x27;</p>' in body
+    assert 'id="or-value-2" value="hot"' in body
+    assert "rain.jpg" in body and "sunny_hot.jpg" not in body
+
+
+def test_the_table_has_thumbnails_chosen_columns_and_empty_lists_are_empty(login, workspace, items, owner):
+    response = login(owner).get(url(workspace), {"view": "table", "col": ["colors", "weather"], "f": "weather:eq:Sunny"})
+    body = response.content.decode()
+    assert [spec.name for spec in response.context["columns"]] == ["colors", "weather"]
+    assert f'class="ex-thumb"><img src="/w/acme/items/{items[0].uid}/thumb.png" alt="" loading="lazy" width="48" height="36">' in body
+    assert "[]" not in body
+    assert '<td class="v-enum"></td>' in body  # sunny_cold's colors: []
+    # Switching view keeps the filters, the sort and the columns.
+    ctx = response.context
+    assert ctx["grid_link"] == "?f=weather%3Aeq%3ASunny&cols=colors%2Cweather"
+    assert ctx["table_link"] == "?f=weather%3Aeq%3ASunny&view=table&cols=colors%2Cweather"
+
+
+# --- charts (issue 20, item 14) ----------------------------------------------------------------------------------
+
+
+def test_an_empty_histogram_says_no_values(login, workspace, items, owner):
+    body = login(owner).get(url(workspace, "explorer:facets"), {"f": "temperature:gt:100"}).content.decode()
+    temperature = body[body.index('data-facet-for="temperature"'):body.index('data-facet-for="colors"')]
+    assert "no values" in temperature and "hist-bars" not in temperature
+
+
+def test_histograms_show_their_scale_and_dates_read_short(login, workspace, items, owner):
+    body = login(owner).get(url(workspace, "explorer:facets")).content.decode()
+    temperature = body[body.index('data-facet-for="temperature"'):body.index('data-facet-for="colors"')]
+    assert '<span data-axis="low">5</span>' in temperature and '<span data-axis="high">35</span>' in temperature
+    assert '<span class="hist-peak muted small" title="the tallest bar\'s count">1</span>' in temperature
+    captured = body[body.index('data-facet-for="captured_at"'):]
+    assert '<span data-axis="low">5 Jan 2024</span>' in captured and '<span data-axis="high">5 Mar 2025</span>' in captured
+
+
+def test_integer_fields_get_integer_bins(login, workspace, owner):
+    make_schema(workspace, [{"name": "people", "type": "integer"}])
+    folder = make_folder(workspace, "crowd")
+    for n in (0, 1, 1, 2, 7):
+        make_item(folder, f"p{n}.jpg", metadata={"people": n})
+    facets = login(owner).get(url(workspace, "explorer:facets")).context["facets"]
+    buckets = facets[0].buckets
+    assert [(b.low, b.high, b.count) for b in buckets] == [(n, n, c) for n, c in zip(range(8), [1, 2, 1, 0, 0, 0, 0, 1], strict=True)]
+    assert all(isinstance(b.low, int) for b in buckets) and buckets[1].label == "1"
+    assert buckets[1].url == "?f=people%3Abetween%3A1..1"
+
+
+def test_a_facet_option_link_keeps_the_sort_and_the_table_view(login, workspace, items, owner):
+    response = login(owner).get(url(workspace, "explorer:facets"), {"f": "dark:eq:true", "sort": "-temperature", "view": "table", "cols": "dark"})
+    weather = response.context["facets"][0]
+    assert weather.options[1].url == "?f=dark%3Aeq%3Atrue&f=weather%3Aeq%3ARain&sort=-temperature&view=table&cols=dark"

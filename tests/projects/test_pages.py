@@ -59,3 +59,32 @@ def test_an_item_of_another_workspace_is_a_404_even_for_its_own_members(tree, lo
     # The stranger is admin of "elsewhere", but the item belongs to "acme".
     url = reverse("items:item", args=["elsewhere", tree["item"].uid])
     assert login(stranger).get(url).status_code == 404
+
+
+def test_the_folder_page_counts_its_subtree_and_lists_subfolders_with_theirs(tree, workspace, login, owner, viewer):
+    from tests.factories import make_image_group
+
+    deeper = make_folder(workspace, "march", parent=tree["sub"])
+    make_image_group(deeper, "burst", frames=2)  # 3 items, as the explorer counts them
+    make_item(tree["root"], "top.jpg")
+    response = login(viewer).get(reverse("projects:folder", args=["acme", tree["root"].pk]))
+    body = response.content.decode()
+    assert '<strong data-total="5">5</strong> items in this folder and its subfolders' in body
+    assert [(f.name, f.item_count) for f in response.context["subfolders"]] == [("2024", 4)]
+    sub = login(owner).get(reverse("projects:folder", args=["acme", tree["sub"].pk])).context
+    assert sub["total"] == 4 and [(f.name, f.item_count) for f in sub["subfolders"]] == [("march", 3)]
+
+
+def test_folder_counts_agree_with_the_explorer_in_a_fixed_number_of_queries(tree, workspace, django_assert_num_queries):
+    from metadata_site.explorer import filters, selectors
+    from metadata_site.projects.selectors import folder_subtree_counts
+    from metadata_site.schemas.selectors import schema_current
+
+    for n in range(4):
+        make_item(make_folder(workspace, f"day{n}", parent=tree["sub"]), f"d{n}.jpg")
+    with django_assert_num_queries(2):
+        counts = folder_subtree_counts([tree["root"], tree["sub"]], workspace=workspace)
+    schema = schema_current(workspace=workspace)
+    for folder in (tree["root"], tree["sub"]):
+        query = filters.Query(scope=filters.Scope("folder", folder.pk))
+        assert counts[folder.pk] == selectors.count(query, schema=schema, workspace=workspace) == 5

@@ -36,3 +36,14 @@ def test_the_index_redirects_a_single_workspace_member_home(workspace, login, vi
     response = login(viewer).get(reverse("workspaces:index"))
     assert response.status_code == 302
     assert response.url == reverse("workspaces:home", args=["acme"])
+
+
+def test_a_folder_counts_the_items_of_its_subfolders(workspace, login, viewer, home_url):
+    from tests.factories import make_item
+
+    root = make_folder(workspace, "fleet")
+    make_item(root, "a.jpg")
+    make_item(make_folder(workspace, "2024", parent=make_folder(workspace, "day", parent=root)), "b.jpg")
+    response = login(viewer).get(home_url)
+    assert [(f.name, f.item_count) for f in response.context["folders"]] == [("fleet", 2)]
+    assert "<td>2</td>" in response.content.decode()
