@@ -106,6 +106,10 @@ MATRIX: dict[str, Entry] = {
     W + "projects/<int:pk>/": Entry({"GET": READ}, {"pk": "project.pk"}),
     W + "projects/<int:pk>/info/": Entry({"GET": READ}, {"pk": "project.pk"}),
     W + "projects/<int:pk>/info/schema/": Entry({"POST": WRITE}, {"pk": "project.pk"}),
+    W + "projects/<int:pk>/datasets/attach/": Entry({"POST": WRITE}, {"pk": "project.pk"}),
+    W + "projects/<int:pk>/datasets/<int:dataset_pk>/detach/": Entry(
+        {"POST": WRITE}, {"pk": "project.pk", "dataset_pk": "dataset.pk"}
+    ),
     W + "datasets/<int:pk>/": Entry({"GET": READ}, {"pk": "dataset.pk"}),
     W + "datasets/<int:pk>/info/": Entry({"GET": READ}, {"pk": "dataset.pk"}),
     W + "folders/<int:pk>/": Entry({"GET": READ}, {"pk": "folder.pk"}),
