@@ -164,3 +164,15 @@ def test_permissions_follow_the_workspace(api_as, viewer, stranger, dataset):
 def test_an_image_outside_the_dataset_is_404(api_as, viewer, dataset, workspace):
     other = make_item(make_folder(workspace, "other"))
     assert_error_shape(api_as(viewer).get(f"/api/v1/datasets/{dataset.pk}/image/{other.uid}/custom_metadata"), 404)
+
+
+@pytest.mark.django_db
+def test_a_datetime_field_takes_dates_as_the_documents_write_them(api_as, editor, dataset):
+    client = api_as(editor)
+    base = f"/api/v1/datasets/{dataset.pk}/custom_metadata"
+    task = client.post(f"{base}/tasks", {"field_name": "captured_at", "field_type": "datetime"}).json()["task_id"]
+    a = _items(dataset)[0]
+    client.post(f"{base}/tasks/{task}", [{"media_id": str(a.uid), "value": "2024-02-24"}])
+    assert client.get(f"{base}/tasks/{task}/status").json()["error_count"] == 0
+    assert client.get(f"/api/v1/datasets/{dataset.pk}/image/{a.uid}/custom_metadata").json() == [
+        {"field_name": "captured_at", "field_type": "datetime", "value": "2024-02-24T00:00:00Z"}]

@@ -162,3 +162,22 @@ def test_a_video_shows_its_keyframes(login, owner, item):
     video = make_item(item.folder, "clip.mp4", kind=ItemKind.VIDEO, metadata={"keyframes": [0, 25, 50]})
     html = login(owner).get(reverse("items:item", args=["acme", video.uid])).content.decode()
     assert '<span class="chip">frame 25</span>' in html
+
+
+def test_a_date_without_a_time_is_stored_as_midnight_utc_from_the_form(login, editor, item):
+    login(editor).post(_edit_url(item), _form_data(f2="2024-02-24", tz2="+02:00"))
+    item.refresh_from_db()
+    assert item.client_metadata["captured_at"] == "2024-02-24T00:00:00Z"
+
+
+def test_a_date_without_a_time_is_stored_as_midnight_utc_from_the_json_editor(login, editor, item):
+    response = login(editor).post(_json_url(item), {"metadata": json.dumps({"captured_at": "2024-02-24"}),
+                                                    "mode": "merge"})
+    assert response.status_code in (200, 302)
+    item.refresh_from_db()
+    assert item.client_metadata["captured_at"] == "2024-02-24T00:00:00Z"
+    response = login(editor).post(_json_url(item), {"metadata": json.dumps({"captured_at": "2024-02-30"}),
+                                                    "mode": "merge"})
+    assert response.status_code == 400 and "or a date such as 2024-05-01" in response.content.decode()
+    item.refresh_from_db()
+    assert item.client_metadata["captured_at"] == "2024-02-24T00:00:00Z"
