@@ -84,6 +84,9 @@ def test_label_rows_are_the_data_units_of_the_attached_datasets(rpc, keys, world
     ({"data_title_eq": "a.jpg"}, ["a.jpg"]),
     ({"data_title_like": "_.%"}, ["b.png", "a.jpg"]),
     ({"data_title_like": "a.jp"}, []),
+    ({"data_title_like": "A.JPG"}, ["a.jpg"]),  # ASCII letters fold, on both databases
+    ({"data_title_like": "%%b%%"}, ["b.png"]),
+    ({"data_title_like": "\\_.png"}, []),  # an escaped _ is a literal underscore
     ({"data_hashes": ["{b}"]}, ["b.png"]),
     ({"label_statuses": ["LABELLED"]}, []),
     ({"label_statuses": ["NOT_LABELLED"]}, ["b.png", "a.jpg", "g"]),
