@@ -109,3 +109,19 @@ def test_a_member_cannot_attach_and_a_stranger_gets_404(login, viewer, stranger,
     assert login(stranger).post(_attach(signs), {"dataset": train.pk}).status_code == 404
     assert login(stranger).post(_detach(signs, train)).status_code == 404
     assert list(train.projects.values_list("name", flat=True)) == ["roads"]
+
+
+@pytest.mark.django_db
+def test_the_project_page_costs_the_same_queries_however_many_datasets(login, owner, roads, signs,
+                                                                       django_assert_max_num_queries):
+    client = login(owner)
+    url = reverse("projects:project", args=["acme", signs.pk])
+    for n in range(2):
+        project_attach_dataset(project=signs, dataset=make_dataset(roads, f"d{n}"))
+    client.get(url)
+    with django_assert_max_num_queries(8) as few:
+        client.get(url)
+    for n in range(2, 8):
+        project_attach_dataset(project=signs, dataset=make_dataset(roads, f"d{n}"))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert "d7" in client.get(url).content.decode()
