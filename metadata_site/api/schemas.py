@@ -35,6 +35,7 @@ class FolderPage(Schema):
 
 class ProjectOut(Schema):
     id: int
+    uid: UUID
     name: str
     description: str
     created_at: datetime
@@ -53,11 +54,16 @@ class DatasetOut(Schema):
     name: str
     description: str
     project: int = Field(..., alias="project_id")
+    projects: list[int] = Field(..., description="Every project the dataset is attached to (`project` included).")
     status: str
     progress: int
     item_count: int
     created_at: datetime
     updated_at: datetime
+
+    @staticmethod
+    def resolve_projects(obj) -> list[int]:
+        return sorted(link.project_id for link in obj.project_links.all())
 
 
 class DatasetPage(Schema):

@@ -42,6 +42,8 @@ Meaning (defined once, in plain Python, by `metadata_site.explorer.reference`):
 - every operator except ``is_unset`` matches only items where the field is set;
 - ``contains`` is case-insensitive (ASCII letters), ``eq``/``startswith`` are case-sensitive;
 - datetimes are compared in UTC at second precision (values are stored as ``YYYY-MM-DDTHH:MM:SSZ``);
+  a date without a time (``2024-06-30``) means that whole day: ``eq`` finds the day's items, ``lte`` and the
+  upper end of ``between`` include it, ``gt`` and ``lt`` exclude it (`datetime_terms`);
 - sorting puts items where the field is unset last, in both directions; ties break by item id.
 
 Public API:
@@ -66,10 +68,12 @@ from __future__ import annotations
 import base64
 import json
 import math
+import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from functools import reduce
 from typing import Any
 
 from django.db import models
@@ -285,6 +289,61 @@ def normalize_datetime(raw: Any) -> str | None:
     return None if utc is None else utc.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_DATE_ONLY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def filter_datetime(raw: Any) -> str | None:
+    """A datetime filter value: a date without a time stays a date (``YYYY-MM-DD``, the whole day), anything else
+    is `normalize_datetime`'d; None when it is neither."""
+    if isinstance(raw, date) and not isinstance(raw, datetime):
+        return raw.isoformat()
+    if isinstance(raw, str) and _DATE_ONLY.fullmatch(raw.strip()):
+        try:
+            return date.fromisoformat(raw.strip()).isoformat()
+        except ValueError:
+            return None
+    return normalize_datetime(raw)
+
+
+def is_day(value: Any) -> bool:
+    """A datetime filter value that is a whole day (a date without a time)."""
+    return isinstance(value, str) and len(value) == 10
+
+
+def _day_after(day: str) -> str:
+    try:
+        return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+    except OverflowError:  # 9999-12-31: any text of that day sorts below this one
+        return "9999-13"
+
+
+def datetime_terms(op: str, value: Any) -> tuple[bool, list[tuple[str, str]]]:
+    """A datetime condition as comparisons of the stored text (``any``, [(op, bound), ...]): all must hold, or
+    with ``any`` one of them. A day D is the texts from ``D`` (inclusive) to the next day (exclusive), which is
+    every stored time of that day, fractions of a second included. The compiler, the projection and the
+    reference evaluator all read a datetime condition through this one function."""
+    if op == BETWEEN:
+        low, high = value
+        return False, [(GTE, low), (LT, _day_after(high)) if is_day(high) else (LTE, high)]
+    if not is_day(value):
+        return False, [(op, value)]
+    after = _day_after(value)
+    return {
+        EQ: (False, [(GTE, value), (LT, after)]),
+        NE: (True, [(LT, value), (GTE, after)]),
+        LT: (False, [(LT, value)]),
+        LTE: (False, [(LT, after)]),
+        GT: (False, [(GTE, after)]),
+        GTE: (False, [(GTE, value)]),
+    }[op]
+
+
+def _empty_range(family: str, low: Any, high: Any) -> bool:
+    if family == "datetime" and is_day(high):
+        return low >= _day_after(high)
+    return low > high
+
+
 def _coerce_scalar(family: str, raw: Any, *, param: str, name: str, spec: FieldSpec | None) -> Any:
     if family in ("float", "integer"):
         if isinstance(raw, bool):
@@ -301,7 +360,7 @@ def _coerce_scalar(family: str, raw: Any, *, param: str, name: str, spec: FieldS
             return int(number)
         return float(number)
     if family == "datetime":
-        value = normalize_datetime(raw)
+        value = filter_datetime(raw)
         if value is None:
             raise _bad(param, name, family, raw)
         return value
@@ -445,7 +504,7 @@ def make_condition(name: str, op: str, raw: Any, *, schema: Schema, param: str =
 
     if op == BETWEEN:
         low, high = (one(v) for v in _split_range(raw, param=param))
-        if low > high:
+        if _empty_range(family, low, high):
             raise FilterError(FILTER_EMPTY_RANGE.format(param=param, raw=_format_value(BETWEEN, (low, high))), param=param)
         return Condition(field_name, op, (low, high), builtin)
     if op in _LIST_OPS:
@@ -893,6 +952,10 @@ def condition_q(condition: Condition, *, schema: Schema) -> Q:
         # Booleans compare as literals so PostgreSQL can match per-value partial indexes.
         wanted = c.value if c.op == EQ else not c.value
         return Q(_BoolIs(expr, wanted))
+    if family == "datetime" and (c.op in _SQL_OPS or c.op == BETWEEN):
+        any_of, terms = datetime_terms(c.op, c.value)
+        parts = [Q(_Cmp(expr, op, bound)) for op, bound in terms]
+        return reduce(operator.or_ if any_of else operator.and_, parts)
     return _compare(expr, c.op, c.value)
 
 

@@ -479,6 +479,10 @@ class Reader:
             return self._contains(column, value)
         if op == fl.STARTSWITH:
             return f"{col} LIKE %s", [fl.like_escape(value) + "%"]
+        if family == "datetime" and op != fl.IN:
+            any_of, terms = fl.datetime_terms(op, value)
+            joined = (" OR " if any_of else " AND ").join(f"{col} {fl._SQL_OPS[o]} %s" for o, _ in terms)
+            return f"({joined})", [bound for _, bound in terms]
         if op == fl.BETWEEN:
             return f"{col} >= %s AND {col} <= %s", [value[0], value[1]]
         if op == fl.IN:

@@ -100,6 +100,11 @@ def matches(item: RefItem, condition: fl.Condition, *, schema: Schema) -> bool:
         return all(v in value for v in c.value)
     if c.op == fl.HAS_NONE:
         return not any(v in value for v in c.value)
+    if fl.type_key(spec) == "datetime" and c.op != fl.IN:
+        # Datetimes compare as their stored text; a date without a time means its whole day.
+        any_of, terms = fl.datetime_terms(c.op, c.value)
+        results = [_compare(value, op, bound) for op, bound in terms]
+        return any(results) if any_of else all(results)
     return _compare(value, c.op, c.value)
 
 

@@ -69,6 +69,8 @@ class InfoFields(models.Model):
 
 class Project(InfoFields):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="projects")
+    # The stable public id (Encord's project hash), shown on the project page and in the API.
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     # Optional JSON Schema that custom data of the project and of its datasets must satisfy.
@@ -89,8 +91,13 @@ class DatasetStatus(models.TextChoices):
 
 
 class Dataset(InfoFields):
+    """A set of items used by projects. `project` is its home project: the one Supervisely's protocol shows, whose
+    custom-data schema applies, and whose deletion deletes it. As in Encord, it can also be attached to other
+    projects (`projects`, which always includes the home project)."""
+
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="datasets")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="datasets")
+    projects = models.ManyToManyField(Project, through="ProjectDataset", related_name="linked_datasets")
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -106,6 +113,28 @@ class Dataset(InfoFields):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        if adding:  # a new dataset belongs to its home project
+            ProjectDataset.objects.get_or_create(workspace_id=self.workspace_id, project_id=self.project_id, dataset=self)
+
+
+class ProjectDataset(models.Model):
+    """A dataset attached to a project (a dataset can be in several)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="dataset_links")
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="project_links")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "dataset"], name="project_dataset_unique")]
+        indexes = [models.Index(fields=["dataset", "project"], name="project_dataset_by_dataset")]
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id} in project {self.project_id}"
 
 
 class DatasetItem(models.Model):

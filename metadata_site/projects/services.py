@@ -1,4 +1,5 @@
-"""Writes of the Info tab: README, custom data and the project's custom-data JSON Schema.
+"""Writes of projects and datasets: the Info tab (README, custom data, the project's custom-data JSON Schema) and
+which projects a dataset is attached to.
 
 Every save locks the row, checks the caller's `base_version` (optimistic concurrency: a save on top of a newer
 save is refused with `InfoConflict`, never a silent overwrite), writes an `InfoRevision` with the new and the
@@ -18,7 +19,7 @@ from django.utils import timezone
 
 from metadata_site.lib import safeschema, strictjson
 
-from .models import Dataset, InfoKind, InfoRevision, Project
+from .models import Dataset, InfoKind, InfoRevision, Project, ProjectDataset
 from .selectors import info_owner_filter, info_revision_value
 
 INFO_CONFLICT = (
@@ -286,3 +287,40 @@ def info_restore_revision(*, obj: InfoObject, kind: str, version: int, user) -> 
     elif kind == InfoKind.README:
         value = value or ""
     return _save(obj=obj, kind=kind, value=value, user=user, base_version=None, restored_from=version)
+
+
+# --- datasets in several projects ---------------------------------------------------------------------------
+
+DATASET_OTHER_WORKSPACE = "The dataset and the project belong to different workspaces."
+DATASET_HOME_PROJECT = (
+    "{project!r} is the home project of the dataset {dataset!r}: it cannot be detached from it (delete the dataset "
+    "instead)."
+)
+
+
+class ProjectDatasetError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@transaction.atomic
+def project_attach_dataset(*, project: Project, dataset: Dataset) -> bool:
+    """Attach `dataset` to `project` as well (a dataset can belong to several projects). True when it was not
+    attached yet."""
+    if project.workspace_id != dataset.workspace_id:
+        raise ProjectDatasetError(DATASET_OTHER_WORKSPACE)
+    _link, created = ProjectDataset.objects.get_or_create(
+        workspace_id=project.workspace_id, project=project, dataset=dataset
+    )
+    return created
+
+
+@transaction.atomic
+def project_detach_dataset(*, project: Project, dataset: Dataset) -> bool:
+    """Detach `dataset` from `project`; the dataset stays (in its home project, which it cannot leave). True when
+    it was attached."""
+    if dataset.project_id == project.pk:
+        raise ProjectDatasetError(DATASET_HOME_PROJECT.format(project=project.name, dataset=dataset.name))
+    deleted, _ = ProjectDataset.objects.filter(project=project, dataset=dataset).delete()
+    return deleted > 0

@@ -7,6 +7,12 @@ urlpatterns = [
     path("projects/<int:pk>/", views.project_detail, name="project"),
     path("projects/<int:pk>/info/", info_views.project_info, name="project-info"),
     path("projects/<int:pk>/info/schema/", info_views.info_schema_save, name="project-info-schema"),
+    path("projects/<int:pk>/datasets/attach/", views.project_attach_dataset_view, name="project-attach-dataset"),
+    path(
+        "projects/<int:pk>/datasets/<int:dataset_pk>/detach/",
+        views.project_detach_dataset_view,
+        name="project-detach-dataset",
+    ),
     path("datasets/<int:pk>/", views.dataset_detail, name="dataset"),
     path("datasets/<int:pk>/info/", info_views.dataset_info, name="dataset-info"),
     path("folders/<int:pk>/", views.folder_detail, name="folder"),

@@ -2,8 +2,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
 from metadata_site.items.models import Item
 from metadata_site.workspaces.access import Access, get_access
@@ -11,6 +11,7 @@ from metadata_site.workspaces.models import Role
 
 from .models import Dataset, Folder, Project
 from .selectors import folder_subtree_counts
+from .services import ProjectDatasetError, project_attach_dataset, project_detach_dataset
 
 ITEMS_PER_PAGE = 60
 
@@ -42,8 +43,49 @@ def _ctx(access: Access, **extra) -> dict:
 @require_GET
 def project_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     access, project = _get_project_for_user(request, slug, pk)
-    datasets = project.datasets.annotate(item_count=Count("memberships"))
-    return render(request, "projects/project.html", _ctx(access, project=project, datasets=datasets, tab="overview"))
+    return _render_project(request, access, project)
+
+
+def _render_project(request: HttpRequest, access: Access, project: Project, *, error: str = "",
+                    status: int = 200) -> HttpResponse:
+    datasets = project.linked_datasets.annotate(item_count=Count("memberships")).order_by("name")
+    others = Dataset.objects.filter(workspace=access.workspace).exclude(project_links__project=project)
+    ctx = _ctx(access, project=project, datasets=datasets, others=others.select_related("project").order_by("name"), error=error,
+               tab="overview")
+    return render(request, "projects/project.html", ctx, status=status)
+
+
+def _dataset_for_form(request: HttpRequest, access: Access) -> Dataset | None:
+    raw = request.POST.get("dataset", "")
+    if not raw.isdigit():
+        return None
+    return Dataset.objects.filter(workspace=access.workspace, pk=int(raw)).first()
+
+
+ATTACH_NO_DATASET = "Choose a dataset of this workspace to attach."
+
+
+@login_required
+@require_POST
+def project_attach_dataset_view(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    access, project = _get_project_for_user(request, slug, pk, role=Role.EDITOR)
+    dataset = _dataset_for_form(request, access)
+    if dataset is None:
+        return _render_project(request, access, project, error=ATTACH_NO_DATASET, status=400)
+    project_attach_dataset(project=project, dataset=dataset)
+    return redirect("projects:project", slug, project.pk)
+
+
+@login_required
+@require_POST
+def project_detach_dataset_view(request: HttpRequest, slug: str, pk: int, dataset_pk: int) -> HttpResponse:
+    access, project = _get_project_for_user(request, slug, pk, role=Role.EDITOR)
+    dataset = get_object_or_404(Dataset, workspace=access.workspace, pk=dataset_pk)
+    try:
+        project_detach_dataset(project=project, dataset=dataset)
+    except ProjectDatasetError as exc:
+        return _render_project(request, access, project, error=exc.message, status=400)
+    return redirect("projects:project", slug, project.pk)
 
 
 @login_required
@@ -51,7 +93,8 @@ def project_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def dataset_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     access, dataset = _get_dataset_for_user(request, slug, pk)
     items = Item.objects.filter(dataset_memberships__dataset=dataset).order_by("id")
-    ctx = _ctx(access, dataset=dataset, project=dataset.project, page=_page(request, items), tab="overview")
+    ctx = _ctx(access, dataset=dataset, project=dataset.project, page=_page(request, items), tab="overview",
+               projects=dataset.projects.order_by("name"))
     return render(request, "projects/dataset.html", ctx)
 
 

@@ -10,7 +10,8 @@ datetime) is checked and normalised here afterwards, so a value is stored in exa
 - float: a finite number (integers accepted and kept as given);
 - integer: a whole number (3.0 is stored as 3);
 - boolean: true / false;
-- datetime: UTC, ``YYYY-MM-DDTHH:MM:SSZ``, with the given fractional seconds kept (trailing zeros dropped);
+- datetime: UTC, ``YYYY-MM-DDTHH:MM:SSZ``, with the given fractional seconds kept (trailing zeros dropped); a date
+  without a time (``2024-02-24``, as the Encord documentation writes them) is midnight UTC of that day;
 - enum: one option, or (multi) a list of distinct options in the order given;
 - link: an absolute http/https URL.
 
@@ -62,7 +63,9 @@ VALUE_NOT_A_NUMBER = "Expected a number."
 VALUE_NOT_FINITE = "Expected a finite number."
 VALUE_NOT_AN_INTEGER = "Expected an integer."
 VALUE_NOT_A_BOOLEAN = "Expected true or false."
-VALUE_NOT_A_DATETIME = "Expected an ISO 8601 date and time such as 2024-05-01T12:30:00Z."
+VALUE_NOT_A_DATETIME = (
+    "Expected an ISO 8601 date and time such as 2024-05-01T12:30:00Z, or a date such as 2024-05-01 (midnight UTC)."
+)
 VALUE_DATETIME_OUT_OF_RANGE = "The date and time is out of range: converted to UTC it must fall between the years 0001 and 9999."
 VALUE_DATETIME_NAIVE = "The date and time has no time zone: add Z or an offset such as +02:00."
 VALUE_NOT_AN_OPTION = "Expected one of the options: {options}."
@@ -247,7 +250,7 @@ def field_json_schema(spec: FieldSpec) -> dict:
         case FieldType.BOOLEAN:
             return {"type": "boolean"}
         case FieldType.DATETIME:
-            return {"type": "string", "format": "date-time"}
+            return {"type": "string", "anyOf": [{"format": "date-time"}, {"format": "date"}]}
         case FieldType.ENUM if spec.is_multi:
             return {"type": "array", "items": {"enum": list(spec.options)}, "uniqueItems": True}
         case FieldType.ENUM:
@@ -464,8 +467,13 @@ def _datetime_message(value: Any) -> str:
     return VALUE_NOT_A_DATETIME
 
 
+_DATE_ONLY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _normalise_datetime(value: str) -> str:
     text = value.strip()
+    if _DATE_ONLY.fullmatch(text):
+        return f"{text}T00:00:00Z"  # a date is midnight UTC of that day
     parsed = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
     if parsed.tzinfo is None:
         raise FieldValueError(VALUE_DATETIME_NAIVE)

@@ -12,6 +12,7 @@ def items(workspace):
     make_schema(workspace, [
         {"name": "weather", "type": "enum", "options": ["Sunny", "Rain", "Snow"]},
         {"name": "temperature", "type": "float"},
+        {"name": "captured_at", "type": "datetime"},
     ])
     folder = make_folder(workspace, "raw")
     return [
@@ -188,3 +189,22 @@ def test_values_the_database_could_not_store_are_422_naming_the_key_and_change_n
     assert items[0].client_metadata == {"weather": "Sunny", "temperature": 31.5}
     assert api_as(viewer).patch(f"/api/w/acme/items/{items[0].uid}/metadata", body).status_code == 403
     assert api_as(stranger).patch(f"/api/w/acme/items/{items[0].uid}/metadata", body).status_code == 404
+
+
+def test_a_date_without_a_time_is_stored_and_filtered_as_the_whole_day(api_as, editor, items):
+    client = api_as(editor)
+    a, b, c, _d = items
+    for item, value in ((a, "2024-06-30"), (b, "2024-06-30T23:59:59.5Z"), (c, "2024-07-01")):
+        resp = client.patch(f"/api/w/acme/items/{item.uid}/metadata", {"captured_at": value})
+        assert resp.status_code == 200, resp.content
+    assert client.get(f"/api/w/acme/items/{a.uid}/metadata").json()["captured_at"] == "2024-06-30T00:00:00Z"
+
+    def titles(f):
+        return sorted(r["title"] for r in client.get(f"/api/w/acme/items?f={f}").json()["results"])
+
+    assert titles("captured_at:eq:2024-06-30") == ["a.jpg", "b.jpg"]
+    assert titles("captured_at:between:2024-03-01..2024-06-30") == ["a.jpg", "b.jpg"]
+    assert titles("captured_at:lte:2024-06-30") == ["a.jpg", "b.jpg"]
+    assert titles("captured_at:gt:2024-06-30") == ["c.jpg"]
+    assert titles("captured_at:lt:2024-06-30") == []
+    assert titles("captured_at:eq:2024-06-30T00:00:00Z") == ["a.jpg"]

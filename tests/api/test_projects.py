@@ -1,5 +1,6 @@
 import pytest
 
+from metadata_site.projects.services import project_attach_dataset
 from tests.factories import make_dataset, make_folder, make_item, make_project
 
 from .conftest import assert_error_shape
@@ -22,6 +23,7 @@ def test_it_lists_projects(api_as, owner, project):
     assert body["count"] == 1
     assert body["next"] is None
     assert body["results"][0]["id"] == project.pk
+    assert body["results"][0]["uid"] == str(project.uid)
     assert body["results"][0]["name"] == "Roads"
 
 
@@ -42,6 +44,19 @@ def test_it_filters_datasets_by_project(api_as, owner, dataset, workspace):
     make_dataset(other, "Other v1")
     body = api_as(owner).get(f"/api/w/acme/datasets?project={other.pk}").json()
     assert [r["name"] for r in body["results"]] == ["Other v1"]
+
+
+@pytest.mark.django_db
+def test_a_dataset_attached_to_a_second_project_is_listed_in_both(api_as, owner, dataset, workspace):
+    other = make_project(workspace, "Other")
+    project_attach_dataset(project=other, dataset=dataset)
+    client = api_as(owner)
+    body = client.get(f"/api/w/acme/datasets?project={other.pk}").json()
+    assert [r["name"] for r in body["results"]] == ["Roads v1"]
+    row = body["results"][0]
+    assert row["project"] == dataset.project_id  # its home project, as before
+    assert row["projects"] == sorted([dataset.project_id, other.pk])
+    assert client.get(f"/api/w/acme/datasets/{dataset.pk}").json()["projects"] == row["projects"]
 
 
 @pytest.mark.django_db

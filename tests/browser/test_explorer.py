@@ -357,6 +357,25 @@ def test_the_table_keeps_sort_and_filters_when_columns_and_views_change(live_ser
     assert _titles(page)[0] == "img_09.jpg"
 
 
+def test_a_date_range_includes_its_last_day(live_server, page_as, user):
+    page = page_as(user)
+    _open(page, f"{live_server.url}/w/acme/explore/")
+    page.select_option("select[name='op.captured_at']", "between")
+    page.fill("input[name='v.captured_at']", "2025-03-03")
+    page.fill("input[name='v2.captured_at']", "2025-03-08")  # img_07 is at noon on March 8: the last day counts
+    page.click("#filters button[type=submit] >> nth=0")
+    page.wait_for_selector(".chip:has-text('captured_at between')")
+    assert _total(page) == 6
+    assert sorted(_titles(page)) == [f"img_{n:02d}.jpg" for n in range(2, 8)]
+    assert "2025-03-03..2025-03-08" in page.url.replace("%2E", ".")
+    # A date alone finds that day's items.
+    page.select_option("select[name='op.captured_at']", "eq")
+    page.fill("input[name='v.captured_at']", "2025-03-08")
+    page.click("#filters button[type=submit] >> nth=0")
+    page.wait_for_selector(".chip:has-text('captured_at = 2025-03-08')")
+    assert _total(page) == 1 and _titles(page) == ["img_07.jpg"]
+
+
 def test_screenshot_explorer(live_server, browser_login, user):
     page = browser_login(user)  # real thumbnails: this picture goes into the README
     page.set_viewport_size({"width": 1400, "height": 900})

@@ -150,7 +150,7 @@ def sdk_subprocess_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_script(python: Path, script: str, payload: dict, *, timeout: int = 300) -> dict:
+def run_script(python: Path, script: str, payload: dict, *, timeout: int = 300, env: dict | None = None) -> dict:
     """Run `sdk_scripts/<script>` with `payload` as JSON on stdin; return the JSON it prints last.
 
     The scripts print one JSON object on their last stdout line: a dict of step name → observed result.
@@ -158,7 +158,7 @@ def run_script(python: Path, script: str, payload: dict, *, timeout: int = 300) 
     out = subprocess.run(
         [str(python), str(SCRIPTS_DIR / script)],
         input=json.dumps(payload), capture_output=True, text=True, timeout=timeout,
-        env=sdk_subprocess_env(), cwd=str(SCRIPTS_DIR),
+        env=sdk_subprocess_env(**(env or {})), cwd=str(SCRIPTS_DIR),
     )
     lines = out.stdout.strip().splitlines()
     if out.returncode != 0 or not lines:

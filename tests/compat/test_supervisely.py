@@ -11,6 +11,7 @@ from django.utils import timezone
 from metadata_site.accounts.services import api_token_create, api_token_revoke
 from metadata_site.compat import supervisely as sly
 from metadata_site.projects.models import InfoRevision, Project
+from metadata_site.projects.services import project_attach_dataset
 from tests.factories import make_dataset, make_folder, make_item, make_project
 
 pytestmark = pytest.mark.django_db
@@ -69,6 +70,14 @@ def test_datasets_info_returns_the_dataset_object_with_its_project(call, viewer,
     assert body["projectId"] == tree["project"].pk
     assert body["customData"] == {}
     assert ISO_MS.match(body["updatedAt"])
+
+
+def test_a_dataset_in_several_projects_keeps_its_home_project_for_supervisely(call, viewer, tree, workspace):
+    other = make_project(workspace, "other")
+    project_attach_dataset(project=other, dataset=tree["dataset"])
+    body = call("datasets.info", {"id": tree["dataset"].pk}, user=viewer).json()
+    assert body["projectId"] == tree["project"].pk
+    assert call("projects.info", {"id": other.pk}, user=viewer).json()["datasetsCount"] == 0
 
 
 def test_edit_info_replaces_custom_data_whole_and_moves_updated_at(call, editor, tree):

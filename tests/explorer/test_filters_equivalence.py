@@ -13,6 +13,7 @@ from metadata_site.explorer import projection
 from metadata_site.explorer.reference import RefItem, evaluate
 from metadata_site.items.models import Item
 from metadata_site.schemas.fields import FieldSpec, FieldType, Schema
+from metadata_site.schemas.validation import validate_value
 from tests.factories import make_folder
 
 WEATHER = ("Sunny", "Rain", "Fog")
@@ -40,6 +41,11 @@ text = st.text(alphabet="aAbB-%_\\Éé", min_size=0, max_size=4)
 stamps = st.sampled_from(
     ["2024-01-01T00:00:00Z", "2024-06-15T12:30:00Z", "2025-03-01T00:00:00Z", "2025-03-31T23:59:59Z", "2026-01-01T00:00:00Z"]
 )
+# Dates as filter bounds (a day means the whole day) and as written values (stored as midnight UTC).
+days = st.sampled_from(["2024-01-01", "2024-06-15", "2025-03-01", "2025-03-31", "2026-01-01"])
+written_datetimes = st.one_of(
+    stamps, days, st.sampled_from(["2025-03-31T23:59:59.5Z", "2025-03-31T01:00:00+02:00", "2024-06-15T00:00:00.25Z"])
+).map(lambda v: validate_value(SCHEMA.get("captured_at"), v))
 numbers = st.one_of(st.integers(-3, 3), st.sampled_from([-1.5, 0.5, 2.25]))
 junk = st.one_of(st.none(), st.just("x"), st.just(1), st.just(True), st.just([]), st.just({"a": 1}))
 
@@ -48,7 +54,7 @@ VALUES = {
     "colors": st.lists(st.sampled_from(COLORS), max_size=3, unique=True),
     "temperature": numbers,
     "count": st.integers(-3, 3),
-    "captured_at": stamps,
+    "captured_at": written_datetimes,
     "camera": text,
     "source": text.map(lambda t: "https://x/" + t),
     "dark": st.booleans(),
@@ -63,7 +69,9 @@ def metadata(draw):
         if choice < 7:
             md[name] = draw(values)
         elif choice < 9:
-            md[name] = draw(junk)  # wrong type or null: unset for the filters
+            # Wrong type or null: unset for the filters. A date stored as it was given (before the field was
+            # declared) is a string that compares as text.
+            md[name] = draw(st.one_of(junk, days) if name == "captured_at" else junk)
     return md
 
 
@@ -79,7 +87,7 @@ def _value_for(name: str, op: str, draw):
         "enum": st.sampled_from(WEATHER),
         "float": numbers,
         "integer": st.integers(-3, 3),
-        "datetime": stamps,
+        "datetime": st.one_of(stamps, days),
         "string": text.filter(bool),
         "link": st.one_of(text.filter(bool), st.just("https://x/a")),
         "boolean": st.booleans(),
@@ -170,3 +178,27 @@ def test_it_parses_back_what_it_prints(workspace):
         qd.appendlist(key, value)
     assert fl.parse_query_string(qd, schema=SCHEMA) == query
     assert fl.parse_json(query.to_json(), schema=SCHEMA) == query
+
+
+@pytest.mark.parametrize("day", ["2024-06-30", "2024-12-31", "2024-02-29"])
+def test_a_day_filter_means_the_same_as_its_first_and_last_instants(day):
+    """For stored (canonical) values the reference's whole day is [day 00:00:00, day 23:59:59.999...]."""
+    spec = SCHEMA.get("captured_at")
+    stored = [validate_value(spec, v) for v in (
+        f"{day}", f"{day}T00:00:00Z", f"{day}T12:00:00.5Z", f"{day}T23:59:59Z", f"{day}T23:59:59.999Z",
+        "2024-01-01T00:00:00Z", "2025-01-01T00:00:00Z", f"{day}T23:00:00-02:00", f"{day}T01:00:00+02:00")]
+    items = [RefItem(id=n, title="t", metadata={"captured_at": v}) for n, v in enumerate(stored)]
+
+    def ids(op, value):
+        return evaluate(items, fl.Query(all=(fl.make_condition("captured_at", op, value, schema=SCHEMA),)),
+                        schema=SCHEMA)
+
+    in_day = sorted(n for n, v in enumerate(stored) if v.startswith(day))
+    assert sorted(ids("eq", day)) == in_day == [0, 1, 2, 3, 4]
+    assert sorted(ids("ne", day)) == sorted(set(range(len(stored))) - set(in_day))
+    assert set(ids("lte", day)) == set(ids("lt", day)) | set(in_day)
+    assert set(ids("gte", day)) == set(ids("gt", day)) | set(in_day)
+    assert not set(ids("gt", day)) & set(in_day) and not set(ids("lt", day)) & set(in_day)
+    assert sorted(ids("between", [day, day])) == in_day
+    # A date-only value is written as its midnight, so it filters and sorts exactly like the full timestamp.
+    assert stored[0] == stored[1] == f"{day}T00:00:00Z"

@@ -37,7 +37,11 @@ def parse(qs: str) -> fl.Query:
         ("f=temperature:between:-5..10.5", [("temperature", "between", (-5.0, 10.5))]),
         ("f=count:lte:3", [("count", "lte", 3)]),
         ("f=captured_at:between:2025-03-01..2025-04-01T00:00:00%2B02:00",
-         [("captured_at", "between", ("2025-03-01T00:00:00Z", "2025-03-31T22:00:00Z"))]),
+         [("captured_at", "between", ("2025-03-01", "2025-03-31T22:00:00Z"))]),
+        # A date without a time stays a day (the whole day, see datetime_terms).
+        ("f=captured_at:lte:2024-06-30", [("captured_at", "lte", "2024-06-30")]),
+        ("f=captured_at:between:2024-06-30T10:00:00Z..2024-06-30", [
+            ("captured_at", "between", ("2024-06-30T10:00:00Z", "2024-06-30"))]),
         ("f=camera:contains:cam-004", [("camera", "contains", "cam-004")]),
         ("f=camera:eq:a:b", [("camera", "eq", "a:b")]),
         ("f=colors:has_any:red", [("colors", "has_any", ("red",))]),
@@ -163,3 +167,28 @@ def test_more_than_50_conditions_in_a_group_are_refused():
         parse("&".join(["f=dark:eq:true"] * 51))
     with pytest.raises(fl.FilterError, match="at most 50 conditions"):
         parse("&".join(["any=dark:eq:true"] * 51))
+
+
+@pytest.mark.parametrize(("op", "value", "terms"), [
+    ("eq", "2024-06-30", (False, [("gte", "2024-06-30"), ("lt", "2024-07-01")])),
+    ("ne", "2024-06-30", (True, [("lt", "2024-06-30"), ("gte", "2024-07-01")])),
+    ("lt", "2024-06-30", (False, [("lt", "2024-06-30")])),
+    ("lte", "2024-06-30", (False, [("lt", "2024-07-01")])),
+    ("gt", "2024-06-30", (False, [("gte", "2024-07-01")])),
+    ("gte", "2024-06-30", (False, [("gte", "2024-06-30")])),
+    ("between", ("2024-03-01", "2024-06-30"), (False, [("gte", "2024-03-01"), ("lt", "2024-07-01")])),
+    ("between", ("2024-03-01", "2024-06-30T12:00:00Z"), (False, [("gte", "2024-03-01"),
+                                                              ("lte", "2024-06-30T12:00:00Z")])),
+    ("lte", "2024-12-31", (False, [("lt", "2025-01-01")])),
+    ("lte", "2024-06-30T12:00:00Z", (False, [("lte", "2024-06-30T12:00:00Z")])),
+])
+def test_a_date_without_a_time_means_the_whole_day(op, value, terms):
+    assert fl.datetime_terms(op, value) == terms
+
+
+def test_a_range_ending_on_the_day_it_starts_in_is_not_empty():
+    assert parse("f=captured_at:between:2024-06-30T10:00:00Z..2024-06-30").all[0].value[1] == "2024-06-30"
+    with pytest.raises(fl.FilterError, match="is empty"):
+        parse("f=captured_at:between:2024-07-01T00:00:00Z..2024-06-30")
+    with pytest.raises(fl.FilterError, match="is empty"):
+        parse("f=captured_at:between:2024-07-01..2024-06-30")

@@ -100,6 +100,20 @@ def test_it_parses_csv_cells_by_field_type(workspace, owner, folder, items):
     assert _md(b) == {"temperature": 7.0, "dark": False}
 
 
+@pytest.mark.parametrize("name", ["rows.csv", "rows.json"])
+def test_a_date_without_a_time_is_imported_as_midnight_utc(workspace, owner, folder, items, name):
+    a, b, _ = items
+    if name.endswith(".csv"):
+        content = "title,captured_at\na.jpg,2024-02-24\nb.jpg,2024-02-30\n"
+    else:
+        content = [{"title": "a.jpg", "metadata": {"captured_at": "2024-02-24"}},
+                   {"title": "b.jpg", "metadata": {"captured_at": "2024-02-30"}}]
+    task = run_import(workspace, owner, content, name, target={"folder": folder.pk})
+    assert (task.updated_rows, task.error_count) == (1, 1)
+    assert _md(a)["captured_at"] == "2024-02-24T00:00:00Z"
+    assert "captured_at" not in _md(b)
+
+
 def test_it_matches_titles_within_a_dataset(workspace, owner, folder, items):
     a, b, _ = items
     other = make_item(make_folder(workspace, "other"), "a.jpg")

@@ -166,8 +166,9 @@ def test_a_video_shows_its_keyframes(login, owner, item):
 
 @pytest.mark.parametrize(("metadata", "message"), [
     ('{"captured_at": "9999-12-31T23:00:00-23:59"}', "captured_at: The date and time is out of range"),
-    ('{"camera": "x\\ud800"}', "camera: Text must be valid Unicode: it contains the lone surrogate \\ud800"),
-    ('{"notes": {"a": ["\\udfff"]}}', "notes: Text must be valid Unicode"),
+    # The strict JSON parser refuses them first, naming the path to the string.
+    ('{"camera": "x\\ud800"}', "A string at $.camera contains the lone surrogate \\ud800"),
+    ('{"notes": {"a": ["\\udfff"]}}', "A string at $.notes.a[0] contains the lone surrogate \\udfff"),
 ])
 def test_the_json_editor_refuses_values_the_database_could_not_store_naming_the_field(login, editor, item,
                                                                                      metadata, message):
@@ -185,3 +186,22 @@ def test_the_form_refuses_a_datetime_out_of_range_naming_the_field(login, editor
     assert "The date and time is out of range" in response.content.decode()
     item.refresh_from_db()
     assert item.client_metadata["captured_at"] == "2024-05-01T12:30:00Z"
+
+
+def test_a_date_without_a_time_is_stored_as_midnight_utc_from_the_form(login, editor, item):
+    login(editor).post(_edit_url(item), _form_data(f2="2024-02-24", tz2="+02:00"))
+    item.refresh_from_db()
+    assert item.client_metadata["captured_at"] == "2024-02-24T00:00:00Z"
+
+
+def test_a_date_without_a_time_is_stored_as_midnight_utc_from_the_json_editor(login, editor, item):
+    response = login(editor).post(_json_url(item), {"metadata": json.dumps({"captured_at": "2024-02-24"}),
+                                                    "mode": "merge"})
+    assert response.status_code in (200, 302)
+    item.refresh_from_db()
+    assert item.client_metadata["captured_at"] == "2024-02-24T00:00:00Z"
+    response = login(editor).post(_json_url(item), {"metadata": json.dumps({"captured_at": "2024-02-30"}),
+                                                    "mode": "merge"})
+    assert response.status_code == 400 and "or a date such as 2024-05-01" in response.content.decode()
+    item.refresh_from_db()
+    assert item.client_metadata["captured_at"] == "2024-02-24T00:00:00Z"

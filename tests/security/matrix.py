@@ -66,6 +66,8 @@ PARAMS = {
     "folder": "folder.uid",
     "item": "item.uid",
     "rest": "=no/such/endpoint",
+    "project": "project.uid",
+    "ontology": "project.uid",
     "version": "=1",
     "kind": "=readme",
 }
@@ -106,6 +108,10 @@ MATRIX: dict[str, Entry] = {
     W + "projects/<int:pk>/": Entry({"GET": READ}, {"pk": "project.pk"}),
     W + "projects/<int:pk>/info/": Entry({"GET": READ}, {"pk": "project.pk"}),
     W + "projects/<int:pk>/info/schema/": Entry({"POST": WRITE}, {"pk": "project.pk"}),
+    W + "projects/<int:pk>/datasets/attach/": Entry({"POST": WRITE}, {"pk": "project.pk"}),
+    W + "projects/<int:pk>/datasets/<int:dataset_pk>/detach/": Entry(
+        {"POST": WRITE}, {"pk": "project.pk", "dataset_pk": "dataset.pk"}
+    ),
     W + "datasets/<int:pk>/": Entry({"GET": READ}, {"pk": "dataset.pk"}),
     W + "datasets/<int:pk>/info/": Entry({"GET": READ}, {"pk": "dataset.pk"}),
     W + "folders/<int:pk>/": Entry({"GET": READ}, {"pk": "folder.pk"}),
@@ -197,10 +203,17 @@ MATRIX: dict[str, Entry] = {
         ("storage/folders/<str:folder>/items/<str:item>/child-items", {"GET": READ}, None),
         ("storage/items/patch-bulk", {"PATCH": WRITE}, {"itemPatches": {"{item.uid}": {"clientMetadata": {}}}}),
         ("storage/items/<str:item>", {"GET": READ}, None),
+        ("projects/<str:project>", {"GET": READ}, None),
+        ("projects/<str:project>/datasets", {"GET": READ}, None),
+        ("ontologies/<str:ontology>", {"GET": READ}, None),
         # The schema of the caller's own workspace: a stranger's key reads and writes the stranger's.
         ("organisation/client-metadata-schema-v2", {"GET": LOGIN, "POST": OWN_ADMIN}, None),
         ("organisation/client-metadata-schema", {"GET": LOGIN, "POST": OWN_ADMIN}, None),
     ]},
+    # The rest of a project's Encord API: no labels here, so a read is not found and a write a 400 (never accepted).
+    "v2/public/projects/<str:project>/<path:rest>": Entry(
+        every_method(READ), ok=frozenset({404}), ok_write=frozenset({400}), api=True, auth="encord"
+    ),
     # The legacy Encord RPC answers every call with HTTP 200 and reports errors in its envelope (its own tests
     # check the envelope's 401/403/404 codes).
     "public": Entry({"POST": PUBLIC}, ok_write=frozenset({200})),

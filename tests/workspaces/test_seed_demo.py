@@ -16,6 +16,9 @@ def test_it_builds_the_demo_workspace_once(db, settings):
     assert count > 60
     assert Project.objects.count() == 2
     assert Dataset.objects.count() == 3
+    night = Dataset.objects.get(name="night-all")
+    assert sorted(night.projects.values_list("name", flat=True)) == ["Night driving", "Road scenes"]
+    assert night.project.name == "Night driving"
     assert MetadataSchema.objects.get().version == 1
     call_command("seed_demo", items=60)
     assert Item.objects.count() == count

@@ -30,7 +30,11 @@ router = Router()
 
 
 def _datasets(workspace):
-    return Dataset.objects.filter(workspace=workspace).annotate(item_count=Count("memberships"))
+    return (
+        Dataset.objects.filter(workspace=workspace)
+        .annotate(item_count=Count("memberships"))
+        .prefetch_related("project_links")
+    )
 
 
 def _get_project(request: HttpRequest, slug: str, project_id: int) -> Project:
@@ -111,7 +115,7 @@ def dataset_list(
     access = read_access(request, slug)
     qs = _datasets(access.workspace).order_by("pk")
     if project is not None:
-        qs = qs.filter(project_id=project)
+        qs = qs.filter(project_links__project_id=project)
     count, rows, nxt = paginate(qs, limit=limit, cursor=cursor)
     return {"count": count, "results": rows, "next": next_url(request, nxt)}
 

@@ -20,7 +20,7 @@ from metadata_site.imports.services import ImportTaskError, import_task_create, 
 from metadata_site.items.models import Item
 from metadata_site.lib.userinput import parse_id
 from metadata_site.projects.models import Dataset, DatasetStatus
-from metadata_site.schemas.fields import FieldSpec
+from metadata_site.schemas.fields import FieldSpec, FieldType
 from metadata_site.schemas.selectors import schema_current
 from metadata_site.schemas.services import SchemaError, schema_declare_field
 from metadata_site.schemas.validation import FieldDeclarationError, clean_field_declaration
@@ -32,7 +32,21 @@ from ..errors import ApiError, responses
 router = Router(tags=["Visual Layer compatible"])
 
 VL_DATASET_IMPORTING = "The dataset is not READY (an import is running); try again when it is READY."
-VL_FIELD_EXISTS = "A field named {name!r} is already declared with a different type or options."
+VL_FIELD_EXISTS = (
+    "A field named {name!r} is already declared as {existing}; this declaration asks for {wanted}. "
+    "Declare the values under another field_name, or send the existing declaration."
+)
+# The reasons of the status endpoint's sample errors, in the documentation's words ("Expected String"), so that
+# scripts matching them keep working; our own, more specific message goes into `detail`.
+VL_EXPECTED = {
+    FieldType.STRING: "Expected String",
+    FieldType.FLOAT: "Expected Float",
+    FieldType.INTEGER: "Expected Integer",
+    FieldType.BOOLEAN: "Expected Boolean",
+    FieldType.DATETIME: "Expected Datetime",
+    FieldType.ENUM: "Expected Enum",
+    FieldType.LINK: "Expected Link",
+}
 VL_NO_FILE = "Send the JSON file as the multipart form field `file`, or the JSON array as the request body."
 VL_TASK_STARTED = "This task already has its file; declare the field again for a new task."
 
@@ -52,6 +66,7 @@ class VLTaskOut(Schema):
 class VLSampleError(Schema):
     reason: str
     row_index: int
+    detail: str | None = None
 
 
 class VLStatusOut(Schema):
@@ -103,6 +118,13 @@ def _same(spec: FieldSpec, wanted: FieldSpec) -> bool:
     return (spec.type, set(spec.options), spec.is_multi) == (wanted.type, set(wanted.options), wanted.is_multi)
 
 
+def _declaration_text(spec: FieldSpec) -> str:
+    """A declaration in the words of the API: `float`, or `enum (multi) with the options red, green`."""
+    if spec.type != FieldType.ENUM:
+        return str(spec.type)
+    return f"enum ({'multi' if spec.is_multi else 'single'}) with the options {', '.join(spec.options)}"
+
+
 @router.post("/v1/datasets/{dataset_id}/custom_metadata/tasks", response=responses(VLTaskOut))
 def vl_declare(request: HttpRequest, dataset_id: str, payload: VLFieldIn):
     """Declare a field (string, float, datetime, enum, link) and get the task to upload its values to."""
@@ -121,7 +143,9 @@ def vl_declare(request: HttpRequest, dataset_id: str, payload: VLFieldIn):
         except SchemaError as exc:
             raise ApiError(422, exc.message, [{"loc": ["body"], "msg": exc.message}]) from None
     elif not _same(existing, wanted):
-        msg = VL_FIELD_EXISTS.format(name=wanted.name)
+        msg = VL_FIELD_EXISTS.format(
+            name=wanted.name, existing=_declaration_text(existing), wanted=_declaration_text(wanted)
+        )
         raise ApiError(409, msg, [{"loc": ["body", "field_name"], "msg": msg}])
     try:
         task = import_task_create(
@@ -172,9 +196,24 @@ def vl_upload(request: HttpRequest, dataset_id: str, task_id: UUID):
     return {"task_id": str(task.uid), "status": task.status}
 
 
+def _vl_sample_error(error: dict, spec: FieldSpec | None) -> dict:
+    """A row error of a field-values import: a value of the wrong type (stored as "<field>: <why>") reads
+    "Expected <Type>" as Visual Layer words it, with our message as `detail`; other row errors (an unknown
+    media_id, a row without a value) keep their own reason."""
+    reason = str(error.get("reason", ""))
+    if spec is not None and reason.startswith(f"{spec.name}: "):
+        return {"reason": VL_EXPECTED[spec.type], "row_index": error.get("row_index"), "detail": reason}
+    return {"reason": reason, "row_index": error.get("row_index"), "detail": reason}
+
+
 @router.get("/v1/datasets/{dataset_id}/custom_metadata/tasks/{uuid:task_id}/status", response=responses(VLStatusOut))
 def vl_status(request: HttpRequest, dataset_id: str, task_id: UUID):
-    return _task(_dataset(request, dataset_id, write=False), task_id).status_payload()
+    dataset = _dataset(request, dataset_id, write=False)
+    task = _task(dataset, task_id)
+    status = task.status_payload()
+    spec = schema_current(workspace=dataset.workspace).get(str(task.target.get("field")))
+    status["sample_errors"] = [_vl_sample_error(e, spec) for e in status["sample_errors"]]
+    return status
 
 
 def _vl_field(spec: FieldSpec) -> dict:

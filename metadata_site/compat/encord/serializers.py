@@ -10,7 +10,7 @@ import mimetypes
 from datetime import UTC, datetime
 
 from metadata_site.items.models import Item, ItemKind
-from metadata_site.projects.models import Dataset, Folder
+from metadata_site.projects.models import Dataset, Folder, Project
 from metadata_site.workspaces.models import Role
 
 ITEM_TYPES = {
@@ -137,4 +137,136 @@ def dataset(ds: Dataset, rows: list[dict]) -> dict:
         "dataset_type": "CORD_STORAGE",
         "backing_folder_uuid": None,
         "data_rows": rows,
+    }
+
+
+# --- projects and label rows -------------------------------------------------------------------------------------
+# metadata_site keeps no labels: a project's ontology is empty, and a label row is a data unit of one of the
+# project's datasets, never labelled. Its label hash is the data unit's own uid, so reading a row back needs no
+# stored label id.
+
+EMPTY_ONTOLOGY = {"objects": [], "classifications": []}
+NOT_LABELLED = "NOT_LABELLED"
+MAIN_BRANCH = "main"
+
+
+def project(proj: Project, *, owner: str, role: str) -> dict:
+    """A ProjectDTO (camelCase). The ontology hash is the project's own uid: its ontology is the empty one."""
+    return {
+        "projectHash": str(proj.uid),
+        "projectType": "manual_qa",
+        "status": "notStarted",
+        "title": proj.name,
+        "description": proj.description,
+        "createdAt": iso(proj.created_at),
+        "creatorEmail": owner,
+        "lastEditedAt": iso(proj.updated_at),
+        "ontologyHash": str(proj.uid),
+        "editorOntology": EMPTY_ONTOLOGY,
+        "userRole": 0 if role == Role.ADMIN else 1,  # ProjectUserRole.ADMIN / ANNOTATOR
+        "sourceProjects": None,
+        "workflowManagerUuid": None,
+        "workflow": None,
+    }
+
+
+def ontology(proj: Project, *, role: str) -> dict:
+    """The empty ontology of a project (OntologyWithUserRole)."""
+    return {
+        "ontologyUuid": str(proj.uid),
+        "title": f"{proj.name} (no labels)",
+        "description": "metadata_site keeps no labels: this ontology is empty.",
+        "editor": EMPTY_ONTOLOGY,
+        "createdAt": iso(proj.created_at),
+        "lastEditedAt": iso(proj.updated_at),
+        "userRole": 0 if role == Role.ADMIN else 1,  # OntologyUserRole.ADMIN / USER
+    }
+
+
+def project_dataset(ds: Dataset) -> dict:
+    return {"datasetHash": str(ds.uid), "title": ds.name, "description": ds.description}
+
+
+def _label_data_type(item: Item) -> str:
+    # A label row's labels name the data type as encord.constants.DataType does (lower case).
+    return DATA_TYPES.get(item.kind, "IMAGE").lower()
+
+
+def _frames(item: Item) -> int:
+    return getattr(item, "frame_count", 0) if item.kind == ItemKind.IMAGE_GROUP else 1
+
+
+def label_row_metadata(ds: Dataset, item: Item, *, with_metadata: bool) -> dict:
+    """One label row of `list_label_rows_v2` (LabelRowMetadata, snake_case): the data unit `item` of `ds`."""
+    metadata = item.client_metadata if isinstance(item.client_metadata, dict) else {}
+    return {
+        "label_hash": str(item.uid),
+        "created_at": legacy_time(item.created_at),
+        "last_edited_at": legacy_time(item.updated_at),
+        "branch_name": MAIN_BRANCH,
+        "data_hash": str(item.uid),
+        "group_hash": None,
+        "dataset_hash": str(ds.uid),
+        "dataset_title": ds.name,
+        "data_title": item.title,
+        "data_type": DATA_TYPES.get(item.kind, "IMAGE"),  # upper case here, as in the legacy DataRow
+        "data_link": None if item.kind == ItemKind.IMAGE_GROUP else item.media_url or None,
+        "label_status": NOT_LABELLED,
+        "annotation_task_status": None,
+        "workflow_graph_node": None,
+        "is_shadow_data": False,
+        "frames_per_second": None,
+        "number_of_frames": _frames(item),
+        "duration": None,
+        "height": None,
+        "width": None,
+        "audio_sample_rate": None,
+        "audio_codec": None,
+        "audio_bit_depth": None,
+        "audio_num_channels": None,
+        "spaces": {},
+        "task_uuid": None,
+        "priority": None,
+        "client_metadata": metadata if with_metadata else None,
+        "images_data": None,
+        "file_type": _mime(item.title),
+        "is_valid": True,
+        "backing_item_uuid": str(item.uid),
+        "assigned_user_email": None,
+        "last_actioned_by_user_email": None,
+    }
+
+
+def _data_unit(item: Item, sequence: int) -> dict:
+    return {
+        "data_hash": str(item.uid),
+        "data_title": item.title,
+        "data_type": _mime(item.title) or "application/octet-stream",
+        "data_sequence": sequence,
+        "data_link": item.media_url or None,
+        "width": None,
+        "height": None,
+        "labels": {},
+    }
+
+
+def empty_label_row(ds: Dataset, item: Item, frames: list[Item]) -> dict:
+    """The labels of a label row (`initialise_labels`): its data units, and no objects, classifications or
+    actions. An image group's data units are its frames."""
+    units = [(f, f.frame_index or n) for n, f in enumerate(frames)] if item.kind == ItemKind.IMAGE_GROUP else [(item, 0)]
+    return {
+        "label_hash": str(item.uid),
+        "branch_name": MAIN_BRANCH,
+        "created_at": legacy_time(item.created_at),
+        "last_edited_at": legacy_time(item.updated_at),
+        "dataset_hash": str(ds.uid),
+        "dataset_title": ds.name,
+        "data_title": item.title,
+        "data_hash": str(item.uid),
+        "data_type": _label_data_type(item),
+        "label_status": NOT_LABELLED,
+        "data_units": {str(unit.uid): _data_unit(unit, sequence) for unit, sequence in units},
+        "object_answers": {},
+        "classification_answers": {},
+        "object_actions": {},
     }

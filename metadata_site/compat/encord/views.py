@@ -13,16 +13,17 @@ import base64
 import binascii
 import json
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import wraps
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, Lookup, OuterRef, Q, QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -32,7 +33,8 @@ from metadata_site.items.models import Item, ItemKind
 from metadata_site.items.services import MODE_OVERWRITE, item_metadata_write
 from metadata_site.lib import strictjson
 from metadata_site.lib.userinput import parse_int
-from metadata_site.projects.models import Dataset, DatasetItem, Folder
+from metadata_site.projects.models import Dataset, DatasetItem, Folder, Project
+from metadata_site.projects.services import ProjectDatasetError, project_attach_dataset, project_detach_dataset
 from metadata_site.schemas.selectors import schema_current, schema_current_row
 from metadata_site.schemas.services import SchemaError, schema_import
 from metadata_site.workspaces.models import ROLE_RANK, Membership, Role, Workspace
@@ -78,6 +80,17 @@ NO_WORKSPACE = "This key's user is not a member of any workspace."
 UNSUPPORTED_QUERY = "metadata_site does not serve {query_type} {method} on the legacy API."
 DATA_TITLE_READ_ONLY = "metadata_site changes only client_metadata of data rows."
 INTERNAL = "The server could not process this request."
+LABELS_READ_ONLY = (
+    "metadata_site keeps no labels, only metadata: {what} is refused and nothing was saved. To change a data "
+    "unit's metadata, use user_client.get_storage_item(label_row.backing_item_uuid).update(client_metadata=...)."
+)
+MAX_LABEL_ROWS = 100_000
+TOO_MANY_LABEL_ROWS = (
+    "This project has more than {limit:,} label rows; narrow the list with data_hashes, data_title_eq or "
+    "data_title_like."
+)
+MAX_LABEL_ROW_UIDS = 1000
+BAD_LABEL_QUERY = "The label row query is invalid: {detail}."
 BAD_BEARER = "The bearer token is unknown or revoked."
 
 
@@ -452,6 +465,48 @@ def child_items(request: HttpRequest, signer: Signer, folder: str, item: str) ->
     return JsonResponse({"results": [_item_json(f, signer) for f in frames]})
 
 
+# --- projects (metadata_site keeps no labels) ---------------------------------------------------------------------
+
+
+def _project(signer: Signer, project_uid: str) -> Project:
+    project = Project.objects.filter(uid=_uuid(project_uid), workspace_id__in=signer.workspace_ids).first()
+    if project is None:
+        raise ApiError(404, NOT_FOUND)
+    return project
+
+
+@v2_endpoint("GET")
+def project_detail(request: HttpRequest, signer: Signer, project: str) -> JsonResponse:
+    """`user_client.get_project(uid)`: the project, with its (empty) ontology's hash."""
+    obj = _project(signer, project)
+    return JsonResponse(ser.project(obj, owner=_owner(signer), role=signer.roles[obj.workspace_id]))
+
+
+@v2_endpoint("GET")
+def ontology_detail(request: HttpRequest, signer: Signer, ontology: str) -> JsonResponse:
+    """The project's ontology, which `get_project` fetches: always empty (its hash is the project's uid)."""
+    obj = _project(signer, ontology)
+    return JsonResponse(ser.ontology(obj, role=signer.roles[obj.workspace_id]))
+
+
+@v2_endpoint("GET")
+def project_datasets(request: HttpRequest, signer: Signer, project: str) -> JsonResponse:
+    """`project.list_datasets()`: every dataset attached to the project, in one page."""
+    obj = _project(signer, project)
+    datasets = obj.linked_datasets.order_by("name", "pk")
+    return JsonResponse({"results": [ser.project_dataset(d) for d in datasets], "nextPageToken": None})
+
+
+@v2_endpoint("GET", "POST", "PUT", "PATCH", "DELETE")
+def project_other(request: HttpRequest, signer: Signer, project: str, rest: str) -> JsonResponse:
+    """The rest of the project API (labels, workflow tasks, branches, ...): metadata_site keeps no labels, so a
+    write is refused with a clear 400 rather than silently accepted, and a read is not found."""
+    _project(signer, project)
+    if request.method == "GET":
+        raise ApiError(404, NOT_FOUND)
+    raise ApiError(400, LABELS_READ_ONLY.format(what=f"{request.method} projects/{{project}}/{rest}"))
+
+
 # --- schema ----------------------------------------------------------------------------------------------------
 
 
@@ -535,6 +590,158 @@ def _legacy_dataset(request: HttpRequest, signer: Signer) -> Dataset:
     return dataset
 
 
+def _legacy_project(request: HttpRequest, signer: Signer) -> Project:
+    if request.headers.get("ResourceType", "").lower() != "project":
+        raise ApiError(404, NOT_FOUND)
+    return _project(signer, request.headers.get("ResourceID", ""))
+
+
+_ESCAPE = "ESCAPE '\\'"
+
+
+class _TitleLike(Lookup):
+    """``title LIKE pattern`` as Encord's `data_title_like` means it (SQL syntax: `%` any run, `_` one character,
+    backslash escapes), case-insensitive for ASCII letters on both databases: SQLite's LIKE folds them, and on
+    PostgreSQL ILIKE in the C collation folds only them."""
+
+    lookup_name = "encord_like"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        if connection.vendor == "postgresql":
+            return f'{lhs} COLLATE "C" ILIKE {rhs} {_ESCAPE}', (*lhs_params, *rhs_params)
+        return f"{lhs} LIKE {rhs} {_ESCAPE}", (*lhs_params, *rhs_params)
+
+
+def _edited(payload: dict, name: str) -> datetime | None:
+    raw = payload.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        value = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(400, BAD_LABEL_QUERY.format(detail=f"{name} is not an ISO 8601 date and time")) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _uid_list(payload: dict, name: str) -> list[uuid.UUID] | None:
+    raw = payload.get(name)
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or len(raw) > MAX_LABEL_ROW_UIDS:
+        raise ApiError(400, BAD_LABEL_QUERY.format(detail=f"{name} must be a list of at most {MAX_LABEL_ROW_UIDS}"))
+    try:
+        return [uuid.UUID(str(v)) for v in raw]
+    except ValueError:
+        raise ApiError(400, BAD_LABEL_QUERY.format(detail=f"{name} holds a value that is not a uid")) from None
+
+
+def _label_rows(project: Project) -> QuerySet:
+    """The project's label rows: every (dataset, data unit) of the datasets attached to it."""
+    return (
+        DatasetItem.objects.filter(dataset__project_links__project=project)
+        .select_related("dataset", "item")
+        .annotate(frame_count=Count("item__frames"))
+        .order_by("dataset__name", "dataset_id", "item__title", "item_id")
+    )
+
+
+def _legacy_list_label_rows(request, signer: Signer, uid, payload) -> list[dict]:
+    """`project.list_label_rows_v2(...)` with the filters the SDK sends. Nothing is ever labelled, so a filter
+    on label status, workflow stage, shadow data or another branch can only narrow the list."""
+    project = _legacy_project(request, signer)
+    payload = payload if isinstance(payload, dict) else {}
+    rows = _label_rows(project)
+    for name in ("data_hashes", "label_hashes"):  # a row's label hash is its data unit's uid
+        uids = _uid_list(payload, name)
+        if uids is not None:
+            rows = rows.filter(item__uid__in=uids)
+    for name, value in (("data_title_eq", payload.get("data_title_eq")),
+                        ("data_title_like", payload.get("data_title_like"))):
+        if value is not None and (not isinstance(value, str) or len(value) > 500):
+            raise ApiError(400, BAD_LABEL_QUERY.format(detail=f"{name} must be a string of at most 500 characters"))
+    if payload.get("data_title_eq") is not None:
+        rows = rows.filter(item__title=payload["data_title_eq"])
+    if payload.get("data_title_like") is not None:
+        pattern = re.sub("%+", "%", payload["data_title_like"])  # one % matches what several do, with less work
+        rows = rows.filter(_TitleLike(F("item__title"), pattern))
+    if (before := _edited(payload, "edited_before")) is not None:
+        rows = rows.filter(item__updated_at__lte=before)
+    if (after := _edited(payload, "edited_after")) is not None:
+        rows = rows.filter(item__updated_at__gte=after)
+    statuses = payload.get("label_statuses")
+    never = (
+        (isinstance(statuses, list) and ser.NOT_LABELLED not in statuses)
+        or payload.get("shadow_data_state") == "SHADOW_DATA"
+        or payload.get("workflow_graph_node_title_eq") is not None
+        or payload.get("workflow_graph_node_title_like") is not None
+        or payload.get("branch_name") not in (None, ser.MAIN_BRANCH)
+    )
+    if never:
+        return []
+    page = list(rows[: MAX_LABEL_ROWS + 1])
+    if len(page) > MAX_LABEL_ROWS:
+        raise ApiError(400, TOO_MANY_LABEL_ROWS.format(limit=MAX_LABEL_ROWS))
+    with_metadata = bool(payload.get("include_client_metadata"))
+    for row in page:
+        row.item.frame_count = row.frame_count
+    return [ser.label_row_metadata(row.dataset, row.item, with_metadata=with_metadata) for row in page]
+
+
+def _legacy_get_label_rows(request, signer: Signer, uid, payload) -> list[dict]:
+    """`label_row.initialise_labels()`: each requested row's labels, which are always empty."""
+    project = _legacy_project(request, signer)
+    uids = _uid_list({"uids": uid if isinstance(uid, list) else [uid]}, "uids") or []
+    rows = {}
+    for row in _label_rows(project).filter(item__uid__in=uids):
+        rows.setdefault(row.item.uid, row)
+    if len(rows) != len(set(uids)):
+        raise ApiError(404, NOT_FOUND)
+    groups = [r.item for r in rows.values() if r.item.kind == ItemKind.IMAGE_GROUP]
+    frames: dict[int, list[Item]] = {}
+    for frame in Item.objects.filter(parent__in=groups).order_by("frame_index", "pk"):
+        frames.setdefault(frame.parent_id, []).append(frame)
+    return [ser.empty_label_row(rows[u].dataset, rows[u].item, frames.get(rows[u].item.pk, [])) for u in uids]
+
+
+def _legacy_attach_datasets(request, signer: Signer, uid, payload) -> bool:
+    """`project.add_datasets([dataset_hash, ...])`."""
+    project = _legacy_project(request, signer)
+    signer.require(project.workspace_id, Role.EDITOR)
+    hashes = (payload or {}).get("dataset_hashes") if isinstance(payload, dict) else None
+    datasets = _project_datasets_by_hash(project, hashes)
+    with transaction.atomic():
+        for dataset in datasets:
+            project_attach_dataset(project=project, dataset=dataset)
+    return True
+
+
+def _legacy_detach_datasets(request, signer: Signer, uid, payload) -> bool:
+    """`project.remove_datasets([dataset_hash, ...])`; a dataset's home project cannot be left."""
+    project = _legacy_project(request, signer)
+    signer.require(project.workspace_id, Role.EDITOR)
+    datasets = _project_datasets_by_hash(project, uid)
+    try:
+        with transaction.atomic():
+            for dataset in datasets:
+                project_detach_dataset(project=project, dataset=dataset)
+    except ProjectDatasetError as exc:
+        raise ApiError(400, exc.message) from None
+    return True
+
+
+def _project_datasets_by_hash(project: Project, hashes) -> list[Dataset]:
+    if not isinstance(hashes, list) or not hashes or len(hashes) > MAX_LABEL_ROW_UIDS:
+        raise ApiError(400, BAD_LABEL_QUERY.format(detail="send a list of dataset hashes"))
+    uids = {_uuid(h) for h in hashes}
+    datasets = list(Dataset.objects.filter(workspace_id=project.workspace_id, uid__in=uids))
+    if len(datasets) != len(uids):
+        raise ApiError(404, NOT_FOUND)
+    return datasets
+
+
 def _dataset_items(dataset: Dataset) -> QuerySet:
     return Item.objects.filter(dataset_memberships__dataset=dataset).order_by("title", "pk")
 
@@ -585,6 +792,10 @@ _LEGACY_QUERIES = {
     ("dataset", "GET"): _legacy_get_dataset,
     ("datarow", "GET"): _legacy_get_row,
     ("datarow", "POST"): _legacy_save_row,
+    ("labelrowmetadata", "GET"): _legacy_list_label_rows,
+    ("labelrow", "GET"): _legacy_get_label_rows,
+    ("projectdataset", "POST"): _legacy_attach_datasets,
+    ("projectdataset", "DELETE"): _legacy_detach_datasets,
 }
 
 
@@ -613,6 +824,9 @@ def legacy_rpc(request: HttpRequest) -> JsonResponse:
     except (KeyError, TypeError):
         return _envelope_error(400, "The request is not a legacy API query.")
     if handler is None:
+        what = f"{query['query_type']} {query['query_method']}"
+        if request.headers.get("ResourceType", "").lower() == "project" and query["query_method"] != "GET":
+            return _envelope_error(400, LABELS_READ_ONLY.format(what=what))
         return _envelope_error(
             400, UNSUPPORTED_QUERY.format(query_type=query["query_type"], method=query["query_method"])
         )

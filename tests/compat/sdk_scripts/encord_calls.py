@@ -5,26 +5,12 @@ Reads {"domain", "private_key", "viewer_private_key", "stranger_private_key", "f
 "foreign_item", "api_token"} as JSON on stdin and prints, on its last line, a JSON object of step name → result.
 """
 
-import json
-import sys
-import time
 import uuid
 
+from _steps import cfg, out, report, step
 from encord.http.bundle import Bundle
 from encord.orm.dataset import DatasetAccessSettings
 from encord.user_client import EncordUserClient
-
-cfg = json.load(sys.stdin)
-out: dict = {}
-
-
-def step(name, fn):
-    started = time.monotonic()
-    try:
-        out[name] = {"ok": fn()}
-    except Exception as exc:  # noqa: BLE001 - the test reads the type
-        out[name] = {"error": type(exc).__name__, "message": str(exc)[:500]}
-    out[name]["seconds"] = round(time.monotonic() - started, 2)
 
 
 def client(key: str) -> EncordUserClient:
@@ -123,4 +109,4 @@ step("bearer_token", lambda: EncordUserClient.create_with_bearer_token(cfg["api_
      .get_storage_item(first.uuid).client_metadata)
 step("final", lambda: user.get_storage_item(first.uuid).client_metadata)
 
-print(json.dumps(out, default=str))
+report()

@@ -4,27 +4,9 @@ Reads {"server", "token", "viewer_token", "project_id", "dataset_id"} as JSON on
 line, a JSON object of step name → what the SDK returned or raised.
 """
 
-import json
-import sys
-import time
 
-import requests
 import supervisely as sly
-
-cfg = json.load(sys.stdin)
-out: dict = {}
-
-
-def step(name, fn):
-    started = time.monotonic()
-    try:
-        out[name] = {"ok": fn()}
-    except requests.HTTPError as exc:
-        out[name] = {"error": "HTTPError", "status": exc.response.status_code, "body": exc.response.text[:500]}
-    except Exception as exc:  # noqa: BLE001 - the test reads the type
-        out[name] = {"error": type(exc).__name__, "message": str(exc)[:500]}
-    out[name]["seconds"] = round(time.monotonic() - started, 2)
-
+from _steps import cfg, report, step
 
 api = sly.Api(cfg["server"], cfg["token"])
 pid, did = cfg["project_id"], cfg["dataset_id"]
@@ -50,4 +32,4 @@ step("viewer_update", lambda: sly.Api(cfg["server"], cfg["viewer_token"]).projec
 step("viewer_read", lambda: sly.Api(cfg["server"], cfg["viewer_token"]).project.get_custom_data(pid))
 step("final", lambda: api.project.get_custom_data(pid))
 
-print(json.dumps(out, default=str))
+report()

@@ -20,6 +20,7 @@ from django.utils import timezone
 from metadata_site.items.models import Item, ItemKind
 from metadata_site.lib import corpus
 from metadata_site.projects.models import Dataset, DatasetItem, Folder, Project
+from metadata_site.projects.services import project_attach_dataset
 from metadata_site.schemas.models import MetadataSchema
 from metadata_site.schemas.signals import schema_changed
 from metadata_site.workspaces.models import Membership, Role, Workspace
@@ -203,6 +204,8 @@ class Command(BaseCommand):
             DatasetItem.objects.bulk_create(
                 [DatasetItem(workspace=ws, dataset=ds, item=i) for i in members], batch_size=1000
             )
+        # A dataset can serve several projects: the night images are also part of the road scenes.
+        project_attach_dataset(project=roads, dataset=Dataset.objects.get(workspace=ws, name="night-all"))
         self.stdout.write(self.style.SUCCESS(f"Demo workspace {ws.slug!r}: {Item.objects.filter(workspace=ws).count()} items."))
 
     def _load_corpus(self, ws: Workspace, path: Path, user) -> None:
