@@ -128,6 +128,7 @@ MATRIX: dict[str, Entry] = {
     W + "schema/declare/": Entry({"POST": WRITE}),
     W + "schema/drop/": Entry({"POST": WRITE}),
     W + "schema/import/": Entry({"GET": WRITE, "POST": WRITE}),
+    W + "schema/download/": Entry({"GET": READ}),
     W + "schema/change/": Entry({"GET": WRITE, "POST": WRITE}, query="field=weather", data={"field": "weather"}),
     W + "schema/versions/<int:version>/": Entry({"GET": READ}),
     # explorer
