@@ -224,9 +224,14 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Every record is printed once, by the root logger's console handler. Django's own default configuration also
+# gives the "django" logger a console handler, and its records propagate to the root: each "Not Found" and
+# autoreload line printed twice. So "django" gets no handler of its own (it still logs INFO while DEBUG is on,
+# as Django's default does); "django.server" (runserver's request lines) keeps its own and does not propagate.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "loggers": {"django": {"handlers": [], "level": "INFO" if DEBUG else "WARNING", "propagate": True}},
 }

@@ -92,6 +92,7 @@ API_BODIES = {
 
 MATRIX: dict[str, Entry] = {
     # accounts
+    "favicon.ico": Entry({"GET": PUBLIC}, ok=frozenset({302})),
     "accounts/login/": Entry({"GET": PUBLIC, "POST": PUBLIC, "PUT": PUBLIC}),  # FormView treats PUT as POST
     "accounts/logout/": Entry({"POST": PUBLIC}, ok=frozenset({200, 302})),
     "accounts/settings/": Entry({"GET": LOGIN}),
