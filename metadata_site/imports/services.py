@@ -37,11 +37,12 @@ from metadata_site.projects.models import Dataset, DatasetStatus, Folder
 from metadata_site.schemas.selectors import schema_current
 from metadata_site.workspaces.models import Workspace
 
-from .kinds import KINDS, Kind, Outcome, Prepared, Scope
+from .kinds import KINDS, Kind, Outcome, Prepared, Scope, quote_value
 from .models import ApplyPolicy, ImportKind, ImportMode, ImportStatus, ImportTask
 from .parsers import ImportFileError, Reader, Row, format_for
 
 SAMPLE_ERRORS = 100
+ERROR_REPORT_ROW_MAX = 2000
 # The share of the progress bar the check takes when a task checks and applies in one go.
 CHECK_SHARE_FULL = 50.0
 CHECK_SHARE_SCAN = 10.0
@@ -449,9 +450,10 @@ def _progress(run: _Run, *, start: float = 0.0, share: float = 100.0, bytes_read
 
 
 class _ErrorReport:
-    """The full error report, a CSV file of `row_index,reason` next to the upload. Lines are written
-    before the batch's transaction commits and the committed length is stored with the batch, so a
-    restart cuts off the lines of a batch that never committed."""
+    """The full error report, a CSV file of `row_index,reason,row` next to the upload (`row`: the row's values
+    as JSON, cut to ERROR_REPORT_ROW_MAX characters). Lines are written before the batch's transaction commits
+    and the committed length is stored with the batch, so a restart cuts off the lines of a batch that never
+    committed."""
 
     def __init__(self, task: ImportTask, *, keep_bytes: int):
         self.path = error_report_path(task)
@@ -461,12 +463,15 @@ class _ErrorReport:
         self.file.truncate(keep_bytes if mode == "r+b" else 0)
         self.file.seek(0, os.SEEK_END)
         if self.file.tell() == 0:
-            self.file.write(b"row_index,reason\r\n")
+            self.file.write(b"row_index,reason,row\r\n")
 
-    def write(self, errors: list[tuple[int, str]]) -> int:
+    def write(self, errors: list[tuple[int, str]], rows: list[Row]) -> int:
         if errors:
+            values = {row.index: row.value for row in rows}
             text = io.StringIO()
-            csv.writer(text).writerows(errors)
+            csv.writer(text).writerows(
+                (index, reason, quote_value(values.get(index), ERROR_REPORT_ROW_MAX)) for index, reason in errors
+            )
             self.file.write(text.getvalue().encode())
             self.file.flush()
         return self.file.tell()
@@ -510,7 +515,7 @@ def _check_pass(run: _Run) -> None:
                 valid += outcome.valid
                 errors += len(outcome.errors)
                 samples = _samples(samples, outcome.errors)
-                size = report.write(outcome.errors)
+                size = report.write(outcome.errors, batch)
             else:
                 size = 0
             _check_cancel(task)
@@ -624,7 +629,7 @@ def _apply_batch(run: _Run, prepared: Prepared, report: "_ErrorReport") -> None:
     task = run.task
     with transaction.atomic():
         outcome: Outcome = run.kind.commit(prepared, write=True, change_set=task.change_set)
-        size = report.write(outcome.errors)
+        size = report.write(outcome.errors, prepared.rows)
         samples = _samples(task.sample_errors, outcome.errors)
         ranges = _ranges(outcome.created_ids, start=task.created_ranges)
         offset = prepared.rows[-1].index + 1

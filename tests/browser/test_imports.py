@@ -46,8 +46,8 @@ def test_an_editor_checks_applies_downloads_errors_and_undoes_an_import(live_ser
     assert page.inner_text("#task-status-label") == "Checked, waiting to apply"
     assert page.inner_text("#count-valid") == "2"
     errors = page.inner_text("#sample-errors")
-    assert "weather: Expected one of the options: Sunny, Cloudy, Rain, Snow, Fog." in errors
-    assert "temperature: Expected a number." in errors
+    assert 'weather: Expected one of the options: Sunny, Cloudy, Rain, Snow, Fog. Got "Hail".' in errors
+    assert 'temperature: Expected a number. Got "cold".' in errors
     assert Item.objects.get(title="img_0.jpg").client_metadata == {"camera": "cam-1"}
 
     page.click("#apply-skip")
@@ -61,9 +61,11 @@ def test_an_editor_checks_applies_downloads_errors_and_undoes_an_import(live_ser
         page.click("#error-report")
     report = download_info.value.path().read_text()
     assert report.splitlines() == [
-        "row_index,reason",
-        "1,\"weather: Expected one of the options: Sunny, Cloudy, Rain, Snow, Fog.\"",
-        "2,temperature: Expected a number.",
+        "row_index,reason,row",
+        '1,"weather: Expected one of the options: Sunny, Cloudy, Rain, Snow, Fog. Got ""Hail"".",'
+        '"{""title"": ""img_1.jpg"", ""weather"": ""Hail"", ""temperature"": ""3""}"',
+        '2,"temperature: Expected a number. Got ""cold"".",'
+        '"{""title"": ""img_2.jpg"", ""weather"": ""Rain"", ""temperature"": ""cold""}"',
     ]
 
     page.once("dialog", lambda dialog: dialog.accept())

@@ -133,7 +133,7 @@ def test_it_reports_each_bad_row_with_its_reason_and_index(workspace, owner, fol
     assert task.status == ImportStatus.COMPLETED_WITH_ERRORS
     assert (task.updated_rows, task.error_count) == (1, 7)
     assert task.sample_errors == [
-        {"reason": "temperature: Expected a number.", "row_index": 0},
+        {"reason": 'temperature: Expected a number. Got "hot".', "row_index": 0},
         {"reason": "The media_id 'not-a-uuid' is not a valid id.", "row_index": 1},
         {"reason": "No item with the media_id 00000000-0000-4000-8000-000000000000 in the folder 'cams'.",
          "row_index": 2},
@@ -151,8 +151,8 @@ def test_it_writes_the_full_error_report_as_csv(workspace, owner, folder, items)
     task = run_import(workspace, owner, rows, "rows.json")
     assert task.error_count == 150 and len(task.sample_errors) == 100
     report = services.error_report_path(task).read_text().splitlines()
-    assert report[0] == "row_index,reason"
-    assert report[1] == "0,The media_id 'x' is not a valid id."
+    assert report[0] == "row_index,reason,row"
+    assert report[1] == '0,The media_id \'x\' is not a valid id.,"{""media_id"": ""x"", ""metadata"": {}}"'
     assert len(report) == 151
 
 
@@ -236,7 +236,7 @@ def test_a_dry_run_counts_rows_and_errors_and_writes_nothing(workspace, owner, f
     rows = [{"media_id": str(a.uid), "metadata": {"dark": True}}, {"media_id": str(b.uid), "metadata": {"dark": 3}}]
     task = run_import(workspace, owner, rows, "rows.json", dry_run=True)
     assert (task.status, task.total_rows, task.valid_rows, task.error_count) == ("VALIDATED", 2, 1, 1)
-    assert task.sample_errors == [{"reason": "dark: Expected true or false.", "row_index": 1}]
+    assert task.sample_errors == [{"reason": "dark: Expected true or false. Got 3.", "row_index": 1}]
     assert "dark" not in _md(a)
     assert task.change_set_id is None
 
@@ -282,7 +282,7 @@ def test_it_imports_field_values_from_json_and_csv(workspace, owner, folder, ite
     assert _md(a) == {"camera": "cam-1", "weather": "Fog", "colors": ["red", "blue"]}
     csv_task = run_import(workspace, owner, f"media_id,value\n{c.uid},12.5\n{b.uid},warm\n", "values.csv",
                           kind="field_values", target={"field": "temperature"})
-    assert csv_task.sample_errors == [{"reason": "temperature: Expected a number.", "row_index": 1}]
+    assert csv_task.sample_errors == [{"reason": 'temperature: Expected a number. Got "warm".', "row_index": 1}]
     assert _md(c) == {"temperature": 12.5}
 
 
@@ -339,7 +339,7 @@ def test_a_data_import_reads_csv_and_reports_bad_rows(workspace, owner):
     assert (task.status, task.inserted_rows) == ("COMPLETED_WITH_ERRORS", 1)
     assert task.sample_errors == [
         {"reason": "The objectUrl 'ftp://x/2.jpg' is not an http or https URL.", "row_index": 1},
-        {"reason": "weather: Expected one of the options: Sunny, Cloudy, Rain, Snow, Fog.", "row_index": 2},
+        {"reason": 'weather: Expected one of the options: Sunny, Cloudy, Rain, Snow, Fog. Got "Hail".', "row_index": 2},
     ]
     assert _tree(folder) == [("one.jpg", "image", None, None, "https://x.example/1.jpg",
                               {"weather": "Sunny", "temperature": 3.0})]
@@ -547,7 +547,7 @@ def test_the_status_payload_has_the_visual_layer_shape(workspace, owner, folder,
     task = run_import(workspace, owner, rows, "v.json", kind="field_values", target={"field": "dark"})
     assert task.status_payload() == {
         "task_id": str(task.uid), "status": "COMPLETED_WITH_ERRORS", "progress": 100.0, "inserted_rows": 1,
-        "error_count": 1, "sample_errors": [{"reason": "dark: Expected true or false.", "row_index": 1}],
+        "error_count": 1, "sample_errors": [{"reason": 'dark: Expected true or false. Got "no".', "row_index": 1}],
     }
 
 
