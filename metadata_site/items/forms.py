@@ -174,7 +174,10 @@ class MetadataFieldsForm(forms.Form):
 
 
 class MetadataJsonForm(forms.Form):
-    metadata = forms.CharField(widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}), required=False)
+    metadata = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false", "aria-label": "Metadata as JSON"}),
+        required=False,
+    )
     mode = forms.ChoiceField(
         choices=[(MODE_MERGE, "Merge: set these keys, keep the others (null removes a key)"),
                  (MODE_OVERWRITE, "Overwrite: replace all metadata with this object")],

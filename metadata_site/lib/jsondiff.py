@@ -18,9 +18,10 @@ class KeyChange:
 
 
 def as_json(value: Any) -> str:
-    """`value` as JSON text (true, null, {"a": [1]}), never Python's repr (True, None, {'a': [1]})."""
+    """`value` as JSON text (true, null, {"a": [1]}), never Python's repr (True, None, {'a': [1]}); keys sorted, so
+    two objects read alike whatever order each database kept."""
     try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, sort_keys=True)
     except (TypeError, ValueError):
         return json.dumps(str(value), ensure_ascii=False)
 

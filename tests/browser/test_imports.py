@@ -63,9 +63,9 @@ def test_an_editor_checks_applies_downloads_errors_and_undoes_an_import(live_ser
     assert report.splitlines() == [
         "row_index,reason,row",
         '1,"weather: Expected one of the options: Sunny, Cloudy, Rain, Snow, Fog. Got ""Hail"".",'
-        '"{""title"": ""img_1.jpg"", ""weather"": ""Hail"", ""temperature"": ""3""}"',
+        '"{""temperature"": ""3"", ""title"": ""img_1.jpg"", ""weather"": ""Hail""}"',
         '2,"temperature: Expected a number. Got ""cold"".",'
-        '"{""title"": ""img_2.jpg"", ""weather"": ""Rain"", ""temperature"": ""cold""}"',
+        '"{""temperature"": ""cold"", ""title"": ""img_2.jpg"", ""weather"": ""Rain""}"',
     ]
 
     page.once("dialog", lambda dialog: dialog.accept())

@@ -2,7 +2,7 @@ from metadata_site.lib.jsondiff import ADDED, CHANGED, REMOVED, KeyChange, as_js
 
 
 def test_values_are_written_as_json_not_python():
-    assert as_json({"dark": True, "camera": None, "colors": ["red"]}) == '{"dark": true, "camera": null, "colors": ["red"]}'
+    assert as_json({"dark": True, "camera": None, "colors": ["red"]}) == '{"camera": null, "colors": ["red"], "dark": true}'
     assert as_json("Zürich") == '"Zürich"'
     assert as_json(float("nan")) == '"nan"'
 
