@@ -286,7 +286,9 @@ def import_task_cancel(*, task: ImportTask, user) -> ImportTask:
 
 
 def import_task_undo(*, task: ImportTask, user) -> ImportTask:
-    """Undo an applied import: its metadata changes (the change set) and the items it created."""
+    """Undo an applied import: its metadata changes (the change set) and the items it created. Items whose
+    metadata changed again since are left alone (`task.undo_conflicts`), and then the task is not marked
+    undone: its Undo stays available, as its change set's does."""
     if task.undone_at is not None:
         raise ImportTaskError(IMPORT_ALREADY_UNDONE)
     if task.change_set_id is None and not task.created_ranges:
@@ -295,9 +297,10 @@ def import_task_undo(*, task: ImportTask, user) -> ImportTask:
         locked = ImportTask.objects.select_for_update().get(pk=task.pk)
         if locked.undone_at is not None:
             raise ImportTaskError(IMPORT_ALREADY_UNDONE)
+        conflicts: list[dict] = []
         if locked.change_set_id is not None:
             try:
-                change_set_undo(change_set=locked.change_set, user=user)
+                conflicts = change_set_undo(change_set=locked.change_set, user=user).conflicts
             except ChangeSetError as exc:
                 if exc.message != CHANGE_SET_ALREADY_UNDONE:
                     raise ImportTaskError(exc.message) from None
@@ -310,9 +313,11 @@ def import_task_undo(*, task: ImportTask, user) -> ImportTask:
                     pk__gte=start,
                     pk__lte=min(high, start + UNDO_DELETE_SLICE - 1),
                 ).delete()
-        locked.undone_at = timezone.now()
-        locked.save(update_fields=["undone_at"])
+        if not conflicts:
+            locked.undone_at = timezone.now()
+            locked.save(update_fields=["undone_at"])
     task.refresh_from_db()
+    task.undo_conflicts = conflicts
     return task
 
 

@@ -74,3 +74,19 @@ def test_an_editor_checks_applies_downloads_errors_and_undoes_an_import(live_ser
     assert Item.objects.get(title="img_0.jpg").client_metadata == {"camera": "cam-1"}
     page.goto(f"{live_server.url}/w/acme/tasks/")
     assert "weather.csv" in page.inner_text("#tasks")
+
+
+def test_the_import_form_shows_only_the_inputs_of_the_chosen_kind(live_server, browser_login):
+    user = make_user("alice")
+    ws = make_workspace("acme", members={user: Role.EDITOR})
+    corpus_schema(ws)
+    make_folder(ws, "fleet")
+    page = browser_login(user)
+    page.goto(f"{live_server.url}/w/acme/tasks/new/")
+    shown = lambda: [n for n in ("folder", "dataset", "field", "mode", "match") if page.is_visible(f"#id_{n}")]  # noqa: E731
+    assert shown() == ["folder", "dataset", "mode", "match"]  # metadata rows
+    page.select_option("#id_kind", "field_values")
+    assert shown() == ["folder", "dataset", "field"]
+    page.select_option("#id_kind", "data")
+    assert shown() == ["folder", "mode"]
+    assert page.is_disabled("#id_field")  # a hidden input is not sent

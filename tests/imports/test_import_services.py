@@ -24,6 +24,7 @@ from metadata_site.imports.services import (
     import_task_upload,
 )
 from metadata_site.items.models import Item, ItemKind
+from metadata_site.items.services import change_set_undo, item_metadata_write
 from metadata_site.projects.models import DatasetStatus
 from metadata_site.schemas.selectors import schema_current
 
@@ -400,6 +401,20 @@ def test_undo_restores_the_metadata_before_the_import(workspace, owner, folder, 
     with pytest.raises(ImportTaskError) as exc:
         import_task_undo(task=task, user=owner)
     assert exc.value.message == "This import was already undone."
+
+
+def test_an_import_undo_that_skips_items_with_a_newer_value_stays_available(workspace, owner, folder, items):
+    a, b, _ = items
+    rows = [{"media_id": str(i.uid), "metadata": {"weather": "Snow"}} for i in (a, b)]
+    task = run_import(workspace, owner, rows, "rows.json")
+    newer = item_metadata_write(workspace=workspace, user=owner, updates={b.pk: {"weather": "Fog"}}, mode="merge")
+    task = import_task_undo(task=task, user=owner)
+    assert task.undone_at is None and [c["item"] for c in task.undo_conflicts] == [b.pk]
+    assert (_md(a)["weather"], _md(b)["weather"]) == ("Fog", "Fog")  # a restored (its value before), b left alone
+    change_set_undo(change_set=newer.change_set, user=owner)
+    task = import_task_undo(task=task, user=owner)
+    assert task.undone_at is not None and task.undo_conflicts == []
+    assert _md(b) == {"camera": "cam-2"}
 
 
 def test_one_import_in_many_batches_is_one_change_set(workspace, owner, folder, monkeypatch):

@@ -164,3 +164,16 @@ def test_an_upload_error_is_printed_once(login, owner, folder):
     message = html[start:html.index("</p>", start)]
     assert message and html.count(message) == 1
     assert not ImportTask.objects.exists()
+
+
+def test_an_undo_that_skips_a_newer_value_says_so_and_keeps_undo(login, owner, workspace, checked):
+    from metadata_site.items.models import Item
+    from metadata_site.items.services import item_metadata_write
+
+    client = login(owner)
+    client.post(_url("apply", checked), {"policy": "skip_bad_rows"})
+    item = Item.objects.get(title="a.jpg")
+    item_metadata_write(workspace=workspace, user=owner, updates={item.pk: {"dark": False}}, mode="merge")
+    html = client.post(_url("undo", checked), follow=True).content.decode()
+    assert "Partly undone: left alone 1 item changed again since the import (a newer value)." in html
+    assert "Undo this import" in html and 'id="task-undone"' not in html
