@@ -48,7 +48,8 @@ def test_each_log_line_is_printed_once():
         "import django, logging; django.setup(); "
         "logging.getLogger('django.request').warning('Not Found: /x/'); "
         "logging.getLogger('django.utils.autoreload').info('Watching for file changes'); "
-        "logging.getLogger('metadata_site.imports').warning('an import warning')"
+        "logging.getLogger('metadata_site.imports').warning('an import warning'); "
+        "logging.getLogger('django.server').info('\"GET / HTTP/1.1\" 200 1')"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "metadata_site.settings", "DEBUG": "true"}
     env.pop("LOG_LEVEL", None)
@@ -58,3 +59,5 @@ def test_each_log_line_is_printed_once():
     assert lines.count("Not Found: /x/") == 1
     assert lines.count("Watching for file changes") == 1
     assert lines.count("an import warning") == 1
+    requests = [line for line in lines if '"GET / HTTP/1.1" 200 1' in line]
+    assert len(requests) == 1 and requests[0].startswith("[")  # runserver's line, with its timestamp
