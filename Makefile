@@ -18,9 +18,10 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is required (python3.12 / python3.13 not found)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	@echo "Installing the dependencies into $(VENV) (the first run downloads them: a minute or two)..."
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(p["dependencies"] + p["optional-dependencies"]["dev"]))' \
-		| xargs -d '\n' $(PY) -m pip install --quiet
+		| xargs -d '\n' $(PY) -m pip install --disable-pip-version-check --progress-bar on
 	touch $@
 
 run: venv
@@ -31,8 +32,13 @@ run: venv
 	@echo "  metadata_site is running at http://$(HOST):$(PORT)/"
 	@echo "  demo login: demo / demo        (Ctrl-C stops the web server and the worker)"
 	@echo ""
-	@trap 'kill 0' INT TERM EXIT; \
-	$(PY) manage.py db_worker --no-reload --interval 0.5 & \
+	@# The web server in the foreground, the worker beside it. Ctrl-C reaches both (they share the terminal's
+	@# process group); the traps also stop the worker when the server stops any other way, and wait for it.
+	@# (The former `trap 'kill 0' INT TERM EXIT` signalled the shell itself from inside its own trap, again and
+	@# again, until it crashed: "make: *** [run] Segmentation fault".)
+	@$(PY) manage.py db_worker --no-reload --interval 0.5 & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	trap 'exit 0' INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 worker: venv

@@ -190,7 +190,9 @@ class UndoOut(Schema):
     change_set: int
     undo_change_set: int | None
     restored: int
+    already_restored: int
     conflicts: list[dict[str, Any]]
+    undone: bool
 
 
 class FieldOut(Schema):

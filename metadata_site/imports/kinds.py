@@ -35,6 +35,7 @@ from metadata_site.items.services import (
 )
 from metadata_site.lib import fastjson
 from metadata_site.lib.bloom import StringBloom
+from metadata_site.lib.jsondiff import as_json
 from metadata_site.projects.models import Dataset, Folder
 from metadata_site.schemas.fields import FieldSpec, FieldType, Schema
 from metadata_site.schemas.validation import (
@@ -100,8 +101,24 @@ def _url_name(url: str) -> str:
         return ""
 
 
+QUOTED_VALUE_MAX = 80
+
+
+def quote_value(value: Any, limit: int = QUOTED_VALUE_MAX) -> str:
+    """A value as JSON text for an error message, cut to `limit` characters."""
+    text = as_json(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _reason(errors: list[dict]) -> str:
-    return "; ".join(f"{e['key']}: {e['msg']}" if e.get("key") else e["msg"] for e in errors)
+    """The reasons of a row's errors, each quoting the value it refused."""
+    parts = []
+    for e in errors:
+        text = f"{e['key']}: {e['msg']}" if e.get("key") else e["msg"]
+        if "value" in e:
+            text += f" Got {quote_value(e['value'])}."
+        parts.append(text)
+    return "; ".join(parts)
 
 
 def _cell(spec: FieldSpec, text: str) -> Any:
@@ -152,7 +169,7 @@ def _csv_metadata(schema: Schema, cells: dict[str, str], columns: Iterable[str])
         try:
             metadata[column] = _cell(spec, text)
         except _CellError as exc:
-            errors.append({"key": column, "msg": str(exc)})
+            errors.append({"key": column, "msg": str(exc), "value": text})
     return metadata, errors
 
 
@@ -571,7 +588,7 @@ class FieldValues(MetadataRows):
             try:
                 cell = _cell(self.spec, cell)
             except _CellError as exc:
-                return f"{self.spec.name}: {exc}"
+                return _reason([{"key": self.spec.name, "msg": str(exc), "value": cell}])
         op.metadata = {self.spec.name: cell}
         return op
 

@@ -37,11 +37,12 @@ from metadata_site.projects.models import Dataset, DatasetStatus, Folder
 from metadata_site.schemas.selectors import schema_current
 from metadata_site.workspaces.models import Workspace
 
-from .kinds import KINDS, Kind, Outcome, Prepared, Scope
+from .kinds import KINDS, Kind, Outcome, Prepared, Scope, quote_value
 from .models import ApplyPolicy, ImportKind, ImportMode, ImportStatus, ImportTask
 from .parsers import ImportFileError, Reader, Row, format_for
 
 SAMPLE_ERRORS = 100
+ERROR_REPORT_ROW_MAX = 2000
 # The share of the progress bar the check takes when a task checks and applies in one go.
 CHECK_SHARE_FULL = 50.0
 CHECK_SHARE_SCAN = 10.0
@@ -297,7 +298,9 @@ def import_task_cancel(*, task: ImportTask, user) -> ImportTask:
 
 
 def import_task_undo(*, task: ImportTask, user) -> ImportTask:
-    """Undo an applied import: its metadata changes (the change set) and the items it created."""
+    """Undo an applied import: its metadata changes (the change set) and the items it created. Items whose
+    metadata changed again since are left alone (`task.undo_conflicts`), and then the task is not marked
+    undone: its Undo stays available, as its change set's does."""
     if task.undone_at is not None:
         raise ImportTaskError(IMPORT_ALREADY_UNDONE)
     if task.change_set_id is None and not task.created_ranges:
@@ -306,9 +309,10 @@ def import_task_undo(*, task: ImportTask, user) -> ImportTask:
         locked = ImportTask.objects.select_for_update().get(pk=task.pk)
         if locked.undone_at is not None:
             raise ImportTaskError(IMPORT_ALREADY_UNDONE)
+        conflicts: list[dict] = []
         if locked.change_set_id is not None:
             try:
-                change_set_undo(change_set=locked.change_set, user=user)
+                conflicts = change_set_undo(change_set=locked.change_set, user=user).conflicts
             except ChangeSetError as exc:
                 if exc.message != CHANGE_SET_ALREADY_UNDONE:
                     raise ImportTaskError(exc.message) from None
@@ -321,9 +325,11 @@ def import_task_undo(*, task: ImportTask, user) -> ImportTask:
                     pk__gte=start,
                     pk__lte=min(high, start + UNDO_DELETE_SLICE - 1),
                 ).delete()
-        locked.undone_at = timezone.now()
-        locked.save(update_fields=["undone_at"])
+        if not conflicts:
+            locked.undone_at = timezone.now()
+            locked.save(update_fields=["undone_at"])
     task.refresh_from_db()
+    task.undo_conflicts = conflicts
     return task
 
 
@@ -454,9 +460,10 @@ def _progress(run: _Run, *, start: float = 0.0, share: float = 100.0, bytes_read
 
 
 class _ErrorReport:
-    """The full error report, a CSV file of `row_index,reason` next to the upload. Lines are written
-    before the batch's transaction commits and the committed length is stored with the batch, so a
-    restart cuts off the lines of a batch that never committed."""
+    """The full error report, a CSV file of `row_index,reason,row` next to the upload (`row`: the row's values
+    as JSON, cut to ERROR_REPORT_ROW_MAX characters). Lines are written before the batch's transaction commits
+    and the committed length is stored with the batch, so a restart cuts off the lines of a batch that never
+    committed."""
 
     def __init__(self, task: ImportTask, *, keep_bytes: int):
         self.path = error_report_path(task)
@@ -466,13 +473,17 @@ class _ErrorReport:
         self.file.truncate(keep_bytes if mode == "r+b" else 0)
         self.file.seek(0, os.SEEK_END)
         if self.file.tell() == 0:
-            self.file.write(b"row_index,reason\r\n")
+            self.file.write(b"row_index,reason,row\r\n")
 
-    def write(self, errors: list[tuple[int, str]]) -> int:
+    def write(self, errors: list[tuple[int, str]], rows: list[Row]) -> int:
         if errors:
+            values = {row.index: row.value for row in rows}
             text = io.StringIO()
-            csv.writer(text).writerows(errors)
-            self.file.write(text.getvalue().encode())
+            csv.writer(text).writerows(
+                (index, reason, quote_value(values.get(index), ERROR_REPORT_ROW_MAX)) for index, reason in errors
+            )
+            # A refused row may hold a lone surrogate: the report writes it as its escape (\\ud800), not a crash.
+            self.file.write(text.getvalue().encode("utf-8", "backslashreplace"))
             self.file.flush()
         return self.file.tell()
 
@@ -515,7 +526,7 @@ def _check_pass(run: _Run) -> None:
                 valid += outcome.valid
                 errors += len(outcome.errors)
                 samples = _samples(samples, outcome.errors)
-                size = report.write(outcome.errors)
+                size = report.write(outcome.errors, batch)
             else:
                 size = 0
             _check_cancel(task)
@@ -629,7 +640,7 @@ def _apply_batch(run: _Run, prepared: Prepared, report: "_ErrorReport") -> None:
     task = run.task
     with transaction.atomic():
         outcome: Outcome = run.kind.commit(prepared, write=True, change_set=task.change_set)
-        size = report.write(outcome.errors)
+        size = report.write(outcome.errors, prepared.rows)
         samples = _samples(task.sample_errors, outcome.errors)
         ranges = _ranges(outcome.created_ids, start=task.created_ranges)
         offset = prepared.rows[-1].index + 1

@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -37,6 +38,11 @@ from .services import (
 )
 
 RECENT_TASKS = 100
+IMPORT_UNDONE = "The import was undone."
+IMPORT_UNDONE_PARTLY = (
+    "Partly undone: left alone {count} item{s} changed again since the import (a newer value). Undo stays "
+    "available: undo the newer change first, then this import."
+)
 UPLOAD_FRAMING_BYTES = 64 * 1024
 
 
@@ -180,8 +186,12 @@ def task_cancel(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @require_POST
 def task_undo(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     def undo(task: ImportTask) -> None:
-        import_task_undo(task=task, user=request.user)
-        messages.success(request, "The import was undone.")
+        task = import_task_undo(task=task, user=request.user)
+        if task.undo_conflicts:
+            count = len(task.undo_conflicts)
+            messages.warning(request, IMPORT_UNDONE_PARTLY.format(count=count, s=pluralize(count)))
+        else:
+            messages.success(request, IMPORT_UNDONE)
 
     return _act(request, slug, pk, undo)
 

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from django import forms
+from django.utils.html import format_html
 
 from metadata_site.lib import strictjson
 from metadata_site.lib.userinput import AsciiIntegerField, parse_int
@@ -73,8 +74,10 @@ def parse_input(spec: FieldSpec, text: Any, offset: str = "Z") -> Any:
     return text
 
 
-def _widget(spec: FieldSpec, value: Any, fits: bool) -> forms.Widget:
-    attrs = {"data-field": spec.name}
+def field_widget(spec: FieldSpec, value: Any, fits: bool = True, *, attrs: dict | None = None) -> forms.Widget:
+    """The input for a field of the schema: the one place a declared field becomes a form widget (a number
+    input, a checkbox, a datetime-local picker, a URL input, an enum drop-down, multi-enum checkboxes)."""
+    attrs = {"data-field": spec.name, **(attrs or {})}
     if not fits and spec.type not in (FieldType.ENUM, FieldType.BOOLEAN):
         # A stored value of another type stays visible and editable as text instead of being blanked.
         return forms.TextInput(attrs=attrs)
@@ -94,8 +97,7 @@ def _widget(spec: FieldSpec, value: Any, fits: bool) -> forms.Widget:
             current = value if isinstance(value, list) else [value]
             extra = [(str(v), f"{v} (not an option)") for v in current if v is not None and v not in spec.options]
             if spec.is_multi:
-                size = str(min(len(choices) + len(extra), 8))
-                return forms.SelectMultiple(attrs={**attrs, "size": size}, choices=choices + extra)
+                return forms.CheckboxSelectMultiple(attrs=attrs, choices=choices + extra)
             return forms.Select(attrs=attrs, choices=[("", "—")] + choices + extra)
     if isinstance(value, str) and len(value) > 120:
         return forms.Textarea(attrs={**attrs, "rows": 3})
@@ -126,7 +128,7 @@ class MetadataFieldsForm(forms.Form):
             self.fields[name] = field_class(
                 label=spec.name,
                 required=False,
-                widget=_widget(spec, value, fits),
+                widget=field_widget(spec, value, fits),
                 help_text=spec.description,
                 initial=(value is True) if spec.type == FieldType.BOOLEAN else field_input_text(spec, value),
             )
@@ -172,7 +174,10 @@ class MetadataFieldsForm(forms.Form):
 
 
 class MetadataJsonForm(forms.Form):
-    metadata = forms.CharField(widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}), required=False)
+    metadata = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false", "aria-label": "Metadata as JSON"}),
+        required=False,
+    )
     mode = forms.ChoiceField(
         choices=[(MODE_MERGE, "Merge: set these keys, keep the others (null removes a key)"),
                  (MODE_OVERWRITE, "Overwrite: replace all metadata with this object")],
@@ -191,18 +196,49 @@ class MetadataJsonForm(forms.Form):
         return value
 
 
+BULK_VALUE_ID = "id_bulk_value"
+
+
+def bulk_value_input(spec: FieldSpec | None, value: Any = None, *, offset: str = "Z", utc: bool = True) -> str:
+    """The HTML of the bulk edit's value input for `spec` (`field_widget`, the item editor's own inputs), named
+    "value": a drop-down for an enum, checkboxes for a multi enum, a switch for a boolean (after a hidden
+    "false", so an unticked switch still sends a value), a datetime picker with its hidden offset ("tz"), a
+    number input. Without a field: a text input. `value` is what the input shows; `utc`: a datetime `value`
+    is in UTC (the script shows it in the viewer's time zone), else it is the viewer's text, shown as it is."""
+    attrs = {"id": BULK_VALUE_ID}
+    if spec is None:
+        return forms.TextInput(attrs={**attrs, "placeholder": "value", "aria-label": "Value"}).render("value", value)
+    attrs["aria-label"] = f"Value of {spec.name}"
+    widget = field_widget(spec, value, attrs=attrs)
+    if spec.type == FieldType.BOOLEAN:
+        widget.attrs.update(value="true", role="switch")
+        return format_html(
+            '<input type="hidden" name="value" value="false"><label class="switch plain">{} true</label>',
+            widget.render("value", value is True),
+        )
+    if spec.type == FieldType.DATETIME:
+        if not utc:
+            widget.attrs.pop("data-utc", None)
+        tz = forms.HiddenInput(attrs={"data-tz-for": BULK_VALUE_ID}).render("tz", offset)
+        return format_html("{}{}", widget.render("value", value), tz)
+    return widget.render("value", value)
+
+
 class BulkEditForm(forms.Form):
     """ "set field = value" / "remove field" for a selection of items (uids, a whole folder, or an explorer
-    selection)."""
+    selection). The value arrives from the chosen field's own input (`bulk_value_input`), or as text."""
 
     ACTION_SET = "set"
     ACTION_REMOVE = "remove"
+    # The inputs of the form itself; every other posted parameter describes the selection and is carried on.
+    OWN_PARAMETERS = ("field", "action", "value", "tz", "apply", "next", "csrfmiddlewaretoken")
 
     field = forms.ChoiceField(label="Field")
     action = forms.ChoiceField(
         choices=[(ACTION_SET, "set to"), (ACTION_REMOVE, "remove field")], initial=ACTION_SET, label="Action"
     )
     value = forms.CharField(required=False, label="Value")
+    tz = forms.CharField(required=False)
     item = forms.Field(required=False, widget=forms.MultipleHiddenInput)
     folder = AsciiIntegerField(required=False, widget=forms.HiddenInput)
     # An explorer selection (`explorer.selectors.resolve_selection`): "ids" with `item`, or "filter" with the
@@ -216,6 +252,28 @@ class BulkEditForm(forms.Form):
         self.fields["field"].choices = [("", "—")] + [(s.name, s.name) for s in schema]
         self.fields["field"].error_messages["required"] = BULK_FIELD_REQUIRED
 
+    def _values(self) -> list[str]:
+        return self.data.getlist("value") if hasattr(self.data, "getlist") else [self.data.get("value", "")]
+
+    def value_input(self) -> str:
+        """The value input as the user left it: the chosen field's own input showing what was posted."""
+        spec = self.schema.get(self.data.get("field") or "") if self.is_bound else None
+        values = self._values() if self.is_bound else []
+        if spec is not None and spec.is_multi_enum:
+            shown: Any = [p.strip() for v in values for p in v.split(",") if p.strip()]
+        elif spec is not None and spec.type == FieldType.BOOLEAN:
+            shown = bool(values) and values[-1].strip().lower() in ("true", "on")
+        else:
+            shown = values[-1] if values else None
+        return bulk_value_input(spec, shown, offset=self.data.get("tz") or "Z" if self.is_bound else "Z", utc=False)
+
+    def text_input(self) -> str:
+        return bulk_value_input(None)
+
+    def value_inputs(self) -> list[tuple[str, str]]:
+        """(field name, value input) for every declared field, for the page to swap in when the field changes."""
+        return [(spec.name, bulk_value_input(spec)) for spec in self.schema]
+
     def clean_item(self) -> list[str]:
         return [str(uid) for uid in self.cleaned_data.get("item") or []]
 
@@ -228,15 +286,15 @@ class BulkEditForm(forms.Form):
         if not data.get("item") and not data.get("folder") and data.get("selection") != "filter":
             raise forms.ValidationError(BULK_NO_ITEMS)
         if data.get("action") == self.ACTION_SET:
-            text = self.data.getlist("value") if spec.is_multi_enum and hasattr(self.data, "getlist") else None
-            raw = data.get("value", "")
+            values = self._values()
             if spec.is_multi_enum:
-                parts = [p for t in (text or [raw]) for p in t.split(",")]
-                value = parse_input(spec, parts)
+                value = parse_input(spec, [p for t in values for p in t.split(",")])
             elif spec.type == FieldType.BOOLEAN:
-                value = {"true": True, "false": False}.get(raw.strip().lower(), raw.strip() or None)
+                # The switch sends "false" then, when ticked, "true"; typed text may say either.
+                raw = values[-1].strip() if values else ""
+                value = {"true": True, "on": True, "false": False}.get(raw.lower(), raw or None)
             else:
-                value = parse_input(spec, raw, "Z")
+                value = parse_input(spec, values[-1] if values else "", data.get("tz") or "Z")
             if value is None:
                 self.add_error("value", BULK_VALUE_REQUIRED)
                 return data

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Max, QuerySet
 from django.utils import timezone
 
 from metadata_site.lib import fastjson, strictjson
@@ -89,14 +89,22 @@ class WriteResult:
 
 @dataclass
 class UndoResult:
-    """`restored`: items put back to their previous metadata; `conflicts`: ``{"item", "uid"}`` of items changed
-    again since, left alone; `undo_change_set`: the change set recording the undo itself (None if nothing was
-    restored)."""
+    """`restored`: items put back to their previous metadata by this undo; `already`: items an earlier, partial
+    undo had put back; `conflicts`: ``{"item", "uid", "newer_change_set"}`` of items changed again since (they
+    hold a newer value), left alone; `undo_change_set`: the change set recording the undo itself (None if
+    nothing was restored); `undone`: whether the change set is now marked undone, which it is only when no
+    item was left alone (else its Undo stays available: the skipped items become undoable once the newer
+    change is undone)."""
 
     change_set: ChangeSet
     undo_change_set: ChangeSet | None
     restored: int
     conflicts: list[dict]
+    already: int = 0
+
+    @property
+    def undone(self) -> bool:
+        return self.change_set.undone_at is not None
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -514,8 +522,9 @@ def change_set_undo(*, change_set: ChangeSet, user) -> UndoResult:
     """Put every item `change_set` touched back to its previous metadata, exactly.
 
     An item whose metadata changed again since (it no longer hashes to what the change set wrote) is reported
-    as a conflict and left alone. The undo is itself recorded as a change set (so it can be undone too), and
-    `change_set` is marked undone.
+    as a conflict, with the newest change set that wrote it, and left alone. The undo is itself recorded as a
+    change set (so it can be undone too). `change_set` is marked undone only when no item was left alone;
+    otherwise it can be undone again later, and items an earlier undo already restored count as `already`.
     """
     with transaction.atomic():
         locked = ChangeSet.objects.select_for_update().get(pk=change_set.pk)
@@ -523,7 +532,7 @@ def change_set_undo(*, change_set: ChangeSet, user) -> UndoResult:
             raise ChangeSetError(CHANGE_SET_ALREADY_UNDONE)
         workspace = locked.workspace
         undo = None
-        restored = 0
+        restored = already = 0
         conflicts: list[dict] = []
         last_item_id = 0
         while True:
@@ -545,7 +554,10 @@ def change_set_undo(*, change_set: ChangeSet, user) -> UndoResult:
             for item_id, previous, new_hash in batch:
                 uid, _kind, now_md, text = current[item_id]
                 if not _entry_hash_matches(new_hash, now_md, text, pg_hashes.get(item_id)):
-                    conflicts.append({"item": item_id, "uid": str(uid)})
+                    if _dumps(now_md) == _dumps(previous):
+                        already += 1
+                    else:
+                        conflicts.append({"item": item_id, "uid": str(uid)})
                 elif _dumps(now_md) != _dumps(previous):
                     to_write.append((item_id, previous, now_md))
                 else:
@@ -562,11 +574,36 @@ def change_set_undo(*, change_set: ChangeSet, user) -> UndoResult:
                     )
                 _write_rows(workspace=workspace, change_set=undo, rows=to_write)
                 restored += len(to_write)
-        locked.undone_at = timezone.now()
-        locked.undone_by = user
-        locked.save(update_fields=["undone_at", "undone_by"])
+        _name_newer_change_sets(locked, conflicts)
+        if not conflicts:
+            locked.undone_at = timezone.now()
+            locked.undone_by = user
+            locked.save(update_fields=["undone_at", "undone_by"])
     change_set.undone_at, change_set.undone_by = locked.undone_at, locked.undone_by
-    return UndoResult(change_set=locked, undo_change_set=undo, restored=restored, conflicts=conflicts)
+    return UndoResult(
+        change_set=locked, undo_change_set=undo, restored=restored, conflicts=conflicts, already=already
+    )
+
+
+UNDO_CONFLICTS_NAMED = 20
+
+
+def _name_newer_change_sets(change_set: ChangeSet, conflicts: list[dict]) -> None:
+    """Add to the first conflicts the newest change set that wrote each item after `change_set` (the reason it
+    was left alone); one query, bounded by UNDO_CONFLICTS_NAMED."""
+    named = conflicts[:UNDO_CONFLICTS_NAMED]
+    newer = dict(
+        ChangeSetEntry.objects.filter(
+            workspace_id=change_set.workspace_id,
+            item_id__in=[c["item"] for c in named],
+            change_set_id__gt=change_set.pk,
+        )
+        .values("item_id")
+        .annotate(newest=Max("change_set_id"))
+        .values_list("item_id", "newest")
+    )
+    for conflict in named:
+        conflict["newer_change_set"] = newer.get(conflict["item"])
 
 
 # --- bulk creation ---------------------------------------------------------------------------------

@@ -1,12 +1,15 @@
 import json
 import uuid
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import quote_etag
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
+from django.utils.http import quote_etag, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from metadata_site.collections.selectors import collection_tags_for_items
@@ -34,8 +37,15 @@ from .thumbnails import render_thumbnail
 METADATA_SAVED = "Metadata saved."
 METADATA_UNCHANGED = "Nothing changed."
 BULK_APPLIED = "Bulk edit applied: {changed} items changed, {unchanged} already had it, {failed} failed."
-UNDONE = "Undone: {count} items restored to their previous metadata."
-UNDO_CONFLICTS = "{count} items were changed again since and were left alone: {items}."
+UNDONE = "Undone: {count} item{s} restored to their previous metadata."
+UNDONE_PARTLY = (
+    "Partly undone: {count} item{s} restored to their previous metadata. The change stays undoable for the items "
+    "it skipped."
+)
+UNDONE_NOTHING = "Nothing was undone: every item of this change has a newer value. The change stays undoable."
+UNDO_CONFLICTS = "Skipped {count} item{s} changed again since (a newer value, left alone): {items}."
+UNDO_CONFLICT_ITEM = "{title} (changed by change {newer})"
+UNDO_CONFLICTS_SHOWN = 5
 CHANGE_SETS_PER_PAGE = 50
 CHANGE_SET_ENTRIES_SHOWN = 100
 
@@ -179,6 +189,20 @@ def _bulk_selection(access: Access, form: BulkEditForm, *, schema: Schema):
     return items.filter(uid__in=uids)
 
 
+def _bulk_cancel_url(request: HttpRequest, access: Access, carried: list[tuple[str, str]]) -> str:
+    """Where the bulk edit's Cancel leads: the page the form was on (`next`, a path of this workspace), else
+    the explorer with the selection's filter, else the workspace home."""
+    next_url = request.POST.get("next", "")
+    prefix = f"/w/{access.workspace.slug}/"
+    if (next_url.startswith(prefix) and "\\" not in next_url
+            and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()})):
+        return next_url
+    if request.POST.get("selection") == "filter":
+        query = urlencode([(k, v) for k, v in carried if k not in ("selection", "item", "folder")])
+        return f"{reverse('explorer:explore', args=[access.workspace.slug])}?{query}"
+    return reverse("workspaces:home", args=[access.workspace.slug])
+
+
 @login_required
 @require_POST
 def item_bulk_edit(request: HttpRequest, slug: str) -> HttpResponse:
@@ -189,9 +213,11 @@ def item_bulk_edit(request: HttpRequest, slug: str) -> HttpResponse:
 
     access = get_access(request.user, slug, role=Role.EDITOR)
     schema = schema_current(workspace=access.workspace)
-    form = BulkEditForm(request.POST, schema=schema)
+    form = BulkEditForm(request.POST, schema=schema, auto_id="id_bulk_%s")
     posted = [(k, v) for k, values in request.POST.lists() if k not in ("csrfmiddlewaretoken", "apply") for v in values]
-    ctx = {"workspace": access.workspace, "access": access, "form": form, "posted": posted}
+    carried = [(k, v) for k, v in posted if k not in BulkEditForm.OWN_PARAMETERS]
+    ctx = {"workspace": access.workspace, "access": access, "form": form, "posted": posted, "carried": carried,
+           "cancel_url": _bulk_cancel_url(request, access, carried)}
     try:
         if request.POST.get("selection") and "field" not in request.POST:
             ctx.update(choose=True, selected=selection_count(request.POST, schema=schema, workspace=access.workspace))
@@ -253,13 +279,30 @@ def change_set_undo_view(request: HttpRequest, slug: str, pk: int) -> HttpRespon
     except ChangeSetError as exc:
         messages.error(request, exc.message)
         return redirect("items:change-set", access.workspace.slug, pk)
-    messages.success(request, UNDONE.format(count=result.restored))
+    restored = result.restored + result.already
+    if result.undone:
+        messages.success(request, UNDONE.format(count=restored, s=pluralize(restored)))
+    elif result.restored:
+        messages.success(request, UNDONE_PARTLY.format(count=result.restored, s=pluralize(result.restored)))
+    else:
+        messages.warning(request, UNDONE_NOTHING)
     if result.conflicts:
-        titles = dict(Item.objects.filter(pk__in=[c["item"] for c in result.conflicts[:5]]).values_list("pk", "title"))
-        shown = ", ".join(titles.get(c["item"], c["uid"]) for c in result.conflicts[:5])
-        more = f" and {len(result.conflicts) - 5} more" if len(result.conflicts) > 5 else ""
-        messages.warning(request, UNDO_CONFLICTS.format(count=len(result.conflicts), items=shown + more))
+        messages.warning(request, _undo_conflicts_message(result.conflicts))
     return redirect("items:change-set", access.workspace.slug, pk)
+
+
+def _undo_conflicts_message(conflicts: list[dict]) -> str:
+    """Which items an undo left alone and why: the first few by title, each with the newer change that wrote
+    it."""
+    shown = conflicts[:UNDO_CONFLICTS_SHOWN]
+    titles = dict(Item.objects.filter(pk__in=[c["item"] for c in shown]).values_list("pk", "title"))
+    names = []
+    for conflict in shown:
+        title = titles.get(conflict["item"], conflict["uid"])
+        newer = conflict.get("newer_change_set")
+        names.append(UNDO_CONFLICT_ITEM.format(title=title, newer=newer) if newer else title)
+    more = f" and {len(conflicts) - len(shown)} more" if len(conflicts) > len(shown) else ""
+    return UNDO_CONFLICTS.format(count=len(conflicts), s=pluralize(len(conflicts)), items=", ".join(names) + more)
 
 
 @login_required

@@ -111,8 +111,23 @@ def _history(slug: str, obj: InfoObject, owner: str) -> list[HistoryRow]:
     return rows
 
 
+def _last_changes(history: list[HistoryRow], obj: InfoObject, project: Project) -> dict[str, HistoryRow | None]:
+    """Per kind, the History row of the version in force, so "version N · last change by …" says what History
+    says (the object's `updated_by` is whoever last changed any part, and a silent save leaves it alone)."""
+    current = {
+        InfoKind.README: obj.readme_version,
+        InfoKind.CUSTOM_DATA: obj.custom_data_version,
+        InfoKind.CUSTOM_DATA_SCHEMA: project.custom_data_schema_version,
+    }
+    return {
+        str(kind): next((r for r in history if r.kind == kind and r.version == version and not r.initial), None)
+        for kind, version in current.items()
+    }
+
+
 def _info_ctx(request: HttpRequest, access: Access, obj: InfoObject, owner: str, **extra) -> dict:
     project = _project_of(obj)
+    history = _history(access.workspace.slug, obj, owner)
     readme_html = mark_safe(render_markdown(obj.readme))  # noqa: S308 - nh3-sanitised
     ctx = {
         "workspace": access.workspace,
@@ -135,7 +150,8 @@ def _info_ctx(request: HttpRequest, access: Access, obj: InfoObject, owner: str,
         if project.custom_data_schema is not None
         else "",
         "schema_base": project.custom_data_schema_version,
-        "history": _history(access.workspace.slug, obj, owner),
+        "history": history,
+        "last_change": _last_changes(history, obj, project),
     }
     ctx.update(extra)
     return ctx

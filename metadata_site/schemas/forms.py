@@ -32,12 +32,15 @@ class FieldDeclarationForm(forms.Form):
     unit = forms.CharField(required=False, max_length=40)
 
     def declaration(self) -> dict[str, Any]:
+        """The declaration the form describes. Options and "multi-valued" belong to enums only: for any other
+        type they are cleared (a field changed away from enum keeps no stale options)."""
         data = self.cleaned_data
+        is_enum = data["type"] == FieldType.ENUM.value
         return {
             "name": data.get("name", ""),
             "type": data["type"],
-            "options": _split_options(data.get("options") or ""),
-            "is_multi": data.get("is_multi", False),
+            "options": _split_options(data.get("options") or "") if is_enum else [],
+            "is_multi": data.get("is_multi", False) and is_enum,
             "description": data.get("description", ""),
             "unit": data.get("unit", ""),
         }
@@ -68,10 +71,17 @@ class SchemaImportForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}),
         label="Schema (JSON)",
-        help_text='A list of fields, e.g. [{"name": "weather", "type": "enum", "options": ["Sunny", "Rain"]}], '
-        'or an object with a "fields" list. Visual Layer\'s field_name / field_type / enum_options also work.',
+        help_text='A list of fields, e.g. [{"name": "weather", "type": "enum", "options": ["Sunny", "Rain"], '
+        '"is_multi": false, "description": "", "unit": ""}], or an object with a "fields" list (what "Download '
+        'the current schema" gives). Visual Layer\'s field_name / field_type / enum_options also work; any '
+        'other key is refused.',
     )
     file = forms.FileField(required=False, label="…or upload a .json file")
+    keep_descriptions = forms.BooleanField(
+        required=False,
+        label="Keep the current description of fields the file declares without one",
+        help_text="Unticked, a field declared without a \"description\" key loses its description.",
+    )
     base_version = AsciiIntegerField(required=False, widget=forms.HiddenInput)
 
     def clean(self) -> dict:

@@ -7,8 +7,9 @@ confirmed, the values that convert are rewritten (in one change set, so it can b
 left as they are.
 """
 
+import difflib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import transaction
@@ -29,6 +30,14 @@ SCHEMA_FIELD_DUPLICATE = "The field {name!r} is declared more than once."
 SCHEMA_DOCUMENT_SHAPE = 'A schema is a JSON list of field declarations, or an object with a "fields" list.'
 SCHEMA_DOCUMENT_JSON = "The schema is not valid JSON: {error} (line {line}, column {column})."
 SCHEMA_FIELD_ERROR = "Field {index} ({name}): {msg}"
+SCHEMA_FIELD_KEY_UNKNOWN = "Unknown key {key!r}{hint}; a field declaration has the keys {known}."
+SCHEMA_FIELD_KEY_HINT = " (did you mean {guess!r}?)"
+
+# The keys of a field declaration in a schema document: ours (what `schema_document` writes), and Visual
+# Layer's. Any other key is refused rather than ignored (a "multi": true that was silently dropped made a
+# multi enum single).
+DECLARATION_KEYS = ("name", "type", "options", "is_multi", "description", "unit")
+VISUAL_LAYER_KEYS = ("field_name", "field_type", "enum_options")
 
 CONVERSION_SAMPLE_SIZE = 100
 CONVERSION_BATCH_SIZE = 5000
@@ -96,6 +105,10 @@ def _parse_fields(fields: list[Any]) -> list[FieldSpec]:
         name = ""
         if isinstance(data, dict):
             name = str(data.get("name", data.get("field_name")) or "")
+            unknown = [key for key in data if key not in (*DECLARATION_KEYS, *VISUAL_LAYER_KEYS)]
+            if unknown:
+                errors.append({"index": index, "name": name, "msg": _unknown_key_message(unknown[0])})
+                continue
         try:
             spec = clean_field_declaration(data)
         except FieldDeclarationError as exc:
@@ -113,6 +126,20 @@ def _parse_fields(fields: list[Any]) -> list[FieldSpec]:
             errors,
         )
     return specs
+
+
+def _unknown_key_message(key: Any) -> str:
+    guesses = difflib.get_close_matches(str(key), DECLARATION_KEYS, n=1, cutoff=0.5)
+    if not guesses and str(key).lower() in ("multi", "multiple", "is_multiple", "multivalued"):
+        guesses = ["is_multi"]
+    hint = SCHEMA_FIELD_KEY_HINT.format(guess=guesses[0]) if guesses else ""
+    return SCHEMA_FIELD_KEY_UNKNOWN.format(key=str(key)[:100], hint=hint, known=", ".join(DECLARATION_KEYS))
+
+
+def schema_document(schema: Schema) -> dict:
+    """The schema as the document `schema_document_fields` and `schema_import` read back: importing it
+    unchanged changes nothing."""
+    return {"fields": [spec.to_dict() for spec in schema]}
 
 
 def schema_document_fields(text: str) -> list[Any]:
@@ -260,12 +287,16 @@ def schema_drop_field(*, workspace: Workspace, user, name: str) -> MetadataSchem
         return _new_version(workspace=workspace, user=user, specs=specs, note=f"Dropped field {name}")
 
 
-def schema_import(*, workspace: Workspace, user, fields: list[Any], dry_run: bool = True) -> SchemaDiff:
+def schema_import(
+    *, workspace: Workspace, user, fields: list[Any], dry_run: bool = True, keep_descriptions: bool = False
+) -> SchemaDiff:
     """Compare a whole schema (a list of declarations) with the current one; unless `dry_run`, make it the
     current schema as a new version and convert the existing values of changed fields that convert.
 
     The diff lists added, changed (with a conversion report when the type, options or multiplicity changed)
-    and dropped fields. Nothing is written when the schema is the same as the current one.
+    and dropped fields. Nothing is written when the schema is the same as the current one. A declaration with
+    a key it does not know is refused. A field the document declares without a "description" key loses its
+    description, unless `keep_descriptions`: then it keeps the current one.
     """
     if not isinstance(fields, list):
         raise SchemaError(SCHEMA_DOCUMENT_SHAPE)
@@ -274,10 +305,19 @@ def schema_import(*, workspace: Workspace, user, fields: list[Any], dry_run: boo
         if not dry_run:
             _lock_workspace(workspace)
         current = schema_current(workspace=workspace)
+        if keep_descriptions:
+            specs = [_keep_description(spec, data, current) for spec, data in zip(specs, fields, strict=True)]
         diff = _diff(workspace=workspace, current=current, specs=specs)
         if dry_run or diff.is_empty:
             return diff
         return _apply(workspace=workspace, user=user, diff=diff, specs=specs, note=f"Imported: {_note(diff)}")
+
+
+def _keep_description(spec: FieldSpec, declaration: dict, current: Schema) -> FieldSpec:
+    before = current.get(spec.name)
+    if before is None or declaration.get("description") is not None:
+        return spec
+    return replace(spec, description=before.description)
 
 
 def schema_change_field(*, workspace: Workspace, user, name: str, field: dict, dry_run: bool = True) -> SchemaDiff:

@@ -1,3 +1,5 @@
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -15,6 +17,7 @@ from .services import (
     SchemaError,
     schema_change_field,
     schema_declare_field,
+    schema_document,
     schema_drop_field,
     schema_import,
 )
@@ -117,7 +120,8 @@ def schema_import_page(request: HttpRequest, slug: str) -> HttpResponse:
         confirm = False
     try:
         diff = schema_import(
-            workspace=access.workspace, user=request.user, fields=form.cleaned_data["fields"], dry_run=not confirm
+            workspace=access.workspace, user=request.user, fields=form.cleaned_data["fields"], dry_run=not confirm,
+            keep_descriptions=form.cleaned_data["keep_descriptions"],
         )
     except SchemaError as exc:
         ctx["errors"] = exc.errors or [{"index": "", "name": "", "msg": exc.message}]
@@ -128,8 +132,21 @@ def schema_import_page(request: HttpRequest, slug: str) -> HttpResponse:
     if confirm:
         messages.info(request, SCHEMA_UNCHANGED)
         return redirect("schemas:schema", access.workspace.slug)
-    ctx.update(diff=diff, text=form.cleaned_data["text"])
+    ctx.update(diff=diff, text=form.cleaned_data["text"], keep_descriptions=form.cleaned_data["keep_descriptions"])
     return render(request, "schemas/import.html", ctx)
+
+
+@login_required
+@require_GET
+def schema_download(request: HttpRequest, slug: str) -> HttpResponse:
+    """The current schema as the JSON document the import reads (download it, edit it, import it back)."""
+    access = get_access(request.user, slug)
+    schema = schema_current(workspace=access.workspace)
+    body = json.dumps(schema_document(schema), indent=2, ensure_ascii=False) + "\n"
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    filename = f"{access.workspace.slug}-schema-v{schema.version}.json"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def _spec_or_404(schema: Schema, name: str) -> FieldSpec:

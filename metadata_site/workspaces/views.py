@@ -2,6 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from metadata_site.collections.models import Collection
@@ -41,3 +42,11 @@ def home(request: HttpRequest, slug: str) -> HttpResponse:
         "tasks": ImportTask.objects.filter(workspace=ws)[:5],
     }
     return render(request, "workspaces/home.html", ctx)
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, which browsers ask for on their own: the static icon (pages link it from the base template)."""
+    response = redirect(static("favicon.ico"))
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

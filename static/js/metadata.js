@@ -40,4 +40,6 @@
   }
   document.addEventListener("DOMContentLoaded", function () { setup(document); });
   document.addEventListener("htmx:afterSettle", function (ev) { setup(ev.target); });
+  // Inputs swapped in by another script (the bulk edit's value input).
+  document.addEventListener("metadata:inputs", function (ev) { setup(ev.target); });
 })();

@@ -25,7 +25,7 @@ def test_it_lists_change_sets_and_undoes_one(api_as, editor, viewer, workspace, 
     assert listed["results"][0]["user"] == "editor"
     client = api_as(editor)
     body = client.post(f"/api/w/acme/change_sets/{change_set}/undo").json()
-    assert body["restored"] == 1 and body["conflicts"] == []
+    assert body["restored"] == 1 and body["conflicts"] == [] and body["undone"] is True
     item.refresh_from_db()
     assert item.client_metadata == {"t": 1.0}
     assert_error_shape(client.post(f"/api/w/acme/change_sets/{change_set}/undo"), 409)

@@ -139,7 +139,7 @@ def test_bulk_edit_of_all_matching_items_from_the_explorer(live_server, page_as,
     page.click("button:has-text('Edit metadata')")
     page.wait_for_selector("#bulk-selected:has-text('4 items selected')")
     page.select_option("#id_bulk_field", "dark")
-    page.fill("#id_bulk_value", "true")
+    page.check("#id_bulk_value")  # the boolean's switch
     page.click("#bulk-edit-form button[type=submit]")
     page.wait_for_selector("#bulk-preview")
     assert page.inner_text("[data-count=changing]") == "2"  # two of the four Fog items were dark already

@@ -46,8 +46,8 @@ def test_an_editor_checks_applies_downloads_errors_and_undoes_an_import(live_ser
     assert page.inner_text("#task-status-label") == "Checked, waiting to apply"
     assert page.inner_text("#count-valid") == "2"
     errors = page.inner_text("#sample-errors")
-    assert "weather: Expected one of the options: Sunny, Cloudy, Rain, Snow, Fog." in errors
-    assert "temperature: Expected a number." in errors
+    assert 'weather: Expected one of the options: Sunny, Cloudy, Rain, Snow, Fog. Got "Hail".' in errors
+    assert 'temperature: Expected a number. Got "cold".' in errors
     assert Item.objects.get(title="img_0.jpg").client_metadata == {"camera": "cam-1"}
 
     page.click("#apply-skip")
@@ -61,9 +61,11 @@ def test_an_editor_checks_applies_downloads_errors_and_undoes_an_import(live_ser
         page.click("#error-report")
     report = download_info.value.path().read_text()
     assert report.splitlines() == [
-        "row_index,reason",
-        "1,\"weather: Expected one of the options: Sunny, Cloudy, Rain, Snow, Fog.\"",
-        "2,temperature: Expected a number.",
+        "row_index,reason,row",
+        '1,"weather: Expected one of the options: Sunny, Cloudy, Rain, Snow, Fog. Got ""Hail"".",'
+        '"{""temperature"": ""3"", ""title"": ""img_1.jpg"", ""weather"": ""Hail""}"',
+        '2,"temperature: Expected a number. Got ""cold"".",'
+        '"{""temperature"": ""cold"", ""title"": ""img_2.jpg"", ""weather"": ""Rain""}"',
     ]
 
     page.once("dialog", lambda dialog: dialog.accept())
@@ -72,3 +74,19 @@ def test_an_editor_checks_applies_downloads_errors_and_undoes_an_import(live_ser
     assert Item.objects.get(title="img_0.jpg").client_metadata == {"camera": "cam-1"}
     page.goto(f"{live_server.url}/w/acme/tasks/")
     assert "weather.csv" in page.inner_text("#tasks")
+
+
+def test_the_import_form_shows_only_the_inputs_of_the_chosen_kind(live_server, browser_login):
+    user = make_user("alice")
+    ws = make_workspace("acme", members={user: Role.EDITOR})
+    corpus_schema(ws)
+    make_folder(ws, "fleet")
+    page = browser_login(user)
+    page.goto(f"{live_server.url}/w/acme/tasks/new/")
+    shown = lambda: [n for n in ("folder", "dataset", "field", "mode", "match") if page.is_visible(f"#id_{n}")]  # noqa: E731
+    assert shown() == ["folder", "dataset", "mode", "match"]  # metadata rows
+    page.select_option("#id_kind", "field_values")
+    assert shown() == ["folder", "dataset", "field"]
+    page.select_option("#id_kind", "data")
+    assert shown() == ["folder", "mode"]
+    assert page.is_disabled("#id_field")  # a hidden input is not sent

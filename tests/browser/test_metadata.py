@@ -85,7 +85,7 @@ def test_bulk_set_a_field_on_selected_items_with_preview_then_undo(live_server, 
     for item in items[:3]:
         page.check(f"input.pick[value='{item.uid}']")
     page.select_option("#id_bulk_field", "weather")
-    page.fill("#id_bulk_value", "Rain")
+    page.select_option("#id_bulk_value", "Rain")
     page.click("#bulk-edit-form button[type=submit]")
     page.wait_for_selector("#bulk-preview")
     assert page.inner_text("[data-count=changing]") == "3"

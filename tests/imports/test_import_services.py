@@ -24,6 +24,7 @@ from metadata_site.imports.services import (
     import_task_upload,
 )
 from metadata_site.items.models import Item, ItemKind
+from metadata_site.items.services import change_set_undo, item_metadata_write
 from metadata_site.projects.models import DatasetStatus
 from metadata_site.schemas.selectors import schema_current
 
@@ -147,7 +148,7 @@ def test_it_reports_each_bad_row_with_its_reason_and_index(workspace, owner, fol
     assert task.status == ImportStatus.COMPLETED_WITH_ERRORS
     assert (task.updated_rows, task.error_count) == (1, 7)
     assert task.sample_errors == [
-        {"reason": "temperature: Expected a number.", "row_index": 0},
+        {"reason": 'temperature: Expected a number. Got "hot".', "row_index": 0},
         {"reason": "The media_id 'not-a-uuid' is not a valid id.", "row_index": 1},
         {"reason": "No item with the media_id 00000000-0000-4000-8000-000000000000 in the folder 'cams'.",
          "row_index": 2},
@@ -165,8 +166,8 @@ def test_it_writes_the_full_error_report_as_csv(workspace, owner, folder, items)
     task = run_import(workspace, owner, rows, "rows.json")
     assert task.error_count == 150 and len(task.sample_errors) == 100
     report = services.error_report_path(task).read_text().splitlines()
-    assert report[0] == "row_index,reason"
-    assert report[1] == "0,The media_id 'x' is not a valid id."
+    assert report[0] == "row_index,reason,row"
+    assert report[1] == '0,The media_id \'x\' is not a valid id.,"{""media_id"": ""x"", ""metadata"": {}}"'
     assert len(report) == 151
 
 
@@ -250,7 +251,7 @@ def test_a_dry_run_counts_rows_and_errors_and_writes_nothing(workspace, owner, f
     rows = [{"media_id": str(a.uid), "metadata": {"dark": True}}, {"media_id": str(b.uid), "metadata": {"dark": 3}}]
     task = run_import(workspace, owner, rows, "rows.json", dry_run=True)
     assert (task.status, task.total_rows, task.valid_rows, task.error_count) == ("VALIDATED", 2, 1, 1)
-    assert task.sample_errors == [{"reason": "dark: Expected true or false.", "row_index": 1}]
+    assert task.sample_errors == [{"reason": "dark: Expected true or false. Got 3.", "row_index": 1}]
     assert "dark" not in _md(a)
     assert task.change_set_id is None
 
@@ -296,7 +297,7 @@ def test_it_imports_field_values_from_json_and_csv(workspace, owner, folder, ite
     assert _md(a) == {"camera": "cam-1", "weather": "Fog", "colors": ["red", "blue"]}
     csv_task = run_import(workspace, owner, f"media_id,value\n{c.uid},12.5\n{b.uid},warm\n", "values.csv",
                           kind="field_values", target={"field": "temperature"})
-    assert csv_task.sample_errors == [{"reason": "temperature: Expected a number.", "row_index": 1}]
+    assert csv_task.sample_errors == [{"reason": 'temperature: Expected a number. Got "warm".', "row_index": 1}]
     assert _md(c) == {"temperature": 12.5}
 
 
@@ -353,7 +354,7 @@ def test_a_data_import_reads_csv_and_reports_bad_rows(workspace, owner):
     assert (task.status, task.inserted_rows) == ("COMPLETED_WITH_ERRORS", 1)
     assert task.sample_errors == [
         {"reason": "The objectUrl 'ftp://x/2.jpg' is not an http or https URL.", "row_index": 1},
-        {"reason": "weather: Expected one of the options: Sunny, Cloudy, Rain, Snow, Fog.", "row_index": 2},
+        {"reason": 'weather: Expected one of the options: Sunny, Cloudy, Rain, Snow, Fog. Got "Hail".', "row_index": 2},
     ]
     assert _tree(folder) == [("one.jpg", "image", None, None, "https://x.example/1.jpg",
                               {"weather": "Sunny", "temperature": 3.0})]
@@ -414,6 +415,20 @@ def test_undo_restores_the_metadata_before_the_import(workspace, owner, folder, 
     with pytest.raises(ImportTaskError) as exc:
         import_task_undo(task=task, user=owner)
     assert exc.value.message == "This import was already undone."
+
+
+def test_an_import_undo_that_skips_items_with_a_newer_value_stays_available(workspace, owner, folder, items):
+    a, b, _ = items
+    rows = [{"media_id": str(i.uid), "metadata": {"weather": "Snow"}} for i in (a, b)]
+    task = run_import(workspace, owner, rows, "rows.json")
+    newer = item_metadata_write(workspace=workspace, user=owner, updates={b.pk: {"weather": "Fog"}}, mode="merge")
+    task = import_task_undo(task=task, user=owner)
+    assert task.undone_at is None and [c["item"] for c in task.undo_conflicts] == [b.pk]
+    assert (_md(a)["weather"], _md(b)["weather"]) == ("Fog", "Fog")  # a restored (its value before), b left alone
+    change_set_undo(change_set=newer.change_set, user=owner)
+    task = import_task_undo(task=task, user=owner)
+    assert task.undone_at is not None and task.undo_conflicts == []
+    assert _md(b) == {"camera": "cam-2"}
 
 
 def test_one_import_in_many_batches_is_one_change_set(workspace, owner, folder, monkeypatch):
@@ -561,7 +576,7 @@ def test_the_status_payload_has_the_visual_layer_shape(workspace, owner, folder,
     task = run_import(workspace, owner, rows, "v.json", kind="field_values", target={"field": "dark"})
     assert task.status_payload() == {
         "task_id": str(task.uid), "status": "COMPLETED_WITH_ERRORS", "progress": 100.0, "inserted_rows": 1,
-        "error_count": 1, "sample_errors": [{"reason": "dark: Expected true or false.", "row_index": 1}],
+        "error_count": 1, "sample_errors": [{"reason": 'dark: Expected true or false. Got "no".', "row_index": 1}],
     }
 
 
@@ -751,7 +766,7 @@ def test_values_the_database_or_the_encoder_would_refuse_are_bad_rows_and_the_re
     content = "\n".join(rows) if file_format == "jsonl" else "[" + ",".join(rows) + "]"
     task = run_import(workspace, owner, content, f"rows.{file_format}", target={"folder": folder.pk})
     assert (task.status, task.updated_rows, task.error_count) == (ImportStatus.COMPLETED_WITH_ERRORS, 1, 4)
-    assert task.sample_errors == [
+    expected = [
         {"reason": "captured_at: The date and time is out of range: converted to UTC it must fall between the "
                    "years 0001 and 9999.", "row_index": 0},
         {"reason": "camera: Text must be valid Unicode: it contains the lone surrogate \\ud800 at character 4, "
@@ -761,6 +776,10 @@ def test_values_the_database_or_the_encoder_would_refuse_are_bad_rows_and_the_re
         {"reason": "title: Text must be valid Unicode: it contains the lone surrogate \\ud800 at character 1, "
                    "which cannot be stored as UTF-8.", "row_index": 3},
     ]
+    # Each reason also quotes the value it refused (with a lone surrogate written as its escape).
+    assert [e["row_index"] for e in task.sample_errors] == [e["row_index"] for e in expected]
+    for got, want in zip(task.sample_errors, expected, strict=True):
+        assert got["reason"].startswith(want["reason"])
     assert _md(a) == {"camera": "cam-1", "weather": "Fog"}
     assert _md(b) == {"camera": "cam-2"}
     assert _md(c) == {"captured_at": "9999-12-31T23:59:59Z", "camera": "ok"}

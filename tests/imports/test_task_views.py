@@ -89,7 +89,10 @@ def test_apply_then_undo_through_the_pages(login, owner, checked, folder):
     assert (checked.status, checked.updated_rows, checked.error_count) == ("COMPLETED_WITH_ERRORS", 1, 1)
     report = client.get(_url("errors", checked))
     assert report.status_code == 200
-    assert b"".join(report.streaming_content).decode() == "row_index,reason\r\n1,dark: Expected true or false.\r\n"
+    lines = b"".join(report.streaming_content).decode().split("\r\n")
+    assert lines[0] == "row_index,reason,row"
+    assert lines[1].startswith('1,"dark: Expected true or false. Got ""maybe"".","{')  # the row's values beside it
+    assert '""dark"": ""maybe""' in lines[1]
     assert b"Undo this import" in client.get(_url("task", checked)).content
     client.post(_url("undo", checked))
     checked.refresh_from_db()
@@ -113,3 +116,64 @@ def test_cancel_through_the_page(login, owner, checked):
 def test_folder_and_dataset_pages_link_to_the_upload_form(login, owner, folder):
     page = login(owner).get(reverse("projects:folder", args=["acme", folder.pk]))
     assert f"/w/acme/tasks/new/?folder={folder.pk}&amp;kind=data".encode() in page.content
+
+
+def test_the_form_marks_each_input_with_the_kinds_that_read_it(login, owner, folder):
+    html = login(owner).get(_url("new")).content.decode()
+    assert '<div class="form-row" data-kinds="field_values">' in html and "(field values only)" in html
+    assert 'data-kinds="metadata_rows field_values data"' in html  # the folder: every kind
+    assert '<div class="form-row" data-kinds="metadata_rows">' in html and "js/imports.js" in html
+    assert 'data-kinds="metadata_rows field_values"' in html  # the dataset
+
+
+def test_matching_by_title_without_a_folder_is_refused_at_once_and_errors_print_once(login, owner, folder):
+    upload = SimpleUploadedFile("rows.csv", b"title,dark\na.jpg,true\n")
+    response = login(owner).post(_url("new"), {"kind": "metadata_rows", "mode": "merge", "match": "title",
+                                               "file": upload})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert html.count("Matching by title needs a folder or a dataset to look in.") == 1
+    assert not ImportTask.objects.exists()
+    upload = SimpleUploadedFile("rows.csv", b"title,dark\na.jpg,true\n")
+    response = login(owner).post(_url("new"), {"kind": "data", "mode": "merge", "file": upload})
+    assert response.content.decode().count("A data import creates items in a folder: choose one.") == 1
+    upload = SimpleUploadedFile("rows.csv", b"title,dark\na.jpg,true\n")
+    response = login(owner).post(_url("new"), {"kind": "metadata_rows", "mode": "merge", "folder": folder.pk,
+                                               "dataset": "", "file": upload, "apply": "bogus"})
+    assert response.status_code == 400
+    assert response.content.decode().count("Select a valid choice. bogus is not one of the available choices.") == 1
+
+
+def test_inputs_another_kind_reads_are_ignored(login, owner, folder):
+    make_item(folder, "a.jpg")
+    upload = SimpleUploadedFile("rows.csv", b"title,dark\na.jpg,true\n")
+    # A field and a title match left over from another kind (the form without JavaScript shows every input).
+    response = login(owner).post(_url("new"), {"kind": "data", "mode": "merge", "folder": folder.pk,
+                                               "field": "dark", "match": "title", "file": upload})
+    task = ImportTask.objects.get()
+    assert response.status_code == 302 and task.target == {"folder": folder.pk}
+
+
+def test_an_upload_error_is_printed_once(login, owner, folder):
+    upload = SimpleUploadedFile("rows.txt", b"hello")
+    response = login(owner).post(_url("new"), {"kind": "metadata_rows", "mode": "merge", "folder": folder.pk,
+                                               "file": upload})
+    html = response.content.decode()
+    assert response.status_code == 400
+    start = html.index('id="import-error">') + len('id="import-error">')
+    message = html[start:html.index("</p>", start)]
+    assert message and html.count(message) == 1
+    assert not ImportTask.objects.exists()
+
+
+def test_an_undo_that_skips_a_newer_value_says_so_and_keeps_undo(login, owner, workspace, checked):
+    from metadata_site.items.models import Item
+    from metadata_site.items.services import item_metadata_write
+
+    client = login(owner)
+    client.post(_url("apply", checked), {"policy": "skip_bad_rows"})
+    item = Item.objects.get(title="a.jpg")
+    item_metadata_write(workspace=workspace, user=owner, updates={item.pk: {"dark": False}}, mode="merge")
+    html = client.post(_url("undo", checked), follow=True).content.decode()
+    assert "Partly undone: left alone 1 item changed again since the import (a newer value)." in html
+    assert "Undo this import" in html and 'id="task-undone"' not in html

@@ -48,12 +48,41 @@ def test_items_changed_again_since_are_conflicts_and_left_alone(workspace, owner
     first = item_metadata_write(
         workspace=workspace, user=owner, updates={a.pk: {"weather": "Rain"}, b.pk: {"weather": "Rain"}}, mode="merge"
     )
-    item_metadata_write(workspace=workspace, user=editor, updates={b.pk: {"weather": "Fog"}}, mode="merge")
+    newer = item_metadata_write(workspace=workspace, user=editor, updates={b.pk: {"weather": "Fog"}}, mode="merge")
     undo = change_set_undo(change_set=first.change_set, user=owner)
     assert undo.restored == 1
-    assert undo.conflicts == [{"item": b.pk, "uid": str(b.uid)}]
+    assert undo.conflicts == [{"item": b.pk, "uid": str(b.uid), "newer_change_set": newer.change_set.pk}]
     assert _md(a) == {"weather": "Sunny"}
     assert _md(b) == {"weather": "Fog"}
+    assert not undo.undone and first.change_set.undone_at is None
+
+
+def test_an_undo_that_restores_nothing_leaves_the_change_set_undoable(workspace, owner, editor, folder):
+    a = make_item(folder, metadata={"weather": "Sunny"})
+    first = item_metadata_write(workspace=workspace, user=owner, updates={a.pk: {"weather": "Rain"}}, mode="merge")
+    newer = item_metadata_write(workspace=workspace, user=editor, updates={a.pk: {"weather": "Fog"}}, mode="merge")
+    undo = change_set_undo(change_set=first.change_set, user=owner)
+    assert (undo.restored, undo.undone, undo.undo_change_set) == (0, False, None)
+    first.change_set.refresh_from_db()
+    assert first.change_set.undone_at is None
+    change_set_undo(change_set=newer.change_set, user=owner)
+    again = change_set_undo(change_set=first.change_set, user=owner)
+    assert (again.restored, again.conflicts, again.undone) == (1, [], True)
+    assert _md(a) == {"weather": "Sunny"}
+
+
+def test_a_second_undo_counts_items_an_earlier_partial_undo_restored(workspace, owner, editor, folder):
+    a = make_item(folder, metadata={"weather": "Sunny"})
+    b = make_item(folder, metadata={"weather": "Sunny"})
+    first = item_metadata_write(
+        workspace=workspace, user=owner, updates={a.pk: {"weather": "Rain"}, b.pk: {"weather": "Rain"}}, mode="merge"
+    )
+    newer = item_metadata_write(workspace=workspace, user=editor, updates={b.pk: {"weather": "Fog"}}, mode="merge")
+    assert change_set_undo(change_set=first.change_set, user=owner).restored == 1
+    change_set_undo(change_set=newer.change_set, user=owner)
+    again = change_set_undo(change_set=first.change_set, user=owner)
+    assert (again.restored, again.already, again.conflicts, again.undone) == (1, 1, [], True)
+    assert (_md(a), _md(b)) == ({"weather": "Sunny"}, {"weather": "Sunny"})
 
 
 def test_the_undo_is_itself_a_change_set_that_can_be_undone(workspace, owner, folder):

@@ -44,15 +44,61 @@ def test_viewers_cannot_undo_and_strangers_get_404(login, viewer, stranger, chan
     assert login(stranger).post(_urls(change["change_set"])["undo"]).status_code == 404
 
 
-def test_undo_restores_and_reports_conflicts(login, editor, owner, workspace, change):
-    item_metadata_write(workspace=workspace, user=owner, updates={change["b"].pk: {"weather": "Fog"}}, mode="merge")
+def test_a_partial_undo_names_the_skipped_items_and_the_newer_change_and_stays_undoable(
+    login, editor, owner, workspace, change
+):
+    newer = item_metadata_write(
+        workspace=workspace, user=owner, updates={change["b"].pk: {"weather": "Fog"}}, mode="merge"
+    )
     response = login(editor).post(_urls(change["change_set"])["undo"], follow=True)
     html = response.content.decode()
-    assert "Undone: 1 items restored" in html
-    assert "1 items were changed again since and were left alone: b.jpg." in html
+    assert "Partly undone: 1 item restored" in html
+    assert (
+        f"Skipped 1 item changed again since (a newer value, left alone): b.jpg (changed by change "
+        f"{newer.change_set.pk})." in html
+    )
     change["a"].refresh_from_db()
     change["b"].refresh_from_db()
     assert change["a"].client_metadata == {"weather": "Sunny"}
     assert change["b"].client_metadata == {"weather": "Fog"}
+    change["change_set"].refresh_from_db()
+    assert change["change_set"].undone_at is None
+    assert ">Undo</button>" in html
+
+    # Once the newer change is undone, the rest of the first one can be undone too.
+    login(editor).post(reverse("items:undo-change", args=["acme", newer.change_set.pk]))
+    html = login(editor).post(_urls(change["change_set"])["undo"], follow=True).content.decode()
+    assert "Undone: 2 items restored" in html
+    change["b"].refresh_from_db()
+    assert change["b"].client_metadata == {"weather": "Sunny"}
     response = login(editor).post(_urls(change["change_set"])["undo"], follow=True)
     assert CHANGE_SET_ALREADY_UNDONE in response.content.decode()
+
+
+def test_an_undo_that_restores_nothing_does_not_mark_the_change_undone(login, editor, owner, workspace, change):
+    item_metadata_write(
+        workspace=workspace, user=owner, updates={change["a"].pk: {"weather": "Fog"}, change["b"].pk: {"weather": "Fog"}},
+        mode="merge",
+    )
+    html = login(editor).post(_urls(change["change_set"])["undo"], follow=True).content.decode()
+    assert "Nothing was undone: every item of this change has a newer value." in html
+    assert "Undone:" not in html and "Skipped 2 items" in html
+    change["change_set"].refresh_from_db()
+    assert change["change_set"].undone_at is None
+    assert ">Undo</button>" in html
+
+
+def test_the_change_page_shows_values_as_json_with_a_per_key_diff(login, owner, workspace):
+    item = make_item(make_folder(workspace, "other"), "c.jpg", metadata={"dark": False, "camera": "c1", "n": 1})
+    result = item_metadata_write(
+        workspace=workspace, user=owner, updates={item.pk: {"dark": True, "camera": None, "colors": ["red"]}},
+        mode="merge",
+    )
+    html = login(owner).get(_urls(result.change_set)["detail"]).content.decode()
+    assert "True" not in html and "{&#x27;" not in html
+    assert '<li data-key="dark" class="diff-changed"><strong>dark</strong>: <code>false</code> → <code>true</code>' in html
+    assert '<li data-key="camera" class="diff-removed"><strong>camera</strong>: <code>&quot;c1&quot;</code> → ' in html
+    assert '<li data-key="colors" class="diff-added"><strong>colors</strong>: <span class="muted">no value</span> → <code>[&quot;red&quot;]</code>' in html
+    assert 'data-key="n"' not in html
+    # The whole objects too, as JSON (PostgreSQL's jsonb orders keys its own way).
+    assert "&quot;dark&quot;: false" in html and "&quot;camera&quot;: &quot;c1&quot;" in html

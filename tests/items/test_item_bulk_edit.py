@@ -155,3 +155,84 @@ def test_a_bad_explorer_filter_is_a_400_that_changes_nothing(login, editor, view
     assert client.post(URL, {"selection": "filter", "f": "nope:eq:1"}).status_code == 400
     assert login(viewer).post(URL, {"selection": "filter", "f": "weather:eq:Rain"}).status_code == 403
     assert not ChangeSet.objects.exists()
+
+
+@pytest.fixture
+def typed(workspace, items):
+    make_schema(
+        workspace,
+        [{"name": "weather", "type": "enum", "options": ["Sunny", "Rain"]},
+         {"name": "colors", "type": "enum", "options": ["red", "blue"], "is_multi": True},
+         {"name": "dark", "type": "boolean"},
+         {"name": "captured_at", "type": "datetime"},
+         {"name": "temperature", "type": "float"}],
+    )
+    return items
+
+
+def test_the_form_offers_each_fields_own_input(login, editor, typed):
+    html = login(editor).get(reverse("projects:folder", args=["acme", typed[0].folder_id])).content.decode()
+    assert '<template data-bulk-value-for="weather"><select name="value" data-field="weather"' in html
+    assert '<template data-bulk-value-for="colors"><div id="id_bulk_value">' in html
+    assert '<input type="checkbox" name="value" value="blue"' in html
+    assert ('<template data-bulk-value-for="dark"><input type="hidden" name="value" value="false">'
+            '<label class="switch plain"><input type="checkbox" name="value" data-field="dark"') in html
+    assert 'role="switch"' in html
+    assert 'type="datetime-local" name="value"' in html and 'name="tz"' in html
+    assert 'type="number" name="value" data-field="temperature"' in html
+    assert '<template data-bulk-value-for=""><input type="text" name="value"' in html
+    assert 'js/bulk_edit.js' in html
+
+
+def test_the_switch_and_the_picker_values_are_typed(login, editor, typed):
+    client = login(editor)
+    uid = str(typed[2].uid)
+    client.post(URL, {"field": "dark", "action": "set", "value": ["false", "true"], "item": [uid], "apply": "1"})
+    assert _md(typed[2]) == {"dark": True}
+    client.post(URL, {"field": "dark", "action": "set", "value": ["false"], "item": [uid], "apply": "1"})
+    assert _md(typed[2]) == {"dark": False}
+    client.post(URL, {"field": "captured_at", "action": "set", "value": "2024-05-01T14:30", "tz": "+02:00",
+                      "item": [uid], "apply": "1"})
+    assert _md(typed[2])["captured_at"] == "2024-05-01T12:30:00Z"
+    client.post(URL, {"field": "colors", "action": "set", "value": ["red", "blue"], "item": [uid], "apply": "1"})
+    assert _md(typed[2])["colors"] == ["red", "blue"]
+    client.post(URL, {"field": "temperature", "action": "set", "value": "21.5", "item": [uid], "apply": "1"})
+    assert _md(typed[2])["temperature"] == 21.5
+
+
+def test_an_error_keeps_the_form_with_the_message_beside_the_input_and_the_selection(login, editor, typed):
+    folder_url = reverse("projects:folder", args=["acme", typed[0].folder_id])
+    data = {"field": "temperature", "action": "set", "value": "warm", "item": [str(typed[0].uid)],
+            "next": folder_url}
+    response = login(editor).post(URL, data)
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert 'id="bulk-edit-form"' in html
+    assert '<input type="number" name="value" value="warm" data-field="temperature"' in html
+    assert 'id="bulk-value-error" role="alert">' in html
+    beside = html[html.index('id="bulk-value"'):html.index('id="bulk-value-error"')]
+    assert 'name="value"' in beside
+    assert f'<input type="hidden" name="item" value="{typed[0].uid}">' in html
+    assert f'<a href="{folder_url}" id="bulk-cancel">Cancel</a>' in html
+    assert not ChangeSet.objects.exists()
+
+
+def test_the_preview_shows_json_values_and_offers_cancel(login, editor, typed):
+    folder_url = reverse("projects:folder", args=["acme", typed[0].folder_id])
+    data = {"field": "dark", "action": "set", "value": ["false", "true"], "item": [str(typed[0].uid)],
+            "next": folder_url}
+    html = login(editor).post(URL, data).content.decode()
+    assert "set <strong>dark</strong> = <code>true</code>" in html
+    assert "True" not in html
+    assert f'<a class="button" href="{folder_url}" id="bulk-cancel">Cancel</a>' in html
+
+
+def test_cancel_never_leads_outside_the_workspace(login, editor, typed):
+    home = reverse("workspaces:home", args=["acme"])
+    for bad in ("https://evil.example/w/acme/", "//evil.example/w/acme/", "/w/elsewhere/", "/w/acme/\\evil"):
+        data = {"field": "dark", "action": "set", "value": "true", "item": [str(typed[0].uid)], "next": bad}
+        html = login(editor).post(URL, data).content.decode()
+        assert f'href="{home}" id="bulk-cancel"' in html, bad
+    data = {"selection": "filter", "f": "weather:in:Rain", "field": "dark", "action": "set", "value": "true"}
+    html = login(editor).post(URL, data).content.decode()
+    assert 'href="/w/acme/explore/?f=weather%3Ain%3ARain" id="bulk-cancel"' in html

@@ -386,3 +386,20 @@ def test_restoring_an_unknown_version_is_reported(dataset, login, owner):
     response = login(owner).post(_url("info-restore", dataset, "readme", 5), follow=True)
     assert "There is no version 5 of this README." in response.content.decode()
     assert Dataset.objects.get(pk=dataset.pk).readme_version == 1
+
+
+def test_each_sections_version_and_last_change_agree_with_the_history(project, login, owner, editor):
+    login(owner).post(_url("info-readme", project), {"text": "# by owner", "base_version": 1})
+    login(editor).post(_url("info-custom-data", project), {"text": '{"by": "editor"}', "base_version": 1})
+    # A silent save (the API's silent=True) leaves updated_by alone but is the version in force.
+    info_save_custom_data(obj=_fresh(project), data={"by": "owner, silently"}, user=owner, base_version=2,
+                          silent=True)
+    html = login(owner).get(_url("info", project)).content.decode()
+    assert _fresh(project).updated_by.username == "editor"
+    assert 'version 2 · last change by <span id="readme-last-change">owner</span>' in html
+    assert 'version 3 · JSON object · last change by <span id="custom-data-last-change">owner</span>' in html
+    history = html[html.index('id="info-history"'):]
+    readme_row = history[history.index('data-kind="readme" data-version="2"'):]
+    assert "owner" in readme_row[:readme_row.index("</tr>")]
+    data_row = history[history.index('data-kind="custom_data" data-version="3"'):]
+    assert "owner" in data_row[:data_row.index("</tr>")]

@@ -147,3 +147,67 @@ def test_every_version_is_viewable(login, owner, schema):
     assert "weather" in html and "lens" not in html
     assert "lens" in login(owner).get(_url("version", 2)).content.decode()
     assert login(owner).get(_url("version", 9)).status_code == 404
+
+
+def test_changing_a_field_away_from_enum_clears_its_options(login, owner, schema):
+    client = login(owner)
+    data = {"field": "weather", "type": "string", "options": "Sunny\nRain", "is_multi": "on", "description": "Sky",
+            "unit": "", "base_version": "1"}
+    response = client.post(_url("change-field"), data)
+    assert response.status_code == 200 and 'id="change-preview"' in response.content.decode()
+    response = client.post(_url("change-field"), {**data, "confirm": "1"})
+    assert response.status_code == 302
+    spec = schema_current(workspace=schema.workspace).get("weather")
+    assert (spec.type, spec.options, spec.is_multi) == ("string", (), False)
+
+
+def test_the_field_forms_mark_enum_only_rows_for_the_script(login, owner, schema):
+    html = login(owner).get(_url("schema")).content.decode()
+    assert html.count("data-enum-only") == 2 and "js/schema.js" in html
+
+
+def test_anyone_who_reads_the_schema_downloads_it_and_strangers_get_404(login, owner, viewer, stranger, schema):
+    response = login(viewer).get(_url("download"))
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="acme-schema-v1.json"'
+    assert json.loads(response.content) == {"fields": [
+        {"name": "weather", "type": "enum", "options": ["Sunny", "Rain"], "is_multi": False, "description": "Sky",
+         "unit": ""},
+        {"name": "temperature", "type": "string", "options": [], "is_multi": False, "description": "", "unit": "°C"},
+    ]}
+    assert login(stranger).get(_url("download")).status_code == 404
+    assert 'id="download-schema"' in login(owner).get(_url("schema")).content.decode()
+
+
+def test_a_downloaded_schema_uploaded_again_changes_nothing(login, owner, schema):
+    client = login(owner)
+    upload = SimpleUploadedFile("schema.json", client.get(_url("download")).content)
+    response = client.post(_url("import"), {"file": upload})
+    assert "No difference with the current schema." in response.content.decode()
+    document = client.get(_url("download")).content.decode()
+    client.post(_url("import"), {"document": document, "confirm": "1", "base_version": "1"})
+    assert MetadataSchema.objects.count() == 1
+
+
+def test_the_import_form_keeps_descriptions_only_when_asked(login, owner, schema):
+    client = login(owner)
+    document = json.dumps([{"name": "weather", "type": "enum", "options": ["Sunny", "Rain"]},
+                           {"name": "temperature", "type": "string", "unit": "°C"}])
+    html = client.post(_url("import"), {"document": document}).content.decode()
+    assert "Changed (1)" in html and "description" in html
+    html = client.post(_url("import"), {"document": document, "keep_descriptions": "on"}).content.decode()
+    assert "No difference with the current schema." in html
+    document = json.dumps([{"name": "weather", "type": "enum", "options": ["Sunny", "Rain", "Fog"]},
+                           {"name": "temperature", "type": "string", "unit": "°C"}])
+    html = client.post(_url("import"), {"document": document, "keep_descriptions": "on"}).content.decode()
+    assert '<input type="hidden" name="keep_descriptions" value="on">' in html
+    client.post(_url("import"), {"document": document, "keep_descriptions": "on", "confirm": "1", "base_version": "1"})
+    spec = schema_current(workspace=schema.workspace).get("weather")
+    assert (spec.options, spec.description) == (("Sunny", "Rain", "Fog"), "Sky")
+
+
+def test_an_import_with_an_unknown_key_is_refused_with_its_name(login, owner, schema):
+    document = json.dumps([{"name": "weather", "type": "enum", "options": ["Sunny", "Rain"], "multi": True}])
+    response = login(owner).post(_url("import"), {"document": document})
+    assert response.status_code == 400
+    assert "Field 1 (weather): Unknown key &#x27;multi&#x27; (did you mean &#x27;is_multi&#x27;?)" in response.content.decode()

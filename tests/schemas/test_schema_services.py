@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from metadata_site.items.models import ChangeSet
@@ -10,11 +12,13 @@ from metadata_site.schemas.services import (
     SCHEMA_DOCUMENT_SHAPE,
     SCHEMA_FIELD_DUPLICATE,
     SCHEMA_FIELD_EXISTS,
+    SCHEMA_FIELD_KEY_UNKNOWN,
     SCHEMA_FIELD_UNKNOWN,
     SchemaError,
     schema_change_field,
     schema_change_field_type,
     schema_declare_field,
+    schema_document,
     schema_document_fields,
     schema_drop_field,
     schema_import,
@@ -205,3 +209,46 @@ def test_a_description_change_needs_no_conversion(workspace, owner, folder):
     assert diff.changed[0].conversion is None
     assert schema_current(workspace=workspace).get("w").description == "Sky"
     assert diff.change_set is None
+
+
+def test_an_import_refuses_a_key_it_does_not_know_and_names_it(workspace, owner):
+    make_schema(workspace, [{"name": "colors", "type": "enum", "options": ["red", "blue"], "is_multi": True}])
+    with pytest.raises(SchemaError) as exc:
+        schema_import(workspace=workspace, user=owner, dry_run=False,
+                      fields=[{"name": "colors", "type": "enum", "options": ["red", "blue"], "multi": True}])
+    assert exc.value.errors == [{"index": 1, "name": "colors", "msg": SCHEMA_FIELD_KEY_UNKNOWN.format(
+        key="multi", hint=" (did you mean 'is_multi'?)", known="name, type, options, is_multi, description, unit")}]
+    assert exc.value.message.startswith("Field 1 (colors): Unknown key 'multi' (did you mean 'is_multi'?)")
+    assert schema_current(workspace=workspace).get("colors").is_multi
+    assert MetadataSchema.objects.filter(workspace=workspace).count() == 1
+    with pytest.raises(SchemaError) as exc:
+        schema_import(workspace=workspace, user=owner, fields=[{"name": "a", "type": "string", "descripton": "x"}])
+    assert "Unknown key 'descripton' (did you mean 'description'?)" in exc.value.message
+    # Visual Layer's keys are known.
+    schema_import(workspace=workspace, user=owner, fields=[{"field_name": "a", "field_type": "enum", "enum_options": ["x"]}])
+
+
+def test_descriptions_the_file_leaves_out_are_dropped_unless_kept(workspace, owner):
+    make_schema(workspace, [{"name": "weather", "type": "string", "description": "Sky at capture time"},
+                            {"name": "lens", "type": "string", "description": "Focal length"}])
+    fields = [{"name": "weather", "type": "string"}, {"name": "lens", "type": "string", "description": "New"}]
+    diff = schema_import(workspace=workspace, user=owner, fields=fields)
+    assert [(c.name, c.changes) for c in diff.changed] == [("weather", ["description"]), ("lens", ["description"])]
+    diff = schema_import(workspace=workspace, user=owner, fields=fields, keep_descriptions=True, dry_run=False)
+    schema = schema_current(workspace=workspace)
+    assert (schema.get("weather").description, schema.get("lens").description) == ("Sky at capture time", "New")
+
+
+def test_the_schema_document_imports_back_unchanged(workspace, owner):
+    make_schema(workspace, [
+        {"name": "weather", "type": "enum", "options": ["Sunny", "Rain"], "description": "Sky", "unit": ""},
+        {"name": "colors", "type": "enum", "options": ["red", "blue"], "is_multi": True},
+        {"name": "temperature", "type": "float", "unit": "°C"},
+        {"name": "captured_at", "type": "datetime"}, {"name": "dark", "type": "boolean"},
+        {"name": "count", "type": "integer"}, {"name": "source", "type": "link"}, {"name": "camera", "type": "string"},
+    ])
+    document = schema_document(schema_current(workspace=workspace))
+    fields = schema_document_fields(json.dumps(document))
+    diff = schema_import(workspace=workspace, user=owner, fields=fields, dry_run=False)
+    assert diff.is_empty and not diff.applied
+    assert MetadataSchema.objects.filter(workspace=workspace).count() == 1

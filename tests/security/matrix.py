@@ -94,6 +94,7 @@ API_BODIES = {
 
 MATRIX: dict[str, Entry] = {
     # accounts
+    "favicon.ico": Entry({"GET": PUBLIC}, ok=frozenset({302})),
     "accounts/login/": Entry({"GET": PUBLIC, "POST": PUBLIC, "PUT": PUBLIC}),  # FormView treats PUT as POST
     "accounts/logout/": Entry({"POST": PUBLIC}, ok=frozenset({200, 302})),
     "accounts/settings/": Entry({"GET": LOGIN}),
@@ -134,6 +135,7 @@ MATRIX: dict[str, Entry] = {
     W + "schema/declare/": Entry({"POST": WRITE}),
     W + "schema/drop/": Entry({"POST": WRITE}),
     W + "schema/import/": Entry({"GET": WRITE, "POST": WRITE}),
+    W + "schema/download/": Entry({"GET": READ}),
     W + "schema/change/": Entry({"GET": WRITE, "POST": WRITE}, query="field=weather", data={"field": "weather"}),
     W + "schema/versions/<int:version>/": Entry({"GET": READ}),
     # explorer

@@ -34,7 +34,8 @@ def change_set_list(request: HttpRequest, slug: str, limit: int = Query(50, ge=1
 @router.post("/w/{slug}/change_sets/{int:change_set_id}/undo", response=responses(UndoOut))
 def change_set_undo_endpoint(request: HttpRequest, slug: str, change_set_id: int):
     """Put every item the change set touched back to its previous metadata; items changed again since are
-    left alone and listed as conflicts."""
+    left alone and listed as conflicts (with the newer change set that wrote them). `undone` is true only when
+    no item was left alone; otherwise the change set can be undone again later."""
     access = write_access(request, slug)
     change_set = get_object_or_404(ChangeSet, workspace=access.workspace, pk=change_set_id)
     try:
@@ -45,5 +46,7 @@ def change_set_undo_endpoint(request: HttpRequest, slug: str, change_set_id: int
         "change_set": change_set.pk,
         "undo_change_set": result.undo_change_set.pk if result.undo_change_set else None,
         "restored": result.restored,
+        "already_restored": result.already,
         "conflicts": result.conflicts,
+        "undone": result.undone,
     }

@@ -60,12 +60,15 @@ def schema_field_declare(request: HttpRequest, slug: str, payload: FieldIn):
 
 
 @router.put("/w/{slug}/schema", response=responses(SchemaDiffOut))
-def schema_put(request: HttpRequest, slug: str, payload: SchemaImportIn, dry_run: bool = False):
+def schema_put(request: HttpRequest, slug: str, payload: SchemaImportIn, dry_run: bool = False,
+               keep_descriptions: bool = False):
     """Import a whole schema: it replaces the current one as a new version (with `dry_run`, only the diff).
-    Values of fields whose type changed are converted where they convert."""
+    Values of fields whose type changed are converted where they convert. A declaration with a key it does not
+    know is refused (422); a field declared without "description" loses it unless `keep_descriptions`."""
     access = write_access(request, slug)
     try:
-        diff = schema_import(workspace=access.workspace, user=request.auth, fields=payload.fields, dry_run=dry_run)
+        diff = schema_import(workspace=access.workspace, user=request.auth, fields=payload.fields, dry_run=dry_run,
+                             keep_descriptions=keep_descriptions)
     except SchemaError as exc:
         raise _schema_error(exc) from None
     return {

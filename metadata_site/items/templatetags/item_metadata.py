@@ -2,6 +2,7 @@ from urllib.parse import urlsplit
 
 from django import template
 
+from metadata_site.lib.jsondiff import as_json, key_diff
 from metadata_site.schemas.selectors import schema_current
 
 from ..forms import BulkEditForm
@@ -10,21 +11,24 @@ register = template.Library()
 
 
 @register.inclusion_tag("items/_bulk_edit_form.html", takes_context=True)
-def bulk_edit_form(context, folder=None, total=None, hidden=None) -> dict:
+def bulk_edit_form(context, folder=None, total=None, hidden=None, form=None, next=None) -> dict:
     """The bulk edit form for a list of items. Items are selected with checkboxes anywhere on the page
     (`<input type="checkbox" name="item" value="<uid>" form="bulk-edit-form">`); `folder` adds an
     "all items in this folder" choice; `hidden` ((name, value) pairs) carries a selection made elsewhere
-    (the explorer's)."""
+    (the explorer's); `form` is a bound form shown again with its errors; `next` is where Cancel leads (by
+    default the page showing the form)."""
     workspace = context["workspace"]
-    schema = schema_current(workspace=workspace)
+    schema = form.schema if form is not None else schema_current(workspace=workspace)
+    request = context.get("request")
     return {
         "workspace": workspace,
         "csrf_token": context.get("csrf_token"),
-        "form": BulkEditForm(schema=schema, auto_id="id_bulk_%s"),
+        "form": form if form is not None else BulkEditForm(schema=schema, auto_id="id_bulk_%s"),
         "schema": schema,
         "folder": folder,
         "total": total,
         "hidden": hidden or [],
+        "next": next or (request.get_full_path() if request is not None and request.method == "GET" else ""),
     }
 
 
@@ -38,3 +42,15 @@ def http_url(value) -> str:
     except ValueError:
         return ""
     return text if scheme in ("http", "https") else ""
+
+
+@register.filter(name="as_json")
+def as_json_filter(value) -> str:
+    """A metadata value as JSON text (`true`, `{"dark": true}`), not Python's repr."""
+    return as_json(value)
+
+
+@register.simple_tag
+def metadata_key_diff(before, after) -> list:
+    """The per-key changes from `before` to `after` (`lib.jsondiff.key_diff`)."""
+    return key_diff(before, after)
