@@ -387,3 +387,31 @@ def test_screenshot_explorer(live_server, browser_login, user):
     if target:
         Path(target).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(target) / "explorer.png"), full_page=True)
+
+
+def test_a_count_stopped_by_the_statement_timeout_shows_the_message_in_place(user, browser_login, live_server,
+                                                                              settings, monkeypatch):
+    """PostgreSQL: the lazy count's query outlives a 300 ms statement_timeout; htmx swaps the 503 message in."""
+    from django.db import connection
+
+    from metadata_site.explorer import selectors
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no statement timeout")
+    settings.DATABASE_STATEMENT_TIMEOUT_MS = 300
+    real = selectors.count
+
+    def slow_count(*args, **kwargs):
+        from django.db import connection as request_connection
+
+        with request_connection.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(5)")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(selectors, "count", slow_count)
+    page = browser_login(user)
+    page.goto(f"{live_server.url}/w/acme/explore/?f=weather:eq:Sunny")
+    message = page.locator(".query-too-slow")
+    message.wait_for(timeout=15_000)
+    assert "This query took too long and was stopped after 0.3 s" in message.inner_text()
+    assert page.locator("#explorer").is_visible()  # the rest of the page stays

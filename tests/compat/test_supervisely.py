@@ -176,6 +176,8 @@ def test_a_bad_id_is_400(call, owner, tree, body, message):
         ({"customData": {}, "silent": 1}, "'silent' must be true or false"),
         ({"customData": {}, "name": "renamed"}, "'name' cannot be changed"),
         ({"customData": {"bad": "a\u0000b"}}, "NUL"),
+        ({"customData": {"bad": {"deep": ["\ud800"]}}}, "unpaired surrogate"),
+        ({"customData": {"k\udfff": 1}}, "unpaired surrogate"),
     ],
 )
 def test_invalid_edits_are_400_and_change_nothing(call, owner, tree, extra, message):
