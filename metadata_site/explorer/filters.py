@@ -25,7 +25,8 @@ JSON form (the API's POST search; collections store it)::
 Every key is optional. ``value`` may be given typed (numbers, booleans, lists) or as the same
 strings the query string uses.
 
-Fields: every field the workspace schema declares, plus the built-ins ``title`` (string ops),
+Fields: every field the workspace schema declares, any *undeclared* key of the metadata (see below),
+plus the built-ins ``title`` (string ops),
 ``kind`` (``eq``/``ne``/``in`` over image, video, image_group, frame), ``dataset`` and
 ``collection`` (``eq``/``in`` with ids: membership). A declared field whose name is also a
 built-in is addressed as ``meta.<name>``.
@@ -38,6 +39,14 @@ Meaning (defined once, in plain Python, by `metadata_site.explorer.reference`):
 - ``contains`` is case-insensitive (ASCII letters), ``eq``/``startswith`` are case-sensitive;
 - datetimes are compared in UTC at second precision (values are stored as ``YYYY-MM-DDTHH:MM:SSZ``);
 - sorting puts items where the field is unset last, in both directions; ties break by item id.
+
+Undeclared keys (metadata that arrived before a schema): a name that is neither declared nor a
+built-in filters the raw JSON value of that key, whatever its type, with ``eq ne in`` (the value
+equals the text given: a string equal to it, a number equal to it when it is a JSON number, true or
+false when it is ``true``/``false``; ``ne`` matches other strings, numbers and booleans), ``contains``
+and ``startswith`` (strings only), ``lt lte gt gte between`` (numbers only; the value must be a
+number) and ``is_set``/``is_unset`` (present and not null). These read every item's JSON (no
+index); declaring the field makes them fast.
 
 Public API:
     FilterError                             bad input; ``.param`` names the offending parameter
@@ -73,7 +82,7 @@ from django.db.models.expressions import Expression
 from django.db.models.lookups import Lookup
 
 from metadata_site.items.models import Item, ItemKind
-from metadata_site.schemas.fields import FieldSpec, Schema
+from metadata_site.schemas.fields import FieldSpec, FieldType, Schema
 
 # ----------------------------------------------------------------------------------------------
 # Errors (messages are constants so tests can check them)
@@ -92,9 +101,11 @@ FILTER_BAD_SORT = "sort: cannot sort by {field!r}; sort by title or a declared f
 FILTER_BAD_CURSOR = "after: not a cursor of this sort ({raw!r})"
 FILTER_BAD_JSON = "{param}: {problem}"
 FILTER_TOO_MANY = "{param}: at most {limit} conditions"
+FILTER_BAD_KEY = "{param}: a metadata key is 1 to {limit} characters, got {length}"
 
 MAX_CONDITIONS = 50
 MAX_LIST = 100
+MAX_KEY_LENGTH = 200
 
 
 class FilterError(ValueError):
@@ -128,7 +139,10 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "title": (EQ, NE, CONTAINS, STARTSWITH),
     "kind": (EQ, NE, IN),
     "membership": (EQ, IN),
+    # a key no field declares: operators on its raw JSON value (see the module docstring)
+    "undeclared": (EQ, NE, IN, CONTAINS, STARTSWITH, LT, LTE, GT, GTE, BETWEEN, IS_SET, IS_UNSET),
 }
+UNDECLARED = "undeclared"
 _NO_VALUE = (IS_SET, IS_UNSET)
 _LIST_OPS = (IN, HAS_ANY, HAS_ALL, HAS_NONE)
 
@@ -151,12 +165,14 @@ def operators_for(spec: FieldSpec) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Condition:
-    """One validated condition. ``field`` is a declared field name, or a built-in (``builtin``)."""
+    """One validated condition. ``field`` is a declared field name, a built-in (``builtin``), or a key
+    no field declares (``undeclared``: its value is text, or a number for the ordered operators)."""
 
     field: str
     op: str
     value: Any = None
     builtin: bool = False
+    undeclared: bool = False
 
     def to_param(self) -> str:
         """The ``<field>:<op>:<value>`` form (unencoded), parseable back to this condition."""
@@ -245,6 +261,8 @@ _EXPECTED = {
     "title": "a string",
     "kind": "an item kind",
     "membership": "an id",
+    "undeclared": "a value",
+    "undeclared_number": "a number (an undeclared key compares numbers only)",
 }
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
@@ -317,6 +335,12 @@ def _coerce_scalar(family: str, raw: Any, *, param: str, name: str, spec: FieldS
                 param=param,
             )
         return raw
+    if family == UNDECLARED:
+        return _coerce_undeclared(raw, param=param, name=name)
+    if family == "undeclared_number":
+        if isinstance(raw, bool) or (isinstance(raw, str) and undeclared_number(raw) is None):
+            raise _bad(param, name, family, raw)
+        return _coerce_scalar("float", raw, param=param, name=name, spec=None)
     if family == "membership":
         try:
             number = int(str(raw).strip())
@@ -328,6 +352,30 @@ def _coerce_scalar(family: str, raw: Any, *, param: str, name: str, spec: FieldS
     # string, link, title
     if not isinstance(raw, str) or raw == "":
         raise _bad(param, name, family, raw)
+    return raw
+
+
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+
+
+def undeclared_number(text: str) -> float | None:
+    """The number a filter text means for an undeclared key (JSON number syntax, finite), or None."""
+    if not _JSON_NUMBER.fullmatch(text):
+        return None
+    number = float(text)
+    return number if math.isfinite(number) else None
+
+
+def _coerce_undeclared(raw: Any, *, param: str, name: str) -> str:
+    """An undeclared key's equality/text value as text: JSON numbers and booleans as they print."""
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, int | float):
+        if not math.isfinite(raw):
+            raise _bad(param, name, UNDECLARED, raw)
+        return _format_scalar(raw)
+    if not isinstance(raw, str) or raw == "":
+        raise _bad(param, name, UNDECLARED, raw)
     return raw
 
 
@@ -371,31 +419,29 @@ def _format_value(op: str, value: Any) -> str:
 
 
 def _resolve_field(name: str, *, schema: Schema, param: str) -> tuple[str, FieldSpec | None, bool]:
-    """(field name, its spec or None for a built-in, is_builtin)."""
-    if name.startswith(META_PREFIX) and name[len(META_PREFIX) :] in BUILTINS:
-        declared = name[len(META_PREFIX) :]
-        spec = schema.get(declared)
-        if spec is None:
-            raise FilterError(FILTER_UNKNOWN_FIELD.format(param=param, field=name), param=param)
-        return declared, spec, False
-    if name in BUILTINS:
+    """(field name, its spec or None for a built-in or an undeclared key, is_builtin)."""
+    key = name[len(META_PREFIX) :] if name.startswith(META_PREFIX) and name[len(META_PREFIX) :] in BUILTINS else None
+    if key is None and name in BUILTINS:
         return name, None, True
-    spec = schema.get(name)
-    if spec is None:
-        raise FilterError(FILTER_UNKNOWN_FIELD.format(param=param, field=name), param=param)
-    return name, spec, False
+    key = name if key is None else key
+    if not 0 < len(key) <= MAX_KEY_LENGTH:
+        raise FilterError(FILTER_BAD_KEY.format(param=param, limit=MAX_KEY_LENGTH, length=len(key)), param=param)
+    return key, schema.get(key), False
 
 
-def _family(name: str, spec: FieldSpec | None) -> str:
+def _family(name: str, spec: FieldSpec | None, builtin: bool = True) -> str:
     if spec is not None:
         return type_key(spec)
+    if not builtin:
+        return UNDECLARED
     return {"title": "title", "kind": "kind", "dataset": "membership", "collection": "membership"}[name]
 
 
 def make_condition(name: str, op: str, raw: Any, *, schema: Schema, param: str = "f") -> Condition:
     """Validate and coerce one (field, op, value) triple against `schema`."""
     field_name, spec, builtin = _resolve_field(name, schema=schema, param=param)
-    family = _family(field_name, spec)
+    family = _family(field_name, spec, builtin)
+    undeclared = family == UNDECLARED
     allowed = OPERATORS[family]
     if op not in allowed:
         kind = "multi enum" if family == "multi_enum" else family
@@ -406,9 +452,11 @@ def make_condition(name: str, op: str, raw: Any, *, schema: Schema, param: str =
     if op in _NO_VALUE:
         if raw not in (None, ""):
             raise FilterError(FILTER_NO_VALUE.format(param=param, op=op), param=param)
-        return Condition(field_name, op, None, builtin)
+        return Condition(field_name, op, None, builtin, undeclared)
     if raw is None or raw == "" or raw == []:
         raise FilterError(FILTER_NEEDS_VALUE.format(param=param, op=op), param=param)
+    if undeclared and op in (LT, LTE, GT, GTE, BETWEEN):
+        family = "undeclared_number"
 
     def one(v: Any) -> Any:
         return _coerce_scalar(family, v, param=param, name=name, spec=spec)
@@ -417,7 +465,7 @@ def make_condition(name: str, op: str, raw: Any, *, schema: Schema, param: str =
         low, high = (one(v) for v in _split_range(raw, param=param))
         if low > high:
             raise FilterError(FILTER_EMPTY_RANGE.format(param=param, raw=_format_value(BETWEEN, (low, high))), param=param)
-        return Condition(field_name, op, (low, high), builtin)
+        return Condition(field_name, op, (low, high), builtin, undeclared)
     if op in _LIST_OPS:
         items = _split_list(raw)
         if len(items) > MAX_LIST:
@@ -425,10 +473,10 @@ def make_condition(name: str, op: str, raw: Any, *, schema: Schema, param: str =
         values = tuple(dict.fromkeys(one(v) for v in items))
         if not values:
             raise FilterError(FILTER_NEEDS_VALUE.format(param=param, op=op), param=param)
-        return Condition(field_name, op, values, builtin)
+        return Condition(field_name, op, values, builtin, undeclared)
     if isinstance(raw, list | tuple | dict):
         raise _bad(param, name, family, raw)
-    return Condition(field_name, op, one(raw), builtin)
+    return Condition(field_name, op, one(raw), builtin, undeclared)
 
 
 def parse_condition(raw: str, *, schema: Schema, param: str = "f") -> Condition:
@@ -849,6 +897,8 @@ def condition_q(condition: Condition, *, schema: Schema) -> Q:
         return Q(Exists(CollectionItem.objects.filter(item=OuterRef("pk"), collection_id__in=ids)))
     spec = schema.get(c.field)
     if spec is None:
+        if c.undeclared:
+            return _undeclared_q(c)
         raise FilterError(FILTER_UNKNOWN_FIELD.format(param="f", field=c.field))
     family = type_key(spec)
     if family == "multi_enum" and c.op in (HAS_ANY, HAS_ALL, HAS_NONE):
@@ -890,6 +940,62 @@ class _BoolIs(_Where):
         if connection.vendor == "postgresql":
             return f"{sql} = {'true' if self.wanted else 'false'}", params
         return f"{sql} = {1 if self.wanted else 0}", params
+
+
+def _undeclared_q(c: Condition) -> Q:
+    """An undeclared key's condition as typed reads of its JSON value (the declared fields' own SQL,
+    for a string, a number and a boolean reading of the key): no index serves it."""
+    as_text = FieldValue(FieldSpec(c.field, FieldType.STRING))
+    as_number = FieldValue(FieldSpec(c.field, FieldType.FLOAT))
+    as_bool = FieldValue(FieldSpec(c.field, FieldType.BOOLEAN))
+    if c.op in (IS_SET, IS_UNSET):
+        return Q(_KeyPresent(c.field, negated=c.op == IS_UNSET))
+    if c.op in (LT, LTE, GT, GTE, BETWEEN):
+        return _compare(as_number, c.op, c.value)
+    if c.op == CONTAINS:
+        return Q(_RawCondition(FieldSpec(c.field, FieldType.STRING), CONTAINS, c.value))
+    if c.op == STARTSWITH:
+        return Q(_Startswith(as_text, c.value))
+
+    def equals(text: str) -> Q:
+        q = Q(_Cmp(as_text, EQ, text))
+        number = undeclared_number(text)
+        if number is not None:
+            q |= Q(_Cmp(as_number, EQ, number))
+        if text in ("true", "false"):
+            q |= Q(_BoolIs(as_bool, text == "true"))
+        return q
+
+    if c.op == EQ:
+        return equals(c.value)
+    if c.op == IN:
+        q = Q()
+        for text in c.value:
+            q |= equals(text)
+        return q
+    # ne: a string, number or boolean that is not equal
+    number = undeclared_number(c.value)
+    q = Q(_Cmp(as_text, NE, c.value))
+    q |= Q(_Cmp(as_number, NE, number)) if number is not None else Q(_NotNull(as_number))
+    q |= Q(_BoolIs(as_bool, c.value != "true")) if c.value in ("true", "false") else Q(_NotNull(as_bool))
+    return q
+
+
+class _KeyPresent(_Where):
+    """The key is present with a non-null value (any JSON type)."""
+
+    def __init__(self, key: str, negated: bool = False):
+        super().__init__(F("client_metadata"), (key, negated))
+        self.key, self.negated = key, negated
+
+    def as_sql(self, compiler, connection):
+        col, params = compiler.compile(self.column)
+        if connection.vendor == "postgresql":
+            jtype = f"jsonb_typeof({col} -> {_sql_literal(self.key)})"
+        else:
+            jtype = f"json_type({col}, {_sqlite_path(FieldSpec(self.key, FieldType.STRING))})"
+        test = "=" if self.negated else "<>"
+        return f"COALESCE({jtype}, 'null') {test} 'null'".replace("%", "%%"), params
 
 
 def filter_q(query: Query, *, schema: Schema) -> Q:
@@ -1109,4 +1215,4 @@ def describe(condition: Condition) -> str:
 
 def conditions_for(fields: Iterable[str], query: Query) -> list[Condition]:
     names = set(fields)
-    return [c for c in query.all if c.field in names]
+    return [c for c in query.all if c.field in names and not c.undeclared]

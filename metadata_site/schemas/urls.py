@@ -8,6 +8,7 @@ urlpatterns = [
     path("schema/declare/", views.schema_declare, name="declare"),
     path("schema/drop/", views.schema_drop, name="drop"),
     path("schema/import/", views.schema_import_page, name="import"),
+    path("schema/infer/", views.schema_infer_page, name="infer"),
     path("schema/change/", views.schema_field_change, name="change-field"),
     path("schema/versions/<int:version>/", views.schema_version, name="version"),
 ]

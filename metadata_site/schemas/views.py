@@ -1,3 +1,5 @@
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -9,6 +11,7 @@ from metadata_site.workspaces.models import Role
 
 from .fields import FieldSpec, Schema
 from .forms import FieldChangeForm, FieldDeclarationForm, SchemaImportForm
+from .inference import infer_schema, proposed_declarations
 from .models import MetadataSchema
 from .selectors import schema_coverage, schema_current, schema_versions
 from .services import (
@@ -129,6 +132,27 @@ def schema_import_page(request: HttpRequest, slug: str) -> HttpResponse:
         messages.info(request, SCHEMA_UNCHANGED)
         return redirect("schemas:schema", access.workspace.slug)
     ctx.update(diff=diff, text=form.cleaned_data["text"])
+    return render(request, "schemas/import.html", ctx)
+
+
+@login_required
+@require_GET
+def schema_infer_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """A schema proposed from the undeclared keys of a scope's items, previewed like an import; confirming
+    it posts the proposal to the import page, which applies it as a new version."""
+    from metadata_site.explorer.filters import FilterError, parse_scope
+
+    access = get_access(request.user, slug, role=Role.EDITOR)
+    current = schema_current(workspace=access.workspace)
+    try:
+        scope = parse_scope(request.GET.get("scope"))
+        inference = infer_schema(workspace=access.workspace, scope=scope, schema=current)
+    except FilterError as err:
+        return HttpResponse(str(err), status=400, content_type="text/plain")
+    text = json.dumps(proposed_declarations(current, inference), indent=2, ensure_ascii=False)
+    diff = schema_import(workspace=access.workspace, user=request.user, fields=json.loads(text), dry_run=True)
+    ctx = _ctx(access, form=SchemaImportForm(initial={"document": text}), schema=current, diff=diff, text=text,
+               inference=inference)
     return render(request, "schemas/import.html", ctx)
 
 

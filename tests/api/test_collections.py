@@ -52,7 +52,7 @@ def test_mistakes_are_422(api_as, editor, items):
     assert_error_shape(client.post("/api/w/acme/collections", {"title": "X", "items": [
         "00000000-0000-0000-0000-000000000000"]}), 422)
     assert_error_shape(client.post("/api/w/acme/collections", {"title": "Y", "filter": {
-        "all": [{"field": "nope", "op": "eq", "value": 1}]}}), 422)
+        "all": [{"field": "nope", "op": "has_any", "value": 1}]}}), 422)
     assert_error_shape(client.post("/api/w/acme/collections", {"title": "Z", "kind": "live"}), 422)
 
 

@@ -69,3 +69,34 @@ def test_a_bad_schema_document_names_the_field(api_as, editor, workspace):
 def test_viewers_cannot_change_the_schema(api_as, viewer, workspace):
     assert_error_shape(api_as(viewer).post("/api/w/acme/schema/fields", {"name": "t", "type": "float"}), 403)
     assert_error_shape(api_as(viewer).put("/api/w/acme/schema", {"fields": []}), 403)
+
+
+@pytest.mark.django_db
+def test_the_api_lists_keys_and_filters_them(api_as, workspace, viewer, stranger):
+    folder = make_folder(workspace)
+    make_item(folder, "a1.jpg", metadata={"group-id": "A", "size": 3})
+    make_item(folder, "a2.jpg", metadata={"group-id": "A", "size": 12.5})
+    make_item(folder, "b.jpg", metadata={"size": "big", "elsewhere": 1})
+    client = api_as(viewer)
+    body = client.get("/api/w/acme/schema/undeclared").json()
+    assert {k["name"] for k in body["keys"]} >= {"group-id", "size", "elsewhere"}
+    assert body["exact"] is True
+    listed = client.get("/api/w/acme/items", {"f": "size:gte:3"}).json()
+    assert sorted(i["title"] for i in listed["results"]) == ["a1.jpg", "a2.jpg"]
+    bad = client.get("/api/w/acme/items", {"f": "size:gte:big"})
+    assert bad.status_code == 400 and "expects a number" in bad.json()["detail"]
+    assert api_as(stranger).get("/api/w/acme/schema/undeclared").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_api_infers_a_schema_that_put_applies(api_as, workspace, editor):
+    folder = make_folder(workspace)
+    for n in range(4):
+        make_item(folder, f"i{n}.jpg", metadata={"group-id": "AB"[n % 2], "size": n / 2})
+    client = api_as(editor)
+    body = client.get("/api/w/acme/schema/inferred").json()
+    assert [f["name"] for f in body["inferred"]] == ["group-id", "size"]
+    assert body["inferred"][0]["options"] == ["A", "B"] and body["inferred"][1]["type"] == "float"
+    resp = client.put("/api/w/acme/schema", {"fields": body["fields"]})
+    assert resp.status_code == 200 and resp.json()["added"] == ["group-id", "size"]
+    assert_error_shape(client.get("/api/w/acme/schema/inferred", {"scope": "folder:x"}), 400)

@@ -128,12 +128,14 @@ MATRIX: dict[str, Entry] = {
     W + "schema/declare/": Entry({"POST": WRITE}),
     W + "schema/drop/": Entry({"POST": WRITE}),
     W + "schema/import/": Entry({"GET": WRITE, "POST": WRITE}),
+    W + "schema/infer/": Entry({"GET": WRITE}),
     W + "schema/change/": Entry({"GET": WRITE, "POST": WRITE}, query="field=weather", data={"field": "weather"}),
     W + "schema/versions/<int:version>/": Entry({"GET": READ}),
     # explorer
     W + "explore/": Entry({"GET": READ}),
     W + "explore/count/": Entry({"GET": READ}),
     W + "explore/facets/": Entry({"GET": READ}),
+    W + "explore/undeclared/": Entry({"GET": READ}),
     W + "explore/selection/": Entry({"POST": READ}),
     # collections
     W + "collections/": Entry({"GET": READ}),
@@ -182,6 +184,8 @@ MATRIX: dict[str, Entry] = {
         "w/<slug>/schema": {"GET": READ, "PUT": WRITE},
         "w/<slug>/schema/versions": {"GET": READ},
         "w/<slug>/schema/fields": {"POST": WRITE},
+        "w/<slug>/schema/undeclared": {"GET": READ},
+        "w/<slug>/schema/inferred": {"GET": READ},
         "w/<slug>/change_sets": {"GET": READ},
         "w/<slug>/change_sets/<int:change_set_id>/undo": {"POST": WRITE},
     }.items()},

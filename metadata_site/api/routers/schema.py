@@ -3,6 +3,7 @@
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
+from metadata_site.explorer.filters import FilterError, parse_scope
 from metadata_site.schemas.models import MetadataSchema
 from metadata_site.schemas.selectors import schema_current
 from metadata_site.schemas.services import SchemaError, schema_declare_field, schema_import
@@ -30,6 +31,51 @@ def _current(workspace) -> dict:
 def schema_get(request: HttpRequest, slug: str):
     """The current schema: its version and declared fields (version 0 when nothing is declared)."""
     return _current(read_access(request, slug).workspace)
+
+
+def _scope(raw: str | None):
+    try:
+        return parse_scope(raw)
+    except FilterError as exc:
+        raise ApiError(400, str(exc), [{"loc": ["query", "scope"], "msg": str(exc)}]) from None
+
+
+@router.get("/w/{slug}/schema/undeclared", response=responses(dict))
+def schema_undeclared_keys(request: HttpRequest, slug: str, scope: str | None = None):
+    """Keys of the scope's items that no field declares, with their JSON types and how many items hold each
+    (filter them as `f=<key>:<op>:<value>`). Reads the scope's first 5,000 items: `exact` says whether that
+    was all of them (else the counts are lower bounds)."""
+    from metadata_site.explorer.selectors import undeclared_keys
+
+    access = read_access(request, slug)
+    schema = schema_current(workspace=access.workspace)
+    try:
+        found = undeclared_keys(_scope(scope), schema=schema, workspace=access.workspace)
+    except FilterError as exc:
+        raise ApiError(400, str(exc), [{"loc": ["query", exc.param], "msg": str(exc)}]) from None
+    return {
+        "sampled": found.sampled, "exact": found.exact, "truncated": found.truncated,
+        "keys": [{"name": k.name, "count": k.count, "types": k.types, "operators": list(k.ops)} for k in found.keys],
+    }
+
+
+@router.get("/w/{slug}/schema/inferred", response=responses(dict))
+def schema_inferred(request: HttpRequest, slug: str, scope: str | None = None):
+    """A schema proposed from the scope's undeclared keys: `fields` is the whole proposed schema (PUT it to
+    /schema to apply it as a new version), `inferred` the added declarations, `skipped` why other keys got none."""
+    from metadata_site.schemas.inference import infer_schema, proposed_declarations
+
+    access = read_access(request, slug)
+    schema = schema_current(workspace=access.workspace)
+    try:
+        inference = infer_schema(workspace=access.workspace, scope=_scope(scope), schema=schema)
+    except FilterError as exc:
+        raise ApiError(400, str(exc), [{"loc": ["query", exc.param], "msg": str(exc)}]) from None
+    return {
+        "version": schema.version, "sampled": inference.sampled, "exact": inference.exact,
+        "fields": proposed_declarations(schema, inference),
+        "inferred": [spec.to_dict() for spec in inference.fields], "skipped": inference.skipped,
+    }
 
 
 @router.get("/w/{slug}/schema/versions", response=responses(SchemaVersionPage))

@@ -143,6 +143,7 @@ class Command(BaseCommand):
                 kind=ItemKind.VIDEO,
                 client_metadata={**rec["metadata"], "keyframes": [0, 120 + v * 10, 480]},
             )
+        self._undeclared(ws)
         now = timezone.now()
         roads = Project.objects.create(
             workspace=ws,
@@ -182,6 +183,31 @@ class Command(BaseCommand):
                 [DatasetItem(workspace=ws, dataset=ds, item=i) for i in members], batch_size=1000
             )
         self.stdout.write(self.style.SUCCESS(f"Demo workspace {ws.slug!r}: {Item.objects.filter(workspace=ws).count()} items."))
+
+    def _undeclared(self, ws: Workspace) -> None:
+        """Items whose metadata arrived before any schema: keys the explorer lists as "found in the data",
+        filters as they are, and from which "Infer a schema" proposes group-id (enum), blur_score (float),
+        lane_count (integer), reviewed_at (datetime) and tags (multi enum)."""
+        incoming = Folder.objects.create(workspace=ws, name="incoming (no schema yet)")
+        tag_sets = (["highway"], ["urban", "night"], ["urban"], [])
+        Item.objects.bulk_create(
+            [
+                Item(
+                    workspace=ws,
+                    folder=incoming,
+                    title=f"incoming_{n + 1:03d}.jpg",
+                    kind=ItemKind.IMAGE,
+                    client_metadata={
+                        "group-id": "ABC"[n % 3],
+                        "blur_score": round(0.05 * (n % 17), 2),
+                        "lane_count": n % 4 + 1,
+                        "reviewed_at": f"2025-04-{n % 28 + 1:02d}T09:30:00Z",
+                        "tags": tag_sets[n % 4],
+                    },
+                )
+                for n in range(24)
+            ]
+        )
 
     def _load_corpus(self, ws: Workspace, path: Path, user) -> None:
         if not path.exists():
