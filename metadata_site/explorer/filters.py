@@ -28,7 +28,8 @@ strings the query string uses.
 Fields: every field the workspace schema declares, any *undeclared* key of the metadata (see below),
 plus the built-ins ``title`` (string ops),
 ``kind`` (``eq``/``ne``/``in`` over image, video, image_group, frame), ``dataset`` and
-``collection`` (``eq``/``in`` with ids: membership). A declared field whose name is also a
+``collection`` (``eq``/``in`` with ids: membership), ``frame_of`` (``eq``/``in`` with item uids: the
+frames of an image group, the keyframe items of a video). A declared field whose name is also a
 built-in is addressed as ``meta.<name>``.
 
 Meaning (defined once, in plain Python, by `metadata_site.explorer.reference`):
@@ -71,6 +72,7 @@ import base64
 import json
 import math
 import re
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -139,6 +141,7 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "title": (EQ, NE, CONTAINS, STARTSWITH),
     "kind": (EQ, NE, IN),
     "membership": (EQ, IN),
+    "item": (EQ, IN),
     # a key no field declares: operators on its raw JSON value (see the module docstring)
     "undeclared": (EQ, NE, IN, CONTAINS, STARTSWITH, LT, LTE, GT, GTE, BETWEEN, IS_SET, IS_UNSET),
 }
@@ -146,7 +149,7 @@ UNDECLARED = "undeclared"
 _NO_VALUE = (IS_SET, IS_UNSET)
 _LIST_OPS = (IN, HAS_ANY, HAS_ALL, HAS_NONE)
 
-BUILTINS = ("title", "kind", "dataset", "collection")
+BUILTINS = ("title", "kind", "dataset", "collection", "frame_of")
 META_PREFIX = "meta."
 
 
@@ -261,6 +264,7 @@ _EXPECTED = {
     "title": "a string",
     "kind": "an item kind",
     "membership": "an id",
+    "item": "an item's media id (a UUID)",
     "undeclared": "a value",
     "undeclared_number": "a number (an undeclared key compares numbers only)",
 }
@@ -341,6 +345,11 @@ def _coerce_scalar(family: str, raw: Any, *, param: str, name: str, spec: FieldS
         if isinstance(raw, bool) or (isinstance(raw, str) and undeclared_number(raw) is None):
             raise _bad(param, name, family, raw)
         return _coerce_scalar("float", raw, param=param, name=name, spec=None)
+    if family == "item":
+        try:
+            return str(uuid.UUID(str(raw).strip()))
+        except ValueError:
+            raise _bad(param, name, family, raw) from None
     if family == "membership":
         try:
             number = int(str(raw).strip())
@@ -434,7 +443,7 @@ def _family(name: str, spec: FieldSpec | None, builtin: bool = True) -> str:
         return type_key(spec)
     if not builtin:
         return UNDECLARED
-    return {"title": "title", "kind": "kind", "dataset": "membership", "collection": "membership"}[name]
+    return {"title": "title", "kind": "kind", "dataset": "membership", "collection": "membership", "frame_of": "item"}[name]
 
 
 def make_condition(name: str, op: str, raw: Any, *, schema: Schema, param: str = "f") -> Condition:
@@ -888,6 +897,8 @@ def condition_q(condition: Condition, *, schema: Schema) -> Q:
                 return ~Q(kind=c.value)
             return Q(kind__in=list(c.value))
         ids = [c.value] if c.op == EQ else list(c.value)
+        if c.field == "frame_of":
+            return Q(parent_id__in=Item.objects.filter(uid__in=ids).values("id"))
         if c.field == "dataset":
             from metadata_site.projects.models import DatasetItem
 
@@ -1201,6 +1212,8 @@ def describe(condition: Condition) -> str:
         STARTSWITH: "starts with", IN: "in", HAS_ANY: "has any of", HAS_ALL: "has all of",
         HAS_NONE: "has none of", IS_SET: "is set", IS_UNSET: "is not set",
     }
+    if condition.builtin and condition.field == "frame_of":
+        return "frame of " + (condition.value if condition.op == EQ else ", ".join(condition.value))
     if condition.op in _NO_VALUE:
         return f"{condition.field} {words[condition.op]}"
     value = condition.value

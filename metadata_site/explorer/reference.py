@@ -27,6 +27,7 @@ class RefItem:
     folder_id: int | None = None
     datasets: frozenset[int] = frozenset()
     collections: frozenset[int] = frozenset()
+    parent_uid: str | None = None  # a frame's group or video
 
 
 def typed_value(spec: FieldSpec, metadata: dict) -> Any:
@@ -115,6 +116,8 @@ def matches(item: RefItem, condition: fl.Condition, *, schema: Schema) -> bool:
             return _compare(item.title, c.op, c.value)
         if c.field == "kind":
             return _compare(item.kind, c.op, c.value)
+        if c.field == "frame_of":
+            return item.parent_uid is not None and item.parent_uid in ({c.value} if c.op == fl.EQ else set(c.value))
         wanted = {c.value} if c.op == fl.EQ else set(c.value)
         have = item.datasets if c.field == "dataset" else item.collections
         return bool(have & wanted)

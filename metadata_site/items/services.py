@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,7 @@ from metadata_site.lib import fastjson
 from metadata_site.lib.lookups import array_literal
 from metadata_site.projects.models import DatasetItem
 from metadata_site.schemas.selectors import schema_current
-from metadata_site.schemas.validation import validate_metadata
+from metadata_site.schemas.validation import KEYFRAMES, validate_metadata
 from metadata_site.workspaces.models import Workspace
 
 from .models import ChangeSet, ChangeSetEntry, Item
@@ -247,9 +247,16 @@ def _write_rows(
     # The count moves by the entries this write added (an item written again in the same change set has one).
     ChangeSet.objects.filter(pk=change_set.pk).update(item_count=F("item_count") + added)
     change_set.refresh_from_db(fields=["item_count"])
+    moved = [pk for pk, new, old in rows if _keyframes_of(new) != _keyframes_of(old)]
+    if moved:
+        video_keyframes_sync(workspace=workspace, item_ids=moved)
     metadata_written.send(
         sender=Item, workspace=workspace, item_ids=[pk for pk, _, _ in rows], change_set=change_set
     )
+
+
+def _keyframes_of(metadata: Any) -> Any:
+    return metadata.get(KEYFRAMES) if isinstance(metadata, dict) else None
 
 
 def _apply(mode: str, old: Any, normalised: dict) -> dict:
@@ -452,6 +459,10 @@ def item_metadata_patch(
         result.missing = [int(i) for i in missing.split(",")] if missing else []
         if added:
             ChangeSet.objects.filter(pk=change_set.pk).update(item_count=F("item_count") + added)
+        if not merge and result.changed_ids:
+            # An overwrite may drop a video's keyframes (a merge patch never holds them: such rows take
+            # `item_metadata_write`).
+            video_keyframes_sync(workspace=workspace, item_ids=result.changed_ids)
     if result.changed_ids:
         metadata_written.send(sender=Item, workspace=workspace, item_ids=result.changed_ids, change_set=change_set)
     return result
@@ -630,6 +641,58 @@ def items_create_bulk(*, workspace: Workspace, folder_id: int, items: list[NewIt
         )
         pk_by_uid = dict(cursor.fetchall())
     return [pk_by_uid[u] for u in hexes]
+
+
+# --- video keyframes --------------------------------------------------------------------------------
+
+KEYFRAME_TITLE = {"frame": "{video} · frame {n}", "seconds": "{video} · {n} s"}
+FIRST_FRAME = 0
+
+
+def video_frames_wanted(metadata: Any, config: dict | None) -> set[int]:
+    """The frames of interest of a video: its keyframes, and its first frame when its import config's sampling
+    rate is 0 ("only the first frame and the keyframes")."""
+    keyframes = metadata.get(KEYFRAMES) if isinstance(metadata, dict) else None
+    wanted = {
+        int(k) for k in keyframes if not isinstance(k, bool) and isinstance(k, int | float) and k >= 0 and int(k) == k
+    } if isinstance(keyframes, list) else set()
+    if config and config.get("sampling_rate") == 0:
+        wanted.add(FIRST_FRAME)
+    return wanted
+
+
+def video_keyframes_sync(*, workspace: Workspace, item_ids: Iterable[int]) -> int:
+    """Keep the keyframe items of the videos among `item_ids` in step with their metadata's `keyframes` (and
+    their import config): each frame of interest is an item of kind frame under its video (`parent`,
+    `frame_index` the keyframe), with metadata of its own. A missing one is created; one whose keyframe was
+    removed is deleted when it holds no metadata, and kept otherwise (its metadata is never lost). Runs in the
+    caller's transaction; returns the number of items created."""
+    ids = list(item_ids)
+    if not ids:
+        return 0
+    videos = list(
+        Item.objects.filter(workspace=workspace, pk__in=ids, kind="video")
+        .values_list("pk", "folder_id", "title", "client_metadata", "video_config")
+    )
+    if not videos:
+        return 0
+    present: dict[int, dict[int, tuple[int, Any]]] = {pk: {} for pk, *_ in videos}
+    for parent_id, index, pk, md in Item.objects.filter(parent_id__in=list(present)).values_list(
+        "parent_id", "frame_index", "pk", "client_metadata"
+    ):
+        present[parent_id][index] = (pk, md)
+    create: dict[int, list[NewItem]] = {}
+    stale: list[int] = []
+    for pk, folder_id, title, metadata, config in videos:
+        wanted = video_frames_wanted(metadata, config)
+        label = KEYFRAME_TITLE.get((config or {}).get("keyframe_mode"), KEYFRAME_TITLE["frame"])
+        for n in sorted(wanted - set(present[pk])):
+            name = label.format(video=title, n=n)[:500]
+            create.setdefault(folder_id, []).append(NewItem(name, "frame", "", {}, pk, n))
+        stale += [frame_pk for n, (frame_pk, md) in present[pk].items() if n not in wanted and not md]
+    if stale:
+        Item.objects.filter(workspace=workspace, pk__in=stale).delete()
+    return sum(len(items_create_bulk(workspace=workspace, folder_id=f, items=new)) for f, new in create.items())
 
 
 # --- bulk edit -------------------------------------------------------------------------------------

@@ -62,3 +62,30 @@ def test_it_infers_a_schema_and_applies_it(live_server, page_as, user):
     _open(page, f"{live_server.url}/w/acme/explore/")
     page.wait_for_selector("input[name='in.group-id'][value=A]")
     page.wait_for_selector("#undeclared-note:has-text('is declared')")
+
+
+def test_it_opens_a_videos_keyframes_and_explores_them(live_server, page_as, user):
+    from metadata_site.items.models import Item, ItemKind
+    from metadata_site.items.services import video_keyframes_sync
+
+    ws = Workspace.objects.get(slug="acme")
+    folder = make_folder(ws, "videos")
+    video = make_item(folder, "drive.mp4", kind=ItemKind.VIDEO, metadata={"keyframes": [10, 250]})
+    video_keyframes_sync(workspace=ws, item_ids=[video.pk])
+    Item.objects.filter(parent=video, frame_index=250).update(client_metadata={"weather": "Rain"})
+    page = page_as(user)
+    _open(page, f"{live_server.url}/w/acme/items/{video.uid}/")
+    assert page.locator("#keyframes .chip").all_inner_texts() == ["frame 10", "frame 250"]
+    assert page.locator("#frames a").all_inner_texts() == ["drive.mp4 · frame 10", "drive.mp4 · frame 250"]
+    page.click("#frames a:has-text('frame 250')")
+    page.wait_for_selector("h1:has-text('drive.mp4 · frame 250')")
+    assert "Rain" in page.inner_text("#declared-fields")
+    page.go_back()
+    page.click("#explore-keyframes")
+    page.wait_for_selector(f".chip:has-text('frame of {video.uid}')")
+    assert _total(page) == 2
+    assert sorted(_titles(page)) == ["drive.mp4 · frame 10", "drive.mp4 · frame 250"]
+    page.check("input[name='kind'][value=frame]")
+    page.click("#filters button[type=submit] >> nth=0")
+    page.wait_for_selector(".chip:has-text('kind in frame')")
+    assert _total(page) == 2

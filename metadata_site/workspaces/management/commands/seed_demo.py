@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from metadata_site.items.models import Item, ItemKind
+from metadata_site.items.services import video_keyframes_sync
 from metadata_site.lib import corpus
 from metadata_site.projects.models import Dataset, DatasetItem, Folder, Project
 from metadata_site.schemas.models import MetadataSchema
@@ -134,15 +135,22 @@ class Command(BaseCommand):
                     media_url=rec["metadata"]["source"],
                     client_metadata=rec["metadata"],
                 )
+        videos = []
         for v in range(3):
             rec = extra[30 + v]
-            Item.objects.create(
+            videos.append(Item.objects.create(
                 workspace=ws,
                 folder=videos_folder,
                 title=f"drive_{v + 1:03d}.mp4",
                 kind=ItemKind.VIDEO,
                 client_metadata={**rec["metadata"], "keyframes": [0, 120 + v * 10, 480]},
-            )
+                # the last one as imported with a sampling rate of 0: only its first frame and keyframes
+                video_config={"sampling_rate": 0, "keyframe_mode": "frame"} if v == 2 else None,
+            ))
+        video_keyframes_sync(workspace=ws, item_ids=[video.pk for video in videos])
+        first = videos[0].frames.get(frame_index=120 + 0)
+        first.client_metadata = {"weather": "Fog", "dark": True}  # a keyframe with metadata of its own
+        first.save(update_fields=["client_metadata"])
         self._undeclared(ws)
         now = timezone.now()
         roads = Project.objects.create(
