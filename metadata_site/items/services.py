@@ -39,6 +39,7 @@ CHANGE_SET_ALREADY_UNDONE = "This change set was already undone."
 CHANGE_SET_NOTHING_TO_UNDO = "This change set changed no items."
 
 UNDO_BATCH_SIZE = 5000
+OPERATION_RENAME = "rename"  # the change set of a field rename: its undo also renames the field back
 
 STATUS_CHANGED = "changed"
 STATUS_UNCHANGED = "unchanged"
@@ -520,6 +521,10 @@ def change_set_undo(*, change_set: ChangeSet, user) -> UndoResult:
         locked = ChangeSet.objects.select_for_update().get(pk=change_set.pk)
         if locked.undone_at is not None:
             raise ChangeSetError(CHANGE_SET_ALREADY_UNDONE)
+        if locked.operation == OPERATION_RENAME:
+            from metadata_site.schemas.services import field_rename_revert
+
+            field_rename_revert(change_set=locked, user=user)  # the schema and saved filters; the loop, the values
         workspace = locked.workspace
         undo = None
         restored = 0
@@ -641,6 +646,27 @@ def items_create_bulk(*, workspace: Workspace, folder_id: int, items: list[NewIt
         )
         pk_by_uid = dict(cursor.fetchall())
     return [pk_by_uid[u] for u in hexes]
+
+
+# --- renaming a key ----------------------------------------------------------------------------------
+
+
+def item_metadata_rename_key(
+    *, workspace: Workspace, change_set: ChangeSet, item_ids: list[int], old: str, new: str
+) -> int:
+    """Move the value of key `old` to key `new` in the metadata of these items (those holding `old`), as is
+    (no validation: a value that did not fit its field moves unchanged), recorded in `change_set` so that its
+    undo moves them back. A value already under `new` is replaced (the change set keeps it). Runs in the
+    caller's transaction; returns the number of items changed."""
+    current = _locked_rows(workspace, item_ids)
+    rows = []
+    for pk, (_uid, _kind, metadata, _text) in current.items():
+        if isinstance(metadata, dict) and old in metadata:
+            moved = dict(metadata)
+            moved[new] = moved.pop(old)
+            rows.append((pk, moved, metadata))
+    _write_rows(workspace=workspace, change_set=change_set, rows=rows, texts={pk: current[pk][3] for pk, _, _ in rows})
+    return len(rows)
 
 
 # --- video keyframes --------------------------------------------------------------------------------

@@ -10,5 +10,7 @@ urlpatterns = [
     path("schema/import/", views.schema_import_page, name="import"),
     path("schema/infer/", views.schema_infer_page, name="infer"),
     path("schema/change/", views.schema_field_change, name="change-field"),
+    path("schema/rename/", views.schema_rename_page, name="rename"),
+    path("schema/renames/<int:pk>/", views.schema_rename_status, name="rename-status"),
     path("schema/versions/<int:version>/", views.schema_version, name="version"),
 ]

@@ -89,3 +89,29 @@ def test_it_opens_a_videos_keyframes_and_explores_them(live_server, page_as, use
     page.click("#filters button[type=submit] >> nth=0")
     page.wait_for_selector(".chip:has-text('kind in frame')")
     assert _total(page) == 2
+
+
+def test_it_renames_a_field_and_undoes_it(live_server, page_as, user):
+    from metadata_site.items.models import Item
+
+    page = page_as(user)
+    _open(page, f"{live_server.url}/w/acme/schema/")
+    page.click("tr[data-field=weather] a:has-text('Rename')")
+    page.fill("input[name=new_name]", "sky")
+    page.click("button:has-text('Rename')")
+    page.wait_for_selector("#progress:has-text('Completed')")
+    assert "6 of 6 items moved" in page.inner_text("#progress")
+    assert Item.objects.filter(client_metadata__sky="Sunny").count() == 6
+    # the explorer filters by the new name
+    _open(page, f"{live_server.url}/w/acme/explore/?f=sky:eq:Sunny")
+    assert _total(page) == 6
+    page.goto(f"{live_server.url}/w/acme/schema/")
+    assert page.locator("tr[data-field=sky]").count() == 1
+    page.goto(page.url.replace("/schema/", "/changes/"))
+    page.click("a:has-text('Renamed field weather to sky')")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#change-status button:has-text('Undo')")
+    page.wait_for_selector("#change-status:has-text('undone')")
+    assert Item.objects.filter(client_metadata__weather="Sunny").count() == 6
+    page.goto(f"{live_server.url}/w/acme/schema/")
+    assert page.locator("tr[data-field=weather]").count() == 1 and page.locator("tr[data-field=sky]").count() == 0

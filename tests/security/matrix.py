@@ -129,6 +129,8 @@ MATRIX: dict[str, Entry] = {
     W + "schema/drop/": Entry({"POST": WRITE}),
     W + "schema/import/": Entry({"GET": WRITE, "POST": WRITE}),
     W + "schema/infer/": Entry({"GET": WRITE}),
+    W + "schema/rename/": Entry({"GET": WRITE, "POST": WRITE}, query="field=weather", data={"field": "weather"}),
+    W + "schema/renames/<int:pk>/": Entry({"GET": READ}, {"pk": "field_rename.pk"}),
     W + "schema/change/": Entry({"GET": WRITE, "POST": WRITE}, query="field=weather", data={"field": "weather"}),
     W + "schema/versions/<int:version>/": Entry({"GET": READ}),
     # explorer
