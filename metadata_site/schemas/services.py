@@ -467,3 +467,13 @@ def field_rename_revert(*, change_set: ChangeSet, user) -> None:
     _new_version(workspace=workspace, user=user, specs=_renamed_specs(current, rename.new_name, rename.old_name),
                  note=f"Undo: renamed field {rename.new_name} back to {rename.old_name}")
     _rename_in_saved_filters(workspace=workspace, old=rename.new_name, new=rename.old_name)
+
+
+def field_renames_resume() -> list[FieldRename]:
+    """Queue every rename still marked running again (see the `resume_renames` command)."""
+    from .tasks import field_rename_task
+
+    renames = list(FieldRename.objects.filter(status=FieldRenameStatus.RUNNING).order_by("pk"))
+    for rename in renames:
+        field_rename_task.enqueue(rename_id=rename.pk)
+    return renames

@@ -167,3 +167,14 @@ def test_the_projection_follows_the_values_as_batches_move_them(workspace, owner
     assert projection.Reader.for_workspace(workspace, schema).count(query) == 0
     field_rename_run(rename=rename)
     assert projection.Reader.for_workspace(workspace, schema).count(query) == 2
+
+
+def test_resume_renames_queues_a_rename_whose_worker_died_and_it_completes(workspace, owner, items, settings):
+    from django.core.management import call_command
+
+    settings.TASKS = DUMMY
+    rename = schema_rename_field(workspace=workspace, user=owner, name="temp", new_name="temperature")
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
+    call_command("resume_renames", verbosity=0)
+    rename.refresh_from_db()
+    assert (rename.status, rename.done) == (FieldRenameStatus.COMPLETED, 6)
