@@ -100,3 +100,26 @@ def test_the_api_infers_a_schema_that_put_applies(api_as, workspace, editor):
     resp = client.put("/api/w/acme/schema", {"fields": body["fields"]})
     assert resp.status_code == 200 and resp.json()["added"] == ["group-id", "size"]
     assert_error_shape(client.get("/api/w/acme/schema/inferred", {"scope": "folder:x"}), 400)
+
+
+@pytest.mark.django_db
+def test_the_api_renames_a_field_and_reports_the_progress(api_as, workspace, editor, viewer):
+    make_schema(workspace, [{"name": "temp", "type": "float"}])
+    folder = make_folder(workspace)
+    item = make_item(folder, "a.jpg", metadata={"temp": 3.5})
+    resp = api_as(editor).post("/api/w/acme/schema/fields/temp/rename", {"new_name": "temperature"})
+    assert resp.status_code == 202, resp.content
+    body = resp.json()
+    assert (body["status"], body["done"], body["total"]) == ("COMPLETED", 1, 1)
+    assert api_as(viewer).get(f"/api/w/acme/schema/renames/{body['id']}").json()["progress"] == 100
+    item.refresh_from_db()
+    assert item.client_metadata == {"temperature": 3.5}
+    undo = api_as(editor).post(f"/api/w/acme/change_sets/{body['change_set']}/undo")
+    assert undo.status_code == 200, undo.content
+    item.refresh_from_db()
+    assert item.client_metadata == {"temp": 3.5}
+    assert schema_current(workspace=workspace).get("temp") is not None
+    bad = assert_error_shape(api_as(editor).post("/api/w/acme/schema/fields/temp/rename", {"new_name": "a/b"}), 422)
+    assert "may contain only letters" in bad["detail"]
+    assert_error_shape(api_as(viewer).post("/api/w/acme/schema/fields/temp/rename", {"new_name": "t2"}), 403)
+    assert_error_shape(api_as(editor).get("/api/w/acme/schema/renames/999999"), 404)

@@ -271,6 +271,8 @@ MATRIX.update({
     "api/w/<slug>/collections/<int:collection_id>/items/remove": _token({"POST": WRITE},
                                                                         collection_id="collection.pk"),
     "api/w/<slug>/datasets/from_collections": _token({"POST": WRITE}),
+    "api/w/<slug>/schema/fields/<name>/rename": _token({"POST": WRITE}, name="=weather"),
+    "api/w/<slug>/schema/renames/<int:rename_id>": _token({"GET": READ}, rename_id="field_rename.pk"),
     # Visual Layer's custom-metadata API (the dataset names the workspace).
     "api/v1/datasets/<dataset_id>/custom_metadata/schema": _token({"GET": READ}),
     "api/v1/datasets/<dataset_id>/custom_metadata/tasks": _token({"POST": WRITE}),

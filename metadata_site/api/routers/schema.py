@@ -4,14 +4,14 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from metadata_site.explorer.filters import FilterError, parse_scope
-from metadata_site.schemas.models import MetadataSchema
+from metadata_site.schemas.models import FieldRename, MetadataSchema
 from metadata_site.schemas.selectors import schema_current
-from metadata_site.schemas.services import SchemaError, schema_declare_field, schema_import
+from metadata_site.schemas.services import SchemaError, schema_declare_field, schema_import, schema_rename_field
 
 from ..access import read_access, write_access
 from ..errors import ApiError, responses
 from ..pagination import next_url, paginate
-from ..schemas import FieldIn, SchemaDiffOut, SchemaImportIn, SchemaOut, SchemaVersionPage
+from ..schemas import FieldIn, FieldRenameIn, SchemaDiffOut, SchemaImportIn, SchemaOut, SchemaVersionPage
 
 router = Router(tags=["schema"])
 
@@ -103,6 +103,36 @@ def schema_field_declare(request: HttpRequest, slug: str, payload: FieldIn):
     except SchemaError as exc:
         raise ApiError(422, exc.message, [{"loc": ["body"], "msg": exc.message}]) from None
     return Status(201, _current(access.workspace))
+
+
+def _rename_out(rename) -> dict:
+    return {"id": rename.pk, "old_name": rename.old_name, "new_name": rename.new_name, "status": rename.status,
+            "total": rename.total, "done": rename.done, "progress": rename.progress,
+            "change_set": rename.change_set_id, "error": rename.error}
+
+
+@router.post("/w/{slug}/schema/fields/{name}/rename", response=responses(dict, status=202))
+def schema_field_rename(request: HttpRequest, slug: str, name: str, payload: FieldRenameIn):
+    """Rename a declared field: a new schema version (and collections' saved filters) at once, then the values
+    move in every item in the background; poll `/schema/renames/{id}`. Undo its `change_set` to move them back."""
+    access = write_access(request, slug)
+    try:
+        rename = schema_rename_field(workspace=access.workspace, user=request.auth, name=name,
+                                     new_name=payload.new_name)
+    except SchemaError as exc:
+        raise ApiError(422, exc.message, [{"loc": ["body", "new_name"], "msg": exc.message}]) from None
+    rename.refresh_from_db()
+    return Status(202, _rename_out(rename))
+
+
+@router.get("/w/{slug}/schema/renames/{int:rename_id}", response=responses(dict))
+def schema_rename_status(request: HttpRequest, slug: str, rename_id: int):
+    """A rename's progress."""
+    access = read_access(request, slug)
+    rename = FieldRename.objects.filter(workspace=access.workspace, pk=rename_id).first()
+    if rename is None:
+        raise ApiError(404, "No such rename in this workspace.", [{"loc": ["path", "rename_id"], "msg": "not found"}])
+    return _rename_out(rename)
 
 
 @router.put("/w/{slug}/schema", response=responses(SchemaDiffOut))
