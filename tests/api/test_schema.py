@@ -123,3 +123,4 @@ def test_the_api_renames_a_field_and_reports_the_progress(api_as, workspace, edi
     assert "may contain only letters" in bad["detail"]
     assert_error_shape(api_as(viewer).post("/api/w/acme/schema/fields/temp/rename", {"new_name": "t2"}), 403)
     assert_error_shape(api_as(editor).get("/api/w/acme/schema/renames/999999"), 404)
+    assert_error_shape(api_as(editor).post("/api/w/acme/schema/fields/nope/rename", {"new_name": "x"}), 404)

@@ -6,7 +6,13 @@ from ninja import Query, Router, Status
 from metadata_site.explorer.filters import FilterError, parse_scope
 from metadata_site.schemas.models import FieldRename, MetadataSchema
 from metadata_site.schemas.selectors import schema_current
-from metadata_site.schemas.services import SchemaError, schema_declare_field, schema_import, schema_rename_field
+from metadata_site.schemas.services import (
+    SCHEMA_FIELD_UNKNOWN,
+    SchemaError,
+    schema_declare_field,
+    schema_import,
+    schema_rename_field,
+)
 
 from ..access import read_access, write_access
 from ..errors import ApiError, responses
@@ -116,6 +122,9 @@ def schema_field_rename(request: HttpRequest, slug: str, name: str, payload: Fie
     """Rename a declared field: a new schema version (and collections' saved filters) at once, then the values
     move in every item in the background; poll `/schema/renames/{id}`. Undo its `change_set` to move them back."""
     access = write_access(request, slug)
+    if schema_current(workspace=access.workspace).get(name) is None:
+        message = SCHEMA_FIELD_UNKNOWN.format(name=name)
+        raise ApiError(404, message, [{"loc": ["path", "name"], "msg": message}])
     try:
         rename = schema_rename_field(workspace=access.workspace, user=request.auth, name=name,
                                      new_name=payload.new_name)
