@@ -223,6 +223,12 @@ class SchemaVersionPage(Schema):
     next: str | None
 
 
+class FieldRenameIn(Schema):
+    """The new name of a declared field."""
+
+    new_name: str
+
+
 class FieldIn(Schema):
     """A field declaration: ours (`name`, `type`, `options`) or Visual Layer's (`field_name`, `field_type`,
     `enum_options`)."""

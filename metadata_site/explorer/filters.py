@@ -30,9 +30,11 @@ at most 50 conditions in ``f`` / ``all`` and 50 in ``any``, at most 100 values i
 most 1,000 characters (a list's values together, as written in the query string); a field name is at most 100
 characters (the longest a schema declares).
 
-Fields: every field the workspace schema declares, plus the built-ins ``title`` (string ops),
+Fields: every field the workspace schema declares, any *undeclared* key of the metadata (see below),
+plus the built-ins ``title`` (string ops),
 ``kind`` (``eq``/``ne``/``in`` over image, video, image_group, frame), ``dataset`` and
-``collection`` (``eq``/``in`` with ids: membership). A declared field whose name is also a
+``collection`` (``eq``/``in`` with ids: membership), ``frame_of`` (``eq``/``in`` with item uids: the
+frames of an image group, the keyframe items of a video). A declared field whose name is also a
 built-in is addressed as ``meta.<name>``.
 
 Meaning (defined once, in plain Python, by `metadata_site.explorer.reference`):
@@ -45,6 +47,14 @@ Meaning (defined once, in plain Python, by `metadata_site.explorer.reference`):
   a date without a time (``2024-06-30``) means that whole day: ``eq`` finds the day's items, ``lte`` and the
   upper end of ``between`` include it, ``gt`` and ``lt`` exclude it (`datetime_terms`);
 - sorting puts items where the field is unset last, in both directions; ties break by item id.
+
+Undeclared keys (metadata that arrived before a schema): a name that is neither declared nor a
+built-in filters the raw JSON value of that key, whatever its type, with ``eq ne in`` (the value
+equals the text given: a string equal to it, a number equal to it when it is a JSON number, true or
+false when it is ``true``/``false``; ``ne`` matches other strings, numbers and booleans), ``contains``
+and ``startswith`` (strings only), ``lt lte gt gte between`` (numbers only; the value must be a
+number) and ``is_set``/``is_unset`` (present and not null). These read every item's JSON (no
+index); declaring the field makes them fast.
 
 Public API:
     FilterError                             bad input; ``.param`` names the offending parameter
@@ -70,6 +80,7 @@ import json
 import math
 import operator
 import re
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -83,7 +94,7 @@ from django.db.models.lookups import Lookup
 
 from metadata_site.items.models import Item, ItemKind
 from metadata_site.lib.userinput import parse_id, to_utc
-from metadata_site.schemas.fields import FieldSpec, Schema
+from metadata_site.schemas.fields import FieldSpec, FieldType, Schema
 
 # ----------------------------------------------------------------------------------------------
 # Errors (messages are constants so tests can check them)
@@ -103,11 +114,13 @@ FILTER_BAD_CURSOR = "after: not a cursor of this sort ({raw!r})"
 FILTER_BAD_JSON = "{param}: {problem}"
 FILTER_TOO_MANY = "{param}: at most {limit} conditions"
 FILTER_VALUE_TOO_LONG = "{param}: a filter value is at most {limit:,} characters, got {length:,}"
+FILTER_BAD_KEY = "{param}: a metadata key is 1 to {limit} characters, got {length}"
 
 MAX_CONDITIONS = 50
 MAX_LIST = 100
 MAX_VALUE_LENGTH = 1000
-MAX_FIELD_LENGTH = 100
+MAX_KEY_LENGTH = 200  # an undeclared key (a declared field's name is at most 100 characters)
+MAX_FIELD_LENGTH = MAX_KEY_LENGTH + len("meta.")
 # Parameter names quote the condition; a longer one is cut so an error never echoes a huge input.
 _LABEL_LENGTH = 80
 
@@ -143,11 +156,15 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "title": (EQ, NE, CONTAINS, STARTSWITH),
     "kind": (EQ, NE, IN),
     "membership": (EQ, IN),
+    "item": (EQ, IN),
+    # a key no field declares: operators on its raw JSON value (see the module docstring)
+    "undeclared": (EQ, NE, IN, CONTAINS, STARTSWITH, LT, LTE, GT, GTE, BETWEEN, IS_SET, IS_UNSET),
 }
+UNDECLARED = "undeclared"
 _NO_VALUE = (IS_SET, IS_UNSET)
 _LIST_OPS = (IN, HAS_ANY, HAS_ALL, HAS_NONE)
 
-BUILTINS = ("title", "kind", "dataset", "collection")
+BUILTINS = ("title", "kind", "dataset", "collection", "frame_of")
 META_PREFIX = "meta."
 
 
@@ -166,12 +183,14 @@ def operators_for(spec: FieldSpec) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Condition:
-    """One validated condition. ``field`` is a declared field name, or a built-in (``builtin``)."""
+    """One validated condition. ``field`` is a declared field name, a built-in (``builtin``), or a key
+    no field declares (``undeclared``: its value is text, or a number for the ordered operators)."""
 
     field: str
     op: str
     value: Any = None
     builtin: bool = False
+    undeclared: bool = False
 
     def to_param(self) -> str:
         """The ``<field>:<op>:<value>`` form (unencoded), parseable back to this condition."""
@@ -260,6 +279,9 @@ _EXPECTED = {
     "title": "a string",
     "kind": "an item kind",
     "membership": "an id",
+    "item": "an item's media id (a UUID)",
+    "undeclared": "a value",
+    "undeclared_number": "a number (an undeclared key compares numbers only)",
 }
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
@@ -386,6 +408,17 @@ def _coerce_scalar(family: str, raw: Any, *, param: str, name: str, spec: FieldS
                 param=param,
             )
         return raw
+    if family == UNDECLARED:
+        return _coerce_undeclared(raw, param=param, name=name)
+    if family == "undeclared_number":
+        if isinstance(raw, bool) or (isinstance(raw, str) and undeclared_number(raw) is None):
+            raise _bad(param, name, family, raw)
+        return _coerce_scalar("float", raw, param=param, name=name, spec=None)
+    if family == "item":
+        try:
+            return str(uuid.UUID(str(raw).strip()))
+        except ValueError:
+            raise _bad(param, name, family, raw) from None
     if family == "membership":
         try:
             number = int(str(raw).strip())
@@ -397,6 +430,30 @@ def _coerce_scalar(family: str, raw: Any, *, param: str, name: str, spec: FieldS
     # string, link, title
     if not isinstance(raw, str) or raw == "":
         raise _bad(param, name, family, raw)
+    return raw
+
+
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+
+
+def undeclared_number(text: str) -> float | None:
+    """The number a filter text means for an undeclared key (JSON number syntax, finite), or None."""
+    if not _JSON_NUMBER.fullmatch(text):
+        return None
+    number = float(text)
+    return number if math.isfinite(number) else None
+
+
+def _coerce_undeclared(raw: Any, *, param: str, name: str) -> str:
+    """An undeclared key's equality/text value as text: JSON numbers and booleans as they print."""
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, int | float):
+        if not math.isfinite(raw):
+            raise _bad(param, name, UNDECLARED, raw)
+        return _format_scalar(raw)
+    if not isinstance(raw, str) or raw == "":
+        raise _bad(param, name, UNDECLARED, raw)
     return raw
 
 
@@ -440,25 +497,22 @@ def _format_value(op: str, value: Any) -> str:
 
 
 def _resolve_field(name: str, *, schema: Schema, param: str) -> tuple[str, FieldSpec | None, bool]:
-    """(field name, its spec or None for a built-in, is_builtin)."""
-    if name.startswith(META_PREFIX) and name[len(META_PREFIX) :] in BUILTINS:
-        declared = name[len(META_PREFIX) :]
-        spec = schema.get(declared)
-        if spec is None:
-            raise FilterError(FILTER_UNKNOWN_FIELD.format(param=param, field=name), param=param)
-        return declared, spec, False
-    if name in BUILTINS:
+    """(field name, its spec or None for a built-in or an undeclared key, is_builtin)."""
+    key = name[len(META_PREFIX) :] if name.startswith(META_PREFIX) and name[len(META_PREFIX) :] in BUILTINS else None
+    if key is None and name in BUILTINS:
         return name, None, True
-    spec = schema.get(name)
-    if spec is None:
-        raise FilterError(FILTER_UNKNOWN_FIELD.format(param=param, field=name), param=param)
-    return name, spec, False
+    key = name if key is None else key
+    if not 0 < len(key) <= MAX_KEY_LENGTH:
+        raise FilterError(FILTER_BAD_KEY.format(param=param, limit=MAX_KEY_LENGTH, length=len(key)), param=param)
+    return key, schema.get(key), False
 
 
-def _family(name: str, spec: FieldSpec | None) -> str:
+def _family(name: str, spec: FieldSpec | None, builtin: bool = True) -> str:
     if spec is not None:
         return type_key(spec)
-    return {"title": "title", "kind": "kind", "dataset": "membership", "collection": "membership"}[name]
+    if not builtin:
+        return UNDECLARED
+    return {"title": "title", "kind": "kind", "dataset": "membership", "collection": "membership", "frame_of": "item"}[name]
 
 
 def _short(text: str) -> str:
@@ -484,7 +538,8 @@ def make_condition(name: str, op: str, raw: Any, *, schema: Schema, param: str =
             FILTER_VALUE_TOO_LONG.format(param=param, limit=MAX_VALUE_LENGTH, length=length), param=param
         )
     field_name, spec, builtin = _resolve_field(name, schema=schema, param=param)
-    family = _family(field_name, spec)
+    family = _family(field_name, spec, builtin)
+    undeclared = family == UNDECLARED
     allowed = OPERATORS[family]
     if op not in allowed:
         kind = "multi enum" if family == "multi_enum" else family
@@ -495,9 +550,11 @@ def make_condition(name: str, op: str, raw: Any, *, schema: Schema, param: str =
     if op in _NO_VALUE:
         if raw not in (None, ""):
             raise FilterError(FILTER_NO_VALUE.format(param=param, op=op), param=param)
-        return Condition(field_name, op, None, builtin)
+        return Condition(field_name, op, None, builtin, undeclared)
     if raw is None or raw == "" or raw == []:
         raise FilterError(FILTER_NEEDS_VALUE.format(param=param, op=op), param=param)
+    if undeclared and op in (LT, LTE, GT, GTE, BETWEEN):
+        family = "undeclared_number"
 
     def one(v: Any) -> Any:
         return _coerce_scalar(family, v, param=param, name=name, spec=spec)
@@ -506,7 +563,7 @@ def make_condition(name: str, op: str, raw: Any, *, schema: Schema, param: str =
         low, high = (one(v) for v in _split_range(raw, param=param))
         if _empty_range(family, low, high):
             raise FilterError(FILTER_EMPTY_RANGE.format(param=param, raw=_format_value(BETWEEN, (low, high))), param=param)
-        return Condition(field_name, op, (low, high), builtin)
+        return Condition(field_name, op, (low, high), builtin, undeclared)
     if op in _LIST_OPS:
         items = _split_list(raw)
         if len(items) > MAX_LIST:
@@ -514,10 +571,10 @@ def make_condition(name: str, op: str, raw: Any, *, schema: Schema, param: str =
         values = tuple(dict.fromkeys(one(v) for v in items))
         if not values:
             raise FilterError(FILTER_NEEDS_VALUE.format(param=param, op=op), param=param)
-        return Condition(field_name, op, values, builtin)
+        return Condition(field_name, op, values, builtin, undeclared)
     if isinstance(raw, list | tuple | dict):
         raise _bad(param, name, family, raw)
-    return Condition(field_name, op, one(raw), builtin)
+    return Condition(field_name, op, one(raw), builtin, undeclared)
 
 
 def parse_condition(raw: str, *, schema: Schema, param: str = "f") -> Condition:
@@ -930,6 +987,8 @@ def condition_q(condition: Condition, *, schema: Schema) -> Q:
                 return ~Q(kind=c.value)
             return Q(kind__in=list(c.value))
         ids = [c.value] if c.op == EQ else list(c.value)
+        if c.field == "frame_of":
+            return Q(parent_id__in=Item.objects.filter(uid__in=ids).values("id"))
         if c.field == "dataset":
             from metadata_site.projects.models import DatasetItem
 
@@ -939,6 +998,8 @@ def condition_q(condition: Condition, *, schema: Schema) -> Q:
         return Q(Exists(CollectionItem.objects.filter(item=OuterRef("pk"), collection_id__in=ids)))
     spec = schema.get(c.field)
     if spec is None:
+        if c.undeclared:
+            return _undeclared_q(c)
         raise FilterError(FILTER_UNKNOWN_FIELD.format(param="f", field=c.field))
     family = type_key(spec)
     if family == "multi_enum" and c.op in (HAS_ANY, HAS_ALL, HAS_NONE):
@@ -984,6 +1045,62 @@ class _BoolIs(_Where):
         if connection.vendor == "postgresql":
             return f"{sql} = {'true' if self.wanted else 'false'}", params
         return f"{sql} = {1 if self.wanted else 0}", params
+
+
+def _undeclared_q(c: Condition) -> Q:
+    """An undeclared key's condition as typed reads of its JSON value (the declared fields' own SQL,
+    for a string, a number and a boolean reading of the key): no index serves it."""
+    as_text = FieldValue(FieldSpec(c.field, FieldType.STRING))
+    as_number = FieldValue(FieldSpec(c.field, FieldType.FLOAT))
+    as_bool = FieldValue(FieldSpec(c.field, FieldType.BOOLEAN))
+    if c.op in (IS_SET, IS_UNSET):
+        return Q(_KeyPresent(c.field, negated=c.op == IS_UNSET))
+    if c.op in (LT, LTE, GT, GTE, BETWEEN):
+        return _compare(as_number, c.op, c.value)
+    if c.op == CONTAINS:
+        return Q(_RawCondition(FieldSpec(c.field, FieldType.STRING), CONTAINS, c.value))
+    if c.op == STARTSWITH:
+        return Q(_Startswith(as_text, c.value))
+
+    def equals(text: str) -> Q:
+        q = Q(_Cmp(as_text, EQ, text))
+        number = undeclared_number(text)
+        if number is not None:
+            q |= Q(_Cmp(as_number, EQ, number))
+        if text in ("true", "false"):
+            q |= Q(_BoolIs(as_bool, text == "true"))
+        return q
+
+    if c.op == EQ:
+        return equals(c.value)
+    if c.op == IN:
+        q = Q()
+        for text in c.value:
+            q |= equals(text)
+        return q
+    # ne: a string, number or boolean that is not equal
+    number = undeclared_number(c.value)
+    q = Q(_Cmp(as_text, NE, c.value))
+    q |= Q(_Cmp(as_number, NE, number)) if number is not None else Q(_NotNull(as_number))
+    q |= Q(_BoolIs(as_bool, c.value != "true")) if c.value in ("true", "false") else Q(_NotNull(as_bool))
+    return q
+
+
+class _KeyPresent(_Where):
+    """The key is present with a non-null value (any JSON type)."""
+
+    def __init__(self, key: str, negated: bool = False):
+        super().__init__(F("client_metadata"), (key, negated))
+        self.key, self.negated = key, negated
+
+    def as_sql(self, compiler, connection):
+        col, params = compiler.compile(self.column)
+        if connection.vendor == "postgresql":
+            jtype = f"jsonb_typeof({col} -> {_sql_literal(self.key)})"
+        else:
+            jtype = f"json_type({col}, {_sqlite_path(FieldSpec(self.key, FieldType.STRING))})"
+        test = "=" if self.negated else "<>"
+        return f"COALESCE({jtype}, 'null') {test} 'null'".replace("%", "%%"), params
 
 
 def filter_q(query: Query, *, schema: Schema) -> Q:
@@ -1189,6 +1306,8 @@ def describe(condition: Condition) -> str:
         STARTSWITH: "starts with", IN: "in", HAS_ANY: "has any of", HAS_ALL: "has all of",
         HAS_NONE: "has none of", IS_SET: "is set", IS_UNSET: "is not set",
     }
+    if condition.builtin and condition.field == "frame_of":
+        return "frame of " + (condition.value if condition.op == EQ else ", ".join(condition.value))
     if condition.op in _NO_VALUE:
         return f"{condition.field} {words[condition.op]}"
     value = condition.value
@@ -1203,4 +1322,4 @@ def describe(condition: Condition) -> str:
 
 def conditions_for(fields: Iterable[str], query: Query) -> list[Condition]:
     names = set(fields)
-    return [c for c in query.all if c.field in names]
+    return [c for c in query.all if c.field in names and not c.undeclared]

@@ -96,6 +96,17 @@ def conditions_from_widgets(data, *, schema: Schema, now: datetime | None = None
     kinds = [k for k in data.getlist("kind") if k]
     if kinds:
         out.append(f"kind:in:{','.join(kinds)}")
+    for key in dict.fromkeys(data.getlist("u")):
+        # a key found in the data that no field declares (the "found in the data" widgets)
+        if not key or schema.get(key) is not None:
+            continue
+        name = key if key not in fl.BUILTINS else fl.META_PREFIX + key
+        op = data.get(f"uop.{key}") or ""
+        value = (data.get(f"uv.{key}") or "").strip()
+        if op in (fl.IS_SET, fl.IS_UNSET):
+            out.append(f"{name}:{op}")
+        elif op and value:
+            out.append(f"{name}:{op}:{value}")
     for spec in schema:
         name = spec.name if spec.name not in fl.BUILTINS else fl.META_PREFIX + spec.name
         key = spec.name
@@ -153,6 +164,9 @@ def widget_state(query: fl.Query, *, schema: Schema) -> tuple[dict, list[fl.Cond
                 state["kind"] = list(c.value) if c.op == fl.IN else [c.value]
             else:
                 hidden.append(c)
+            continue
+        if c.undeclared:
+            hidden.append(c)
             continue
         spec = schema.get(c.field)
         w = state.setdefault(c.field, _empty_widget())
@@ -257,6 +271,9 @@ OP_LABELS = {
     fl.EQ: "=", fl.NE: "≠", fl.LT: "<", fl.LTE: "≤", fl.GT: ">", fl.GTE: "≥", fl.BETWEEN: "between",
     fl.CONTAINS: "contains", fl.STARTSWITH: "starts with", fl.HAS_ANY: "has any of", fl.HAS_ALL: "has all of",
     fl.HAS_NONE: "has none of", fl.IN: "is any of", fl.IS_SET: "is set", fl.IS_UNSET: "is not set",
+}
+UNDECLARED_OP_LABELS = {
+    **OP_LABELS, fl.IN: "any of (a,b)", fl.BETWEEN: "between (low..high)", fl.IS_SET: "is set", fl.IS_UNSET: "is not set"
 }
 DATETIME_LABELS = {fl.BETWEEN: "between", fl.LT: "before", fl.GT: "after", fl.LTE: "on or before", fl.GTE: "on or after", fl.EQ: "at"}
 

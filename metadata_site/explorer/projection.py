@@ -450,7 +450,7 @@ class Reader:
         return column
 
     def condition(self, c: fl.Condition) -> tuple[str, list]:
-        if c.builtin:
+        if c.builtin or c.undeclared:  # an undeclared key has no column: read the items' JSON
             return self._items_in(fl.condition_q(c, schema=self.schema))
         column = self.column(c.field)
         col, family, op, value = f"p.{column.name}", column.family, c.op, c.value

@@ -27,6 +27,7 @@ class RefItem:
     folder_id: int | None = None
     datasets: frozenset[int] = frozenset()
     collections: frozenset[int] = frozenset()
+    parent_uid: str | None = None  # a frame's group or video
 
 
 def typed_value(spec: FieldSpec, metadata: dict) -> Any:
@@ -76,13 +77,47 @@ def _compare(value: Any, op: str, wanted: Any) -> bool:
     raise AssertionError(op)
 
 
+def _equals_text(value: Any, text: str) -> bool:
+    """An undeclared key's value equals a filter text: the same string, the same number, or the boolean."""
+    if isinstance(value, bool):
+        return text == ("true" if value else "false")
+    if isinstance(value, int | float):
+        number = fl.undeclared_number(text)
+        return number is not None and float(value) == number
+    return isinstance(value, str) and value == text
+
+
+def undeclared_matches(metadata: dict, c: fl.Condition) -> bool:
+    """A condition on a key no field declares: on the raw JSON value, whatever its type."""
+    value = metadata.get(c.field)
+    if c.op == fl.IS_SET:
+        return value is not None
+    if c.op == fl.IS_UNSET:
+        return value is None
+    if c.op in (fl.LT, fl.LTE, fl.GT, fl.GTE, fl.BETWEEN):
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        return is_number and _compare(float(value), c.op, c.value)
+    if c.op in (fl.CONTAINS, fl.STARTSWITH):
+        return isinstance(value, str) and _compare(value, c.op, c.value)
+    if c.op == fl.EQ:
+        return _equals_text(value, c.value)
+    if c.op == fl.IN:
+        return any(_equals_text(value, text) for text in c.value)
+    # ne: any other string, number or boolean
+    return isinstance(value, str | int | float) and not _equals_text(value, c.value)
+
+
 def matches(item: RefItem, condition: fl.Condition, *, schema: Schema) -> bool:
     c = condition
+    if c.undeclared and schema.get(c.field) is None:
+        return undeclared_matches(item.metadata, c)
     if c.builtin:
         if c.field == "title":
             return _compare(item.title, c.op, c.value)
         if c.field == "kind":
             return _compare(item.kind, c.op, c.value)
+        if c.field == "frame_of":
+            return item.parent_uid is not None and item.parent_uid in ({c.value} if c.op == fl.EQ else set(c.value))
         wanted = {c.value} if c.op == fl.EQ else set(c.value)
         have = item.datasets if c.field == "dataset" else item.collections
         return bool(have & wanted)

@@ -535,3 +535,87 @@ def index_rebuild_pending(*, workspace) -> bool:
         status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING],
         args_kwargs__kwargs__workspace_id=workspace.pk,
     ).exists()
+
+
+# ----------------------------------------------------------------------------------------------
+# Keys found in the data that no field declares
+
+KEY_SAMPLE = 5000
+MAX_KEYS = 100
+_JSON_TYPES = {  # SQLite json_each types -> JSON types (PostgreSQL's jsonb_typeof already says these)
+    "text": "string", "integer": "number", "real": "number", "true": "boolean", "false": "boolean",
+}
+
+
+@dataclass
+class UndeclaredKey:
+    """A key found in the items' metadata that the schema does not declare."""
+
+    name: str
+    count: int  # items holding it with a non-null value (in the sample)
+    types: dict[str, int]  # JSON type -> items
+
+    @property
+    def main_type(self) -> str:
+        return max(self.types.items(), key=lambda kv: (kv[1], kv[0]))[0]
+
+    @property
+    def ops(self) -> tuple[str, ...]:
+        """The operators that fit what was observed: numeric comparisons only when numbers were seen."""
+        ops = [fl.EQ, fl.NE, fl.IN]
+        if "string" in self.types:
+            ops += [fl.CONTAINS, fl.STARTSWITH]
+        if "number" in self.types:
+            ops += [fl.LT, fl.LTE, fl.GT, fl.GTE, fl.BETWEEN]
+        return (*ops, fl.IS_SET, fl.IS_UNSET)
+
+
+@dataclass
+class UndeclaredKeys:
+    keys: list[UndeclaredKey]
+    sampled: int  # items read
+    exact: bool  # every item of the scope was read (else the counts are "at least")
+    truncated: bool  # more keys than MAX_KEYS were found
+
+
+def undeclared_keys(scope: fl.Scope, *, schema: Schema, workspace, sample: int = KEY_SAMPLE) -> UndeclaredKeys:
+    """The keys of the scope's items' metadata that `schema` does not declare, with their JSON types
+    and how many items hold each. Bounded: reads the first `sample` items of the scope by id (one
+    statement), so counts are exact on scopes of at most `sample` items and lower bounds beyond."""
+    items = fl.filter_items(Item.objects.all(), fl.Query(scope=scope), schema=schema, workspace=workspace)
+    sub_sql, sub_params = items.order_by("id").values("client_metadata")[:sample].query.sql_with_params()
+    more_sql, more_params = items.order_by("id").values("id")[sample : sample + 1].query.sql_with_params()
+    if connection.vendor == "postgresql":
+        sql = (
+            f"SELECT e.key, jsonb_typeof(e.value), COUNT(*) FROM ({sub_sql}) s(md), "
+            f"LATERAL (SELECT * FROM jsonb_each(CASE WHEN jsonb_typeof(s.md) = 'object' THEN s.md END) "
+            f"LIMIT %s) e WHERE jsonb_typeof(e.value) <> 'null' GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT %s"
+        )
+    else:
+        sql = (
+            f"SELECT e.key, e.type, COUNT(*) FROM ({sub_sql}) s, "
+            f"json_each(CASE WHEN json_type(s.client_metadata) = 'object' THEN s.client_metadata END) e "
+            f"WHERE e.type <> 'null' GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT %s"
+        )
+    count_sql = f"SELECT (SELECT COUNT(*) FROM ({sub_sql}) s), EXISTS ({more_sql})"
+    # The outer LIMIT bounds the rows returned; per item at most 1,000 keys are looked at on PostgreSQL.
+    row_limit = (MAX_KEYS + len(schema)) * 8 + 1
+    with connection.cursor() as cursor:
+        cursor.execute(count_sql, (*sub_params, *more_params))
+        read, more = cursor.fetchone()
+        if connection.vendor == "postgresql":
+            cursor.execute(sql, (*sub_params, 1000, row_limit))
+        else:
+            cursor.execute(sql, (*sub_params, row_limit))
+        rows = cursor.fetchall()
+    exact = not more
+    found: dict[str, UndeclaredKey] = {}
+    for name, jtype, n in rows:
+        if schema.get(name) is not None:
+            continue
+        key = found.setdefault(name, UndeclaredKey(name, 0, {}))
+        kind = _JSON_TYPES.get(jtype, jtype)
+        key.types[kind] = key.types.get(kind, 0) + n
+        key.count += n
+    keys = sorted(found.values(), key=lambda k: (-k.count, k.name))
+    return UndeclaredKeys(keys[:MAX_KEYS], read, exact, len(keys) > MAX_KEYS or len(rows) == row_limit)

@@ -169,6 +169,8 @@ def _page_ctx(ctx: dict, request, query: fl.Query, problems: list, page: fl.Item
         first_url="?" + _url(query, request, problems) if page.has_previous else "",
         count_url=reverse("explorer:count", args=[slug]) + "?" + applied,
         facets_url=reverse("explorer:facets", args=[slug]) + "?" + applied,
+        undeclared_url=reverse("explorer:undeclared", args=[ctx["workspace"].slug])
+        + ("?" + urlencode({"scope": query.scope.to_param()}) if query.scope.kind != "workspace" else ""),
         select_all_url="?" + _url(query, request, problems, extra={"select": "all"}),
         select_page_url="?" + _url(query, request, problems, extra={"select": "page", "after": request.GET.get("after")}),
         grid_link="?" + urlencode(forms.state_params(query, problems) + [(k, v) for k, v in _view_params(request) if k != "view"]),
@@ -231,6 +233,23 @@ def explore_facets(request: HttpRequest, slug: str) -> HttpResponse:
             )
             bucket.url = "?" + urlencode(narrowed.to_params() + _view_params(request))
     return render(request, "explorer/explore.html#facets", ctx)
+
+
+@login_required
+@require_GET
+def explore_undeclared(request: HttpRequest, slug: str) -> HttpResponse:
+    """The keys found in the scope's metadata that no field declares, each with a filter widget (lazy partial)."""
+    access = get_access(request.user, slug)
+    schema = schema_current(workspace=access.workspace)
+    try:
+        scope = fl.parse_scope(request.GET.get("scope"))
+        found = selectors.undeclared_keys(scope, schema=schema, workspace=access.workspace)
+    except fl.FilterError as err:
+        return HttpResponse(str(err), status=400, content_type="text/plain")
+    keys = [{"key": k, "ops": [(op, forms.UNDECLARED_OP_LABELS[op]) for op in k.ops]} for k in found.keys]
+    ctx = {"workspace": access.workspace, "access": access, "found": found, "keys": keys, "scope": scope,
+           "sample": selectors.KEY_SAMPLE}
+    return render(request, "explorer/explore.html#undeclared", ctx)
 
 
 @login_required

@@ -11,6 +11,7 @@ else; the CSV readers here only turn cell text into typed values before that che
 """
 
 import json
+import math
 import re
 import uuid
 from collections.abc import Iterable
@@ -32,6 +33,7 @@ from metadata_site.items.services import (
     item_metadata_patch,
     item_metadata_write,
     items_create_bulk,
+    video_keyframes_sync,
 )
 from metadata_site.lib import fastjson
 from metadata_site.lib.bloom import StringBloom
@@ -76,6 +78,22 @@ ROW_BAD_TEXT = "{key}: {problem}"
 ROW_TITLE_TAKEN_MEANWHILE = (
     "Another import created an item titled {value!r} in the folder while this one ran; the row was not applied."
 )
+ROW_UNKNOWN_KEYS = "Unknown key{s} {keys} in the {what}: expected {expected}."
+ROW_CONFIG_NOT_VIDEO = "config is for videos only."
+ROW_CONFIG_NOT_AN_OBJECT = "config must be a JSON object, got {found}."
+ROW_CONFIG_UNKNOWN_KEYS = "Unknown key{s} {keys} in config: expected sampling_rate, keyframe_mode."
+ROW_CONFIG_SAMPLING_RATE = "config.sampling_rate must be a number of samples per second, 0 or more, got {value!r}."
+ROW_CONFIG_KEYFRAME_MODE = "config.keyframe_mode must be \"frame\" or \"seconds\", got {value!r}."
+
+# The keys a data import's records may hold, by what they describe: any other key is a row error, never dropped.
+RECORD_KEYS = {
+    ItemKind.IMAGE: ("objectUrl", "title", "clientMetadata"),
+    ItemKind.VIDEO: ("objectUrl", "title", "clientMetadata", "keyframes", "config"),
+    ItemKind.IMAGE_GROUP: ("objectUrl", "title", "clientMetadata", "images"),
+    ItemKind.FRAME: ("objectUrl", "title", "clientMetadata"),
+}
+# A video's import config when none is given (the seed: one sample a second, keyframes counted in frames).
+VIDEO_CONFIG_DEFAULTS = {"sampling_rate": 1, "keyframe_mode": "frame"}
 
 TARGET_IN = {"folder": "the folder {name!r}", "dataset": "the dataset {name!r}", None: "this workspace"}
 
@@ -151,6 +169,30 @@ def _cell(spec: FieldSpec, text: str) -> Any:
         case FieldType.ENUM if spec.is_multi:
             return [part.strip() for part in text.split("|") if part.strip()]
     return text
+
+
+def clean_video_config(raw: Any) -> dict | str:
+    """A data import's video `config` with the defaults filled in, or the reason it is refused.
+    `sampling_rate` is samples per second (a number, or a numeric string as the seed writes it), 0 or more;
+    0 keeps only the first frame and the keyframes. `keyframe_mode` says whether keyframes count frames or seconds."""
+    if not isinstance(raw, dict):
+        return ROW_CONFIG_NOT_AN_OBJECT.format(found=json_type_name(raw))
+    unknown = sorted(set(raw) - set(VIDEO_CONFIG_DEFAULTS))
+    if unknown:
+        return ROW_CONFIG_UNKNOWN_KEYS.format(s="s" if len(unknown) > 1 else "", keys=", ".join(map(repr, unknown)))
+    rate = raw.get("sampling_rate", VIDEO_CONFIG_DEFAULTS["sampling_rate"])
+    number = rate
+    if isinstance(rate, str):
+        try:
+            number = float(rate.strip())
+        except ValueError:
+            number = None
+    if isinstance(number, bool) or not isinstance(number, int | float) or not math.isfinite(number) or number < 0:
+        return ROW_CONFIG_SAMPLING_RATE.format(value=rate)
+    mode = raw.get("keyframe_mode", VIDEO_CONFIG_DEFAULTS["keyframe_mode"])
+    if mode not in ("frame", "seconds"):
+        return ROW_CONFIG_KEYFRAME_MODE.format(value=mode)
+    return {"sampling_rate": int(number) if float(number).is_integer() else float(number), "keyframe_mode": mode}
 
 
 class _CellError(ValueError):
@@ -611,6 +653,7 @@ class _Spec:
     metadata: dict
     frames: list["_Spec"] = field(default_factory=list)
     frame_index: int | None = None
+    config: dict | None = None  # a video's validated import config (None: none given)
 
 
 class DataImport(Kind):
@@ -646,6 +689,15 @@ class DataImport(Kind):
     def _media(self, record: Any, *, what: str, kind: str, index: int, frame_index=None) -> _Spec | str:
         if not isinstance(record, dict):
             return ROW_NOT_AN_OBJECT.format(found=json_type_name(record))
+        known = RECORD_KEYS[kind]
+        unknown = [k for k in record if k not in known]
+        if unknown:
+            if "config" in unknown:
+                return ROW_CONFIG_NOT_VIDEO
+            return ROW_UNKNOWN_KEYS.format(
+                s="s" if len(unknown) > 1 else "", keys=", ".join(map(repr, sorted(unknown))), what=what,
+                expected=", ".join(known),
+            )
         url = record.get("objectUrl") or ""
         if kind != ItemKind.IMAGE_GROUP:
             if not url:
@@ -668,8 +720,12 @@ class DataImport(Kind):
             return ROW_METADATA_NOT_AN_OBJECT.format(found=json_type_name(metadata))
         if kind == ItemKind.VIDEO and "keyframes" in record:
             metadata = {**metadata, "keyframes": record["keyframes"]}
-        spec = _Spec(index, kind, str(title), str(url), metadata, frame_index=frame_index)
-        return spec
+        config = None
+        if "config" in record:
+            config = clean_video_config(record["config"])
+            if isinstance(config, str):
+                return config
+        return _Spec(index, kind, str(title), str(url), metadata, frame_index=frame_index, config=config)
 
     def _spec(self, row: Row) -> _Spec | str:
         if self.is_csv:
@@ -829,9 +885,12 @@ class DataImport(Kind):
         frames: list[NewItem] = []
         if self._created:
             self._created.update(s.title for s in new)
+        videos: dict[int, dict | None] = {}  # new or configured videos -> their config given (None: none)
         for spec, pk in zip(new, created, strict=True):
             existing[spec.title] = [(pk, spec.kind)]
             frames.extend(self._frame_item(pk, f) for f in spec.frames)
+            if spec.kind == ItemKind.VIDEO:
+                videos[pk] = spec.config
         updates: dict[int, dict] = {}
         index_of: dict[int, int] = {}
         if old:
@@ -846,6 +905,8 @@ class DataImport(Kind):
                 pk = old_pk[spec.title]
                 updates[pk] = spec.metadata
                 index_of[pk] = spec.index
+                if spec.config is not None:
+                    videos[pk] = spec.config
                 for frame in spec.frames:
                     frame_pk = present.get((pk, frame.frame_index))
                     if frame_pk is None:
@@ -863,6 +924,18 @@ class DataImport(Kind):
             changed_rows = {index_of[row["item"]] for row in result.rows if row["status"] == STATUS_CHANGED}
             outcome.updated += len(changed_rows)
             outcome.unchanged += len(old) - len(changed_rows & {s.index for s in old})
+        if videos:
+            self._video_configs(videos)
+
+    def _video_configs(self, videos: dict[int, dict | None]) -> None:
+        """Store the videos' import configs and create their keyframe items (see `video_keyframes_sync`)."""
+        by_config: dict[str, list[int]] = {}
+        for pk, config in videos.items():
+            if config is not None:
+                by_config.setdefault(json.dumps(config, sort_keys=True), []).append(pk)
+        for text, pks in by_config.items():
+            Item.objects.filter(workspace=self.task.workspace, pk__in=pks).update(video_config=json.loads(text))
+        video_keyframes_sync(workspace=self.task.workspace, item_ids=list(videos))
 
     def _frame_item(self, parent_pk: int, frame: _Spec) -> NewItem:
         return NewItem(frame.title, ItemKind.FRAME, frame.url, frame.metadata, parent_pk, frame.frame_index)

@@ -51,6 +51,10 @@ class Item(models.Model):
     frame_index = models.PositiveIntegerField(null=True, blank=True)
     media_url = models.URLField(max_length=2000, blank=True)
     client_metadata = models.JSONField(default=dict, blank=True)
+    # A video's import `config` ({"sampling_rate", "keyframe_mode"}, validated, defaults filled in); None when
+    # no import gave one (the defaults: 1 sample a second, keyframes in frames). Nullable so that bulk inserts
+    # that do not name the column need no database default.
+    video_config = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

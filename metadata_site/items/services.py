@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,7 @@ from metadata_site.lib import fastjson, strictjson
 from metadata_site.lib.lookups import array_literal
 from metadata_site.projects.models import DatasetItem
 from metadata_site.schemas.selectors import schema_current
-from metadata_site.schemas.validation import validate_metadata
+from metadata_site.schemas.validation import KEYFRAMES, validate_metadata
 from metadata_site.workspaces.models import Workspace
 
 from .models import ChangeSet, ChangeSetEntry, Item
@@ -39,6 +39,7 @@ CHANGE_SET_ALREADY_UNDONE = "This change set was already undone."
 CHANGE_SET_NOTHING_TO_UNDO = "This change set changed no items."
 
 UNDO_BATCH_SIZE = 5000
+OPERATION_RENAME = "rename"  # the change set of a field rename: its undo also renames the field back
 
 STATUS_CHANGED = "changed"
 STATUS_UNCHANGED = "unchanged"
@@ -255,6 +256,9 @@ def _write_rows(
     # The count moves by the entries this write added (an item written again in the same change set has one).
     ChangeSet.objects.filter(pk=change_set.pk).update(item_count=F("item_count") + added)
     change_set.refresh_from_db(fields=["item_count"])
+    moved = [pk for pk, new, old in rows if _keyframes_of(new) != _keyframes_of(old)]
+    if moved:
+        video_keyframes_sync(workspace=workspace, item_ids=moved)
     metadata_written.send(
         sender=Item, workspace=workspace, item_ids=[pk for pk, _, _ in rows], change_set=change_set
     )
@@ -267,6 +271,10 @@ def _size_errors(metadata: dict) -> list[dict]:
     except strictjson.StrictJSONError as exc:
         return [{"key": "", "msg": exc.message, "expected": "at most 1 MB of JSON", "value": None}]
     return []
+
+
+def _keyframes_of(metadata: Any) -> Any:
+    return metadata.get(KEYFRAMES) if isinstance(metadata, dict) else None
 
 
 def _apply(mode: str, old: Any, normalised: dict) -> dict:
@@ -472,6 +480,10 @@ def item_metadata_patch(
         result.missing = [int(i) for i in missing.split(",")] if missing else []
         if added:
             ChangeSet.objects.filter(pk=change_set.pk).update(item_count=F("item_count") + added)
+        if not merge and result.changed_ids:
+            # An overwrite may drop a video's keyframes (a merge patch never holds them: such rows take
+            # `item_metadata_write`).
+            video_keyframes_sync(workspace=workspace, item_ids=result.changed_ids)
     if result.changed_ids:
         metadata_written.send(sender=Item, workspace=workspace, item_ids=result.changed_ids, change_set=change_set)
     return result
@@ -530,6 +542,10 @@ def change_set_undo(*, change_set: ChangeSet, user) -> UndoResult:
         locked = ChangeSet.objects.select_for_update().get(pk=change_set.pk)
         if locked.undone_at is not None:
             raise ChangeSetError(CHANGE_SET_ALREADY_UNDONE)
+        if locked.operation == OPERATION_RENAME:
+            from metadata_site.schemas.services import field_rename_revert
+
+            field_rename_revert(change_set=locked, user=user)  # the schema and saved filters; the loop, the values
         workspace = locked.workspace
         undo = None
         restored = already = 0
@@ -679,6 +695,79 @@ def items_create_bulk(*, workspace: Workspace, folder_id: int, items: list[NewIt
         )
         pk_by_uid = dict(cursor.fetchall())
     return [pk_by_uid[u] for u in hexes]
+
+
+# --- renaming a key ----------------------------------------------------------------------------------
+
+
+def item_metadata_rename_key(
+    *, workspace: Workspace, change_set: ChangeSet, item_ids: list[int], old: str, new: str
+) -> int:
+    """Move the value of key `old` to key `new` in the metadata of these items (those holding `old`), as is
+    (no validation: a value that did not fit its field moves unchanged), recorded in `change_set` so that its
+    undo moves them back. A value already under `new` is replaced (the change set keeps it). Runs in the
+    caller's transaction; returns the number of items changed."""
+    current = _locked_rows(workspace, item_ids)
+    rows = []
+    for pk, (_uid, _kind, metadata, _text) in current.items():
+        if isinstance(metadata, dict) and old in metadata:
+            moved = dict(metadata)
+            moved[new] = moved.pop(old)
+            rows.append((pk, moved, metadata))
+    _write_rows(workspace=workspace, change_set=change_set, rows=rows, texts={pk: current[pk][3] for pk, _, _ in rows})
+    return len(rows)
+
+
+# --- video keyframes --------------------------------------------------------------------------------
+
+KEYFRAME_TITLE = {"frame": "{video} · frame {n}", "seconds": "{video} · {n} s"}
+FIRST_FRAME = 0
+
+
+def video_frames_wanted(metadata: Any, config: dict | None) -> set[int]:
+    """The frames of interest of a video: its keyframes, and its first frame when its import config's sampling
+    rate is 0 ("only the first frame and the keyframes")."""
+    keyframes = metadata.get(KEYFRAMES) if isinstance(metadata, dict) else None
+    wanted = {
+        int(k) for k in keyframes if not isinstance(k, bool) and isinstance(k, int | float) and k >= 0 and int(k) == k
+    } if isinstance(keyframes, list) else set()
+    if config and config.get("sampling_rate") == 0:
+        wanted.add(FIRST_FRAME)
+    return wanted
+
+
+def video_keyframes_sync(*, workspace: Workspace, item_ids: Iterable[int]) -> int:
+    """Keep the keyframe items of the videos among `item_ids` in step with their metadata's `keyframes` (and
+    their import config): each frame of interest is an item of kind frame under its video (`parent`,
+    `frame_index` the keyframe), with metadata of its own. A missing one is created; one whose keyframe was
+    removed is deleted when it holds no metadata, and kept otherwise (its metadata is never lost). Runs in the
+    caller's transaction; returns the number of items created."""
+    ids = list(item_ids)
+    if not ids:
+        return 0
+    videos = list(
+        Item.objects.filter(workspace=workspace, pk__in=ids, kind="video")
+        .values_list("pk", "folder_id", "title", "client_metadata", "video_config")
+    )
+    if not videos:
+        return 0
+    present: dict[int, dict[int, tuple[int, Any]]] = {pk: {} for pk, *_ in videos}
+    for parent_id, index, pk, md in Item.objects.filter(parent_id__in=list(present)).values_list(
+        "parent_id", "frame_index", "pk", "client_metadata"
+    ):
+        present[parent_id][index] = (pk, md)
+    create: dict[int, list[NewItem]] = {}
+    stale: list[int] = []
+    for pk, folder_id, title, metadata, config in videos:
+        wanted = video_frames_wanted(metadata, config)
+        label = KEYFRAME_TITLE.get((config or {}).get("keyframe_mode"), KEYFRAME_TITLE["frame"])
+        for n in sorted(wanted - set(present[pk])):
+            name = label.format(video=title, n=n)[:500]
+            create.setdefault(folder_id, []).append(NewItem(name, "frame", "", {}, pk, n))
+        stale += [frame_pk for n, (frame_pk, md) in present[pk].items() if n not in wanted and not md]
+    if stale:
+        Item.objects.filter(workspace=workspace, pk__in=stale).delete()
+    return sum(len(items_create_bulk(workspace=workspace, folder_id=f, items=new)) for f, new in create.items())
 
 
 # --- bulk edit -------------------------------------------------------------------------------------

@@ -76,7 +76,7 @@ def _metadata_ctx(access: Access, item: Item, **extra) -> dict:
     schema = schema_current(workspace=access.workspace)
     md = item.client_metadata if isinstance(item.client_metadata, dict) else {}
     frames = []
-    if item.kind == ItemKind.IMAGE_GROUP:
+    if item.kind in (ItemKind.IMAGE_GROUP, ItemKind.VIDEO):  # a group's frames, a video's keyframe items
         for frame in item.frames.order_by("frame_index", "id"):
             frame_md = frame.client_metadata if isinstance(frame.client_metadata, dict) else {}
             frames.append(
@@ -95,6 +95,9 @@ def _metadata_ctx(access: Access, item: Item, **extra) -> dict:
         "undeclared": {k: v for k, v in md.items() if schema.get(k) is None and k != KEYFRAMES},
         "keyframes": md.get(KEYFRAMES) if item.kind == ItemKind.VIDEO else None,
         "frames": frames,
+        "frames_url": reverse("explorer:explore", args=[access.workspace.slug]) + "?"
+        + urlencode({"f": f"frame_of:eq:{item.uid}"}),
+        "video_config": item.video_config if item.kind == ItemKind.VIDEO else None,
         "fields_form": MetadataFieldsForm(schema=schema, metadata=md),
         "json_form": MetadataJsonForm(initial={"metadata": json.dumps(md, indent=2, ensure_ascii=False)}),
         "editor": "",

@@ -13,19 +13,39 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from metadata_site.items.models import ChangeSet, Item
-from metadata_site.items.services import MODE_MERGE, item_metadata_write
+from metadata_site.items.services import (
+    MODE_MERGE,
+    OPERATION_RENAME,
+    ChangeSetError,
+    item_metadata_rename_key,
+    item_metadata_write,
+)
 from metadata_site.workspaces.models import Workspace
 
 from .fields import FieldSpec, Schema
-from .models import MetadataSchema
+from .models import FieldRename, FieldRenameStatus, MetadataSchema
 from .selectors import schema_current
 from .signals import schema_changed
-from .validation import FieldDeclarationError, FieldValueError, clean_field_declaration, convert_value
+from .validation import (
+    FieldDeclarationError,
+    FieldValueError,
+    clean_field_declaration,
+    clean_field_name,
+    convert_value,
+)
 
 SCHEMA_FIELD_EXISTS = "A field named {name!r} is already declared."
 SCHEMA_FIELD_UNKNOWN = "No field named {name!r} is declared."
+SCHEMA_RENAME_SAME = "The new name is the field's name already."
+SCHEMA_RENAME_RUNNING = "The field {name!r} is being renamed to {new!r}; wait until that finishes."
+SCHEMA_RENAME_UNDO_RUNNING = "The rename {old!r} → {new!r} is still moving values; undo it once it has finished."
+SCHEMA_RENAME_UNDO_CHANGED = (
+    "The field {new!r} is no longer declared as renamed from {old!r} (the schema changed since): "
+    "rename it back by hand."
+)
 SCHEMA_FIELD_DUPLICATE = "The field {name!r} is declared more than once."
 SCHEMA_DOCUMENT_SHAPE = 'A schema is a JSON list of field declarations, or an object with a "fields" list.'
 SCHEMA_DOCUMENT_JSON = "The schema is not valid JSON: {error} (line {line}, column {column})."
@@ -357,3 +377,143 @@ def schema_change_field_type(
         raise SchemaError(SCHEMA_FIELD_UNKNOWN.format(name=name))
     declaration = {**spec.to_dict(), "type": type, "options": options or [], "is_multi": is_multi}
     return schema_change_field(workspace=workspace, user=user, name=name, field=declaration, dry_run=dry_run)
+
+
+# --- renaming a field --------------------------------------------------------------------------------
+
+RENAME_BATCH_SIZE = 5000
+
+
+def _renamed_filter(data: Any, old: str, new: str) -> Any:
+    """A saved filter (the explorer's JSON form) with its conditions and sort on field `old` naming `new`."""
+    from metadata_site.explorer.filters import BUILTINS, META_PREFIX
+
+    if not isinstance(data, dict):
+        return data
+
+    def name(field_name: str) -> str:
+        if field_name == old or field_name == META_PREFIX + old and old in BUILTINS:
+            return META_PREFIX + new if new in BUILTINS else new
+        return field_name
+
+    out = dict(data)
+    for group in ("all", "any"):
+        if isinstance(data.get(group), list):
+            out[group] = [
+                {**c, "field": name(c["field"])} if isinstance(c, dict) and isinstance(c.get("field"), str) else c
+                for c in data[group]
+            ]
+    sort = data.get("sort")
+    if isinstance(sort, str) and sort:
+        descending = sort.startswith("-")
+        out["sort"] = ("-" if descending else "") + name(sort[1:] if descending else sort)
+    return out
+
+
+def _rename_in_saved_filters(*, workspace: Workspace, old: str, new: str) -> int:
+    """Rewrite the collections' saved filters (live collections evaluate theirs) to the new field name."""
+    from metadata_site.collections.models import Collection
+
+    changed = 0
+    for collection in Collection.objects.select_for_update().filter(workspace=workspace).exclude(filter={}):
+        renamed = _renamed_filter(collection.filter, old, new)
+        if renamed != collection.filter:
+            Collection.objects.filter(pk=collection.pk).update(filter=renamed)
+            changed += 1
+    return changed
+
+
+def _renamed_specs(current: Schema, old: str, new: str) -> list[FieldSpec]:
+    return [replace(spec, name=new) if spec.name == old else spec for spec in current]
+
+
+def schema_rename_field(*, workspace: Workspace, user, name: str, new_name: str) -> FieldRename:
+    """Rename a declared field. At once, in one transaction: a new schema version with the field under its new
+    name, the collections' saved filters rewritten, an (empty) change set and the `FieldRename` status row; then
+    a background task moves every item's value (`field_rename_run`). Undoing the change set moves the values
+    back and renames the field back."""
+    try:
+        new_name = clean_field_name(new_name)
+    except FieldDeclarationError as exc:
+        raise SchemaError(exc.message) from None
+    with transaction.atomic():
+        _lock_workspace(workspace)
+        current = schema_current(workspace=workspace)
+        if current.get(name) is None:
+            raise SchemaError(SCHEMA_FIELD_UNKNOWN.format(name=name))
+        if new_name == name:
+            raise SchemaError(SCHEMA_RENAME_SAME)
+        if current.get(new_name) is not None:
+            raise SchemaError(SCHEMA_FIELD_EXISTS.format(name=new_name))
+        running = FieldRename.objects.filter(workspace=workspace, status=FieldRenameStatus.RUNNING).first()
+        if running is not None:
+            raise SchemaError(SCHEMA_RENAME_RUNNING.format(name=running.old_name, new=running.new_name))
+        _new_version(workspace=workspace, user=user, specs=_renamed_specs(current, name, new_name),
+                     note=f"Renamed field {name} to {new_name}")
+        _rename_in_saved_filters(workspace=workspace, old=name, new=new_name)
+        change_set = ChangeSet.objects.create(
+            workspace=workspace, user=user if getattr(user, "is_authenticated", False) else None,
+            operation=OPERATION_RENAME, description=f"Renamed field {name} to {new_name}"[:500], source="schema",
+        )
+        rename = FieldRename.objects.create(
+            workspace=workspace, old_name=name, new_name=new_name, change_set=change_set,
+            total=Item.objects.filter(workspace=workspace, client_metadata__has_key=name).count(),
+            created_by=user if getattr(user, "is_authenticated", False) else None,
+        )
+        from .tasks import field_rename_task
+
+        # The database backend makes the task visible to the worker when this transaction commits.
+        field_rename_task.enqueue(rename_id=rename.pk)
+    return rename
+
+
+def field_rename_run(*, rename: FieldRename) -> FieldRename:
+    """Move the values of a rename, batch by batch from its `last_id` (so a second run after a crash goes on
+    where the last committed batch stopped and moves nothing twice). Each batch is one transaction that writes
+    the items, their change-set entries and the progress."""
+    while True:
+        with transaction.atomic():
+            row = FieldRename.objects.select_for_update().select_related("workspace", "change_set").get(pk=rename.pk)
+            if row.is_finished:
+                return row
+            ids = list(
+                Item.objects.filter(workspace=row.workspace, id__gt=row.last_id, client_metadata__has_key=row.old_name)
+                .order_by("id").values_list("id", flat=True)[:RENAME_BATCH_SIZE]
+            )
+            if not ids:
+                row.status, row.finished_at = FieldRenameStatus.COMPLETED, timezone.now()
+                row.save(update_fields=["status", "finished_at"])
+                return row
+            moved = item_metadata_rename_key(
+                workspace=row.workspace, change_set=row.change_set, item_ids=ids, old=row.old_name, new=row.new_name
+            )
+            row.last_id, row.done = ids[-1], row.done + moved
+            row.save(update_fields=["last_id", "done"])
+
+
+def field_rename_revert(*, change_set: ChangeSet, user) -> None:
+    """Called by `change_set_undo` for a rename's change set, in its transaction: the field and the saved
+    filters get their old name back (the undo itself moves the values back)."""
+    rename = FieldRename.objects.select_for_update().filter(change_set=change_set).first()
+    if rename is None:
+        return
+    if not rename.is_finished:
+        raise ChangeSetError(SCHEMA_RENAME_UNDO_RUNNING.format(old=rename.old_name, new=rename.new_name))
+    workspace = change_set.workspace
+    _lock_workspace(workspace)
+    current = schema_current(workspace=workspace)
+    if current.get(rename.new_name) is None or current.get(rename.old_name) is not None:
+        raise ChangeSetError(SCHEMA_RENAME_UNDO_CHANGED.format(old=rename.old_name, new=rename.new_name))
+    _new_version(workspace=workspace, user=user, specs=_renamed_specs(current, rename.new_name, rename.old_name),
+                 note=f"Undo: renamed field {rename.new_name} back to {rename.old_name}")
+    _rename_in_saved_filters(workspace=workspace, old=rename.new_name, new=rename.old_name)
+
+
+def field_renames_resume() -> list[FieldRename]:
+    """Queue every rename still marked running again (see the `resume_renames` command)."""
+    from .tasks import field_rename_task
+
+    renames = list(FieldRename.objects.filter(status=FieldRenameStatus.RUNNING).order_by("pk"))
+    for rename in renames:
+        field_rename_task.enqueue(rename_id=rename.pk)
+    return renames

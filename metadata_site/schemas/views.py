@@ -11,7 +11,8 @@ from metadata_site.workspaces.models import Role
 
 from .fields import FieldSpec, Schema
 from .forms import FieldChangeForm, FieldDeclarationForm, SchemaImportForm
-from .models import MetadataSchema
+from .inference import infer_schema, proposed_declarations
+from .models import FieldRename, MetadataSchema
 from .selectors import schema_coverage, schema_current, schema_versions
 from .services import (
     SchemaError,
@@ -20,6 +21,7 @@ from .services import (
     schema_document,
     schema_drop_field,
     schema_import,
+    schema_rename_field,
 )
 
 SCHEMA_CHANGED_SINCE_PREVIEW = "The schema changed since this preview (now version {version}): check the new preview."
@@ -149,6 +151,27 @@ def schema_download(request: HttpRequest, slug: str) -> HttpResponse:
     return response
 
 
+@login_required
+@require_GET
+def schema_infer_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """A schema proposed from the undeclared keys of a scope's items, previewed like an import; confirming
+    it posts the proposal to the import page, which applies it as a new version."""
+    from metadata_site.explorer.filters import FilterError, parse_scope
+
+    access = get_access(request.user, slug, role=Role.EDITOR)
+    current = schema_current(workspace=access.workspace)
+    try:
+        scope = parse_scope(request.GET.get("scope"))
+        inference = infer_schema(workspace=access.workspace, scope=scope, schema=current)
+    except FilterError as err:
+        return HttpResponse(str(err), status=400, content_type="text/plain")
+    text = json.dumps(proposed_declarations(current, inference), indent=2, ensure_ascii=False)
+    diff = schema_import(workspace=access.workspace, user=request.user, fields=json.loads(text), dry_run=True)
+    ctx = _ctx(access, form=SchemaImportForm(initial={"document": text}), schema=current, diff=diff, text=text,
+               inference=inference)
+    return render(request, "schemas/import.html", ctx)
+
+
 def _spec_or_404(schema: Schema, name: str) -> FieldSpec:
     spec = schema.get(name)
     if spec is None:
@@ -193,6 +216,37 @@ def schema_field_change(request: HttpRequest, slug: str) -> HttpResponse:
     form = FieldChangeForm(initial={**form.cleaned_data, "options": request.POST.get("options", "")})
     ctx.update(form=form, diff=diff, change=diff.changed[0], preview=True, posted=request.POST)
     return render(request, "schemas/field_change.html", ctx)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def schema_rename_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """Rename a declared field: its values move in every item in the background (progress on the status page),
+    in one change set whose undo moves them back."""
+    access = get_access(request.user, slug, role=Role.EDITOR)
+    current = schema_current(workspace=access.workspace)
+    name = request.GET.get("field") or request.POST.get("field") or ""
+    spec = _spec_or_404(current, name)
+    ctx = _ctx(access, spec=spec, schema=current, new_name=request.POST.get("new_name", ""), error="")
+    if request.method == "GET":
+        return render(request, "schemas/rename.html", ctx)
+    try:
+        rename = schema_rename_field(workspace=access.workspace, user=request.user, name=name,
+                                     new_name=request.POST.get("new_name", ""))
+    except SchemaError as exc:
+        ctx["error"] = exc.message
+        return render(request, "schemas/rename.html", ctx, status=400)
+    return redirect("schemas:rename-status", access.workspace.slug, rename.pk)
+
+
+@login_required
+@require_GET
+def schema_rename_status(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """A rename's progress (the htmx partial polls it until it has finished)."""
+    access = get_access(request.user, slug)
+    rename = get_object_or_404(FieldRename, workspace=access.workspace, pk=pk)
+    template = "schemas/rename_status.html#progress" if request.htmx else "schemas/rename_status.html"
+    return render(request, template, _ctx(access, rename=rename))
 
 
 @login_required

@@ -86,7 +86,7 @@ def test_items_list_follows_pages_and_filters(client, corpus):
 
 def test_bad_filters_raise_with_the_servers_message(client, corpus):
     with pytest.raises(ApiError) as err:
-        list(client.items.list(["nope:eq:1"]))
+        list(client.items.list(["nope:gt:warm"]))
     assert err.value.status == 400 and "nope" in err.value.detail
 
 

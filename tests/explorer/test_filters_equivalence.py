@@ -61,6 +61,14 @@ VALUES = {
 }
 
 
+# Keys no field declares, with values of every JSON type (filtered on their raw value).
+UNDECLARED = ("group-id", "kind")  # "kind" is a built-in's name: addressed as meta.kind
+undeclared_values = st.one_of(
+    st.none(), text, st.sampled_from(["1", "true", "0.5"]), numbers, st.booleans(), st.just([]), st.just({"a": 1})
+)
+undeclared_texts = st.one_of(text.filter(bool), st.sampled_from(["1", "1.0", "-1.5", "true", "false", "0.5", "2.25"]))
+
+
 @st.composite
 def metadata(draw):
     md = {}
@@ -72,7 +80,22 @@ def metadata(draw):
             # Wrong type or null: unset for the filters. A date stored as it was given (before the field was
             # declared) is a string that compares as text.
             md[name] = draw(st.one_of(junk, days) if name == "captured_at" else junk)
+    for name in UNDECLARED:
+        if draw(st.booleans()):
+            md[name] = draw(undeclared_values)
     return md
+
+
+def _undeclared_value_for(op: str, draw):
+    if op in (fl.IS_SET, fl.IS_UNSET):
+        return None
+    if op in (fl.LT, fl.LTE, fl.GT, fl.GTE):
+        return draw(numbers)
+    if op == fl.BETWEEN:
+        return sorted([draw(numbers), draw(numbers)])
+    if op == fl.IN:
+        return draw(st.lists(undeclared_texts, min_size=1, max_size=3, unique=True))
+    return draw(undeclared_texts)
 
 
 def _value_for(name: str, op: str, draw):
@@ -100,7 +123,10 @@ def _value_for(name: str, op: str, draw):
 
 @st.composite
 def conditions(draw):
-    name = draw(st.sampled_from(sorted(SCHEMA.fields) + ["title"]))
+    name = draw(st.sampled_from(sorted(SCHEMA.fields) + ["title", "group-id", "meta.kind"]))
+    if name in ("group-id", "meta.kind"):
+        op = draw(st.sampled_from(fl.OPERATORS[fl.UNDECLARED]))
+        return fl.make_condition(name, op, _undeclared_value_for(op, draw), schema=SCHEMA)
     if name == "title":
         op = draw(st.sampled_from(fl.OPERATORS["title"]))
         value = draw(st.sampled_from(["img", "IMG_1", "1", "_", "%"]))
@@ -167,6 +193,9 @@ def test_it_parses_back_what_it_prints(workspace):
             fl.make_condition("weather", "in", ["Sunny", "Rain"], schema=SCHEMA),
             fl.make_condition("temperature", "between", [1.5, 3], schema=SCHEMA),
             fl.make_condition("camera", "is_set", None, schema=SCHEMA),
+            fl.make_condition("group-id", "eq", "A", schema=SCHEMA),
+            fl.make_condition("meta.kind", "in", ["1", "true"], schema=SCHEMA),
+            fl.make_condition("group-id", "between", [1, 2.5], schema=SCHEMA),
         ),
         any=(fl.make_condition("dark", "eq", True, schema=SCHEMA),),
         sort=fl.Sort("captured_at", True),

@@ -73,7 +73,11 @@ def test_it_parses_the_or_group_scope_and_sort():
     ("qs", "message"),
     [
         ("f=weather", "f=weather: expected <field>:<op>:<value>, got 'weather'"),
-        ("f=nope:eq:1", "f=nope:eq:1: unknown field 'nope' (not declared in the schema)"),
+        ("f=nope:gt:warm", "f=nope:gt:warm: 'nope' expects a number (an undeclared key compares numbers only), got 'warm'"),
+        ("f=nope:has_any:a", "f=nope:has_any:a: operator 'has_any' is not allowed for 'nope' (undeclared); allowed: "
+         "eq, ne, in, contains, startswith, lt, lte, gt, gte, between, is_set, is_unset"),
+        # the parameter is quoted cut to 80 characters: an error never echoes a huge input
+        ("f=" + "k" * 201 + ":eq:1", "f=" + "k" * 79 + "…: a metadata key is 1 to 200 characters, got 201"),
         ("f=weather:gt:Sunny",
          "f=weather:gt:Sunny: operator 'gt' is not allowed for 'weather' (enum); allowed: eq, ne, in, is_set, is_unset"),
         ("f=colors:eq:red",
@@ -192,3 +196,17 @@ def test_a_range_ending_on_the_day_it_starts_in_is_not_empty():
         parse("f=captured_at:between:2024-07-01T00:00:00Z..2024-06-30")
     with pytest.raises(fl.FilterError, match="is empty"):
         parse("f=captured_at:between:2024-07-01..2024-06-30")
+
+
+def test_a_key_no_field_declares_is_an_undeclared_condition_on_its_raw_value():
+    query = parse("f=group-id:eq:A&f=meta.kind:is_set&any=size:between:1..2.5")
+    assert query.all[0] == fl.Condition("group-id", "eq", "A", undeclared=True)
+    assert query.all[1] == fl.Condition("kind", "is_set", None, undeclared=True)
+    assert query.any[0] == fl.Condition("size", "between", (1.0, 2.5), undeclared=True)
+    # a built-in's name given as meta.<name> prints back the same way
+    assert query.all[1].to_param() == "meta.kind:is_set"
+
+
+def test_typed_json_values_of_an_undeclared_key_become_their_text():
+    query = fl.parse_json({"all": [{"field": "n", "op": "in", "value": [3, True, "x"]}]}, schema=SCHEMA)
+    assert query.all[0].value == ("3", "true", "x")

@@ -333,6 +333,9 @@ def test_a_data_import_creates_images_videos_and_groups_with_frames(workspace, o
         ("group #1", ItemKind.FRAME, "group", 1, "https://cdn.example.com/g/1.jpg", {}),
         ("two.jpg", ItemKind.IMAGE, None, None, "https://cdn.example.com/a/2.jpg", {}),
         ("v.mp4", ItemKind.VIDEO, None, None, "https://cdn.example.com/v.mp4", {"dark": True, "keyframes": [0, 12]}),
+        # the video's keyframes are items of kind frame under it
+        ("v.mp4 · frame 0", ItemKind.FRAME, "v.mp4", 0, "", {}),
+        ("v.mp4 · frame 12", ItemKind.FRAME, "v.mp4", 12, "", {}),
     ]
 
 
@@ -395,7 +398,8 @@ def test_undoing_a_data_import_removes_the_items_it_created(workspace, owner):
     folder = make_folder(workspace, "new")
     keep = make_item(folder, "two.jpg", metadata={"weather": "Fog"})
     task = run_import(workspace, owner, SPEC, "spec.json", kind="data", target={"folder": folder.pk})
-    assert (task.inserted_rows, Item.objects.filter(folder=folder).count()) == (3, 6)
+    # 3 rows inserted (and two.jpg updated), plus the group's 2 frames and the video's 2 keyframe items
+    assert (task.inserted_rows, Item.objects.filter(folder=folder).count()) == (3, 8)
     import_task_undo(task=task, user=owner)
     assert list(Item.objects.filter(folder=folder)) == [keep]
     assert _md(keep) == {"weather": "Fog"}

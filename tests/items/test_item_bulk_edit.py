@@ -152,7 +152,7 @@ def test_a_bad_explorer_filter_is_a_400_that_changes_nothing(login, editor, view
     data = {"selection": "filter", "f": "weather:eq:Snow", "field": "weather", "action": "set", "value": "Rain", "apply": "1"}
     response = client.post(URL, data)
     assert response.status_code == 400 and "Snow" in response.content.decode()
-    assert client.post(URL, {"selection": "filter", "f": "nope:eq:1"}).status_code == 400
+    assert client.post(URL, {"selection": "filter", "f": "nope:gt:warm"}).status_code == 400
     assert login(viewer).post(URL, {"selection": "filter", "f": "weather:eq:Rain"}).status_code == 403
     assert not ChangeSet.objects.exists()
 

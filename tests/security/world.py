@@ -14,6 +14,7 @@ from metadata_site.imports.services import error_report_path
 from metadata_site.items.models import ChangeSet
 from metadata_site.items.services import item_metadata_write
 from metadata_site.projects import services as info
+from metadata_site.schemas.models import FieldRename, FieldRenameStatus
 from metadata_site.workspaces.models import Role
 
 from ..compat import signing
@@ -66,6 +67,10 @@ def _objects(workspace, owner) -> dict[str, Any]:
     o["dataset"] = make_dataset(o["project"], items=[o["item"]])
     item_metadata_write(workspace=workspace, user=owner, updates={o["item"].pk: {"temperature": 21.0}}, mode="merge")
     o["change_set"] = ChangeSet.objects.get(workspace=workspace)
+    o["field_rename"] = FieldRename.objects.create(
+        workspace=workspace, old_name="temp", new_name="temperature", change_set=o["change_set"],
+        status=FieldRenameStatus.COMPLETED,
+    )
     for obj in (o["project"], o["dataset"]):
         info.info_save_readme(obj=obj, text="# Hello", user=owner, base_version=None)
         info.info_save_custom_data(obj=obj, data={"a": 1}, user=owner, base_version=None)

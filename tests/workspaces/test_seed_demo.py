@@ -67,3 +67,24 @@ def test_a_benchmark_corpus_loads_beside_the_demo_that_used_its_ids(db, settings
     assert bench.count() == 25
     assert sorted(bench.values_list("title", flat=True)) == sorted(r["title"] for r in records)
     assert Item.objects.get(uid=records[0]["media_id"]).workspace.slug == "demo"
+
+
+def test_the_demo_has_undeclared_keys_to_filter_and_to_infer_a_schema_from(db, settings):
+    from metadata_site.explorer import filters as fl
+    from metadata_site.projects.models import Folder
+    from metadata_site.schemas.fields import FieldType
+    from metadata_site.schemas.inference import infer_schema
+    from metadata_site.schemas.selectors import schema_current
+    from metadata_site.workspaces.models import Workspace
+
+    settings.DEBUG = True
+    call_command("seed_demo", items=30)
+    ws = Workspace.objects.get(slug="demo")
+    schema = schema_current(workspace=ws)
+    folder = Folder.objects.get(workspace=ws, name="incoming (no schema yet)")
+    query = fl.parse_query_string({"f": ["group-id:eq:A"]}, schema=schema)
+    assert fl.items_matching(query, schema=schema, workspace=ws).count() == 8
+    fields = {s.name: s for s in infer_schema(workspace=ws, scope=fl.Scope("folder", folder.pk), schema=schema).fields}
+    assert fields["group-id"].type == FieldType.ENUM and fields["tags"].is_multi
+    assert fields["blur_score"].type == FieldType.FLOAT and fields["lane_count"].type == FieldType.INTEGER
+    assert fields["reviewed_at"].type == FieldType.DATETIME

@@ -3,14 +3,21 @@
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from metadata_site.schemas.models import MetadataSchema
+from metadata_site.explorer.filters import FilterError, parse_scope
+from metadata_site.schemas.models import FieldRename, MetadataSchema
 from metadata_site.schemas.selectors import schema_current
-from metadata_site.schemas.services import SchemaError, schema_declare_field, schema_import
+from metadata_site.schemas.services import (
+    SCHEMA_FIELD_UNKNOWN,
+    SchemaError,
+    schema_declare_field,
+    schema_import,
+    schema_rename_field,
+)
 
 from ..access import read_access, write_access
 from ..errors import ApiError, responses
 from ..pagination import next_url, paginate
-from ..schemas import FieldIn, SchemaDiffOut, SchemaImportIn, SchemaOut, SchemaVersionPage
+from ..schemas import FieldIn, FieldRenameIn, SchemaDiffOut, SchemaImportIn, SchemaOut, SchemaVersionPage
 
 router = Router(tags=["schema"])
 
@@ -30,6 +37,51 @@ def _current(workspace) -> dict:
 def schema_get(request: HttpRequest, slug: str):
     """The current schema: its version and declared fields (version 0 when nothing is declared)."""
     return _current(read_access(request, slug).workspace)
+
+
+def _scope(raw: str | None):
+    try:
+        return parse_scope(raw)
+    except FilterError as exc:
+        raise ApiError(400, str(exc), [{"loc": ["query", "scope"], "msg": str(exc)}]) from None
+
+
+@router.get("/w/{slug}/schema/undeclared", response=responses(dict))
+def schema_undeclared_keys(request: HttpRequest, slug: str, scope: str | None = None):
+    """Keys of the scope's items that no field declares, with their JSON types and how many items hold each
+    (filter them as `f=<key>:<op>:<value>`). Reads the scope's first 5,000 items: `exact` says whether that
+    was all of them (else the counts are lower bounds)."""
+    from metadata_site.explorer.selectors import undeclared_keys
+
+    access = read_access(request, slug)
+    schema = schema_current(workspace=access.workspace)
+    try:
+        found = undeclared_keys(_scope(scope), schema=schema, workspace=access.workspace)
+    except FilterError as exc:
+        raise ApiError(400, str(exc), [{"loc": ["query", exc.param], "msg": str(exc)}]) from None
+    return {
+        "sampled": found.sampled, "exact": found.exact, "truncated": found.truncated,
+        "keys": [{"name": k.name, "count": k.count, "types": k.types, "operators": list(k.ops)} for k in found.keys],
+    }
+
+
+@router.get("/w/{slug}/schema/inferred", response=responses(dict))
+def schema_inferred(request: HttpRequest, slug: str, scope: str | None = None):
+    """A schema proposed from the scope's undeclared keys: `fields` is the whole proposed schema (PUT it to
+    /schema to apply it as a new version), `inferred` the added declarations, `skipped` why other keys got none."""
+    from metadata_site.schemas.inference import infer_schema, proposed_declarations
+
+    access = read_access(request, slug)
+    schema = schema_current(workspace=access.workspace)
+    try:
+        inference = infer_schema(workspace=access.workspace, scope=_scope(scope), schema=schema)
+    except FilterError as exc:
+        raise ApiError(400, str(exc), [{"loc": ["query", exc.param], "msg": str(exc)}]) from None
+    return {
+        "version": schema.version, "sampled": inference.sampled, "exact": inference.exact,
+        "fields": proposed_declarations(schema, inference),
+        "inferred": [spec.to_dict() for spec in inference.fields], "skipped": inference.skipped,
+    }
 
 
 @router.get("/w/{slug}/schema/versions", response=responses(SchemaVersionPage))
@@ -57,6 +109,39 @@ def schema_field_declare(request: HttpRequest, slug: str, payload: FieldIn):
     except SchemaError as exc:
         raise ApiError(422, exc.message, [{"loc": ["body"], "msg": exc.message}]) from None
     return Status(201, _current(access.workspace))
+
+
+def _rename_out(rename) -> dict:
+    return {"id": rename.pk, "old_name": rename.old_name, "new_name": rename.new_name, "status": rename.status,
+            "total": rename.total, "done": rename.done, "progress": rename.progress,
+            "change_set": rename.change_set_id, "error": rename.error}
+
+
+@router.post("/w/{slug}/schema/fields/{name}/rename", response=responses(dict, status=202))
+def schema_field_rename(request: HttpRequest, slug: str, name: str, payload: FieldRenameIn):
+    """Rename a declared field: a new schema version (and collections' saved filters) at once, then the values
+    move in every item in the background; poll `/schema/renames/{id}`. Undo its `change_set` to move them back."""
+    access = write_access(request, slug)
+    if schema_current(workspace=access.workspace).get(name) is None:
+        message = SCHEMA_FIELD_UNKNOWN.format(name=name)
+        raise ApiError(404, message, [{"loc": ["path", "name"], "msg": message}])
+    try:
+        rename = schema_rename_field(workspace=access.workspace, user=request.auth, name=name,
+                                     new_name=payload.new_name)
+    except SchemaError as exc:
+        raise ApiError(422, exc.message, [{"loc": ["body", "new_name"], "msg": exc.message}]) from None
+    rename.refresh_from_db()
+    return Status(202, _rename_out(rename))
+
+
+@router.get("/w/{slug}/schema/renames/{int:rename_id}", response=responses(dict))
+def schema_rename_status(request: HttpRequest, slug: str, rename_id: int):
+    """A rename's progress."""
+    access = read_access(request, slug)
+    rename = FieldRename.objects.filter(workspace=access.workspace, pk=rename_id).first()
+    if rename is None:
+        raise ApiError(404, "No such rename in this workspace.", [{"loc": ["path", "rename_id"], "msg": "not found"}])
+    return _rename_out(rename)
 
 
 @router.put("/w/{slug}/schema", response=responses(SchemaDiffOut))

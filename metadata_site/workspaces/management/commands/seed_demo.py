@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from metadata_site.items.models import Item, ItemKind
+from metadata_site.items.services import video_keyframes_sync
 from metadata_site.lib import corpus
 from metadata_site.projects.models import Dataset, DatasetItem, Folder, Project
 from metadata_site.projects.services import project_attach_dataset
@@ -157,15 +158,23 @@ class Command(BaseCommand):
                     media_url=rec["metadata"]["source"],
                     client_metadata=rec["metadata"],
                 )
+        videos = []
         for v in range(3):
             rec = extra[30 + v]
-            Item.objects.create(
+            videos.append(Item.objects.create(
                 workspace=ws,
                 folder=videos_folder,
                 title=f"drive_{v + 1:03d}.mp4",
                 kind=ItemKind.VIDEO,
                 client_metadata={**rec["metadata"], "keyframes": [0, 120 + v * 10, 480]},
-            )
+                # the last one as imported with a sampling rate of 0: only its first frame and keyframes
+                video_config={"sampling_rate": 0, "keyframe_mode": "frame"} if v == 2 else None,
+            ))
+        video_keyframes_sync(workspace=ws, item_ids=[video.pk for video in videos])
+        first = videos[0].frames.get(frame_index=120 + 0)
+        first.client_metadata = {"weather": "Fog", "dark": True}  # a keyframe with metadata of its own
+        first.save(update_fields=["client_metadata"])
+        self._undeclared(ws)
         now = timezone.now()
         roads = Project.objects.create(
             workspace=ws,
@@ -207,6 +216,31 @@ class Command(BaseCommand):
         # A dataset can serve several projects: the night images are also part of the road scenes.
         project_attach_dataset(project=roads, dataset=Dataset.objects.get(workspace=ws, name="night-all"))
         self.stdout.write(self.style.SUCCESS(f"Demo workspace {ws.slug!r}: {Item.objects.filter(workspace=ws).count()} items."))
+
+    def _undeclared(self, ws: Workspace) -> None:
+        """Items whose metadata arrived before any schema: keys the explorer lists as "found in the data",
+        filters as they are, and from which "Infer a schema" proposes group-id (enum), blur_score (float),
+        lane_count (integer), reviewed_at (datetime) and tags (multi enum)."""
+        incoming = Folder.objects.create(workspace=ws, name="incoming (no schema yet)")
+        tag_sets = (["highway"], ["urban", "night"], ["urban"], [])
+        Item.objects.bulk_create(
+            [
+                Item(
+                    workspace=ws,
+                    folder=incoming,
+                    title=f"incoming_{n + 1:03d}.jpg",
+                    kind=ItemKind.IMAGE,
+                    client_metadata={
+                        "group-id": "ABC"[n % 3],
+                        "blur_score": round(0.05 * (n % 17), 2),
+                        "lane_count": n % 4 + 1,
+                        "reviewed_at": f"2025-04-{n % 28 + 1:02d}T09:30:00Z",
+                        "tags": tag_sets[n % 4],
+                    },
+                )
+                for n in range(24)
+            ]
+        )
 
     def _load_corpus(self, ws: Workspace, path: Path, user) -> None:
         if not path.exists():
