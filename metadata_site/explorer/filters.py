@@ -49,6 +49,7 @@ Public API:
     filter_items(queryset, query, *, schema, workspace)   -> QuerySet (scope + filters, one query)
     filter_q(query, *, schema) / condition_q(condition, *, schema)  -> Q (no scope)
     page_items(queryset, query, *, schema, limit, after)  -> ItemPage(items, next_cursor, has_previous)
+    neighbours(queryset, query, *, schema, item_id)  -> Neighbours(previous, next, found, start_cursor)
     register_scope(kind, resolver)           plug in a scope kind (collections may re-register
                                              ``collection``; live collections are built in)
     field_expression(spec)                   the typed SQL value of a declared field (indexes use it)
@@ -1080,6 +1081,71 @@ def page_items(
         last = rows[limit - 1]
         next_cursor = _encode_cursor(_cursor_value(last._sort_value), last.pk)
     return ItemPage(rows[:limit], next_cursor, cursor is not None)
+
+
+@dataclass
+class Neighbours:
+    """The items just before and after one item of a sorted result, and the cursors of the pages that start
+    with the item and with each neighbour (``after`` values: the cursor of the item before)."""
+
+    previous: Any = None
+    next: Any = None
+    found: bool = False
+    # `after` of the page starting at the item (None: the item is first in the result).
+    start_cursor: str | None = None
+
+
+def _sorted_step(queryset: models.QuerySet, sort: Sort, expr, value: Any, pk: int, *, forward: bool):
+    """The item right after (forward) or right before (value, pk) in the result order, at most two
+    indexed queries: items with the sort field set come first, the unset ones after them, in id order."""
+    descending = sort.descending if forward else not sort.descending
+    id_order = "-id" if descending else "id"
+
+    def by_id(qs):
+        qs = qs.filter(id__lt=pk) if descending else qs.filter(id__gt=pk)
+        return qs.annotate(_sort_value=expr).order_by(id_order).first()
+
+    if value is None:
+        # In the unset tail: its own neighbour by id, else (backwards) the last item with the field set.
+        found = by_id(queryset.filter(_IsNull(expr)))
+        if found is not None or forward:
+            return found
+        ordered = expr.asc() if sort.descending else expr.desc()
+        return queryset.filter(_NotNull(expr)).annotate(_sort_value=expr).order_by(ordered, id_order).first()
+    ordered = expr.desc() if descending else expr.asc()
+    found = (
+        queryset.filter(_NotNull(expr), _RowCompare(expr, value, pk, descending))
+        .annotate(_sort_value=expr).order_by(ordered, id_order).first()
+    )
+    if found is not None or not forward:
+        return found
+    # Past the last set value: the first item of the unset tail.
+    return queryset.filter(_IsNull(expr)).annotate(_sort_value=expr).order_by(id_order).first()
+
+
+def neighbours(queryset: models.QuerySet, query: Query, *, schema: Schema, item_id: int) -> Neighbours:
+    """Previous and next items around `item_id` in `queryset` (already filtered) in the query's sort order,
+    as `page_items` orders them. Keyset lookups only: a handful of indexed queries, whatever the result's
+    size. ``found`` is False when the item is not in the result (then there are no neighbours)."""
+    sort = query.sort
+    expr = sort_expression(sort, schema=schema)
+    if expr is None:
+        if not queryset.filter(pk=item_id).exists():
+            return Neighbours()
+        before = queryset.filter(id__gt=item_id) if sort.descending else queryset.filter(id__lt=item_id)
+        after = queryset.filter(id__lt=item_id) if sort.descending else queryset.filter(id__gt=item_id)
+        previous = before.order_by("id" if sort.descending else "-id").first()
+        following = after.order_by("-id" if sort.descending else "id").first()
+        start = _encode_cursor(None, previous.pk) if previous is not None else None
+        return Neighbours(previous, following, True, start)
+    row = queryset.filter(pk=item_id).annotate(_sort_value=expr).values_list("_sort_value", flat=True).first()
+    if row is None and not queryset.filter(pk=item_id).exists():
+        return Neighbours()
+    value = _cursor_value(row)
+    previous = _sorted_step(queryset, sort, expr, value, item_id, forward=False)
+    following = _sorted_step(queryset, sort, expr, value, item_id, forward=True)
+    start = _encode_cursor(_cursor_value(previous._sort_value), previous.pk) if previous is not None else None
+    return Neighbours(previous, following, True, start)
 
 
 def _cursor_value(value: Any) -> Any:

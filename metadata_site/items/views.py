@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import quote_etag
 from django.views.decorators.http import require_GET, require_POST
 
@@ -38,6 +39,7 @@ UNDONE = "Undone: {count} items restored to their previous metadata."
 UNDO_CONFLICTS = "{count} items were changed again since and were left alone: {items}."
 CHANGE_SETS_PER_PAGE = 50
 CHANGE_SET_ENTRIES_SHOWN = 100
+MAX_TIMELINE_MARKS = 500
 
 
 def _get_item_for_user(request: HttpRequest, slug: str, uid, *, role: str = Role.VIEWER):
@@ -62,6 +64,48 @@ def _display_rows(schema: Schema, metadata: dict) -> list[dict]:
     return rows
 
 
+def _keyframe_marks(item: Item, *, fps: float | None, duration: float | None, frame_numbers, frame_items) -> list[dict]:
+    """Timeline marks of a video: its keyframes (frame numbers) and its frame items (at frame_index / fps),
+    each with its time in seconds and its position on the timeline in percent."""
+    marks: dict[float, dict] = {}
+    rate = fps if fps and fps > 0 else None
+    for number in frame_numbers:
+        if isinstance(number, int) and not isinstance(number, bool) and number >= 0 and rate:
+            t = number / rate
+            marks.setdefault(round(t, 3), {"time": round(t, 3), "label": f"keyframe {number}", "source": "keyframe", "thumb": ""})
+    for frame in frame_items:
+        if frame.frame_index is None or rate is None:
+            continue
+        t = frame.frame_index / rate
+        marks[round(t, 3)] = {"time": round(t, 3), "label": f"{frame.title} (frame {frame.frame_index})", "source": "item", "thumb": ""}
+    out = sorted(marks.values(), key=lambda m: m["time"])
+    end = duration if duration and duration > 0 else (out[-1]["time"] if out else 0) or 1
+    for m in out:
+        m["percent"] = round(min(100.0, 100.0 * m["time"] / end), 3)
+    return out
+
+
+def _media_urls(workspace, item: Item) -> tuple[str, str]:
+    """(full-size source, thumbnail) URLs of an item's picture."""
+    thumb = reverse("items:thumbnail", args=[workspace.slug, item.uid])
+    return thumb, thumb
+
+
+def _viewer_media(workspace, item: Item, frames: list[dict]) -> dict:
+    """What the viewer's stage shows: an image to zoom, a video with its timeline marks, or a group's frames."""
+    src, thumb = _media_urls(workspace, item)
+    if item.kind == ItemKind.VIDEO:
+        md = item.client_metadata if isinstance(item.client_metadata, dict) else {}
+        frame_items = item.frames.filter(kind=ItemKind.FRAME).order_by("frame_index", "id")[:MAX_TIMELINE_MARKS]
+        marks = _keyframe_marks(item, fps=None, duration=None, frame_numbers=md.get(KEYFRAMES) or [],
+                                frame_items=frame_items)
+        return {"kind": "video", "src": "", "poster": thumb, "keyframes": marks, "properties": []}
+    if item.kind == ItemKind.IMAGE_GROUP:
+        first = frames[0]["src"] if frames else src
+        return {"kind": "group", "src": first, "properties": []}
+    return {"kind": "image", "src": src, "properties": []}
+
+
 def _metadata_ctx(access: Access, item: Item, **extra) -> dict:
     schema = schema_current(workspace=access.workspace)
     md = item.client_metadata if isinstance(item.client_metadata, dict) else {}
@@ -69,9 +113,12 @@ def _metadata_ctx(access: Access, item: Item, **extra) -> dict:
     if item.kind == ItemKind.IMAGE_GROUP:
         for frame in item.frames.order_by("frame_index", "id"):
             frame_md = frame.client_metadata if isinstance(frame.client_metadata, dict) else {}
+            src, thumb = _media_urls(access.workspace, frame)
             frames.append(
                 {
                     "item": frame,
+                    "src": src,
+                    "thumb": thumb,
                     "rows": _display_rows(schema, frame_md),
                     "undeclared": {k: v for k, v in frame_md.items() if schema.get(k) is None},
                 }
@@ -96,10 +143,24 @@ def _metadata_ctx(access: Access, item: Item, **extra) -> dict:
 @login_required
 @require_GET
 def item_detail(request: HttpRequest, slug: str, uid) -> HttpResponse:
+    """The item page, which is the viewer: the media (zoom and pan, a video with its keyframes, an image group's
+    frames) beside the editable metadata. Opened from the explorer (its query string plus ``explore=1``), ← / →
+    step through the explorer's result in its order and Esc returns to the grid at the same place."""
+    from metadata_site.explorer.filters import FilterError
+    from metadata_site.explorer.views import VIEWER_MARK, viewer_navigation
+
     access, item = _get_item_for_user(request, slug, uid)
     ctx = _metadata_ctx(access, item)
     ctx["datasets"] = item.datasets.select_related("project")
     ctx["collections"] = collection_tags_for_items(workspace_id=item.workspace_id, item_ids=[item.pk])[item.pk]
+    ctx["media"] = _viewer_media(access.workspace, item, ctx["frames"])
+    ctx["nav"] = None
+    if request.GET.get(VIEWER_MARK):
+        try:
+            ctx["nav"] = viewer_navigation(request, workspace=access.workspace, item=item)
+        except FilterError as err:
+            ctx["nav_error"] = err
+            return render(request, "items/item.html", ctx, status=400)
     return render(request, "items/item.html", ctx)
 
 
@@ -117,6 +178,7 @@ def _after_edit(request: HttpRequest, access: Access, item: Item, result, form, 
         if not request.htmx:
             ctx["datasets"] = item.datasets.select_related("project")
             ctx["collections"] = collection_tags_for_items(workspace_id=item.workspace_id, item_ids=[item.pk])[item.pk]
+            ctx["media"] = _viewer_media(access.workspace, item, ctx["frames"])
         return render(request, template, ctx, status=200 if request.htmx else 400)
     note = METADATA_SAVED if row is not None and row["status"] == STATUS_CHANGED else METADATA_UNCHANGED
     if request.htmx:

@@ -1,4 +1,4 @@
-// Explorer enhancements: live "N selected" count and "Select page" without a reload.
+// Explorer enhancements: live "N selected" count, "Select page" without a reload, and the tile size.
 // Every control also works without this file (links and forms reload the page).
 (function () {
   "use strict";
@@ -20,4 +20,24 @@
     boxes.forEach(function (b) { b.checked = !all; });
     refresh();
   });
+  // Tile size of the grid, remembered in this browser.
+  var TILE_KEY = "metadata_site.tileSize";
+  function tiles(root) {
+    var input = root.querySelector ? root.querySelector("#tile-size") : null;
+    var grid = document.getElementById("grid");
+    if (!input || !grid) return;
+    var saved = null;
+    try { saved = window.localStorage.getItem(TILE_KEY); } catch (e) { /* storage may be off */ }
+    if (saved) input.value = saved;
+    grid.style.setProperty("--tile", input.value + "px");
+    input.closest(".tile-size").hidden = false;
+  }
+  document.addEventListener("input", function (ev) {
+    if (ev.target.id !== "tile-size") return;
+    var grid = document.getElementById("grid");
+    if (grid) grid.style.setProperty("--tile", ev.target.value + "px");
+    try { window.localStorage.setItem(TILE_KEY, ev.target.value); } catch (e) { /* storage may be off */ }
+  });
+  document.addEventListener("DOMContentLoaded", function () { tiles(document); });
+  document.addEventListener("htmx:afterSettle", function () { tiles(document); });
 })();
