@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "metadata_site.schemas",
     "metadata_site.projects",
     "metadata_site.items",
+    "metadata_site.media",
     "metadata_site.explorer",
     "metadata_site.collections",
     "metadata_site.imports",
@@ -182,6 +183,16 @@ STORAGES = {
 }
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 MEDIA_URL = "media/"
+# Media (metadata_site.media): the largest uploaded or fetched file, in bytes; the largest image, in pixels (a
+# header claiming more is refused before decoding); hosts whose URLs the worker may fetch although they
+# resolve to loopback or private addresses (comma-separated host names); the fetch timeout, in seconds.
+MEDIA_MAX_UPLOAD_BYTES = envint("MEDIA_MAX_UPLOAD_BYTES", str(1024**3))
+MEDIA_MAX_IMAGE_PIXELS = envint("MEDIA_MAX_IMAGE_PIXELS", str(64_000_000))
+MEDIA_FETCH_ALLOWED_HOSTS = envlist("MEDIA_FETCH_ALLOWED_HOSTS", "")
+MEDIA_FETCH_TIMEOUT = envint("MEDIA_FETCH_TIMEOUT", "20")
+# On a storage without local files (an S3-compatible bucket), media is served by a redirect to a presigned URL
+# that expires after this many seconds.
+MEDIA_PRESIGNED_SECONDS = envint("MEDIA_PRESIGNED_SECONDS", "300")
 
 # Uploads larger than this are streamed to a temporary file, never held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

@@ -11,6 +11,7 @@ from django.utils.http import quote_etag
 from django.views.decorators.http import require_GET, require_POST
 
 from metadata_site.collections.selectors import collection_tags_for_items
+from metadata_site.media.views import serve_thumbnail
 from metadata_site.projects.models import Folder
 from metadata_site.schemas.fields import Schema
 from metadata_site.schemas.selectors import schema_current
@@ -329,8 +330,13 @@ def change_set_undo_view(request: HttpRequest, slug: str, pk: int) -> HttpRespon
 def item_thumbnail(request: HttpRequest, slug: str, uid) -> HttpResponse:
     access = get_access(request.user, slug)
     item = get_object_or_404(
-        Item.objects.only("uid", "title", "client_metadata", "updated_at"), workspace=access.workspace, uid=uid
+        Item.objects.only("uid", "title", "client_metadata", "updated_at", "thumbnail_name"),
+        workspace=access.workspace,
+        uid=uid,
     )
+    if item.thumbnail_name:  # made by the media worker from the real bytes; never rendered here
+        return serve_thumbnail(request, item.thumbnail_name)
+    # No media (or not read yet): the generated placeholder.
     etag = quote_etag(f"{item.uid}-{int(item.updated_at.timestamp())}")
     if request.headers.get("If-None-Match") == etag:
         return HttpResponse(status=304)
