@@ -6,11 +6,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.template.defaultfilters import filesizeformat
 from django.utils.http import quote_etag
 from django.views.decorators.http import require_GET, require_POST
 
 from metadata_site.collections.selectors import collection_tags_for_items
+from metadata_site.media.selectors import item_keyframes, item_original_url, item_thumbnail_url
 from metadata_site.media.views import serve_thumbnail
 from metadata_site.projects.models import Folder
 from metadata_site.schemas.fields import Schema
@@ -20,7 +21,7 @@ from metadata_site.workspaces.access import Access, get_access
 from metadata_site.workspaces.models import Role
 
 from .forms import BulkEditForm, MetadataFieldsForm, MetadataJsonForm
-from .models import ChangeSet, Item, ItemKind
+from .models import ChangeSet, Item, ItemKind, MediaStatus
 from .services import (
     MODE_MERGE,
     STATUS_CHANGED,
@@ -65,20 +66,29 @@ def _display_rows(schema: Schema, metadata: dict) -> list[dict]:
     return rows
 
 
-def _keyframe_marks(item: Item, *, fps: float | None, duration: float | None, frame_numbers, frame_items) -> list[dict]:
-    """Timeline marks of a video: its keyframes (frame numbers) and its frame items (at frame_index / fps),
-    each with its time in seconds and its position on the timeline in percent."""
+def _timeline_marks(
+    *, keyframes: list[dict], declared, frame_items, fps: float | None, duration: float | None
+) -> list[dict]:
+    """Timeline marks of a video: its keyframes (as the worker found them, and the frame numbers its metadata
+    declares under ``keyframes``) and its frame items (kind frame, at frame_index / fps), each with its time in
+    seconds and its position on the timeline in percent."""
     marks: dict[float, dict] = {}
-    rate = fps if fps and fps > 0 else None
-    for number in frame_numbers:
-        if isinstance(number, int) and not isinstance(number, bool) and number >= 0 and rate:
-            t = number / rate
-            marks.setdefault(round(t, 3), {"time": round(t, 3), "label": f"keyframe {number}", "source": "keyframe", "thumb": ""})
-    for frame in frame_items:
-        if frame.frame_index is None or rate is None:
-            continue
-        t = frame.frame_index / rate
-        marks[round(t, 3)] = {"time": round(t, 3), "label": f"{frame.title} (frame {frame.frame_index})", "source": "item", "thumb": ""}
+    if fps and fps > 0 and isinstance(declared, list):
+        for number in declared[:MAX_TIMELINE_MARKS]:
+            if isinstance(number, int) and not isinstance(number, bool) and number >= 0:
+                t = round(number / fps, 3)
+                marks[t] = {"time": t, "label": f"keyframe {number} · {t:.2f} s", "source": "keyframe", "thumb": ""}
+    for k in keyframes:
+        t = round(float(k["t"]), 3)
+        label = f"keyframe {k['frame']} · {t:.2f} s" if k.get("frame") is not None else f"keyframe · {t:.2f} s"
+        marks[t] = {"time": t, "label": label, "source": "keyframe", "thumb": k.get("url", "")}
+    if fps and fps > 0:
+        for frame, thumb in frame_items:
+            if frame.frame_index is None:
+                continue
+            t = round(frame.frame_index / fps, 3)
+            marks[t] = {"time": t, "label": f"{frame.title} · frame {frame.frame_index} · {t:.2f} s",
+                        "source": "item", "thumb": thumb}
     out = sorted(marks.values(), key=lambda m: m["time"])
     end = duration if duration and duration > 0 else (out[-1]["time"] if out else 0) or 1
     for m in out:
@@ -87,24 +97,51 @@ def _keyframe_marks(item: Item, *, fps: float | None, duration: float | None, fr
 
 
 def _media_urls(workspace, item: Item) -> tuple[str, str]:
-    """(full-size source, thumbnail) URLs of an item's picture."""
-    thumb = reverse("items:thumbnail", args=[workspace.slug, item.uid])
-    return thumb, thumb
+    """(full-size source, thumbnail) URLs of an item's picture: the stored original when there is one."""
+    thumb = item_thumbnail_url(slug=workspace.slug, item=item)
+    original = item_original_url(slug=workspace.slug, item=item)
+    image = original and item.media_status == MediaStatus.READY and item.kind != ItemKind.VIDEO
+    return (original if image else thumb), thumb
+
+
+def _media_properties(item: Item) -> list[tuple[str, str]]:
+    props = []
+    if item.width and item.height:
+        props.append(("Size", f"{item.width} × {item.height} px"))
+    if item.duration:
+        props.append(("Duration", f"{item.duration:.2f} s" + (f" · {item.fps:g} fps" if item.fps else "")))
+    if item.frame_count:
+        props.append(("Frames", str(item.frame_count)))
+    if item.content_type:
+        props.append(("Type", item.content_type))
+    if item.file_size:
+        props.append(("File size", filesizeformat(item.file_size)))
+    return props
 
 
 def _viewer_media(workspace, item: Item, frames: list[dict]) -> dict:
     """What the viewer's stage shows: an image to zoom, a video with its timeline marks, or a group's frames."""
     src, thumb = _media_urls(workspace, item)
+    note = item.media_error if item.media_status == MediaStatus.ERROR else (
+        "Reading the file…" if item.media_status == MediaStatus.PENDING else "")
+    common = {"properties": _media_properties(item), "status_note": note, "width": item.width, "height": item.height}
     if item.kind == ItemKind.VIDEO:
+        frame_items = [
+            (f, _media_urls(workspace, f)[1])
+            for f in item.frames.filter(kind=ItemKind.FRAME).order_by("frame_index", "id")[:MAX_TIMELINE_MARKS]
+        ]
         md = item.client_metadata if isinstance(item.client_metadata, dict) else {}
-        frame_items = item.frames.filter(kind=ItemKind.FRAME).order_by("frame_index", "id")[:MAX_TIMELINE_MARKS]
-        marks = _keyframe_marks(item, fps=None, duration=None, frame_numbers=md.get(KEYFRAMES) or [],
-                                frame_items=frame_items)
-        return {"kind": "video", "src": "", "poster": thumb, "keyframes": marks, "properties": []}
+        marks = _timeline_marks(keyframes=item_keyframes(slug=workspace.slug, item=item), declared=md.get(KEYFRAMES),
+                                frame_items=frame_items, fps=item.fps, duration=item.duration)
+        original = item_original_url(slug=workspace.slug, item=item)
+        if original is None:
+            return {**common, "kind": "none"}
+        return {**common, "kind": "video", "src": original, "poster": thumb if item.thumbnail_name else "",
+                "keyframes": marks, "fps": item.fps, "duration": item.duration}
     if item.kind == ItemKind.IMAGE_GROUP:
         first = frames[0]["src"] if frames else src
-        return {"kind": "group", "src": first, "properties": []}
-    return {"kind": "image", "src": src, "properties": []}
+        return {**common, "kind": "group", "src": first, "width": None, "height": None}
+    return {**common, "kind": "image", "src": src}
 
 
 def _metadata_ctx(access: Access, item: Item, **extra) -> dict:

@@ -28,7 +28,7 @@ def test_open_zoom_pan_step_with_the_arrow_keys_and_go_back_with_esc(live_server
     page = browser_login(alice)
     page.goto(f"{live_server.url}/w/acme/explore/?sort=-temperature")
     titles = page.locator("#grid .thumb .cap").all_inner_texts()
-    page.click(f"#grid .thumb:nth-child(3) .thumb-link")
+    page.click("#grid .thumb:nth-child(3) .thumb-link")
     page.wait_for_selector("#stage[data-zoom]")
     assert page.inner_text(".viewer-bar h1").startswith(titles[2])
 

@@ -38,3 +38,11 @@ def http_url(value) -> str:
     except ValueError:
         return ""
     return text if scheme in ("http", "https") else ""
+
+
+@register.simple_tag
+def item_thumb_url(workspace, item) -> str:
+    """The item's thumbnail URL (versioned when the worker made one, so browsers keep it)."""
+    from metadata_site.media.selectors import item_thumbnail_url
+
+    return item_thumbnail_url(slug=workspace.slug, item=item)
