@@ -362,6 +362,10 @@ def import_task_run(*, task_id: int, on_progress: Callable[[ImportTask], None] |
 
 def _import_task_run(*, task_id: int, on_progress: Callable[[ImportTask], None] | None) -> str:
     task = ImportTask.objects.select_related("workspace", "created_by").get(pk=task_id)
+    if task.kind == ImportKind.MEDIA:
+        from .media_import import media_import_run
+
+        return media_import_run(task_id=task_id, on_progress=on_progress)
     if task.is_finished or task.status in (ImportStatus.INIT, ImportStatus.VALIDATED):
         return task.status
     try:

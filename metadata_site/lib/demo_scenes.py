@@ -296,3 +296,13 @@ def video_mp4(metadata: dict, *, seed: int, seconds: float = 3.0, fps: int = 24,
         for packet in stream.encode():
             container.mux(packet)
     return out.getvalue()
+
+
+def render_job(job: tuple) -> bytes:
+    """One picture or video of a list of jobs, for a process pool: ``("jpeg", seed, metadata)`` or
+    ``("video", seed, metadata, seconds, fps)`` (a keyframe each second)."""
+    if job[0] == "video":
+        _, seed, metadata, seconds, fps = job
+        return video_mp4(metadata, seed=seed, seconds=seconds, fps=fps, keyframe_every=fps)
+    _, seed, metadata = job
+    return jpeg(metadata, seed=seed)

@@ -5,8 +5,12 @@
 """
 
 import json
+import multiprocessing
+import os
 import time
 import uuid
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from itertools import islice
 from pathlib import Path
 
@@ -14,16 +18,25 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from metadata_site.items.models import Item, ItemKind
-from metadata_site.lib import corpus
+from metadata_site.lib import corpus, demo_scenes
+from metadata_site.media.services import item_attach_media, item_queue_media, media_store
 from metadata_site.projects.models import Dataset, DatasetItem, Folder, Project
 from metadata_site.schemas.models import MetadataSchema
 from metadata_site.schemas.signals import schema_changed
 from metadata_site.workspaces.models import Membership, Role, Workspace
 
 DEMO_ITEMS = 2400
+DEMO_GROUPS = 4
+DEMO_GROUP_FRAMES = 5
+DEMO_VIDEOS = 3
+VIDEO_FPS = 24
+VIDEO_SECONDS = 4
+VIDEO_FRAME_SECONDS = (1, 3)  # frame items under each video, at these seconds
+WEATHER_LATER = ["Rain", "Fog", "Sunny", "Cloudy", "Snow"]
 BATCH = 10_000
 
 PROJECT_README = """# Road scenes
@@ -46,6 +59,11 @@ PROJECT_CUSTOM_DATA = {
     "model": {"architecture": "YOLOv8", "input_size": [640, 640]},
     "export": {"format": "COCO", "include_masks": True, "min_object_area": 100},
 }
+
+
+def _later(metadata: dict, n: int) -> dict:
+    """A video's metadata at a later frame: the weather has changed."""
+    return {**metadata, "weather": WEATHER_LATER[n % len(WEATHER_LATER)]}
 
 
 def _media_url(metadata: dict) -> str:
@@ -91,58 +109,72 @@ class Command(BaseCommand):
             )
             transaction.on_commit(lambda: schema_changed.send(sender=MetadataSchema, workspace=ws, schema=schema))
 
-    @transaction.atomic
     def _demo(self, ws: Workspace, user, n: int) -> None:
+        started = time.monotonic()
         self._declare_schema(ws, user)
+        records = list(corpus.generate(n + 40))
+        images, extra = records[:n], records[n:]
+        jobs = [("jpeg", i, rec["metadata"]) for i, rec in enumerate(images)]
+        for g in range(DEMO_GROUPS):
+            jobs += [("jpeg", 100_000 + g * 10 + f, extra[g * 6 + f + 1]["metadata"]) for f in range(DEMO_GROUP_FRAMES)]
+        for v in range(DEMO_VIDEOS):
+            md = extra[30 + v]["metadata"]
+            jobs.append(("video", 200_000 + v, md, VIDEO_SECONDS, VIDEO_FPS))
+            jobs += [("jpeg", 300_000 + v * 10 + k, _later(md, v + k)) for k in range(len(VIDEO_FRAME_SECONDS))]
+        # Rendered in child processes (spawned: they import the renderer alone, never this process's database
+        # connection or threads) while this one stores what is ready, in the order of `jobs`.
+        workers = max(1, min(os.cpu_count() or 1, 4))
+        # item_attach_media queues the worker for each item it attaches (one task per upload); here the items
+        # are queued once stored, 100 per task (media.services.item_queue_media), so the worker starts at once
+        # and does not spend more time claiming 2,400 tasks than making their thumbnails.
+        with (
+            ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool,
+            override_settings(TASKS={"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}),
+            transaction.atomic(),
+        ):
+            self._store(ws, images, extra, pool.map(demo_scenes.render_job, jobs, chunksize=16))
+            self._projects(ws, user)
+        item_queue_media(items=Item.objects.filter(workspace=ws))
+        self.stdout.write(self.style.SUCCESS(
+            f"Demo workspace {ws.slug!r}: {Item.objects.filter(workspace=ws).count()} items with real pictures and "
+            f"videos, rendered and stored in {time.monotonic() - started:.1f} s; the worker makes their thumbnails."
+        ))
+
+    def _store(self, ws: Workspace, images: list[dict], extra: list[dict], pictures: Iterator[bytes]) -> None:
+        """Every picture through the upload pipeline: stored by hash, attached to its item, queued for the
+        worker. `pictures` yields them in the order `_demo` listed them."""
         root = Folder.objects.create(workspace=ws, name="fleet-cameras", description="All fleet camera uploads")
         years = {y: Folder.objects.create(workspace=ws, parent=root, name=y) for y in ("2024", "2025")}
         groups_folder = Folder.objects.create(workspace=ws, name="multi-view rigs")
         videos_folder = Folder.objects.create(workspace=ws, name="dashcam videos")
-        rows = []
-        for rec in corpus.generate(n):
+        for rec in images:
             folder = years[rec["metadata"]["captured_at"][:4]]
-            rows.append(
-                Item(
-                    workspace=ws,
-                    folder=folder,
-                    uid=uuid.UUID(rec["media_id"]),
-                    title=rec["title"],
-                    kind=ItemKind.IMAGE,
-                    media_url=rec["metadata"]["source"],
-                    client_metadata=rec["metadata"],
-                )
-            )
-        Item.objects.bulk_create(rows, batch_size=1000)
-        extra = list(corpus.generate(n + 40))[n:]
-        for g in range(4):
+            blob = media_store(data=next(pictures), filename=rec["title"])
+            item_attach_media(workspace=ws, folder=folder, title=rec["title"], blob=blob, metadata=rec["metadata"])
+        for g in range(DEMO_GROUPS):
             group = Item.objects.create(
-                workspace=ws,
-                folder=groups_folder,
-                title=f"rig_{g + 1:03d}",
-                kind=ItemKind.IMAGE_GROUP,
+                workspace=ws, folder=groups_folder, title=f"rig_{g + 1:03d}", kind=ItemKind.IMAGE_GROUP,
                 client_metadata={"weather": extra[g * 6]["metadata"]["weather"], "camera": f"rig-{g + 1:02d}"},
             )
-            for f in range(5):
-                rec = extra[g * 6 + f + 1]
-                Item.objects.create(
-                    workspace=ws,
-                    folder=groups_folder,
-                    parent=group,
-                    frame_index=f,
-                    title=f"rig_{g + 1:03d}_view_{f}.jpg",
-                    kind=ItemKind.FRAME,
-                    media_url=rec["metadata"]["source"],
-                    client_metadata=rec["metadata"],
-                )
-        for v in range(3):
-            rec = extra[30 + v]
-            Item.objects.create(
-                workspace=ws,
-                folder=videos_folder,
-                title=f"drive_{v + 1:03d}.mp4",
-                kind=ItemKind.VIDEO,
-                client_metadata={**rec["metadata"], "keyframes": [0, 120 + v * 10, 480]},
-            )
+            for f in range(DEMO_GROUP_FRAMES):
+                self._frame(ws, groups_folder, group, f, f"rig_{g + 1:03d}_view_{f}.jpg", next(pictures),
+                            extra[g * 6 + f + 1]["metadata"])
+        for v in range(DEMO_VIDEOS):
+            md = extra[30 + v]["metadata"]
+            title = f"drive_{v + 1:03d}.mp4"
+            blob = media_store(data=next(pictures), filename=title)
+            video = item_attach_media(workspace=ws, folder=videos_folder, title=title, blob=blob, metadata=md)
+            for k, second in enumerate(VIDEO_FRAME_SECONDS):
+                self._frame(ws, videos_folder, video, second * VIDEO_FPS, f"drive_{v + 1:03d}_t{second}s.jpg",
+                            next(pictures), _later(md, v + k))
+
+    def _frame(self, ws: Workspace, folder: Folder, parent: Item, index: int, title: str, data: bytes, md: dict) -> None:
+        """A frame item (of an image group, or a still of a video at `index`) with its own picture."""
+        blob = media_store(data=data, filename=title)
+        item = item_attach_media(workspace=ws, folder=folder, title=title, blob=blob, metadata=md)
+        Item.objects.filter(pk=item.pk).update(kind=ItemKind.FRAME, parent=parent, frame_index=index)
+
+    def _projects(self, ws: Workspace, user) -> None:
         now = timezone.now()
         roads = Project.objects.create(
             workspace=ws,
@@ -181,7 +213,6 @@ class Command(BaseCommand):
             DatasetItem.objects.bulk_create(
                 [DatasetItem(workspace=ws, dataset=ds, item=i) for i in members], batch_size=1000
             )
-        self.stdout.write(self.style.SUCCESS(f"Demo workspace {ws.slug!r}: {Item.objects.filter(workspace=ws).count()} items."))
 
     def _load_corpus(self, ws: Workspace, path: Path, user) -> None:
         if not path.exists():
