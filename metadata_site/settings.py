@@ -194,7 +194,13 @@ MEDIA_FETCH_TIMEOUT = envint("MEDIA_FETCH_TIMEOUT", "20")
 # that expires after this many seconds.
 MEDIA_PRESIGNED_SECONDS = envint("MEDIA_PRESIGNED_SECONDS", "300")
 
-# Uploads larger than this are streamed to a temporary file, never held in memory.
+# Uploads larger than this are streamed to a temporary file, never held in memory. A media file larger than
+# MEDIA_MAX_UPLOAD_BYTES stops being read at that size (metadata_site.media.uploads).
+FILE_UPLOAD_HANDLERS = [
+    "metadata_site.media.uploads.MediaSizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", str(12 * 1024 * 1024))
 # The largest import file accepted, in bytes.
