@@ -28,6 +28,7 @@ from django.db import connection, transaction
 
 from metadata_site.items.models import Item, ItemKind, MediaStatus
 from metadata_site.items.services import MODE_MERGE, item_metadata_write
+from metadata_site.lib.errors import MessageError
 from metadata_site.projects.models import Folder
 from metadata_site.schemas.selectors import schema_current
 from metadata_site.schemas.validation import validate_metadata
@@ -39,7 +40,7 @@ from .models import Blob
 from .storage import ORIGINALS, hashed_name, save_once
 
 CHUNK = 1024 * 1024
-BATCH = 100  # items per worker task
+BATCH = 500  # items per worker task
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
 
 TOO_LARGE = "the file is larger than the limit of {limit:,} bytes"
@@ -49,13 +50,12 @@ METADATA_INVALID = "the metadata does not fit the schema"
 TITLE_MAX = 500
 
 
-class MediaRefused(ValueError):
+class MediaRefused(MessageError):
     """A file was refused; `message` says why (the caller prefixes the file name); `status` is the HTTP status
     that fits (413 too large, 415 not an accepted type, 409 a title clash, 422 otherwise)."""
 
     def __init__(self, message: str, *, status: int = 422):
         super().__init__(message)
-        self.message = message
         self.status = status
 
 
@@ -181,10 +181,17 @@ def _pending_fields(blob: Blob) -> dict:
 
 
 def _queue(item_ids: list[int]) -> None:
-    from .tasks import make_media
+    from .tasks import make_media_task
 
     if item_ids:
-        transaction.on_commit(lambda: make_media.enqueue(item_ids))
+        transaction.on_commit(lambda: make_media_task().enqueue(item_ids))
+
+
+def media_queue_new(item_ids: list[int]) -> None:
+    """Queue the worker (in batches, when the transaction commits) for items just created with a media URL and
+    media status pending (see items.services.items_create_bulk)."""
+    for start in range(0, len(item_ids), BATCH):
+        _queue(item_ids[start:start + BATCH])
 
 
 def item_attach_media(
@@ -233,12 +240,11 @@ def item_queue_media(*, items) -> int:
     """Mark `items` (a queryset) that have media (a stored original or a URL) pending and queue the worker for
     them; returns how many. Their current thumbnails stay shown until the worker replaces them."""
     with transaction.atomic():
-        ids = list(
-            items.exclude(blob__isnull=True, media_url="").values_list("id", flat=True)
-        )
+        if not settings.MEDIA_FETCH_URLS:
+            items = items.exclude(blob__isnull=True)
+        ids = list(items.exclude(blob__isnull=True, media_url="").values_list("id", flat=True))
         if ids:
             Item.objects.filter(id__in=ids).update(media_status=MediaStatus.PENDING, media_error="")
-        for start in range(0, len(ids), BATCH):
-            _queue(ids[start:start + BATCH])
+        media_queue_new(ids)
     return len(ids)
 
