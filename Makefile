@@ -29,15 +29,16 @@ run: venv
 	$(PY) manage.py resume_imports
 	@echo ""
 	@echo "  metadata_site is running at http://$(HOST):$(PORT)/"
-	@echo "  demo login: demo / demo        (Ctrl-C stops the web server and the worker)"
+	@echo "  demo login: demo / demo        (Ctrl-C stops the web server and the workers)"
 	@echo ""
 	@trap 'kill 0' INT TERM EXIT; \
 	$(PY) manage.py db_worker --no-reload --interval 0.5 & \
+	$(PY) manage.py db_worker --no-reload --interval 0.5 --queue-name media & \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 worker: venv
 	$(PY) manage.py resume_imports
-	$(PY) manage.py db_worker --no-reload --interval 0.5
+	$(PY) manage.py db_worker --no-reload --interval 0.5 --queue-name default,media
 
 test: venv lint test-sqlite test-pg
 

@@ -184,17 +184,25 @@ STORAGES = {
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 MEDIA_URL = "media/"
 # Media (metadata_site.media): the largest uploaded or fetched file, in bytes; the largest image, in pixels (a
-# header claiming more is refused before decoding); hosts whose URLs the worker may fetch although they
-# resolve to loopback or private addresses (comma-separated host names); the fetch timeout, in seconds.
+# header claiming more is refused before decoding); whether the worker fetches items' media URLs at all; hosts
+# whose URLs it may fetch although they resolve to loopback or private addresses (comma-separated host names);
+# the fetch timeout, in seconds.
 MEDIA_MAX_UPLOAD_BYTES = envint("MEDIA_MAX_UPLOAD_BYTES", str(1024**3))
 MEDIA_MAX_IMAGE_PIXELS = envint("MEDIA_MAX_IMAGE_PIXELS", str(64_000_000))
+MEDIA_FETCH_URLS = envbool("MEDIA_FETCH_URLS", "true")  # false: items with only a URL are never fetched
 MEDIA_FETCH_ALLOWED_HOSTS = envlist("MEDIA_FETCH_ALLOWED_HOSTS", "")
 MEDIA_FETCH_TIMEOUT = envint("MEDIA_FETCH_TIMEOUT", "20")
 # On a storage without local files (an S3-compatible bucket), media is served by a redirect to a presigned URL
 # that expires after this many seconds.
 MEDIA_PRESIGNED_SECONDS = envint("MEDIA_PRESIGNED_SECONDS", "300")
 
-# Uploads larger than this are streamed to a temporary file, never held in memory.
+# Uploads larger than this are streamed to a temporary file, never held in memory. A media file larger than
+# MEDIA_MAX_UPLOAD_BYTES stops being read at that size (metadata_site.media.uploads).
+FILE_UPLOAD_HANDLERS = [
+    "metadata_site.media.uploads.MediaSizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", str(12 * 1024 * 1024))
 # The largest import file accepted, in bytes.
@@ -203,7 +211,8 @@ IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_BYTES", str(2 * 1024**3))
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
-        "QUEUES": ["default"],
+        # "media": thumbnails and properties (metadata_site.media), run by its own worker process.
+        "QUEUES": ["default", "media"],
     }
 }
 

@@ -22,9 +22,17 @@ def pytest_configure(config):
 
 
 @pytest.fixture(autouse=True)
+def _no_media_fetching(settings):
+    """Items made with made-up media URLs (example.com) are not fetched, unless a test turns fetching on."""
+    settings.MEDIA_FETCH_URLS = False
+
+
+@pytest.fixture(autouse=True)
 def _tasks_run_immediately(settings):
     """Background tasks run synchronously in tests, unless a test asks for the real backend."""
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
+    settings.TASKS = {
+        "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "media"]}
+    }
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from ninja import NinjaAPI
 
 from .auth import api_auth
 from .errors import install_error_handlers
-from .routers import changesets, collections, imports, items, projects, schema, visual_layer, workspaces
+from .routers import changesets, collections, imports, items, media, projects, schema, visual_layer, workspaces
 
 api = NinjaAPI(
     title="metadata_site API",
@@ -37,3 +37,4 @@ api.add_router("", changesets.router)
 api.add_router("", imports.router)
 api.add_router("", visual_layer.router)
 api.add_router("", collections.router)
+api.add_router("", media.router)

@@ -13,6 +13,8 @@ from typing import BinaryIO
 from django.conf import settings
 from PIL import Image, UnidentifiedImageError
 
+from metadata_site.lib.errors import MessageError
+
 THUMBNAIL_SIZE = 320  # longest side, in pixels
 THUMBNAIL_FORMAT = "WEBP"
 THUMBNAIL_SUFFIX = ".webp"
@@ -38,12 +40,8 @@ _ORIENTATION = {
 }
 
 
-class Unreadable(ValueError):
+class Unreadable(MessageError):
     """The file cannot be read; `message` is the reason shown as "cannot read this file: <reason>"."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass

@@ -28,6 +28,7 @@ from django.db import connection, transaction
 
 from metadata_site.items.models import Item, ItemKind, MediaStatus
 from metadata_site.items.services import MODE_MERGE, item_metadata_write
+from metadata_site.lib.errors import MessageError
 from metadata_site.projects.models import Folder
 from metadata_site.schemas.selectors import schema_current
 from metadata_site.schemas.validation import validate_metadata
@@ -39,7 +40,7 @@ from .models import Blob
 from .storage import ORIGINALS, hashed_name, save_once
 
 CHUNK = 1024 * 1024
-BATCH = 100  # items per worker task
+BATCH = 500  # items per worker task
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
 
 TOO_LARGE = "the file is larger than the limit of {limit:,} bytes"
@@ -49,20 +50,32 @@ METADATA_INVALID = "the metadata does not fit the schema"
 TITLE_MAX = 500
 
 
-class MediaRefused(ValueError):
-    """A file was refused; `message` says why (the caller prefixes the file name)."""
+class MediaRefused(MessageError):
+    """A file was refused; `message` says why (the caller prefixes the file name); `status` is the HTTP status
+    that fits (413 too large, 415 not an accepted type, 409 a title clash, 422 otherwise)."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, *, status: int = 422):
         super().__init__(message)
-        self.message = message
+        self.status = status
 
 
 class MediaMetadataInvalid(MediaRefused):
     """The metadata given with a file does not fit the schema; `errors` are validate_metadata's per-key errors."""
 
     def __init__(self, errors: list[dict]):
-        super().__init__(METADATA_INVALID)
+        super().__init__(METADATA_INVALID + ": " + "; ".join(f"{e['key']}: {e['msg']}" for e in errors[:5]))
         self.errors = errors
+
+
+def media_metadata_check(*, workspace: Workspace, metadata: dict | None, kind: str | None = None) -> dict:
+    """`metadata` validated and normalised against the workspace schema; MediaMetadataInvalid when it does not
+    fit. Callers check before storing any bytes, so a bad row stores nothing."""
+    if not metadata:
+        return {}
+    normalised, errors = validate_metadata(schema_current(workspace=workspace), metadata, item_kind=kind)
+    if errors:
+        raise MediaMetadataInvalid(errors)
+    return normalised
 
 
 def title_from_filename(filename: str) -> str:
@@ -71,7 +84,7 @@ def title_from_filename(filename: str) -> str:
     name = filename.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if ch >= " " and ch != "\x7f").strip()
     if not name:
-        raise MediaRefused(NO_NAME)
+        raise MediaRefused(NO_NAME, status=400)
     return name[:TITLE_MAX]
 
 
@@ -81,7 +94,7 @@ def _spooled(data: bytes | BinaryIO):
     limit = settings.MEDIA_MAX_UPLOAD_BYTES
     if isinstance(data, bytes | bytearray | memoryview):
         if len(data) > limit:
-            raise MediaRefused(TOO_LARGE.format(limit=limit))
+            raise MediaRefused(TOO_LARGE.format(limit=limit), status=413)
         data = bytes(data)
         return io.BytesIO(data), hashlib.sha256(data).hexdigest(), len(data), data[: sniff.HEAD_BYTES]
     digest = hashlib.sha256()
@@ -97,7 +110,7 @@ def _spooled(data: bytes | BinaryIO):
         while chunk := data.read(CHUNK):
             size += len(chunk)
             if size > limit:
-                raise MediaRefused(TOO_LARGE.format(limit=limit))
+                raise MediaRefused(TOO_LARGE.format(limit=limit), status=413)
             if len(head) < sniff.HEAD_BYTES:
                 head += chunk[: sniff.HEAD_BYTES - len(head)]
             digest.update(chunk)
@@ -119,7 +132,7 @@ def media_store(*, data: bytes | BinaryIO, filename: str) -> Blob:
         try:
             content_type = sniff.sniff(head)
         except sniff.NotAccepted as exc:
-            raise MediaRefused(exc.message) from None
+            raise MediaRefused(exc.message, status=415) from None
         existing = Blob.objects.filter(sha256=sha256).first()
         if existing is not None:
             save_once(existing.storage_name, fileobj)  # the file was lost (a restored database): store it again
@@ -168,10 +181,17 @@ def _pending_fields(blob: Blob) -> dict:
 
 
 def _queue(item_ids: list[int]) -> None:
-    from .tasks import make_media
+    from .tasks import make_media_task
 
     if item_ids:
-        transaction.on_commit(lambda: make_media.enqueue(item_ids))
+        transaction.on_commit(lambda: make_media_task().enqueue(item_ids))
+
+
+def media_queue_new(item_ids: list[int]) -> None:
+    """Queue the worker (in batches, when the transaction commits) for items just created with a media URL and
+    media status pending (see items.services.items_create_bulk)."""
+    for start in range(0, len(item_ids), BATCH):
+        _queue(item_ids[start:start + BATCH])
 
 
 def item_attach_media(
@@ -181,11 +201,7 @@ def item_attach_media(
     if folder.workspace_id != workspace.pk:
         raise ValueError("the folder belongs to another workspace")
     kind = sniff.kind_of(blob.content_type)
-    normalised: dict = {}
-    if metadata:
-        normalised, errors = validate_metadata(schema_current(workspace=workspace), metadata, item_kind=kind)
-        if errors:
-            raise MediaMetadataInvalid(errors)
+    normalised = media_metadata_check(workspace=workspace, metadata=metadata, kind=kind)
     with transaction.atomic():
         _lock_title(folder, title)
         item = (
@@ -203,7 +219,7 @@ def item_attach_media(
             item.created = True
         else:
             if item.kind not in (ItemKind.IMAGE, ItemKind.VIDEO):
-                raise MediaRefused(KIND_CLASH.format(title=title, kind=item.get_kind_display().lower()))
+                raise MediaRefused(KIND_CLASH.format(title=title, kind=item.get_kind_display().lower()), status=409)
             for name, value in fields.items():
                 setattr(item, name, value)
             item.kind = kind
@@ -224,12 +240,11 @@ def item_queue_media(*, items) -> int:
     """Mark `items` (a queryset) that have media (a stored original or a URL) pending and queue the worker for
     them; returns how many. Their current thumbnails stay shown until the worker replaces them."""
     with transaction.atomic():
-        ids = list(
-            items.exclude(blob__isnull=True, media_url="").values_list("id", flat=True)
-        )
+        if not settings.MEDIA_FETCH_URLS:
+            items = items.exclude(blob__isnull=True)
+        ids = list(items.exclude(blob__isnull=True, media_url="").values_list("id", flat=True))
         if ids:
             Item.objects.filter(id__in=ids).update(media_status=MediaStatus.PENDING, media_error="")
-        for start in range(0, len(ids), BATCH):
-            _queue(ids[start:start + BATCH])
+        media_queue_new(ids)
     return len(ids)
 

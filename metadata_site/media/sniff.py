@@ -6,6 +6,8 @@ decodes them for real and marks an item it cannot read with the reason.
 
 import struct
 
+from metadata_site.lib.errors import MessageError
+
 HEAD_BYTES = 4096  # how much of a file `sniff` needs
 
 JPEG = "image/jpeg"
@@ -37,12 +39,8 @@ _IMAGE_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"avif", 
 _BMP_HEADER_SIZES = {12, 16, 40, 52, 56, 64, 108, 124}
 
 
-class NotAccepted(ValueError):
+class NotAccepted(MessageError):
     """The bytes are not an accepted image or video; `message` says what they are when that is known."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 def _markup(head: bytes) -> str | None:

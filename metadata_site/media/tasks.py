@@ -5,34 +5,58 @@ A request never decodes media: it only streams what this task stored.
 
 import logging
 
+from django.conf import settings
 from django.db import transaction
-from django.tasks import task
+from django.tasks import task, task_backends
 
 from metadata_site.items.models import Item, ItemKind, MediaStatus
 
 from . import sniff
 from .decode import THUMBNAIL_SUFFIX, MediaProperties, Unreadable, read_image, read_video
+from .fetch import FetchError, fetch
 from .storage import media_storage, save_derived
 
 log = logging.getLogger(__name__)
 
+# Media work has its own queue (and worker process, see `make run`): decoding never delays imports and exports,
+# and an import of a million URLs does not hold up the default queue.
+QUEUE = "media"
 CANNOT_READ = "cannot read this file: {reason}"
 ORIGINAL_MISSING = "the stored original is missing"
 
 
-def _read(item: Item) -> MediaProperties:
+def _open_original(item: Item):
+    """The item's original bytes as a seekable file, its sniffed content type and its size: the stored blob,
+    or the item's URL fetched once (the original stays where it is)."""
     blob = item.blob
+    if blob is not None:
+        try:
+            return media_storage().open(blob.storage_name, "rb"), blob.content_type, blob.size
+        except (FileNotFoundError, OSError):
+            raise Unreadable(ORIGINAL_MISSING) from None
     try:
-        fileobj = media_storage().open(blob.storage_name, "rb")
-    except (FileNotFoundError, OSError):
-        raise Unreadable(ORIGINAL_MISSING) from None
+        fileobj = fetch(item.media_url)
+    except FetchError as exc:
+        raise Unreadable(exc.message) from None
+    try:
+        content_type = sniff.sniff(fileobj.read(sniff.HEAD_BYTES))
+    except sniff.NotAccepted as exc:
+        fileobj.close()
+        raise Unreadable(exc.message) from None
+    size = fileobj.seek(0, 2)
+    fileobj.seek(0)
+    return fileobj, content_type, size
+
+
+def _read(item: Item) -> tuple[MediaProperties, str, int]:
+    fileobj, content_type, size = _open_original(item)
     with fileobj:
-        if blob.content_type in sniff.VIDEO_TYPES:
-            return read_video(fileobj)
-        return read_image(fileobj)
+        if content_type in sniff.VIDEO_TYPES:
+            return read_video(fileobj), content_type, size
+        return read_image(fileobj), content_type, size
 
 
-def _ready_fields(props: MediaProperties) -> dict:
+def _ready_fields(props: MediaProperties, content_type: str, size: int) -> dict:
     info = None
     if props.keyframes:
         info = {
@@ -44,6 +68,8 @@ def _ready_fields(props: MediaProperties) -> dict:
     return {
         "media_status": MediaStatus.READY,
         "media_error": "",
+        "content_type": content_type,
+        "file_size": size,
         "width": props.width,
         "height": props.height,
         "duration": props.duration,
@@ -67,7 +93,7 @@ def make_media_for(item: Item) -> str:
     """Read one item's media, store its thumbnails and write its properties; returns the new status. The row
     is written only if its media did not change meanwhile (a newer upload queues its own run)."""
     try:
-        fields = _ready_fields(_read(item))
+        fields = _ready_fields(*_read(item))
     except Unreadable as exc:
         fields = _error_fields(exc.message)
     with transaction.atomic():
@@ -84,11 +110,20 @@ def _update_group_thumbnail(group_id: int) -> None:
         Item.objects.filter(pk=group_id, kind=ItemKind.IMAGE_GROUP).update(thumbnail_name=first["thumbnail_name"])
 
 
-@task()
+@task(queue_name=QUEUE)
 def make_media(item_ids: list[int]) -> dict[str, int]:
-    """Thumbnails and properties of the items `item_ids` that have a stored original; returns counts by status."""
+    """Thumbnails and properties of the items `item_ids` (a stored original or a URL); returns counts by status."""
     counts: dict[str, int] = {}
-    for item in Item.objects.filter(pk__in=item_ids).exclude(blob__isnull=True).select_related("blob"):
+    items = Item.objects.filter(pk__in=item_ids).exclude(blob__isnull=True, media_url="").select_related("blob")
+    if not settings.MEDIA_FETCH_URLS:
+        items = items.exclude(blob__isnull=True)
+    for item in items:
         status = make_media_for(item)
         counts[status] = counts.get(status, 0) + 1
     return counts
+
+
+def make_media_task():
+    """`make_media` on the "media" queue, or on the default queue where TASKS does not list a "media" queue."""
+    queues = task_backends[make_media.backend].queues
+    return make_media if not queues or QUEUE in queues else make_media.using(queue_name="default")
