@@ -69,8 +69,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from django.db import models
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.expressions import Expression
+from django.db.models.functions import NullIf
 from django.db.models.lookups import Lookup
 
 from metadata_site.items.models import Item, ItemKind
@@ -129,12 +130,36 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "title": (EQ, NE, CONTAINS, STARTSWITH),
     "kind": (EQ, NE, IN),
     "membership": (EQ, IN),
+    "media_text": (EQ, NE, IN, STARTSWITH, IS_SET, IS_UNSET),
 }
 _NO_VALUE = (IS_SET, IS_UNSET)
 _LIST_OPS = (IN, HAS_ANY, HAS_ALL, HAS_NONE)
 
 BUILTINS = ("title", "kind", "dataset", "collection")
 META_PREFIX = "meta."
+
+# The media properties the worker reads from the real bytes: built-in fields on real columns of Item, named with
+# a leading "$" that no declared field can take (schemas refuse it), so they never clash with user metadata.
+# Filterable and sortable like declared fields of their type; unset (NULL, or '' for text) until the worker ran.
+MEDIA_FIELDS: dict[str, tuple[str, str]] = {
+    "$width": ("width", "integer"),
+    "$height": ("height", "integer"),
+    "$duration": ("duration", "float"),
+    "$fps": ("fps", "float"),
+    "$frame_count": ("frame_count", "integer"),
+    "$file_size": ("file_size", "integer"),
+    "$content_type": ("content_type", "media_text"),
+    "$media_status": ("media_status", "media_text"),
+}
+
+MEDIA_SORT_LABELS = {"$width": "width (media)", "$height": "height (media)", "$duration": "duration (media)",
+                     "$file_size": "file size (media)"}
+
+
+def media_expression(name: str):
+    """The column of a media field; text columns read '' as NULL (unset), as declared fields do."""
+    column, family = MEDIA_FIELDS[name]
+    return NullIf(F(column), Value("")) if family == "media_text" else F(column)
 
 
 def type_key(spec: FieldSpec) -> str:
@@ -246,6 +271,7 @@ _EXPECTED = {
     "title": "a string",
     "kind": "an item kind",
     "membership": "an id",
+    "media_text": "a string",
 }
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
@@ -379,7 +405,7 @@ def _resolve_field(name: str, *, schema: Schema, param: str) -> tuple[str, Field
         if spec is None:
             raise FilterError(FILTER_UNKNOWN_FIELD.format(param=param, field=name), param=param)
         return declared, spec, False
-    if name in BUILTINS:
+    if name in BUILTINS or name in MEDIA_FIELDS:
         return name, None, True
     spec = schema.get(name)
     if spec is None:
@@ -390,6 +416,8 @@ def _resolve_field(name: str, *, schema: Schema, param: str) -> tuple[str, Field
 def _family(name: str, spec: FieldSpec | None) -> str:
     if spec is not None:
         return type_key(spec)
+    if name in MEDIA_FIELDS:
+        return MEDIA_FIELDS[name][1]
     return {"title": "title", "kind": "kind", "dataset": "membership", "collection": "membership"}[name]
 
 
@@ -456,8 +484,8 @@ def parse_sort(raw: str | None, *, schema: Schema) -> Sort:
         return Sort()
     descending = raw.startswith("-")
     name = raw[1:] if descending else raw
-    if name == "title":
-        return Sort("title", descending)
+    if name == "title" or name in MEDIA_FIELDS:
+        return Sort(name, descending)
     declared = name[len(META_PREFIX) :] if name.startswith(META_PREFIX) else name
     spec = schema.get(declared)
     if spec is None or spec.is_multi_enum:
@@ -832,6 +860,9 @@ def condition_q(condition: Condition, *, schema: Schema) -> Q:
     """The Q of one validated condition (scope-free)."""
     c = condition
     if c.builtin:
+        if c.field in MEDIA_FIELDS:
+            expr = media_expression(c.field)
+            return Q(_Startswith(expr, c.value)) if c.op == STARTSWITH else _compare(expr, c.op, c.value)
         if c.field == "title":
             return _title_q(c.op, c.value)
         if c.field == "kind":
@@ -995,6 +1026,8 @@ def sort_expression(sort: Sort, *, schema: Schema):
         return None
     if sort.field == "title":
         return F("title")
+    if sort.field in MEDIA_FIELDS:
+        return media_expression(sort.field)
     return FieldValue(schema.get(sort.field))
 
 
@@ -1012,7 +1045,11 @@ def _decode_cursor(raw: str, sort: Sort, *, schema: Schema) -> tuple[Any, int]:
     except (ValueError, TypeError, json.JSONDecodeError):
         raise FilterError(FILTER_BAD_CURSOR.format(raw=raw), param="after") from None
     if value is not None:
-        family = "title" if sort.field == "title" else type_key(schema.get(sort.field)) if sort.field else None
+        family = (
+            "title" if sort.field == "title"
+            else MEDIA_FIELDS[sort.field][1] if sort.field in MEDIA_FIELDS
+            else type_key(schema.get(sort.field)) if sort.field else None
+        )
         ok = (
             (family in ("float", "integer") and isinstance(value, int | float) and not isinstance(value, bool))
             or (family == "boolean" and isinstance(value, bool))

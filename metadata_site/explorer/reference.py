@@ -27,6 +27,13 @@ class RefItem:
     folder_id: int | None = None
     datasets: frozenset[int] = frozenset()
     collections: frozenset[int] = frozenset()
+    media: dict = field(default_factory=dict)  # media field ("$width", ...) → its column's value
+
+
+def media_value(item: RefItem, name: str) -> Any:
+    """A media field's value, None when unset (NULL, or '' for text)."""
+    value = item.media.get(name)
+    return None if value == "" else value
 
 
 def typed_value(spec: FieldSpec, metadata: dict) -> Any:
@@ -78,6 +85,8 @@ def _compare(value: Any, op: str, wanted: Any) -> bool:
 
 def matches(item: RefItem, condition: fl.Condition, *, schema: Schema) -> bool:
     c = condition
+    if c.builtin and c.field in fl.MEDIA_FIELDS:
+        return _present_matches(media_value(item, c.field), c)
     if c.builtin:
         if c.field == "title":
             return _compare(item.title, c.op, c.value)
@@ -86,8 +95,11 @@ def matches(item: RefItem, condition: fl.Condition, *, schema: Schema) -> bool:
         wanted = {c.value} if c.op == fl.EQ else set(c.value)
         have = item.datasets if c.field == "dataset" else item.collections
         return bool(have & wanted)
-    spec = schema.get(c.field)
-    value = typed_value(spec, item.metadata)
+    return _present_matches(typed_value(schema.get(c.field), item.metadata), c)
+
+
+def _present_matches(value: Any, c: fl.Condition) -> bool:
+    """A condition on a value that may be unset (None): only is_unset matches an unset value."""
     if c.op == fl.IS_SET:
         return value is not None
     if c.op == fl.IS_UNSET:
@@ -114,6 +126,8 @@ def sort_key_value(item: RefItem, sort: fl.Sort, *, schema: Schema) -> Any:
         return None
     if sort.field == "title":
         return item.title
+    if sort.field in fl.MEDIA_FIELDS:
+        return media_value(item, sort.field)
     return typed_value(schema.get(sort.field), item.metadata)
 
 

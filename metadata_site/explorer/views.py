@@ -130,6 +130,8 @@ def _page_ctx(ctx: dict, request, query: fl.Query, canonical: str, page: fl.Item
     for spec in schema:
         if not spec.is_multi_enum:
             sort_options += [(spec.name, f"{spec.name} ↑"), (f"-{spec.name}", f"{spec.name} ↓")]
+    for name, label in fl.MEDIA_SORT_LABELS.items():  # built-in media properties
+        sort_options += [(name, f"{label} ↑"), (f"-{name}", f"{label} ↓")]
     ctx.update(
         query=query,
         canonical=canonical,
