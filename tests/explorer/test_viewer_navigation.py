@@ -43,8 +43,8 @@ def _walk_order(workspace, params: dict) -> list[int]:
 @pytest.mark.parametrize(
     "params",
     [{}, {"sort": "temperature"}, {"sort": "-temperature"}, {"sort": "title"},
-     {"sort": "-title", "f": "weather:eq:Sunny"}, {"sort": "weather"}],
-    ids=["id", "temp", "temp-desc", "title", "title-desc-filtered", "enum"],
+     {"sort": "-title", "f": "weather:eq:Sunny"}, {"sort": "weather"}, {"sort": "-$width"}],
+    ids=["id", "temp", "temp-desc", "title", "title-desc-filtered", "enum", "media-width"],
 )
 def test_next_and_previous_step_through_the_result_in_the_explorers_order(workspace, items, params):
     expected = _walk_order(workspace, params)
