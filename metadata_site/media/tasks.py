@@ -110,8 +110,7 @@ def _update_group_thumbnail(group_id: int) -> None:
         Item.objects.filter(pk=group_id, kind=ItemKind.IMAGE_GROUP).update(thumbnail_name=first["thumbnail_name"])
 
 
-@task(queue_name=QUEUE)
-def make_media(item_ids: list[int]) -> dict[str, int]:
+def make_media_items(item_ids: list[int]) -> dict[str, int]:
     """Thumbnails and properties of the items `item_ids` (a stored original or a URL); returns counts by status."""
     counts: dict[str, int] = {}
     items = Item.objects.filter(pk__in=item_ids).exclude(blob__isnull=True, media_url="").select_related("blob")
@@ -121,6 +120,12 @@ def make_media(item_ids: list[int]) -> dict[str, int]:
         status = make_media_for(item)
         counts[status] = counts.get(status, 0) + 1
     return counts
+
+
+@task(queue_name=QUEUE)
+def make_media(item_ids: list[int]) -> dict[str, int]:
+    """The worker's task: `make_media_items`."""
+    return make_media_items(item_ids)
 
 
 def make_media_task():
