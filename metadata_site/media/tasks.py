@@ -12,7 +12,7 @@ from django.tasks import task, task_backends
 from metadata_site.items.models import Item, ItemKind, MediaStatus
 
 from . import sniff
-from .decode import THUMBNAIL_SUFFIX, MediaProperties, Unreadable, read_image, read_video
+from .decode import MediaProperties, Unreadable, read_image, read_video
 from .fetch import FetchError, fetch
 from .storage import media_storage, save_derived
 
@@ -61,7 +61,7 @@ def _ready_fields(props: MediaProperties, content_type: str, size: int) -> dict:
     if props.keyframes:
         info = {
             "keyframes": [
-                {"t": k.t, "frame": k.frame, "thumb": save_derived(k.thumbnail, THUMBNAIL_SUFFIX)}
+                {"t": k.t, "frame": k.frame, "thumb": save_derived(k.thumbnail.data, k.thumbnail.suffix)}
                 for k in props.keyframes
             ]
         }
@@ -75,7 +75,7 @@ def _ready_fields(props: MediaProperties, content_type: str, size: int) -> dict:
         "duration": props.duration,
         "fps": props.fps,
         "frame_count": props.frame_count,
-        "thumbnail_name": save_derived(props.thumbnail, THUMBNAIL_SUFFIX),
+        "thumbnail_name": save_derived(props.thumbnail.data, props.thumbnail.suffix),
         "media_info": info,
     }
 
