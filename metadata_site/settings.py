@@ -173,8 +173,30 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Media (originals and thumbnails) go to the local filesystem under MEDIA_ROOT, or, when MEDIA_S3_BUCKET is set, to
+# an S3-compatible bucket through django-storages (install the `s3` extra); media is then served by redirects to
+# presigned URLs that expire after MEDIA_PRESIGNED_SECONDS.
+if os.environ.get("MEDIA_S3_BUCKET"):
+    _media_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["MEDIA_S3_BUCKET"],
+            "endpoint_url": os.environ.get("MEDIA_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("MEDIA_S3_REGION") or None,
+            "access_key": os.environ.get("MEDIA_S3_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("MEDIA_S3_SECRET_ACCESS_KEY") or None,
+            "location": os.environ.get("MEDIA_S3_PREFIX", ""),
+            "default_acl": None,  # private objects: every read is a presigned URL
+            "querystring_auth": True,
+            "querystring_expire": envint("MEDIA_PRESIGNED_SECONDS", "300"),
+            "file_overwrite": False,
+            "signature_version": "s3v4",
+        },
+    }
+else:
+    _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _media_storage,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG

@@ -16,9 +16,8 @@ from PIL import Image, UnidentifiedImageError
 from metadata_site.lib.errors import MessageError
 
 THUMBNAIL_SIZE = 320  # longest side, in pixels
-THUMBNAIL_FORMAT = "WEBP"
-THUMBNAIL_SUFFIX = ".webp"
-THUMBNAIL_CONTENT_TYPE = "image/webp"
+# JPEG for opaque thumbnails (encoding a 320 px WebP took ten times as long), WebP where there is transparency.
+THUMBNAIL_TYPES = {".jpg": "image/jpeg", ".webp": "image/webp"}
 MAX_KEYFRAMES = 100  # more are thinned out to at most this many, evenly spread over the video
 VIDEO_CODECS = {"h264": "H.264", "vp8": "VP8", "vp9": "VP9", "av1": "AV1"}
 
@@ -44,18 +43,24 @@ class Unreadable(MessageError):
     """The file cannot be read; `message` is the reason shown as "cannot read this file: <reason>"."""
 
 
+@dataclass(frozen=True)
+class Thumbnail:
+    data: bytes
+    suffix: str  # a key of THUMBNAIL_TYPES
+
+
 @dataclass
 class Keyframe:
     t: float  # seconds from the start
     frame: int  # frame number (from the timestamp and the frame rate)
-    thumbnail: bytes
+    thumbnail: Thumbnail
 
 
 @dataclass
 class MediaProperties:
     width: int
     height: int
-    thumbnail: bytes
+    thumbnail: Thumbnail
     duration: float | None = None
     fps: float | None = None
     frame_count: int | None = None
@@ -99,13 +104,21 @@ def _to_display_mode(im: Image.Image) -> Image.Image:
     return im.convert("RGB")  # L, 1, P, CMYK, YCbCr, LAB, HSV, I;16 handled above
 
 
-def encode_thumbnail(im: Image.Image) -> bytes:
+def encode_thumbnail(im: Image.Image) -> Thumbnail:
     im = _to_display_mode(im)
     if max(im.size) > THUMBNAIL_SIZE:
         im.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.BILINEAR, reducing_gap=2.0)
     buf = io.BytesIO()
-    im.save(buf, format=THUMBNAIL_FORMAT, quality=80, method=0)
-    return buf.getvalue()
+    if im.mode == "RGBA":
+        im.save(buf, format="WEBP", quality=80, method=0)
+        return Thumbnail(buf.getvalue(), ".webp")
+    im.save(buf, format="JPEG", quality=82)
+    return Thumbnail(buf.getvalue(), ".jpg")
+
+
+def thumbnail_content_type(name: str) -> str:
+    """The content type of a stored thumbnail, from the suffix the worker gave its name."""
+    return THUMBNAIL_TYPES.get(name[name.rfind("."):], "application/octet-stream")
 
 
 def read_image(fileobj: BinaryIO) -> MediaProperties:
@@ -143,8 +156,11 @@ def read_image(fileobj: BinaryIO) -> MediaProperties:
     return MediaProperties(width=width, height=height, thumbnail=thumbnail)
 
 
-def _video_thumbnail(frame) -> bytes:
-    return encode_thumbnail(frame.to_image())
+def _video_thumbnail(frame) -> Thumbnail:
+    """Scaled by FFmpeg's swscale straight from the decoded YUV frame (a full-size RGB copy costs more)."""
+    scale = min(1.0, THUMBNAIL_SIZE / max(frame.width, frame.height))
+    width, height = max(1, round(frame.width * scale)), max(1, round(frame.height * scale))
+    return encode_thumbnail(frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA").to_image())
 
 
 def read_video(fileobj: BinaryIO) -> MediaProperties:

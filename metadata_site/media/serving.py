@@ -60,13 +60,19 @@ def parse_range(value: str, size: int) -> tuple[int, int] | None:
 
 
 def _presigned_redirect(name: str, content_type: str) -> HttpResponse | None:
+    """A redirect to a short-lived presigned URL of `name` on a storage that signs URLs (S3-compatible); None
+    where the file is streamed from here (a local file, or a storage that cannot sign)."""
     storage = media_storage()
     try:
         storage.path(name)
         return None  # a local file: stream it
     except NotImplementedError:
         pass
-    url = storage.url(name, parameters={"ResponseContentType": content_type}, expire=settings.MEDIA_PRESIGNED_SECONDS)
+    try:
+        url = storage.url(name, parameters={"ResponseContentType": content_type},
+                          expire=settings.MEDIA_PRESIGNED_SECONDS)
+    except TypeError:  # a storage without presigned URLs (e.g. in memory): stream it
+        return None
     response = HttpResponseRedirect(url)
     response["Cache-Control"] = "private, no-store"
     return response

@@ -12,7 +12,7 @@ from django.tasks import task, task_backends
 from metadata_site.items.models import Item, ItemKind, MediaStatus
 
 from . import sniff
-from .decode import THUMBNAIL_SUFFIX, MediaProperties, Unreadable, read_image, read_video
+from .decode import MediaProperties, Unreadable, read_image, read_video
 from .fetch import FetchError, fetch
 from .storage import media_storage, save_derived
 
@@ -61,7 +61,7 @@ def _ready_fields(props: MediaProperties, content_type: str, size: int) -> dict:
     if props.keyframes:
         info = {
             "keyframes": [
-                {"t": k.t, "frame": k.frame, "thumb": save_derived(k.thumbnail, THUMBNAIL_SUFFIX)}
+                {"t": k.t, "frame": k.frame, "thumb": save_derived(k.thumbnail.data, k.thumbnail.suffix)}
                 for k in props.keyframes
             ]
         }
@@ -75,7 +75,7 @@ def _ready_fields(props: MediaProperties, content_type: str, size: int) -> dict:
         "duration": props.duration,
         "fps": props.fps,
         "frame_count": props.frame_count,
-        "thumbnail_name": save_derived(props.thumbnail, THUMBNAIL_SUFFIX),
+        "thumbnail_name": save_derived(props.thumbnail.data, props.thumbnail.suffix),
         "media_info": info,
     }
 
@@ -110,8 +110,7 @@ def _update_group_thumbnail(group_id: int) -> None:
         Item.objects.filter(pk=group_id, kind=ItemKind.IMAGE_GROUP).update(thumbnail_name=first["thumbnail_name"])
 
 
-@task(queue_name=QUEUE)
-def make_media(item_ids: list[int]) -> dict[str, int]:
+def make_media_items(item_ids: list[int]) -> dict[str, int]:
     """Thumbnails and properties of the items `item_ids` (a stored original or a URL); returns counts by status."""
     counts: dict[str, int] = {}
     items = Item.objects.filter(pk__in=item_ids).exclude(blob__isnull=True, media_url="").select_related("blob")
@@ -121,6 +120,12 @@ def make_media(item_ids: list[int]) -> dict[str, int]:
         status = make_media_for(item)
         counts[status] = counts.get(status, 0) + 1
     return counts
+
+
+@task(queue_name=QUEUE)
+def make_media(item_ids: list[int]) -> dict[str, int]:
+    """The worker's task: `make_media_items`."""
+    return make_media_items(item_ids)
 
 
 def make_media_task():

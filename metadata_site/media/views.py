@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 from metadata_site.items.models import Item
 from metadata_site.workspaces.access import get_access
 
-from .decode import THUMBNAIL_CONTENT_TYPE
+from .decode import thumbnail_content_type
 from .serving import serve_stored
 from .storage import name_version
 
@@ -27,7 +27,7 @@ def serve_thumbnail(request: HttpRequest, name: str) -> HttpResponse:
     """A content-addressed thumbnail: cached for a year when the URL names its version (``?v=``)."""
     version = name_version(name)
     return serve_stored(
-        request, name=name, content_type=THUMBNAIL_CONTENT_TYPE, etag=version,
+        request, name=name, content_type=thumbnail_content_type(name), etag=version,
         immutable=request.GET.get("v") == version,
     )
 

@@ -31,7 +31,7 @@ def test_a_new_title_creates_an_image_item_that_the_worker_makes_ready(
     assert (item.kind, item.client_metadata, item.blob_id) == (ItemKind.IMAGE, {"weather": "Sunny"}, blob.pk)
     assert (item.media_status, item.width, item.height) == (MediaStatus.READY, 640, 480)
     assert (item.content_type, item.file_size) == ("image/jpeg", blob.size)
-    assert item.thumbnail_name.startswith("thumbs/") and item.thumbnail_name.endswith(".webp")
+    assert item.thumbnail_name.startswith("thumbs/") and item.thumbnail_name.endswith(".jpg")
 
 
 def test_the_same_title_updates_the_item_instead_of_duplicating_it(workspace, folder, owner):

@@ -18,11 +18,18 @@ def item(workspace):
 
 
 @pytest.mark.parametrize("who", ["owner", "member"])
-def test_members_get_the_real_thumbnail_as_webp(request, login, item, who):
+def test_members_get_the_real_thumbnail_with_its_type(request, login, item, who):
     response = login(request.getfixturevalue(who)).get(reverse("items:thumbnail", args=["acme", item.uid]))
     assert response.status_code == 200
-    assert response["Content-Type"] == "image/webp"
+    assert response["Content-Type"] == "image/jpeg"
     assert response["X-Content-Type-Options"] == "nosniff"
+    assert b"".join(response.streaming_content)[:3] == b"\xff\xd8\xff"
+
+
+def test_a_transparent_image_gets_a_webp_thumbnail_served_as_webp(login, owner, workspace):
+    png = uploaded(workspace, image_bytes(64, 64, fmt="PNG", mode="RGBA", color=(0, 0, 255, 90)), "glass.png")
+    response = login(owner).get(reverse("items:thumbnail", args=["acme", png.uid]))
+    assert response["Content-Type"] == "image/webp"
     assert b"".join(response.streaming_content)[8:12] == b"WEBP"
 
 

@@ -38,7 +38,7 @@ def test_a_large_jpeg_gets_its_size_and_a_thumbnail_of_at_most_320_pixels(worksp
     item = _made(workspace, folder, image_bytes(1920, 1080, quality=90))
     assert (item.media_status, item.width, item.height, item.media_error) == (MediaStatus.READY, 1920, 1080, "")
     thumb = _thumbnail(item)
-    assert thumb.format == "WEBP" and thumb.size == (320, 180)
+    assert thumb.format == "JPEG" and thumb.size == (320, 180)
     r, g, b = thumb.convert("RGB").getpixel((10, 90))
     assert r > 200 and b < 60  # the red left half
 
@@ -72,7 +72,9 @@ def test_every_image_mode_gets_a_thumbnail(workspace, folder, data, alpha):
     assert (item.media_status, item.width, item.height) == (MediaStatus.READY, 400, 300), item.media_error
     thumb = _thumbnail(item)
     assert thumb.size == (320, 240)
-    assert (thumb.mode == "RGBA") is alpha
+    # Transparency is kept (WebP); opaque images get a JPEG.
+    assert (thumb.format, thumb.mode == "RGBA") == (("WEBP", True) if alpha else ("JPEG", False))
+    assert item.thumbnail_name.endswith(".webp" if alpha else ".jpg")
 
 
 def test_a_video_gets_its_properties_a_poster_and_a_thumbnail_per_keyframe(workspace, folder):

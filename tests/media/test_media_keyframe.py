@@ -22,7 +22,7 @@ def test_members_get_each_keyframe_listed_by_the_selector(request, login, video,
     assert [k["t"] for k in keyframes] == [0.0, 0.4, 0.8, 1.2, 1.6]
     for k in keyframes:
         response = client.get(k["url"])
-        assert response.status_code == 200 and response["Content-Type"] == "image/webp"
+        assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
         assert response["Cache-Control"] == "private, max-age=31536000, immutable"
 
 

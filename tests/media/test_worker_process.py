@@ -41,4 +41,4 @@ def test_the_media_worker_process_makes_the_thumbnail_of_an_upload(settings, med
     item.refresh_from_db()
     assert (item.media_status, item.width, item.height) == (MediaStatus.READY, 1200, 800)
     response = login(owner).get(reverse("items:thumbnail", args=["acme", item.uid]))
-    assert response["Content-Type"] == "image/webp"
+    assert response["Content-Type"] == "image/jpeg"
