@@ -195,6 +195,7 @@ def test_a_killed_worker_process_is_resumed_and_registers_every_file_once(worksp
     assert task.status == ImportStatus.RUNNING and 0 < task.committed_offset < n
     call_command("resume_imports")
     worker("--batch").wait(timeout=300)
+    worker("--batch", "--queue-name", "media").wait(timeout=300)  # the thumbnails (the media queue's worker)
     task.refresh_from_db()
     assert (task.status, task.committed_offset, task.error_count) == (ImportStatus.COMPLETED, n, 0)
     assert task.inserted_rows + task.updated_rows == n
