@@ -38,6 +38,7 @@ VIDEO_SECONDS = 4
 VIDEO_FRAME_SECONDS = (1, 3)  # frame items under each video, at these seconds
 WEATHER_LATER = ["Rain", "Fog", "Sunny", "Cloudy", "Snow"]
 BATCH = 10_000
+DUMMY_TASKS = "django.tasks.backends.dummy.DummyBackend"
 
 PROJECT_README = """# Road scenes
 
@@ -129,7 +130,7 @@ class Command(BaseCommand):
         # and does not spend more time claiming 2,400 tasks than making their thumbnails.
         with (
             ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool,
-            override_settings(TASKS={"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}),
+            override_settings(TASKS={"default": {**settings.TASKS["default"], "BACKEND": DUMMY_TASKS}}),
             transaction.atomic(),
         ):
             self._store(ws, images, extra, pool.map(demo_scenes.render_job, jobs, chunksize=16))
