@@ -91,3 +91,22 @@ def test_step_through_an_image_groups_frames(live_server, browser_login, alice):
     page.keyboard.press("ArrowDown")
     assert page.locator("[data-frame-meta='3']").is_visible()
     assert page.get_attribute("#frames", "data-current") == "3"
+
+
+def test_the_tile_size_is_remembered_and_hovering_a_tile_shows_its_fields(live_server, browser_login, alice):
+    page = browser_login(alice)
+    page.goto(f"{live_server.url}/w/acme/explore/")
+    page.wait_for_selector("#tile-size")
+    small = page.eval_on_selector("#grid .thumb", "t => t.getBoundingClientRect().width")
+    page.fill("#tile-size", "320")
+    page.wait_for_function("() => document.getElementById('grid').style.getPropertyValue('--tile') === '320px'")
+    assert page.eval_on_selector("#grid .thumb", "t => t.getBoundingClientRect().width") > small * 1.4
+    page.reload()
+    page.wait_for_selector("#tile-size")
+    assert page.input_value("#tile-size") == "320"
+    assert page.eval_on_selector("#grid .thumb", "t => t.getBoundingClientRect().width") > small * 1.4
+    fields = page.locator("#grid .thumb").first.locator(".vals")
+    assert fields.evaluate("el => getComputedStyle(el).opacity") == "0"
+    page.locator("#grid .thumb").first.hover()
+    page.wait_for_function("el => getComputedStyle(el).opacity === '1'", arg=fields.element_handle())
+    assert "temperature" in fields.inner_text()

@@ -89,3 +89,19 @@ def test_owner_and_member_see_the_viewer(login, owner, member, workspace, folder
     item = uploaded(workspace, image_bytes(40, 30), "x.jpg", folder=folder)
     assert _page(login(owner), item).status_code == 200
     assert _page(login(member), item).status_code == 200
+
+
+def test_dataset_and_collection_pages_show_the_real_thumbnails(login, owner, workspace, folder, django_assert_max_num_queries):
+    from tests.factories import make_collection, make_dataset, make_project
+
+    item = uploaded(workspace, image_bytes(64, 48), "pic.jpg", folder=folder)
+    versioned = f'{reverse("items:thumbnail", args=["acme", item.uid])}?v='
+    dataset = make_dataset(make_project(workspace, "p"), "d", items=[item])
+    assert versioned in login(owner).get(reverse("projects:dataset", args=["acme", dataset.pk])).content.decode()
+    make_collection(workspace, "picked", items=[item])
+    make_collection(workspace, "live", kind="live", filter={"all": []})
+    client = login(owner)
+    client.get(reverse("collections:list", args=["acme"]))
+    with django_assert_max_num_queries(20):  # the thumbnails' names come with the items, not one query each
+        html = client.get(reverse("collections:list", args=["acme"])).content.decode()
+    assert html.count(versioned) == 2
