@@ -142,3 +142,31 @@ def test_a_stranger_gets_404_for_a_media_url_and_a_thumbnail_url(live_server, br
         assert page.request.get(live_server.url + url).status == 404, url
     owner_page = browser_login(alice)
     assert owner_page.request.get(f"{live_server.url}/w/acme/items/{item.uid}/original").status == 200
+
+
+def test_screenshot_media_grid_and_viewer(live_server, browser_login, alice, folder):
+    """The README's pictures of the grid and the viewer, with demo pictures (make screenshots)."""
+    import os
+    from pathlib import Path
+
+    from metadata_site.lib import corpus, demo_scenes
+    from tests.factories import make_schema
+    from tests.media.helpers import uploaded
+
+    target = os.environ.get("SCREENSHOTS")
+    if not target:
+        pytest.skip("set SCREENSHOTS=<dir> to save screenshots (make screenshots)")
+    make_schema(folder.workspace, corpus.schema_fields())
+    for n, rec in enumerate(corpus.generate(24)):
+        Item.objects.filter(pk=uploaded(folder.workspace, demo_scenes.jpeg(rec["metadata"], seed=n), rec["title"],
+                                        folder=folder).pk).update(client_metadata=rec["metadata"])
+    page = browser_login(alice)
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(f"{live_server.url}/w/acme/explore/?sort=-temperature&cols=weather,temperature,camera")
+    page.wait_for_function("() => [...document.querySelectorAll('#grid img')].slice(0, 12).every(i => i.complete && i.naturalWidth)")
+    Path(target).mkdir(parents=True, exist_ok=True)
+    page.locator("#grid .thumb").nth(1).hover()
+    page.screenshot(path=str(Path(target) / "media-grid.jpg"), type="jpeg", quality=85)
+    page.click("#grid .thumb:nth-child(2) .thumb-link")
+    page.wait_for_selector("#stage[data-zoom]")
+    page.screenshot(path=str(Path(target) / "viewer.jpg"), type="jpeg", quality=85)
