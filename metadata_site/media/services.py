@@ -24,7 +24,7 @@ import tempfile
 from typing import BinaryIO
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from metadata_site.items.models import Item, ItemKind, MediaStatus
 from metadata_site.items.services import MODE_MERGE, item_metadata_write
@@ -145,10 +145,11 @@ def media_store(*, data: bytes | BinaryIO, filename: str) -> Blob:
                 raise MediaRefused(f"cannot read this image: {exc.message}") from None
             fileobj.seek(0)
         name = save_once(hashed_name(ORIGINALS, sha256), fileobj)
-        blob, _ = Blob.objects.get_or_create(
-            sha256=sha256, defaults={"size": size, "content_type": content_type, "storage_name": name}
-        )
-        return blob
+        try:
+            with transaction.atomic():
+                return Blob.objects.create(sha256=sha256, size=size, content_type=content_type, storage_name=name)
+        except IntegrityError:  # the same bytes were stored by another upload meanwhile
+            return Blob.objects.get(sha256=sha256)
     finally:
         if fileobj is not data:
             fileobj.close()
@@ -188,16 +189,18 @@ def _queue(item_ids: list[int]) -> None:
 
 
 def media_queue_new(item_ids: list[int]) -> None:
-    """Queue the worker (in batches, when the transaction commits) for items just created with a media URL and
-    media status pending (see items.services.items_create_bulk)."""
+    """Queue the worker (one task per BATCH items, when the transaction commits) for items just made pending: an
+    upload call's files, items created in bulk with a media URL (items.services.items_create_bulk)."""
     for start in range(0, len(item_ids), BATCH):
         _queue(item_ids[start:start + BATCH])
 
 
 def item_attach_media(
-    *, workspace: Workspace, folder: Folder, title: str, blob: Blob, metadata: dict | None = None, user=None
+    *, workspace: Workspace, folder: Folder, title: str, blob: Blob, metadata: dict | None = None, user=None,
+    queue: bool = True,
 ) -> Item:
-    """Create or update the item titled `title` in `folder` with the stored `blob` (see the module docstring)."""
+    """Create or update the item titled `title` in `folder` with the stored `blob` (see the module docstring).
+    `queue=False` leaves queueing the worker to the caller (`media_queue_new`, one task for many files)."""
     if folder.workspace_id != workspace.pk:
         raise ValueError("the folder belongs to another workspace")
     kind = sniff.kind_of(blob.content_type)
@@ -232,7 +235,8 @@ def item_attach_media(
                 )
                 item.refresh_from_db(fields=["client_metadata", "updated_at"])
             item.created = False
-        _queue([item.pk])
+        if queue:
+            _queue([item.pk])
     return item
 
 

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 # and an import of a million URLs does not hold up the default queue.
 QUEUE = "media"
 CANNOT_READ = "cannot read this file: {reason}"
+WRITE_BATCH = 50  # items whose fields are written in one transaction
 ORIGINAL_MISSING = "the stored original is missing"
 
 
@@ -89,18 +90,22 @@ def _error_fields(reason: str) -> dict:
     }
 
 
-def make_media_for(item: Item) -> str:
-    """Read one item's media, store its thumbnails and write its properties; returns the new status. The row
-    is written only if its media did not change meanwhile (a newer upload queues its own run)."""
+def media_fields_for(item: Item) -> dict:
+    """Read one item's media and store its thumbnails; returns the item's new media fields (ready or error)."""
     try:
-        fields = _ready_fields(*_read(item))
+        return _ready_fields(*_read(item))
     except Unreadable as exc:
-        fields = _error_fields(exc.message)
+        return _error_fields(exc.message)
+
+
+def _write(results: list[tuple[Item, dict]]) -> None:
+    """Write the items' media fields in one transaction (one commit per batch, not per item). A row is written
+    only if its media did not change meanwhile (a newer upload queues its own run)."""
     with transaction.atomic():
-        written = Item.objects.filter(pk=item.pk, blob_id=item.blob_id, media_url=item.media_url).update(**fields)
-        if written and item.parent_id and fields["thumbnail_name"]:
-            _update_group_thumbnail(item.parent_id)
-    return fields["media_status"]
+        for item, fields in results:
+            written = Item.objects.filter(pk=item.pk, blob_id=item.blob_id, media_url=item.media_url).update(**fields)
+            if written and item.parent_id and fields["thumbnail_name"]:
+                _update_group_thumbnail(item.parent_id)
 
 
 def _update_group_thumbnail(group_id: int) -> None:
@@ -116,9 +121,15 @@ def make_media_items(item_ids: list[int]) -> dict[str, int]:
     items = Item.objects.filter(pk__in=item_ids).exclude(blob__isnull=True, media_url="").select_related("blob")
     if not settings.MEDIA_FETCH_URLS:
         items = items.exclude(blob__isnull=True)
+    results: list[tuple[Item, dict]] = []
     for item in items:
-        status = make_media_for(item)
-        counts[status] = counts.get(status, 0) + 1
+        fields = media_fields_for(item)
+        results.append((item, fields))
+        counts[fields["media_status"]] = counts.get(fields["media_status"], 0) + 1
+        if len(results) >= WRITE_BATCH:
+            _write(results)
+            results = []
+    _write(results)
     return counts
 
 

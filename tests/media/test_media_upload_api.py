@@ -33,10 +33,11 @@ def _post(user, folder, files: list[tuple[str, bytes]], metadata=None, slug="acm
 
 
 def test_an_editor_uploads_images_and_a_video_and_gets_a_row_per_file(editor, folder, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
         resp = _post(editor, folder, [("cat.jpg", image_bytes(320, 200)), ("clip.mp4", video_bytes())],
                      metadata={"cat.jpg": {"weather": "Sunny"}})
     assert resp.status_code == 200, resp.content
+    assert len(callbacks) == 1  # one worker task for the call's files
     body = resp.json()
     assert (body["created"], body["updated"], body["failed"]) == (2, 0, 0)
     assert [(r["file"], r["status"]) for r in body["results"]] == [("cat.jpg", "created"), ("clip.mp4", "created")]

@@ -15,6 +15,7 @@ from metadata_site.media.services import (
     MediaRefused,
     item_attach_media,
     media_metadata_check,
+    media_queue_new,
     media_store,
     title_from_filename,
 )
@@ -88,6 +89,7 @@ def media_upload(
     per_file = _metadata_form(metadata, {f.name for f in files} | set(oversize.values()))
     results: list[dict[str, Any]] = []
     uploads = iter(files)
+    item_ids: dict = {}
     for index in range(len(files) + len(oversize)):
         if index in oversize:
             too_large = TOO_LARGE.format(limit=settings.MEDIA_MAX_UPLOAD_BYTES)
@@ -101,7 +103,7 @@ def media_upload(
             media_metadata_check(workspace=access.workspace, metadata=md)
             blob = media_store(data=upload.file, filename=name)
             item = item_attach_media(workspace=access.workspace, folder=folder, title=title, blob=blob, metadata=md,
-                                     user=request.auth)
+                                     user=request.auth, queue=False)
         except MediaMetadataInvalid as exc:
             errors = [{"loc": ["metadata", name, e["key"]], "msg": e["msg"]} for e in exc.errors]
             results.append(_failed(index, name, exc.status, exc.message, errors))
@@ -111,8 +113,10 @@ def media_upload(
             continue
         finally:
             upload.close()
+        item_ids[item.uid] = item.pk
         results.append({"index": index, "file": name, "status": "created" if item.created else "updated",
                         "uid": item.uid, "code": None, "error": None, "errors": []})
+    media_queue_new([item_ids[r["uid"]] for r in results if r["uid"] is not None])  # one worker task per call
     failed = [r for r in results if r["status"] == "failed"]
     if len(failed) == len(results):
         codes = {r["code"] for r in failed}
