@@ -213,8 +213,11 @@ def _link_into_storage(path: Path) -> tuple[str, bool]:
     return name, True
 
 
-def _register(task: ImportTask, root_dir: Path, relative: str, folder: Folder, metadata: dict | None) -> tuple[bool, str]:
-    """Store (or link) one file and attach it to its item: (created, "") or (False, the reason it failed)."""
+def _register(
+    task: ImportTask, root_dir: Path, relative: str, folder: Folder, metadata: dict | None
+) -> tuple[int | None, bool, str]:
+    """Store (or link) one file and attach it to its item, leaving the worker to be queued by the batch:
+    (item id, created, "") or (None, False, the reason it failed)."""
     from metadata_site.media.services import MediaMetadataInvalid, MediaRefused, item_attach_media, media_store
 
     path = root_dir / relative
@@ -226,19 +229,19 @@ def _register(task: ImportTask, root_dir: Path, relative: str, folder: Folder, m
         with path.open("rb") as f:
             blob = media_store(data=f, filename=path.name)
         item = item_attach_media(workspace=task.workspace, folder=folder, title=path.name, blob=blob,
-                                 metadata=metadata or None, user=task.created_by)
+                                 metadata=metadata or None, user=task.created_by, queue=False)
     except FileNotFoundError:
-        return False, f"{relative}: {MEDIA_FILE_GONE}"
+        return None, False, f"{relative}: {MEDIA_FILE_GONE}"
     except OSError as exc:
-        return False, f"{relative}: {MEDIA_FILE_UNREADABLE.format(error=exc.strerror or exc)}"
+        return None, False, f"{relative}: {MEDIA_FILE_UNREADABLE.format(error=exc.strerror or exc)}"
     except MediaMetadataInvalid as exc:
         reason = "; ".join(f"{e['key']}: {e['msg']}" for e in getattr(exc, "errors", [])) or str(exc)
-        return False, MEDIA_METADATA_INVALID.format(path=relative, reason=reason)
+        return None, False, MEDIA_METADATA_INVALID.format(path=relative, reason=reason)
     except MediaRefused as exc:
         if linked:
             _storage().delete(linked)
-        return False, f"{relative}: {exc}"
-    return bool(getattr(item, "created", False)), ""
+        return None, False, f"{relative}: {exc}"
+    return item.pk, bool(getattr(item, "created", False)), ""
 
 
 def _requeue_pending(folder: Folder) -> None:
@@ -257,6 +260,8 @@ def _requeue_pending(folder: Folder) -> None:
 def media_import_run(*, task_id: int, on_progress: Callable[[ImportTask], None] | None = None) -> str:
     """The worker's body for a media import: list the directory once, then register the files in batches,
     each committed with the restart offset; a rerun continues after the last committed batch."""
+    from metadata_site.media.services import media_queue_new
+
     from .services import _Cancelled, _check_cancel, _finish, _samples, _set
 
     task = ImportTask.objects.select_related("workspace", "created_by").get(pk=task_id)
@@ -281,16 +286,19 @@ def media_import_run(*, task_id: int, on_progress: Callable[[ImportTask], None] 
             batch = files[offset: offset + BATCH_FILES]
             created = updated = 0
             errors: list[tuple[int, str]] = []
+            registered: list[int] = []
             with transaction.atomic():
                 for n, relative in enumerate(batch, start=offset):
                     metadata = by_title.get(relative, by_title.get(Path(relative).name))
-                    made, error = _register(task, root_dir, relative, _folder_for(folder, relative, folders), metadata)
+                    pk, made, error = _register(task, root_dir, relative, _folder_for(folder, relative, folders),
+                                                metadata)
                     if error:
                         errors.append((n, error))
-                    elif made:
-                        created += 1
-                    else:
-                        updated += 1
+                        continue
+                    registered.append(pk)
+                    created += made
+                    updated += not made
+                media_queue_new(registered)  # one worker task for the batch, when it commits
                 new_offset = offset + len(batch)
                 values = {
                     "committed_offset": new_offset,

@@ -18,12 +18,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
-from django.test.utils import override_settings
 from django.utils import timezone
 
 from metadata_site.items.models import Item, ItemKind
 from metadata_site.lib import corpus, demo_scenes
-from metadata_site.media.services import item_attach_media, item_queue_media, media_store
+from metadata_site.media.services import item_attach_media, media_queue_new, media_store
 from metadata_site.projects.models import Dataset, DatasetItem, Folder, Project
 from metadata_site.schemas.models import MetadataSchema
 from metadata_site.schemas.signals import schema_changed
@@ -38,7 +37,6 @@ VIDEO_SECONDS = 4
 VIDEO_FRAME_SECONDS = (1, 3)  # frame items under each video, at these seconds
 WEATHER_LATER = ["Rain", "Fog", "Sunny", "Cloudy", "Snow"]
 BATCH = 10_000
-DUMMY_TASKS = "django.tasks.backends.dummy.DummyBackend"
 
 PROJECT_README = """# Road scenes
 
@@ -125,25 +123,23 @@ class Command(BaseCommand):
         # Rendered in child processes (spawned: they import the renderer alone, never this process's database
         # connection or threads) while this one stores what is ready, in the order of `jobs`.
         workers = max(1, min(os.cpu_count() or 1, 4))
-        # item_attach_media queues the worker for each item it attaches (one task per upload); here the items
-        # are queued once stored, 100 per task (media.services.item_queue_media), so the worker starts at once
-        # and does not spend more time claiming 2,400 tasks than making their thumbnails.
+        # The items are queued for the worker once stored, many per task (media_queue_new), not one task each.
         with (
             ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool,
-            override_settings(TASKS={"default": {**settings.TASKS["default"], "BACKEND": DUMMY_TASKS}}),
             transaction.atomic(),
         ):
-            self._store(ws, images, extra, pool.map(demo_scenes.render_job, jobs, chunksize=16))
+            stored = self._store(ws, images, extra, pool.map(demo_scenes.render_job, jobs, chunksize=16))
+            media_queue_new(stored)
             self._projects(ws, user)
-        item_queue_media(items=Item.objects.filter(workspace=ws))
         self.stdout.write(self.style.SUCCESS(
             f"Demo workspace {ws.slug!r}: {Item.objects.filter(workspace=ws).count()} items with real pictures and "
             f"videos, rendered and stored in {time.monotonic() - started:.1f} s; the worker makes their thumbnails."
         ))
 
-    def _store(self, ws: Workspace, images: list[dict], extra: list[dict], pictures: Iterator[bytes]) -> None:
-        """Every picture through the upload pipeline: stored by hash, attached to its item, queued for the
-        worker. `pictures` yields them in the order `_demo` listed them."""
+    def _store(self, ws: Workspace, images: list[dict], extra: list[dict], pictures: Iterator[bytes]) -> list[int]:
+        """Every picture through the upload pipeline: stored by hash, attached to its item; returns the items' ids
+        for the worker. `pictures` yields them in the order `_demo` listed them."""
+        ids: list[int] = []
         root = Folder.objects.create(workspace=ws, name="fleet-cameras", description="All fleet camera uploads")
         years = {y: Folder.objects.create(workspace=ws, parent=root, name=y) for y in ("2024", "2025")}
         groups_folder = Folder.objects.create(workspace=ws, name="multi-view rigs")
@@ -151,29 +147,34 @@ class Command(BaseCommand):
         for rec in images:
             folder = years[rec["metadata"]["captured_at"][:4]]
             blob = media_store(data=next(pictures), filename=rec["title"])
-            item_attach_media(workspace=ws, folder=folder, title=rec["title"], blob=blob, metadata=rec["metadata"])
+            ids.append(item_attach_media(workspace=ws, folder=folder, title=rec["title"], blob=blob,
+                                         metadata=rec["metadata"], queue=False).pk)
         for g in range(DEMO_GROUPS):
             group = Item.objects.create(
                 workspace=ws, folder=groups_folder, title=f"rig_{g + 1:03d}", kind=ItemKind.IMAGE_GROUP,
                 client_metadata={"weather": extra[g * 6]["metadata"]["weather"], "camera": f"rig-{g + 1:02d}"},
             )
             for f in range(DEMO_GROUP_FRAMES):
-                self._frame(ws, groups_folder, group, f, f"rig_{g + 1:03d}_view_{f}.jpg", next(pictures),
-                            extra[g * 6 + f + 1]["metadata"])
+                ids.append(self._frame(ws, groups_folder, group, f, f"rig_{g + 1:03d}_view_{f}.jpg", next(pictures),
+                                       extra[g * 6 + f + 1]["metadata"]))
         for v in range(DEMO_VIDEOS):
             md = extra[30 + v]["metadata"]
             title = f"drive_{v + 1:03d}.mp4"
             blob = media_store(data=next(pictures), filename=title)
-            video = item_attach_media(workspace=ws, folder=videos_folder, title=title, blob=blob, metadata=md)
+            video = item_attach_media(workspace=ws, folder=videos_folder, title=title, blob=blob, metadata=md,
+                                      queue=False)
+            ids.append(video.pk)
             for k, second in enumerate(VIDEO_FRAME_SECONDS):
-                self._frame(ws, videos_folder, video, second * VIDEO_FPS, f"drive_{v + 1:03d}_t{second}s.jpg",
-                            next(pictures), _later(md, v + k))
+                ids.append(self._frame(ws, videos_folder, video, second * VIDEO_FPS, f"drive_{v + 1:03d}_t{second}s.jpg",
+                                       next(pictures), _later(md, v + k)))
+        return ids
 
-    def _frame(self, ws: Workspace, folder: Folder, parent: Item, index: int, title: str, data: bytes, md: dict) -> None:
-        """A frame item (of an image group, or a still of a video at `index`) with its own picture."""
+    def _frame(self, ws: Workspace, folder: Folder, parent: Item, index: int, title: str, data: bytes, md: dict) -> int:
+        """A frame item (of an image group, or a still of a video at `index`) with its own picture; its id."""
         blob = media_store(data=data, filename=title)
-        item = item_attach_media(workspace=ws, folder=folder, title=title, blob=blob, metadata=md)
+        item = item_attach_media(workspace=ws, folder=folder, title=title, blob=blob, metadata=md, queue=False)
         Item.objects.filter(pk=item.pk).update(kind=ItemKind.FRAME, parent=parent, frame_index=index)
+        return item.pk
 
     def _projects(self, ws: Workspace, user) -> None:
         now = timezone.now()
