@@ -23,6 +23,7 @@ import hashlib
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 from django.conf import settings
@@ -262,7 +263,7 @@ def media_import_run(*, task_id: int, on_progress: Callable[[ImportTask], None] 
     each committed with the restart offset; a rerun continues after the last committed batch."""
     from metadata_site.media.services import media_queue_new
 
-    from .services import _Cancelled, _check_cancel, _finish, _samples, _set
+    from .services import _Cancelled, _check_cancel, _ErrorReport, _finish, _samples, _set
 
     task = ImportTask.objects.select_related("workspace", "created_by").get(pk=task_id)
     if task.is_finished:
@@ -274,49 +275,52 @@ def media_import_run(*, task_id: int, on_progress: Callable[[ImportTask], None] 
             raise ImportFileError(MEDIA_NO_DIRECTORY.format(path=root_dir))
         files = _manifest(task)
         by_title, row_errors = _metadata_rows(task, folder)
-        if task.committed_offset == 0 and not task.started_at:
-            _set(task, started_at=timezone.now(), sample_errors=_samples([], row_errors),
-                 error_count=len(row_errors))
-        elif task.committed_offset:
-            _requeue_pending(folder)
-        folders: dict[str, Folder] = {}
-        offset = task.committed_offset
-        while offset < len(files):
-            _check_cancel(task)
-            batch = files[offset: offset + BATCH_FILES]
-            created = updated = 0
-            errors: list[tuple[int, str]] = []
-            registered: list[int] = []
-            with transaction.atomic():
-                for n, relative in enumerate(batch, start=offset):
-                    metadata = by_title.get(relative, by_title.get(Path(relative).name))
-                    pk, made, error = _register(task, root_dir, relative, _folder_for(folder, relative, folders),
-                                                metadata)
-                    if error:
-                        errors.append((n, error))
-                        continue
-                    registered.append(pk)
-                    created += made
-                    updated += not made
-                media_queue_new(registered)  # one worker task for the batch, when it commits
-                new_offset = offset + len(batch)
-                values = {
-                    "committed_offset": new_offset,
-                    "inserted_rows": F("inserted_rows") + created,
-                    "updated_rows": F("updated_rows") + updated,
-                    "error_count": F("error_count") + len(errors),
-                    "sample_errors": _samples(task.sample_errors, errors),
-                    "progress": round(100.0 * new_offset / max(1, len(files)), 2),
-                    "heartbeat_at": timezone.now(),
-                }
-                # Only the run that still sees the offset it started from commits (a second runner gives way).
-                if not ImportTask.objects.filter(pk=task.pk, committed_offset=offset).update(**values):
-                    transaction.set_rollback(True)
-                    return ImportStatus.RUNNING
-            task.refresh_from_db()
+        with closing(_ErrorReport(task, keep_bytes=task.error_report_bytes)) as report:
+            if task.committed_offset == 0 and not task.started_at:
+                # The metadata file's bad rows, reported once (their lines are the first of the error report).
+                _set(task, started_at=timezone.now(), sample_errors=_samples([], row_errors),
+                     error_count=len(row_errors), error_report_bytes=report.write(row_errors))
+            elif task.committed_offset:
+                _requeue_pending(folder)
+            folders: dict[str, Folder] = {}
             offset = task.committed_offset
-            if on_progress:
-                on_progress(task)
+            while offset < len(files):
+                _check_cancel(task)
+                batch = files[offset: offset + BATCH_FILES]
+                created = updated = 0
+                errors: list[tuple[int, str]] = []
+                registered: list[int] = []
+                with transaction.atomic():
+                    for n, relative in enumerate(batch, start=offset):
+                        metadata = by_title.get(relative, by_title.get(Path(relative).name))
+                        pk, made, error = _register(task, root_dir, relative, _folder_for(folder, relative, folders),
+                                                    metadata)
+                        if error:
+                            errors.append((n, error))
+                            continue
+                        registered.append(pk)
+                        created += made
+                        updated += not made
+                    media_queue_new(registered)  # one worker task for the batch, when it commits
+                    new_offset = offset + len(batch)
+                    values = {
+                        "committed_offset": new_offset,
+                        "inserted_rows": F("inserted_rows") + created,
+                        "updated_rows": F("updated_rows") + updated,
+                        "error_count": F("error_count") + len(errors),
+                        "sample_errors": _samples(task.sample_errors, errors),
+                        "error_report_bytes": report.write(errors),
+                        "progress": round(100.0 * new_offset / max(1, len(files)), 2),
+                        "heartbeat_at": timezone.now(),
+                    }
+                    # Only the run that still sees the offset it started from commits (a second runner gives way).
+                    if not ImportTask.objects.filter(pk=task.pk, committed_offset=offset).update(**values):
+                        transaction.set_rollback(True)
+                        return ImportStatus.RUNNING
+                task.refresh_from_db()
+                offset = task.committed_offset
+                if on_progress:
+                    on_progress(task)
         task.refresh_from_db()
         _finish(task, ImportStatus.COMPLETED_WITH_ERRORS if task.error_count else ImportStatus.COMPLETED)
     except ImportFileError as exc:

@@ -208,5 +208,8 @@ def test_the_task_page_shows_its_progress_like_other_imports(run, workspace, fol
     url = reverse("imports:task", args=["acme", task.pk])
     html = login(owner).get(url).content.decode()
     assert "Media files: shots" in html and 'id="count-inserted">3<' in html and "fake.jpg" in html
+    report = login(owner).get(reverse("imports:errors", args=["acme", task.pk]))
+    lines = b"".join(report.streaming_content).decode().splitlines()
+    assert lines[0] == "row_index,reason" and len(lines) == 2 and "fake.jpg: an HTML document" in lines[1]
     assert login(member).get(url).status_code == 200
     assert login(stranger).get(url).status_code == 404
