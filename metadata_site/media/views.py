@@ -3,7 +3,7 @@ served by `items:thumbnail`, which calls `serve_thumbnail` here when the worker 
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from metadata_site.items.models import Item
 from metadata_site.workspaces.access import get_access
@@ -32,7 +32,7 @@ def serve_thumbnail(request: HttpRequest, name: str) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def media_original(request: HttpRequest, slug: str, uid) -> HttpResponse:
     item = _get_item_for_user(request, slug, uid)
     if item.blob_id is None:
@@ -41,7 +41,7 @@ def media_original(request: HttpRequest, slug: str, uid) -> HttpResponse:
     return serve_stored(request, name=blob.storage_name, content_type=blob.content_type, etag=blob.sha256)
 
 
-@require_GET
+@require_safe
 def media_keyframe(request: HttpRequest, slug: str, uid, n: int) -> HttpResponse:
     item = _get_item_for_user(request, slug, uid)
     keyframes = (item.media_info or {}).get("keyframes") or []

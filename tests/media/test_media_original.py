@@ -87,3 +87,9 @@ def test_if_range_with_an_old_etag_gets_the_whole_file(login, owner, item):
 
 def test_a_post_is_refused(login, owner, item):
     assert login(owner).post(_url(item)).status_code == 405
+
+
+def test_a_head_request_gets_the_headers_only(login, owner, item):
+    response = login(owner).head(_url(item))
+    assert response.status_code == 200
+    assert response["Content-Length"] == str(len(DATA)) and response["Accept-Ranges"] == "bytes"
