@@ -1,6 +1,7 @@
 """Serving an item's stored media to the members of its workspace (a stranger gets 404). The thumbnail itself is
 served by `items:thumbnail`, which calls `serve_thumbnail` here when the worker made one."""
 
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
@@ -32,6 +33,7 @@ def serve_thumbnail(request: HttpRequest, name: str) -> HttpResponse:
     )
 
 
+@login_required
 @require_safe
 def media_original(request: HttpRequest, slug: str, uid) -> HttpResponse:
     item = _get_item_for_user(request, slug, uid)
@@ -41,6 +43,7 @@ def media_original(request: HttpRequest, slug: str, uid) -> HttpResponse:
     return serve_stored(request, name=blob.storage_name, content_type=blob.content_type, etag=blob.sha256)
 
 
+@login_required
 @require_safe
 def media_keyframe(request: HttpRequest, slug: str, uid, n: int) -> HttpResponse:
     item = _get_item_for_user(request, slug, uid)

@@ -41,8 +41,9 @@ def test_a_stranger_gets_404(login, stranger, item):
     assert login(stranger).get(_url(item)).status_code == 404
 
 
-def test_an_anonymous_visitor_gets_404(client, item):
-    assert client.get(_url(item)).status_code == 404
+def test_an_anonymous_visitor_is_sent_to_log_in(client, item):
+    response = client.get(_url(item))
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
 
 def test_an_item_without_a_stored_original_is_404(login, owner, workspace):
