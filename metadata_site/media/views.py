@@ -1,9 +1,10 @@
 """Serving an item's stored media to the members of its workspace (a stranger gets 404). The thumbnail itself is
 served by `items:thumbnail`, which calls `serve_thumbnail` here when the worker made one."""
 
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from metadata_site.items.models import Item
 from metadata_site.workspaces.access import get_access
@@ -32,7 +33,8 @@ def serve_thumbnail(request: HttpRequest, name: str) -> HttpResponse:
     )
 
 
-@require_GET
+@login_required
+@require_safe
 def media_original(request: HttpRequest, slug: str, uid) -> HttpResponse:
     item = _get_item_for_user(request, slug, uid)
     if item.blob_id is None:
@@ -41,7 +43,8 @@ def media_original(request: HttpRequest, slug: str, uid) -> HttpResponse:
     return serve_stored(request, name=blob.storage_name, content_type=blob.content_type, etag=blob.sha256)
 
 
-@require_GET
+@login_required
+@require_safe
 def media_keyframe(request: HttpRequest, slug: str, uid, n: int) -> HttpResponse:
     item = _get_item_for_user(request, slug, uid)
     keyframes = (item.media_info or {}).get("keyframes") or []

@@ -41,8 +41,9 @@ def test_a_stranger_gets_404(login, stranger, item):
     assert login(stranger).get(_url(item)).status_code == 404
 
 
-def test_an_anonymous_visitor_gets_404(client, item):
-    assert client.get(_url(item)).status_code == 404
+def test_an_anonymous_visitor_is_sent_to_log_in(client, item):
+    response = client.get(_url(item))
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
 
 def test_an_item_without_a_stored_original_is_404(login, owner, workspace):
@@ -87,3 +88,9 @@ def test_if_range_with_an_old_etag_gets_the_whole_file(login, owner, item):
 
 def test_a_post_is_refused(login, owner, item):
     assert login(owner).post(_url(item)).status_code == 405
+
+
+def test_a_head_request_gets_the_headers_only(login, owner, item):
+    response = login(owner).head(_url(item))
+    assert response.status_code == 200
+    assert response["Content-Length"] == str(len(DATA)) and response["Accept-Ranges"] == "bytes"

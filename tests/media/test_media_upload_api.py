@@ -152,3 +152,11 @@ def test_a_folder_of_another_workspace_is_404(owner, editor, folder):
     make_workspace("second", members={editor: Role.EDITOR})
     resp = _post(editor, folder, [("a.jpg", image_bytes())], slug="second")
     assert_error_shape(resp, 404)
+
+
+def test_more_files_than_one_request_may_carry_is_a_clear_400(editor, folder, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 3
+    resp = _post(editor, folder, [(f"{n}.jpg", image_bytes()) for n in range(4)])
+    body = assert_error_shape(resp, 400)
+    assert body["detail"] == "At most 3 files per request: send them in several requests."
+    assert not Item.objects.exists()
