@@ -31,21 +31,23 @@ run: venv
 	$(PY) manage.py resume_renames
 	@echo ""
 	@echo "  metadata_site is running at http://$(HOST):$(PORT)/"
-	@echo "  demo login: demo / demo        (Ctrl-C stops the web server and the worker)"
+	@echo "  demo login: demo / demo        (Ctrl-C stops the web server and the workers)"
 	@echo ""
-	@# The web server in the foreground, the worker beside it. Ctrl-C reaches both (they share the terminal's
-	@# process group); the traps also stop the worker when the server stops any other way, and wait for it.
-	@# (The former `trap 'kill 0' INT TERM EXIT` signalled the shell itself from inside its own trap, again and
-	@# again, until it crashed: "make: *** [run] Segmentation fault".)
+	@# The web server in the foreground, the workers beside it (one for the media queue, so thumbnails never wait
+	@# behind an import). Ctrl-C reaches all of them (they share the terminal's process group); the traps also stop
+	@# the workers when the server stops any other way, and wait for them. (The former `trap 'kill 0' INT TERM EXIT`
+	@# signalled the shell itself from inside its own trap, again and again, until it crashed: "make: *** [run]
+	@# Segmentation fault".)
 	@$(PY) manage.py db_worker --no-reload --interval 0.5 & worker=$$!; \
-	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	$(PY) manage.py db_worker --no-reload --interval 0.5 --queue-name media & media=$$!; \
+	trap 'kill -TERM $$worker $$media 2>/dev/null; wait $$worker $$media 2>/dev/null' EXIT; \
 	trap 'exit 0' INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 worker: venv
 	$(PY) manage.py recover_tasks
 	$(PY) manage.py resume_renames
-	$(PY) manage.py db_worker --no-reload --interval 0.5
+	$(PY) manage.py db_worker --no-reload --interval 0.5 --queue-name default,media
 
 test: venv lint test-sqlite test-pg
 

@@ -77,9 +77,9 @@ def _data_spec(corpus: Path, directory: Path) -> Path:
 class Worker:
     """`manage.py db_worker` in a subprocess; `peak_rss_mb` is its VmHWM sampled until it exits."""
 
-    def __init__(self, env: dict):
+    def __init__(self, env: dict, *extra: str):
         self.proc = subprocess.Popen(
-            [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.1"],
+            [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.1", *extra],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         self.peak_kb = 0

@@ -130,6 +130,7 @@ INSTALLED_APPS = [
     "metadata_site.schemas",
     "metadata_site.projects",
     "metadata_site.items",
+    "metadata_site.media",
     "metadata_site.explorer",
     "metadata_site.collections",
     "metadata_site.imports",
@@ -195,8 +196,30 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Media (originals and thumbnails) go to the local filesystem under MEDIA_ROOT, or, when MEDIA_S3_BUCKET is set, to
+# an S3-compatible bucket through django-storages (install the `s3` extra); media is then served by redirects to
+# presigned URLs that expire after MEDIA_PRESIGNED_SECONDS.
+if os.environ.get("MEDIA_S3_BUCKET"):
+    _media_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["MEDIA_S3_BUCKET"],
+            "endpoint_url": os.environ.get("MEDIA_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("MEDIA_S3_REGION") or None,
+            "access_key": os.environ.get("MEDIA_S3_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("MEDIA_S3_SECRET_ACCESS_KEY") or None,
+            "location": os.environ.get("MEDIA_S3_PREFIX", ""),
+            "default_acl": None,  # private objects: every read is a presigned URL
+            "querystring_auth": True,
+            "querystring_expire": envint("MEDIA_PRESIGNED_SECONDS", "300"),
+            "file_overwrite": False,
+            "signature_version": "s3v4",
+        },
+    }
+else:
+    _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _media_storage,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -205,8 +228,26 @@ STORAGES = {
 }
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 MEDIA_URL = "media/"
+# Media (metadata_site.media): the largest uploaded or fetched file, in bytes; the largest image, in pixels (a
+# header claiming more is refused before decoding); whether the worker fetches items' media URLs at all; hosts
+# whose URLs it may fetch although they resolve to loopback or private addresses (comma-separated host names);
+# the fetch timeout, in seconds.
+MEDIA_MAX_UPLOAD_BYTES = envint("MEDIA_MAX_UPLOAD_BYTES", str(1024**3))
+MEDIA_MAX_IMAGE_PIXELS = envint("MEDIA_MAX_IMAGE_PIXELS", str(64_000_000))
+MEDIA_FETCH_URLS = envbool("MEDIA_FETCH_URLS", "true")  # false: items with only a URL are never fetched
+MEDIA_FETCH_ALLOWED_HOSTS = envlist("MEDIA_FETCH_ALLOWED_HOSTS", "")
+MEDIA_FETCH_TIMEOUT = envint("MEDIA_FETCH_TIMEOUT", "20")
+# On a storage without local files (an S3-compatible bucket), media is served by a redirect to a presigned URL
+# that expires after this many seconds.
+MEDIA_PRESIGNED_SECONDS = envint("MEDIA_PRESIGNED_SECONDS", "300")
 
-# Uploads larger than this are streamed to a temporary file, never held in memory.
+# Uploads larger than this are streamed to a temporary file, never held in memory. A media file larger than
+# MEDIA_MAX_UPLOAD_BYTES stops being read at that size (metadata_site.media.uploads).
+FILE_UPLOAD_HANDLERS = [
+    "metadata_site.media.uploads.MediaSizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", str(12 * 1024 * 1024))
 # The largest import file accepted, in bytes.
@@ -222,7 +263,8 @@ TASK_LOCK_DIR = BASE_DIR / "var" / "task-locks"
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
-        "QUEUES": ["default"],
+        # "media": thumbnails and properties (metadata_site.media), run by its own worker process.
+        "QUEUES": ["default", "media"],
     }
 }
 

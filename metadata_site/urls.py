@@ -8,6 +8,7 @@ workspace_apps = [
     "metadata_site.explorer.urls",
     "metadata_site.collections.urls",
     "metadata_site.imports.urls",
+    "metadata_site.media.urls",
 ]
 
 urlpatterns = [

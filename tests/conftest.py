@@ -3,8 +3,12 @@ who belongs only to another workspace. Browser tests use Debian's Chromium."""
 
 import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+from django.db import connection
 
 from metadata_site.workspaces.models import Role
 
@@ -22,9 +26,17 @@ def pytest_configure(config):
 
 
 @pytest.fixture(autouse=True)
+def _no_media_fetching(settings):
+    """Items made with made-up media URLs (example.com) are not fetched, unless a test turns fetching on."""
+    settings.MEDIA_FETCH_URLS = False
+
+
+@pytest.fixture(autouse=True)
 def _tasks_run_immediately(settings):
     """Background tasks run synchronously in tests, unless a test asks for the real backend."""
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
+    settings.TASKS = {
+        "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "media"]}
+    }
 
 
 @pytest.fixture
@@ -119,3 +131,28 @@ def browser_login(live_server, page):
         return page
 
     return _login
+
+
+# --- the real worker: `manage.py db_worker` in a subprocess (imports, renames, media) ---------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def real_worker(settings, tmp_path):
+    """real_worker(*options) starts `manage.py db_worker` on the test database (PostgreSQL only), with the
+    database task backend in this process too, and MEDIA_ROOT in tmp_path for both."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a worker process cannot reach the in-memory SQLite test database")
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    settings.MEDIA_ROOT = tmp_path
+    db = connection.settings_dict
+    env = {**os.environ, "MEDIA_ROOT": str(tmp_path), "DATABASE_CONN_MAX_AGE": "0",
+           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"}
+
+    def start(*extra):
+        return subprocess.Popen([sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay",
+                                 "--interval", "0.1", *extra], cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    return start

@@ -9,7 +9,7 @@ from ninja.parser import Parser
 from .auth import api_auth
 from .bodies import json_value
 from .errors import install_error_handlers
-from .routers import changesets, collections, imports, items, projects, schema, visual_layer, workspaces
+from .routers import changesets, collections, imports, items, media, projects, schema, visual_layer, workspaces
 
 
 class StrictParser(Parser):
@@ -50,3 +50,4 @@ api.add_router("", changesets.router)
 api.add_router("", imports.router)
 api.add_router("", visual_layer.router)
 api.add_router("", collections.router)
+api.add_router("", media.router)

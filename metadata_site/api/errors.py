@@ -6,7 +6,7 @@ A client mistake is always a 4xx with this body; services' validation exceptions
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -21,6 +21,7 @@ INVALID_INPUT = "The request is invalid."
 NUMBER_OUT_OF_RANGE = "A number in the request is out of range."
 BODY_TOO_LARGE = "The request body is larger than {limit:,} bytes (DATA_UPLOAD_MAX_MEMORY_SIZE)."
 PRECONDITION_FAILED = "The resource changed since you read it (If-Match does not match the current ETag)."
+TOO_MANY_FILES = "At most {limit} files per request: send them in several requests."
 
 
 class ErrorLoc(Schema):
@@ -103,6 +104,10 @@ def install_error_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(Http404, lambda r, e: error_response(api, r, 404, str(e) or NOT_FOUND))
     api.add_exception_handler(ObjectDoesNotExist, lambda r, e: error_response(api, r, 404, NOT_FOUND))
     api.add_exception_handler(PermissionDenied, lambda r, e: error_response(api, r, 403, str(e) or "Forbidden."))
+    api.add_exception_handler(
+        TooManyFilesSent,
+        lambda r, e: error_response(api, r, 400, TOO_MANY_FILES.format(limit=settings.DATA_UPLOAD_MAX_NUMBER_FILES)),
+    )
     api.add_exception_handler(DjangoValidationError, lambda r, e: _django_validation(api, r, e))
     # An id beyond the database's integer range (SQLite raises when binding it): no such object.
     api.add_exception_handler(OverflowError, lambda r, e: error_response(api, r, 400, NUMBER_OUT_OF_RANGE))

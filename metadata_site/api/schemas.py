@@ -6,6 +6,8 @@ from uuid import UUID
 
 from ninja import Field, Schema
 
+from .errors import ErrorLoc
+
 
 class WorkspaceOut(Schema):
     slug: str
@@ -93,6 +95,20 @@ class ReadmeOut(Schema):
     updated_at: datetime
 
 
+class ItemMediaOut(Schema):
+    """An item's media, as the worker read it from the real bytes (null until then)."""
+
+    status: str = Field(..., alias="media_status", description="none, pending, ready or error")
+    error: str = Field(..., alias="media_error", description='"cannot read this file: <reason>" when status is error')
+    content_type: str
+    file_size: int | None
+    width: int | None
+    height: int | None
+    duration: float | None = Field(None, description="seconds (videos)")
+    fps: float | None = Field(None, description="frames per second (videos)")
+    frame_count: int | None = Field(None, description="videos")
+
+
 class ItemOut(Schema):
     uid: UUID
     title: str
@@ -101,6 +117,11 @@ class ItemOut(Schema):
     folder: int = Field(..., alias="folder_id")
     metadata: dict[str, Any] = Field(..., alias="client_metadata")
     updated_at: datetime
+    media: ItemMediaOut
+
+    @staticmethod
+    def resolve_media(obj) -> Any:
+        return obj
 
 
 class ItemPage(Schema):
@@ -380,3 +401,20 @@ class ExportOut(Schema):
     created_at: datetime
     finished_at: datetime | None
     download_url: str | None = None
+
+
+class MediaUploadRow(Schema):
+    index: int
+    file: str = Field(..., description="the file name as sent")
+    status: str = Field(..., description="created, updated or failed")
+    uid: UUID | None
+    code: int | None = Field(None, description="for a failed file: the HTTP status that fits (413, 415, 409, 422)")
+    error: str | None = None
+    errors: list[ErrorLoc] = []
+
+
+class MediaUploadOut(Schema):
+    created: int
+    updated: int
+    failed: int
+    results: list[MediaUploadRow]

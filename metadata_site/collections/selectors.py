@@ -104,7 +104,7 @@ def collection_list(*, workspace: Workspace) -> QuerySet[Collection]:
 
 
 def collection_thumbnails(collection: Collection, *, limit: int = 6) -> list[Item]:
-    return list(collection_items(collection).top_level().only("uid", "title").order_by("id")[:limit])
+    return list(collection_items(collection).top_level().only("uid", "title", "thumbnail_name").order_by("id")[:limit])
 
 
 def collections_thumbnails(collections: Iterable[Collection], *, limit: int = 6) -> dict[int, list[Item]]:
@@ -119,7 +119,7 @@ def collections_thumbnails(collections: Iterable[Collection], *, limit: int = 6)
             .annotate(rank=Window(RowNumber(), partition_by=F("collection_id"), order_by=F("item_id").asc()))
             .filter(rank__lte=limit)
             .select_related("item")
-            .only("collection_id", "item__uid", "item__title", "item__workspace_id")
+            .only("collection_id", "item__uid", "item__title", "item__workspace_id", "item__thumbnail_name")
             .order_by("collection_id", "item_id")
         )
         for row in rows:

@@ -66,6 +66,7 @@ Public API:
     filter_items(queryset, query, *, schema, workspace)   -> QuerySet (scope + filters, one query)
     filter_q(query, *, schema) / condition_q(condition, *, schema)  -> Q (no scope)
     page_items(queryset, query, *, schema, limit, after)  -> ItemPage(items, next_cursor, has_previous)
+    neighbours(queryset, query, *, schema, item_id)  -> Neighbours(previous, next, found, start_cursor)
     register_scope(kind, resolver)           plug in a scope kind (collections may re-register
                                              ``collection``; live collections are built in)
     field_expression(spec)                   the typed SQL value of a declared field (indexes use it)
@@ -88,8 +89,9 @@ from functools import reduce
 from typing import Any
 
 from django.db import models
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.expressions import Expression
+from django.db.models.functions import NullIf
 from django.db.models.lookups import Lookup
 
 from metadata_site.items.models import Item, ItemKind
@@ -159,6 +161,7 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "item": (EQ, IN),
     # a key no field declares: operators on its raw JSON value (see the module docstring)
     "undeclared": (EQ, NE, IN, CONTAINS, STARTSWITH, LT, LTE, GT, GTE, BETWEEN, IS_SET, IS_UNSET),
+    "media_text": (EQ, NE, IN, STARTSWITH, IS_SET, IS_UNSET),
 }
 UNDECLARED = "undeclared"
 _NO_VALUE = (IS_SET, IS_UNSET)
@@ -166,6 +169,29 @@ _LIST_OPS = (IN, HAS_ANY, HAS_ALL, HAS_NONE)
 
 BUILTINS = ("title", "kind", "dataset", "collection", "frame_of")
 META_PREFIX = "meta."
+
+# The media properties the worker reads from the real bytes: built-in fields on real columns of Item, named with
+# a leading "$" that no declared field can take (schemas refuse it), so they never clash with user metadata.
+# Filterable and sortable like declared fields of their type; unset (NULL, or '' for text) until the worker ran.
+MEDIA_FIELDS: dict[str, tuple[str, str]] = {
+    "$width": ("width", "integer"),
+    "$height": ("height", "integer"),
+    "$duration": ("duration", "float"),
+    "$fps": ("fps", "float"),
+    "$frame_count": ("frame_count", "integer"),
+    "$file_size": ("file_size", "integer"),
+    "$content_type": ("content_type", "media_text"),
+    "$media_status": ("media_status", "media_text"),
+}
+
+MEDIA_SORT_LABELS = {"$width": "width (media)", "$height": "height (media)", "$duration": "duration (media)",
+                     "$file_size": "file size (media)"}
+
+
+def media_expression(name: str):
+    """The column of a media field; text columns read '' as NULL (unset), as declared fields do."""
+    column, family = MEDIA_FIELDS[name]
+    return NullIf(F(column), Value("")) if family == "media_text" else F(column)
 
 
 def type_key(spec: FieldSpec) -> str:
@@ -282,6 +308,7 @@ _EXPECTED = {
     "item": "an item's media id (a UUID)",
     "undeclared": "a value",
     "undeclared_number": "a number (an undeclared key compares numbers only)",
+    "media_text": "a string",
 }
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
@@ -498,6 +525,10 @@ def _format_value(op: str, value: Any) -> str:
 
 def _resolve_field(name: str, *, schema: Schema, param: str) -> tuple[str, FieldSpec | None, bool]:
     """(field name, its spec or None for a built-in or an undeclared key, is_builtin)."""
+    if name in MEDIA_FIELDS:
+        return name, None, True
+    if name.startswith("$"):  # reserved for media fields (no declared field takes it): a typo, not a key
+        raise FilterError(FILTER_UNKNOWN_FIELD.format(param=param, field=_short(name)), param=param)
     key = name[len(META_PREFIX) :] if name.startswith(META_PREFIX) and name[len(META_PREFIX) :] in BUILTINS else None
     if key is None and name in BUILTINS:
         return name, None, True
@@ -510,6 +541,8 @@ def _resolve_field(name: str, *, schema: Schema, param: str) -> tuple[str, Field
 def _family(name: str, spec: FieldSpec | None, builtin: bool = True) -> str:
     if spec is not None:
         return type_key(spec)
+    if name in MEDIA_FIELDS:
+        return MEDIA_FIELDS[name][1]
     if not builtin:
         return UNDECLARED
     return {"title": "title", "kind": "kind", "dataset": "membership", "collection": "membership", "frame_of": "item"}[name]
@@ -602,8 +635,8 @@ def parse_sort(raw: str | None, *, schema: Schema) -> Sort:
         return Sort()
     descending = raw.startswith("-")
     name = raw[1:] if descending else raw
-    if name == "title":
-        return Sort("title", descending)
+    if name == "title" or name in MEDIA_FIELDS:
+        return Sort(name, descending)
     declared = name[len(META_PREFIX) :] if name.startswith(META_PREFIX) else name
     spec = schema.get(declared)
     if spec is None or spec.is_multi_enum:
@@ -978,6 +1011,9 @@ def condition_q(condition: Condition, *, schema: Schema) -> Q:
     """The Q of one validated condition (scope-free)."""
     c = condition
     if c.builtin:
+        if c.field in MEDIA_FIELDS:
+            expr = media_expression(c.field)
+            return Q(_Startswith(expr, c.value)) if c.op == STARTSWITH else _compare(expr, c.op, c.value)
         if c.field == "title":
             return _title_q(c.op, c.value)
         if c.field == "kind":
@@ -1205,6 +1241,8 @@ def sort_expression(sort: Sort, *, schema: Schema):
         return None
     if sort.field == "title":
         return F("title")
+    if sort.field in MEDIA_FIELDS:
+        return media_expression(sort.field)
     return FieldValue(schema.get(sort.field))
 
 
@@ -1222,7 +1260,11 @@ def _decode_cursor(raw: str, sort: Sort, *, schema: Schema) -> tuple[Any, int]:
     except (ValueError, TypeError, json.JSONDecodeError):
         raise FilterError(FILTER_BAD_CURSOR.format(raw=raw), param="after") from None
     if value is not None:
-        family = "title" if sort.field == "title" else type_key(schema.get(sort.field)) if sort.field else None
+        family = (
+            "title" if sort.field == "title"
+            else MEDIA_FIELDS[sort.field][1] if sort.field in MEDIA_FIELDS
+            else type_key(schema.get(sort.field)) if sort.field else None
+        )
         ok = (
             (family in ("float", "integer") and isinstance(value, int | float) and not isinstance(value, bool))
             or (family == "boolean" and isinstance(value, bool))
@@ -1291,6 +1333,71 @@ def page_items(
         last = rows[limit - 1]
         next_cursor = _encode_cursor(_cursor_value(last._sort_value), last.pk)
     return ItemPage(rows[:limit], next_cursor, cursor is not None)
+
+
+@dataclass
+class Neighbours:
+    """The items just before and after one item of a sorted result, and the cursors of the pages that start
+    with the item and with each neighbour (``after`` values: the cursor of the item before)."""
+
+    previous: Any = None
+    next: Any = None
+    found: bool = False
+    # `after` of the page starting at the item (None: the item is first in the result).
+    start_cursor: str | None = None
+
+
+def _sorted_step(queryset: models.QuerySet, sort: Sort, expr, value: Any, pk: int, *, forward: bool):
+    """The item right after (forward) or right before (value, pk) in the result order, at most two
+    indexed queries: items with the sort field set come first, the unset ones after them, in id order."""
+    descending = sort.descending if forward else not sort.descending
+    id_order = "-id" if descending else "id"
+
+    def by_id(qs):
+        qs = qs.filter(id__lt=pk) if descending else qs.filter(id__gt=pk)
+        return qs.annotate(_sort_value=expr).order_by(id_order).first()
+
+    if value is None:
+        # In the unset tail: its own neighbour by id, else (backwards) the last item with the field set.
+        found = by_id(queryset.filter(_IsNull(expr)))
+        if found is not None or forward:
+            return found
+        ordered = expr.asc() if sort.descending else expr.desc()
+        return queryset.filter(_NotNull(expr)).annotate(_sort_value=expr).order_by(ordered, id_order).first()
+    ordered = expr.desc() if descending else expr.asc()
+    found = (
+        queryset.filter(_NotNull(expr), _RowCompare(expr, value, pk, descending))
+        .annotate(_sort_value=expr).order_by(ordered, id_order).first()
+    )
+    if found is not None or not forward:
+        return found
+    # Past the last set value: the first item of the unset tail.
+    return queryset.filter(_IsNull(expr)).annotate(_sort_value=expr).order_by(id_order).first()
+
+
+def neighbours(queryset: models.QuerySet, query: Query, *, schema: Schema, item_id: int) -> Neighbours:
+    """Previous and next items around `item_id` in `queryset` (already filtered) in the query's sort order,
+    as `page_items` orders them. Keyset lookups only: a handful of indexed queries, whatever the result's
+    size. ``found`` is False when the item is not in the result (then there are no neighbours)."""
+    sort = query.sort
+    expr = sort_expression(sort, schema=schema)
+    if expr is None:
+        if not queryset.filter(pk=item_id).exists():
+            return Neighbours()
+        before = queryset.filter(id__gt=item_id) if sort.descending else queryset.filter(id__lt=item_id)
+        after = queryset.filter(id__lt=item_id) if sort.descending else queryset.filter(id__gt=item_id)
+        previous = before.order_by("id" if sort.descending else "-id").first()
+        following = after.order_by("-id" if sort.descending else "id").first()
+        start = _encode_cursor(None, previous.pk) if previous is not None else None
+        return Neighbours(previous, following, True, start)
+    row = queryset.filter(pk=item_id).annotate(_sort_value=expr).values_list("_sort_value", flat=True).first()
+    if row is None and not queryset.filter(pk=item_id).exists():
+        return Neighbours()
+    value = _cursor_value(row)
+    previous = _sorted_step(queryset, sort, expr, value, item_id, forward=False)
+    following = _sorted_step(queryset, sort, expr, value, item_id, forward=True)
+    start = _encode_cursor(_cursor_value(previous._sort_value), previous.pk) if previous is not None else None
+    return Neighbours(previous, following, True, start)
 
 
 def _cursor_value(value: Any) -> Any:

@@ -28,6 +28,13 @@ class RefItem:
     datasets: frozenset[int] = frozenset()
     collections: frozenset[int] = frozenset()
     parent_uid: str | None = None  # a frame's group or video
+    media: dict = field(default_factory=dict)  # media field ("$width", ...) → its column's value
+
+
+def media_value(item: RefItem, name: str) -> Any:
+    """A media field's value, None when unset (NULL, or '' for text)."""
+    value = item.media.get(name)
+    return None if value == "" else value
 
 
 def typed_value(spec: FieldSpec, metadata: dict) -> Any:
@@ -111,6 +118,8 @@ def matches(item: RefItem, condition: fl.Condition, *, schema: Schema) -> bool:
     c = condition
     if c.undeclared and schema.get(c.field) is None:
         return undeclared_matches(item.metadata, c)
+    if c.builtin and c.field in fl.MEDIA_FIELDS:
+        return _present_matches(media_value(item, c.field), c)
     if c.builtin:
         if c.field == "title":
             return _compare(item.title, c.op, c.value)
@@ -122,7 +131,11 @@ def matches(item: RefItem, condition: fl.Condition, *, schema: Schema) -> bool:
         have = item.datasets if c.field == "dataset" else item.collections
         return bool(have & wanted)
     spec = schema.get(c.field)
-    value = typed_value(spec, item.metadata)
+    return _present_matches(typed_value(spec, item.metadata), c, spec)
+
+
+def _present_matches(value: Any, c: fl.Condition, spec: FieldSpec | None = None) -> bool:
+    """A condition on a value that may be unset (None): only is_unset matches an unset value."""
     if c.op == fl.IS_SET:
         return value is not None
     if c.op == fl.IS_UNSET:
@@ -135,7 +148,7 @@ def matches(item: RefItem, condition: fl.Condition, *, schema: Schema) -> bool:
         return all(v in value for v in c.value)
     if c.op == fl.HAS_NONE:
         return not any(v in value for v in c.value)
-    if fl.type_key(spec) == "datetime" and c.op != fl.IN:
+    if spec is not None and fl.type_key(spec) == "datetime" and c.op != fl.IN:
         # Datetimes compare as their stored text; a date without a time means its whole day.
         any_of, terms = fl.datetime_terms(c.op, c.value)
         results = [_compare(value, op, bound) for op, bound in terms]
@@ -154,6 +167,8 @@ def sort_key_value(item: RefItem, sort: fl.Sort, *, schema: Schema) -> Any:
         return None
     if sort.field == "title":
         return item.title
+    if sort.field in fl.MEDIA_FIELDS:
+        return media_value(item, sort.field)
     return typed_value(schema.get(sort.field), item.metadata)
 
 

@@ -141,6 +141,8 @@ def _page_ctx(ctx: dict, request, query: fl.Query, problems: list, page: fl.Item
             sort_options += [(spec.name, f"{spec.name} ↑"), (f"-{spec.name}", f"{spec.name} ↓")]
     applied = _url(query, request)  # what the count, facets, exports and "select all" act on
     slug = ctx["workspace"].slug
+    for name, label in fl.MEDIA_SORT_LABELS.items():  # built-in media properties
+        sort_options += [(name, f"{label} ↑"), (f"-{name}", f"{label} ↓")]
     ctx.update(
         query=query,
         canonical=applied,
@@ -174,6 +176,7 @@ def _page_ctx(ctx: dict, request, query: fl.Query, problems: list, page: fl.Item
         select_all_url="?" + _url(query, request, problems, extra={"select": "all"}),
         select_page_url="?" + _url(query, request, problems, extra={"select": "page", "after": request.GET.get("after")}),
         grid_link="?" + urlencode(forms.state_params(query, problems) + [(k, v) for k, v in _view_params(request) if k != "view"]),
+        viewer_qs=viewer_query(request, query, after=request.GET.get("after")),
         table_link="?" + urlencode(forms.state_params(query, problems) + [("view", "table")] + [(k, v) for k, v in _view_params(request) if k != "view"]),
     )
     return ctx
@@ -294,3 +297,40 @@ def _selection_actions(slug: str) -> list[tuple[str, str]]:
         except NoReverseMatch:
             continue
     return actions
+
+
+VIEWER_MARK = "explore"
+
+
+def viewer_query(request: HttpRequest, query: fl.Query, *, after: str | None = None) -> str:
+    """The query string that opens an item in the viewer from the explorer: the explorer's own state (filters,
+    sort, scope, view, columns), the grid page's cursor, and the mark that says "step through this result"."""
+    return _url(query, request, extra={"after": after, VIEWER_MARK: "1"})
+
+
+def viewer_navigation(request: HttpRequest, *, workspace, item) -> dict:
+    """Previous / next items of the explorer result the viewer was opened from, and the way back to the grid
+    at the same place. Keyset lookups with the explorer's own filter and sort (never the whole result).
+    Raises FilterError for a bad query string."""
+    schema = schema_current(workspace=workspace)
+    query = fl.parse_query_string(request.GET, schema=schema)
+    qs = selectors.explorer_items(query, schema=schema, workspace=workspace)
+    near = fl.neighbours(qs, query, schema=schema, item_id=item.pk)
+    after = request.GET.get("after") or None
+    if near.found:
+        # Back to the grid page the viewer came from when the item is on it, else to the page it starts.
+        page = fl.page_items(qs, query, schema=schema, limit=PAGE_SIZE, after=after)
+        if all(row.pk != item.pk for row in page.items):
+            after = near.start_cursor
+    carry = viewer_query(request, query, after=after)
+    explore_url = reverse("explorer:explore", args=[workspace.slug])
+    grid = _url(query, request, extra={"after": after})
+    return {
+        "found": near.found,
+        "previous": near.previous,
+        "next": near.next,
+        "previous_url": reverse("items:item", args=[workspace.slug, near.previous.uid]) + "?" + carry if near.previous else "",
+        "next_url": reverse("items:item", args=[workspace.slug, near.next.uid]) + "?" + carry if near.next else "",
+        "back_url": f"{explore_url}?{grid}#item-{item.uid}",
+        "query": carry,
+    }

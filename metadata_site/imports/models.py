@@ -11,6 +11,7 @@ class ImportKind(models.TextChoices):
     METADATA_ROWS = "metadata_rows", "Metadata rows"
     DATA = "data", "Data import"
     EXPORT = "export", "Export"
+    MEDIA = "media", "Media files"
 
 
 class ImportStatus(models.TextChoices):

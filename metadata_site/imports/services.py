@@ -373,6 +373,10 @@ def import_task_run(*, task_id: int, on_progress: Callable[[ImportTask], None] |
 
 def _import_task_run(*, task_id: int, on_progress: Callable[[ImportTask], None] | None) -> str:
     task = ImportTask.objects.select_related("workspace", "created_by").get(pk=task_id)
+    if task.kind == ImportKind.MEDIA:
+        from .media_import import media_import_run
+
+        return media_import_run(task_id=task_id, on_progress=on_progress)
     if task.is_finished or task.status in (ImportStatus.INIT, ImportStatus.VALIDATED):
         return task.status
     try:
@@ -475,9 +479,10 @@ class _ErrorReport:
         if self.file.tell() == 0:
             self.file.write(b"row_index,reason,row\r\n")
 
-    def write(self, errors: list[tuple[int, str]], rows: list[Row]) -> int:
+    def write(self, errors: list[tuple[int, str]], rows: list[Row] | None = None) -> int:
+        """Append `errors` (row index, reason), each with the values of its row among `rows` when given."""
         if errors:
-            values = {row.index: row.value for row in rows}
+            values = {row.index: row.value for row in rows or ()}
             text = io.StringIO()
             csv.writer(text).writerows(
                 (index, reason, quote_value(values.get(index), ERROR_REPORT_ROW_MAX)) for index, reason in errors

@@ -13,6 +13,13 @@ class ItemKind(models.TextChoices):
     FRAME = "frame", "Frame"
 
 
+class MediaStatus(models.TextChoices):
+    NONE = "none", "No media"
+    PENDING = "pending", "Waiting for the worker"
+    READY = "ready", "Ready"
+    ERROR = "error", "Cannot read this file"
+
+
 class ItemQuerySet(models.QuerySet):
     def in_workspace(self, workspace: Workspace) -> "ItemQuerySet":
         return self.filter(workspace=workspace)
@@ -57,6 +64,28 @@ class Item(models.Model):
     video_config = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Media, written by metadata_site.media only (its services and its worker). Every column has a database
+    # default, so the bulk writers' INSERT and COPY statements that name only the columns above keep working.
+    # `blob` is the stored original (None for a URL-only item); no index (each index costs every metadata
+    # write of an item) and PROTECT (a blob is deleted only once no item points at it).
+    blob = models.ForeignKey(
+        "media.Blob", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    media_status = models.CharField(
+        max_length=8, choices=MediaStatus.choices, default=MediaStatus.NONE, db_default=MediaStatus.NONE
+    )
+    media_error = models.CharField(max_length=500, blank=True, default="", db_default="")
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    duration = models.FloatField(null=True, blank=True)  # seconds, videos
+    fps = models.FloatField(null=True, blank=True)  # videos
+    frame_count = models.PositiveIntegerField(null=True, blank=True)  # videos
+    file_size = models.BigIntegerField(null=True, blank=True)  # bytes of the original
+    content_type = models.CharField(max_length=64, blank=True, default="", db_default="")  # sniffed
+    thumbnail_name = models.CharField(max_length=200, blank=True, default="", db_default="")  # storage name
+    # Small: {"keyframes": [{"t": seconds, "frame": n, "thumb": storage name}, ...]} for videos.
+    media_info = models.JSONField(null=True, blank=True)
 
     objects = ItemQuerySet.as_manager()
 

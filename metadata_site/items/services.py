@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Max, QuerySet
 from django.utils import timezone
@@ -26,7 +27,7 @@ from metadata_site.schemas.selectors import schema_current
 from metadata_site.schemas.validation import KEYFRAMES, validate_metadata
 from metadata_site.workspaces.models import Workspace
 
-from .models import ChangeSet, ChangeSetEntry, Item
+from .models import ChangeSet, ChangeSetEntry, Item, MediaStatus
 from .signals import metadata_written
 
 MODE_MERGE = "merge"
@@ -658,7 +659,12 @@ def items_create_bulk(*, workspace: Workspace, folder_id: int, items: list[NewIt
         return []
     now = timezone.now()
     table = connection.ops.quote_name(Item._meta.db_table)
-    columns = "workspace_id, folder_id, uid, title, kind, parent_id, frame_index, media_url, client_metadata, created_at, updated_at"
+    columns = ("workspace_id, folder_id, uid, title, kind, parent_id, frame_index, media_url, client_metadata, created_at, "
+               "updated_at, media_status")
+    # An item with a media URL waits for the media worker (queued below, when the transaction commits), unless
+    # fetching URLs is turned off (MEDIA_FETCH_URLS).
+    fetch = settings.MEDIA_FETCH_URLS
+    statuses = [MediaStatus.PENDING if fetch and n.media_url else MediaStatus.NONE for n in items]
     uids = _uuid4s(len(items))
     if connection.vendor == "postgresql":
         dumps = fastjson.dumps
@@ -671,17 +677,18 @@ def items_create_bulk(*, workspace: Workspace, folder_id: int, items: list[NewIt
             ws = workspace.pk
             with cursor.cursor.copy(f"COPY {table} (id, {columns}) FROM STDIN") as copy:
                 write = copy.write_row
-                for pk, u, n in zip(pks, uids, items, strict=True):
+                for pk, u, n, status in zip(pks, uids, items, statuses, strict=True):
                     write((pk, ws, folder_id, u, n.title, n.kind, n.parent_id, n.frame_index, n.media_url,
-                           dumps(n.metadata), now, now))
+                           dumps(n.metadata), now, now, status))
+        _queue_media(pks, statuses)
         return pks
     # SQLite stores a uid as its 32 hex digits (Django's UUIDField).
     hexes = [u.hex for u in uids]
     payload = fastjson.dumps(
         [
             {"u": u, "t": n.title, "k": n.kind, "m": n.media_url, "p": n.parent_id, "f": n.frame_index,
-             "md": n.metadata}
-            for u, n in zip(hexes, items, strict=True)
+             "md": n.metadata, "s": status}
+            for u, n, status in zip(hexes, items, statuses, strict=True)
         ]
     )
     stamp = connection.ops.adapt_datetimefield_value(now)
@@ -689,12 +696,20 @@ def items_create_bulk(*, workspace: Workspace, folder_id: int, items: list[NewIt
         cursor.execute(
             f"INSERT INTO {table} ({columns}) "
             "SELECT %s, %s, value ->> '$.u', value ->> '$.t', value ->> '$.k', value ->> '$.p', value ->> '$.f', "
-            "value ->> '$.m', value -> '$.md', %s, %s FROM json_each(%s) ORDER BY key "
+            "value ->> '$.m', value -> '$.md', %s, %s, value ->> '$.s' FROM json_each(%s) ORDER BY key "
             "RETURNING uid, id",
             (workspace.pk, folder_id, stamp, stamp, payload),
         )
         pk_by_uid = dict(cursor.fetchall())
-    return [pk_by_uid[u] for u in hexes]
+    pks = [pk_by_uid[u] for u in hexes]
+    _queue_media(pks, statuses)
+    return pks
+
+
+def _queue_media(pks: list[int], statuses: list[str]) -> None:
+    from metadata_site.media.services import media_queue_new  # media builds on items
+
+    media_queue_new([pk for pk, status in zip(pks, statuses, strict=True) if status == MediaStatus.PENDING])
 
 
 # --- renaming a key ----------------------------------------------------------------------------------

@@ -7,12 +7,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import pluralize
+from django.template.defaultfilters import filesizeformat, pluralize
 from django.urls import reverse
 from django.utils.http import quote_etag, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from metadata_site.collections.selectors import collection_tags_for_items
+from metadata_site.media.selectors import item_keyframes, item_original_url, item_thumbnail_url
+from metadata_site.media.views import serve_thumbnail
 from metadata_site.projects.models import Folder
 from metadata_site.schemas.fields import Schema
 from metadata_site.schemas.selectors import schema_current
@@ -21,7 +23,7 @@ from metadata_site.workspaces.access import Access, get_access
 from metadata_site.workspaces.models import Role
 
 from .forms import BulkEditForm, MetadataFieldsForm, MetadataJsonForm
-from .models import ChangeSet, Item, ItemKind
+from .models import ChangeSet, Item, ItemKind, MediaStatus
 from .services import (
     MODE_MERGE,
     STATUS_CHANGED,
@@ -48,6 +50,7 @@ UNDO_CONFLICT_ITEM = "{title} (changed by change {newer})"
 UNDO_CONFLICTS_SHOWN = 5
 CHANGE_SETS_PER_PAGE = 50
 CHANGE_SET_ENTRIES_SHOWN = 100
+MAX_TIMELINE_MARKS = 500
 
 
 def _get_item_for_user(request: HttpRequest, slug: str, uid, *, role: str = Role.VIEWER):
@@ -72,6 +75,84 @@ def _display_rows(schema: Schema, metadata: dict) -> list[dict]:
     return rows
 
 
+def _timeline_marks(
+    *, keyframes: list[dict], declared, frame_items, fps: float | None, duration: float | None
+) -> list[dict]:
+    """Timeline marks of a video: its keyframes (as the worker found them, and the frame numbers its metadata
+    declares under ``keyframes``) and its frame items (kind frame, at frame_index / fps), each with its time in
+    seconds and its position on the timeline in percent."""
+    marks: dict[float, dict] = {}
+    if fps and fps > 0 and isinstance(declared, list):
+        for number in declared[:MAX_TIMELINE_MARKS]:
+            if isinstance(number, int) and not isinstance(number, bool) and number >= 0:
+                t = round(number / fps, 3)
+                marks[t] = {"time": t, "label": f"keyframe {number} · {t:.2f} s", "source": "keyframe", "thumb": ""}
+    for k in keyframes:
+        t = round(float(k["t"]), 3)
+        label = f"keyframe {k['frame']} · {t:.2f} s" if k.get("frame") is not None else f"keyframe · {t:.2f} s"
+        marks[t] = {"time": t, "label": label, "source": "keyframe", "thumb": k.get("url", "")}
+    if fps and fps > 0:
+        for frame, thumb in frame_items:
+            if frame.frame_index is None:
+                continue
+            t = round(frame.frame_index / fps, 3)
+            marks[t] = {"time": t, "label": f"{frame.title} · frame {frame.frame_index} · {t:.2f} s",
+                        "source": "item", "thumb": thumb}
+    out = sorted(marks.values(), key=lambda m: m["time"])
+    end = duration if duration and duration > 0 else (out[-1]["time"] if out else 0) or 1
+    for m in out:
+        m["percent"] = round(min(100.0, 100.0 * m["time"] / end), 3)
+    return out
+
+
+def _media_urls(workspace, item: Item) -> tuple[str, str]:
+    """(full-size source, thumbnail) URLs of an item's picture: the stored original when there is one."""
+    thumb = item_thumbnail_url(slug=workspace.slug, item=item)
+    original = item_original_url(slug=workspace.slug, item=item)
+    image = original and item.media_status == MediaStatus.READY and item.kind != ItemKind.VIDEO
+    return (original if image else thumb), thumb
+
+
+def _media_properties(item: Item) -> list[tuple[str, str]]:
+    props = []
+    if item.width and item.height:
+        props.append(("Size", f"{item.width} × {item.height} px"))
+    if item.duration:
+        props.append(("Duration", f"{item.duration:.2f} s" + (f" · {item.fps:g} fps" if item.fps else "")))
+    if item.frame_count:
+        props.append(("Frames", str(item.frame_count)))
+    if item.content_type:
+        props.append(("Type", item.content_type))
+    if item.file_size:
+        props.append(("File size", filesizeformat(item.file_size)))
+    return props
+
+
+def _viewer_media(workspace, item: Item, frames: list[dict]) -> dict:
+    """What the viewer's stage shows: an image to zoom, a video with its timeline marks, or a group's frames."""
+    src, thumb = _media_urls(workspace, item)
+    note = item.media_error if item.media_status == MediaStatus.ERROR else (
+        "Reading the file…" if item.media_status == MediaStatus.PENDING else "")
+    common = {"properties": _media_properties(item), "status_note": note, "width": item.width, "height": item.height}
+    if item.kind == ItemKind.VIDEO:
+        frame_items = [
+            (f, _media_urls(workspace, f)[1])
+            for f in item.frames.filter(kind=ItemKind.FRAME).order_by("frame_index", "id")[:MAX_TIMELINE_MARKS]
+        ]
+        md = item.client_metadata if isinstance(item.client_metadata, dict) else {}
+        marks = _timeline_marks(keyframes=item_keyframes(slug=workspace.slug, item=item), declared=md.get(KEYFRAMES),
+                                frame_items=frame_items, fps=item.fps, duration=item.duration)
+        original = item_original_url(slug=workspace.slug, item=item)
+        if original is None:
+            return {**common, "kind": "none"}
+        return {**common, "kind": "video", "src": original, "poster": thumb if item.thumbnail_name else "",
+                "keyframes": marks, "fps": item.fps, "duration": item.duration}
+    if item.kind == ItemKind.IMAGE_GROUP:
+        first = frames[0]["src"] if frames else src
+        return {**common, "kind": "group", "src": first, "width": None, "height": None}
+    return {**common, "kind": "image", "src": src}
+
+
 def _metadata_ctx(access: Access, item: Item, **extra) -> dict:
     schema = schema_current(workspace=access.workspace)
     md = item.client_metadata if isinstance(item.client_metadata, dict) else {}
@@ -79,9 +160,12 @@ def _metadata_ctx(access: Access, item: Item, **extra) -> dict:
     if item.kind in (ItemKind.IMAGE_GROUP, ItemKind.VIDEO):  # a group's frames, a video's keyframe items
         for frame in item.frames.order_by("frame_index", "id"):
             frame_md = frame.client_metadata if isinstance(frame.client_metadata, dict) else {}
+            src, thumb = _media_urls(access.workspace, frame)
             frames.append(
                 {
                     "item": frame,
+                    "src": src,
+                    "thumb": thumb,
                     "rows": _display_rows(schema, frame_md),
                     "undeclared": {k: v for k, v in frame_md.items() if schema.get(k) is None},
                 }
@@ -109,10 +193,24 @@ def _metadata_ctx(access: Access, item: Item, **extra) -> dict:
 @login_required
 @require_GET
 def item_detail(request: HttpRequest, slug: str, uid) -> HttpResponse:
+    """The item page, which is the viewer: the media (zoom and pan, a video with its keyframes, an image group's
+    frames) beside the editable metadata. Opened from the explorer (its query string plus ``explore=1``), ← / →
+    step through the explorer's result in its order and Esc returns to the grid at the same place."""
+    from metadata_site.explorer.filters import FilterError
+    from metadata_site.explorer.views import VIEWER_MARK, viewer_navigation
+
     access, item = _get_item_for_user(request, slug, uid)
     ctx = _metadata_ctx(access, item)
     ctx["datasets"] = item.datasets.select_related("project")
     ctx["collections"] = collection_tags_for_items(workspace_id=item.workspace_id, item_ids=[item.pk])[item.pk]
+    ctx["media"] = _viewer_media(access.workspace, item, ctx["frames"])
+    ctx["nav"] = None
+    if request.GET.get(VIEWER_MARK):
+        try:
+            ctx["nav"] = viewer_navigation(request, workspace=access.workspace, item=item)
+        except FilterError as err:
+            ctx["nav_error"] = err
+            return render(request, "items/item.html", ctx, status=400)
     return render(request, "items/item.html", ctx)
 
 
@@ -130,6 +228,7 @@ def _after_edit(request: HttpRequest, access: Access, item: Item, result, form, 
         if not request.htmx:
             ctx["datasets"] = item.datasets.select_related("project")
             ctx["collections"] = collection_tags_for_items(workspace_id=item.workspace_id, item_ids=[item.pk])[item.pk]
+            ctx["media"] = _viewer_media(access.workspace, item, ctx["frames"])
         return render(request, template, ctx, status=200 if request.htmx else 400)
     note = METADATA_SAVED if row is not None and row["status"] == STATUS_CHANGED else METADATA_UNCHANGED
     if request.htmx:
@@ -313,8 +412,13 @@ def _undo_conflicts_message(conflicts: list[dict]) -> str:
 def item_thumbnail(request: HttpRequest, slug: str, uid) -> HttpResponse:
     access = get_access(request.user, slug)
     item = get_object_or_404(
-        Item.objects.only("uid", "title", "client_metadata", "updated_at"), workspace=access.workspace, uid=uid
+        Item.objects.only("uid", "title", "client_metadata", "updated_at", "thumbnail_name"),
+        workspace=access.workspace,
+        uid=uid,
     )
+    if item.thumbnail_name:  # made by the media worker from the real bytes; never rendered here
+        return serve_thumbnail(request, item.thumbnail_name)
+    # No media (or not read yet): the generated placeholder.
     etag = quote_etag(f"{item.uid}-{int(item.updated_at.timestamp())}")
     if request.headers.get("If-None-Match") == etag:
         return HttpResponse(status=304)

@@ -1,5 +1,5 @@
 // Explorer enhancements: live "N selected" count, "Select page" without a reload, the OR group builder's
-// add / remove rows, and keeping the old count and facets (dimmed) while new ones load.
+// add / remove rows, keeping the old count and facets (dimmed) while new ones load, and the tile size.
 // Every control also works without this file (links and forms reload the page; "Apply filters" submits).
 (function () {
   "use strict";
@@ -206,4 +206,24 @@
     setupOr(document);
     refresh();
   });
+  // Tile size of the grid, remembered in this browser.
+  var TILE_KEY = "metadata_site.tileSize";
+  function tiles(root) {
+    var input = root.querySelector ? root.querySelector("#tile-size") : null;
+    var grid = document.getElementById("grid");
+    if (!input || !grid) return;
+    var saved = null;
+    try { saved = window.localStorage.getItem(TILE_KEY); } catch (e) { /* storage may be off */ }
+    if (saved) input.value = saved;
+    grid.style.setProperty("--tile", input.value + "px");
+    input.closest(".tile-size").hidden = false;
+  }
+  document.addEventListener("input", function (ev) {
+    if (ev.target.id !== "tile-size") return;
+    var grid = document.getElementById("grid");
+    if (grid) grid.style.setProperty("--tile", ev.target.value + "px");
+    try { window.localStorage.setItem(TILE_KEY, ev.target.value); } catch (e) { /* storage may be off */ }
+  });
+  document.addEventListener("DOMContentLoaded", function () { tiles(document); });
+  document.addEventListener("htmx:afterSettle", function () { tiles(document); });
 })();

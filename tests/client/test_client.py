@@ -151,3 +151,29 @@ def test_collections_and_a_dataset_from_them(client, corpus):
                                                      collections=[picked["id"], warm["id"]])
     assert dataset["item_count"] == 9 and dataset["status"] == "READY"
     assert [c["title"] for c in client.collections.list()] == ["Picked", "Warm"]
+
+
+def test_upload_media_sends_files_in_batches_and_returns_a_row_per_path(client, workspace, tmp_path):
+    import io
+
+    from PIL import Image
+
+    make_schema(workspace, [{"name": "weather", "type": "enum", "options": ["Sunny", "Rain"]}])
+    folder = make_folder(workspace, "uploads")
+    paths = []
+    for i in range(5):
+        buf = io.BytesIO()
+        Image.new("RGB", (40 + i, 30), (i * 40, 0, 0)).save(buf, format="PNG")
+        path = tmp_path / f"p{i}.png"
+        path.write_bytes(buf.getvalue())
+        paths.append(path)
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hello")
+    result = client.upload_media(folder.pk, [*paths, bad], metadata={"p1.png": {"weather": "Rain"}}, batch_files=2)
+    assert (result["created"], result["updated"], result["failed"]) == (5, 0, 1)
+    assert [r["index"] for r in result["results"]] == [0, 1, 2, 3, 4, 5]
+    assert result["results"][5]["status"] == "failed" and result["results"][5]["code"] == 415
+    assert "not an accepted image or video" in result["results"][5]["error"]
+    assert Item.objects.get(folder=folder, title="p1.png").client_metadata == {"weather": "Rain"}
+    again = client.upload_media(folder.pk, paths[:1])
+    assert again["updated"] == 1 and Item.objects.filter(folder=folder).count() == 5

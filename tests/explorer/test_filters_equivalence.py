@@ -4,16 +4,15 @@ projection counts the same. Runs on whichever database the suite runs on (SQLite
 with DATABASE_URL)."""
 
 import pytest
-from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from metadata_site.explorer import filters as fl
-from metadata_site.explorer import projection
 from metadata_site.explorer.reference import RefItem, evaluate
 from metadata_site.items.models import Item
 from metadata_site.schemas.fields import FieldSpec, FieldType, Schema
 from metadata_site.schemas.validation import validate_value
+from tests.explorer.helpers import assert_database_returns
 from tests.factories import make_folder
 
 WEATHER = ("Sunny", "Rain", "Fog")
@@ -168,22 +167,7 @@ def test_the_database_returns_what_the_reference_returns(workspace, folder, data
         [RefItem(id=i.pk, title=i.title, metadata=i.client_metadata) for i in created], query, schema=SCHEMA
     )
 
-    qs = fl.items_matching(query, schema=SCHEMA, workspace=workspace)
-    assert qs.count() == len(expected)
-    if connection.vendor == "postgresql":
-        # The typed projection's count: built at the first example, then kept in step by its triggers
-        # through every example's deletes and inserts.
-        if projection.Reader.for_workspace(workspace, SCHEMA) is None:
-            projection.build(workspace_id=workspace.pk, schema=SCHEMA)
-        assert projection.Reader.for_workspace(workspace, SCHEMA).count(query) == len(expected)
-    got, after = [], None
-    for _ in range(len(expected) + 2):
-        page = fl.page_items(qs, query, schema=SCHEMA, limit=page_size, after=after)
-        got += [i.pk for i in page.items]
-        after = page.next_cursor
-        if after is None:
-            break
-    assert got == expected
+    assert_database_returns(expected, query, schema=SCHEMA, workspace=workspace, page_size=page_size)
 
 
 @pytest.mark.django_db

@@ -4,16 +4,11 @@ subprocess must reach the test database), and a worker killed mid-import is resu
 finishes with the same result as an uninterrupted run."""
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
@@ -25,27 +20,6 @@ from ..factories import make_folder, make_item
 from .helpers import corpus_schema
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def real_worker(settings, tmp_path):
-    if connection.vendor != "postgresql":
-        pytest.skip("a worker process cannot reach the in-memory SQLite test database")
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
-    settings.MEDIA_ROOT = tmp_path
-    db = connection.settings_dict
-    env = {**os.environ, "MEDIA_ROOT": str(tmp_path), "DATABASE_CONN_MAX_AGE": "0",
-           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"}
-
-    def start(*extra):
-        return subprocess.Popen([sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay",
-                                 "--interval", "0.1", *extra], cwd=ROOT, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    return start
-
 
 def _queue(workspace, owner, folder, path):
     task = import_task_create(workspace=workspace, user=owner, kind="metadata_rows", target={"folder": folder.pk},

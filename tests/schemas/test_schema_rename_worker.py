@@ -6,10 +6,8 @@ from metadata_site.items.models import Item
 from metadata_site.schemas.models import FieldRenameStatus
 from metadata_site.schemas.services import schema_rename_field
 from tests.factories import make_folder, make_schema
-from tests.imports import test_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
-real_worker = test_worker.real_worker  # the fixture of the import worker tests
 
 
 def test_the_worker_process_moves_the_values_of_a_rename(workspace, owner, real_worker):

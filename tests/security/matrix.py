@@ -70,6 +70,7 @@ PARAMS = {
     "ontology": "project.uid",
     "version": "=1",
     "kind": "=readme",
+    "folder_id": "folder.pk",
 }
 
 _INFO = {
@@ -124,6 +125,9 @@ MATRIX: dict[str, Entry] = {
     # items
     W + "items/<uuid:uid>/": Entry({"GET": READ}),
     W + "items/<uuid:uid>/thumb.png": Entry({"GET": READ}),
+    # media
+    W + "items/<uuid:uid>/original": Entry({"GET": READ, "HEAD": READ}, {"uid": "video.uid"}),
+    W + "items/<uuid:uid>/keyframes/<int:n>": Entry({"GET": READ, "HEAD": READ}, {"uid": "video.uid", "n": "=0"}),
     W + "items/<uuid:uid>/metadata/": Entry({"POST": WRITE}),
     W + "items/<uuid:uid>/metadata/json/": Entry({"POST": WRITE}),
     W + "items/bulk-edit/": Entry({"POST": WRITE}),
@@ -198,6 +202,7 @@ MATRIX: dict[str, Entry] = {
         "w/<slug>/schema/inferred": {"GET": READ},
         "w/<slug>/change_sets": {"GET": READ},
         "w/<slug>/change_sets/<int:change_set_id>/undo": {"POST": WRITE},
+        "w/<slug>/folders/<folder_id>/media": {"POST": WRITE},  # no file sent: an editor gets 400
     }.items()},
     # Encord SDK (signed requests; a key acts for its user's workspaces). The write bodies name the acme item,
     # so a stranger's key gets 404 and a viewer's 403 rather than an empty success.

@@ -63,6 +63,7 @@ def _objects(workspace, owner) -> dict[str, Any]:
     make_schema(workspace, FIELDS)
     o["folder"] = make_folder(workspace, "root")
     o["item"] = make_item(o["folder"], metadata={"weather": "Sunny", "temperature": 20.5})
+    o["video"] = _video_item(workspace, o["folder"])
     o["project"] = make_project(workspace)
     o["dataset"] = make_dataset(o["project"], items=[o["item"]])
     item_metadata_write(workspace=workspace, user=owner, updates={o["item"].pk: {"temperature": 21.0}}, mode="merge")
@@ -94,6 +95,19 @@ def _objects(workspace, owner) -> dict[str, Any]:
         created_by=owner,
     )
     return o
+
+
+def _video_item(workspace, folder):
+    """An uploaded video the media worker has read (a stored original and keyframe thumbnails to serve)."""
+    from metadata_site.media.services import item_attach_media, media_store
+    from metadata_site.media.tasks import make_media_items
+
+    from ..media.helpers import video_bytes
+
+    blob = media_store(data=video_bytes(), filename="clip.mp4")
+    item = item_attach_media(workspace=workspace, folder=folder, title="clip.mp4", blob=blob, queue=False)
+    make_media_items([item.pk])
+    return item
 
 
 def _credentials(world: World) -> None:

@@ -3,17 +3,37 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from metadata_site.items.models import Item
+from metadata_site.items.models import Item, ItemKind, MediaStatus
 from metadata_site.lib import corpus
 from metadata_site.projects.models import Dataset, Project
 from metadata_site.schemas.models import MetadataSchema
 
 
-def test_it_builds_the_demo_workspace_once(db, settings):
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def test_it_builds_the_demo_workspace_once(db, settings, django_capture_on_commit_callbacks):
     settings.DEBUG = True
-    call_command("seed_demo", items=60)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", items=60)
     count = Item.objects.count()
     assert count > 60
+    # Real pictures and videos, through the upload pipeline and the worker.
+    images = Item.objects.filter(kind=ItemKind.IMAGE).exclude(folder__name="incoming (no schema yet)")
+    assert Item.objects.filter(folder__name="incoming (no schema yet)").count() == 24  # metadata only, no schema
+    assert images.count() == 60 and not images.filter(blob__isnull=True).exists()
+    assert set(images.values_list("media_status", "width", "height", "content_type")) == {
+        (MediaStatus.READY, 640, 480, "image/jpeg")}
+    videos = Item.objects.filter(kind=ItemKind.VIDEO)
+    assert videos.count() == 3
+    for video in videos:
+        assert (video.content_type, video.width, video.fps) == ("video/mp4", 320, 24.0)
+        assert len(video.media_info["keyframes"]) == 4  # one each second
+        assert video.frames.filter(kind=ItemKind.FRAME, blob__isnull=False).count() == 2
+    group = Item.objects.filter(kind=ItemKind.IMAGE_GROUP).first()
+    assert group.frames.filter(media_status=MediaStatus.READY).count() == 5 and group.thumbnail_name
     assert Project.objects.count() == 2
     assert Dataset.objects.count() == 3
     night = Dataset.objects.get(name="night-all")
@@ -56,17 +76,19 @@ def test_a_second_demo_workspace_loads_beside_the_first(db, settings):
     assert Item.objects.filter(workspace__slug="other").count() == len(other)
 
 
-def test_a_benchmark_corpus_loads_beside_the_demo_that_used_its_ids(db, settings, tmp_path):
+def test_a_benchmark_corpus_loads_beside_the_demo_and_beside_another_that_used_its_ids(db, settings, tmp_path):
     settings.DEBUG = True
     call_command("seed_demo", items=20)
     path = tmp_path / "c.jsonl"
     records = list(corpus.generate(25))
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     call_command("seed_demo", corpus=path, workspace="bench")
-    bench = Item.objects.filter(workspace__slug="bench")
-    assert bench.count() == 25
-    assert sorted(bench.values_list("title", flat=True)) == sorted(r["title"] for r in records)
-    assert Item.objects.get(uid=records[0]["media_id"]).workspace.slug == "demo"
+    call_command("seed_demo", corpus=path, workspace="bench2")  # the same fixed ids: derived ones for this one
+    for slug in ("bench", "bench2"):
+        loaded = Item.objects.filter(workspace__slug=slug)
+        assert loaded.count() == 25
+        assert sorted(loaded.values_list("title", flat=True)) == sorted(r["title"] for r in records)
+    assert Item.objects.get(uid=records[0]["media_id"]).workspace.slug == "bench"
 
 
 def test_the_demo_has_undeclared_keys_to_filter_and_to_infer_a_schema_from(db, settings):

@@ -69,7 +69,7 @@ def storage_item(item: Item, *, owner: str, include_metadata: bool = True) -> di
         "dicomInstanceUid": None,
         "dicomStudyUid": None,
         "dicomSeriesUid": None,
-        "frameCount": getattr(item, "frame_count", None) if item.kind == ItemKind.IMAGE_GROUP else None,
+        "frameCount": getattr(item, "group_frame_count", None) if item.kind == ItemKind.IMAGE_GROUP else None,
         "audioSampleRate": None,
         "audioBitDepth": None,
         "audioCodec": None,

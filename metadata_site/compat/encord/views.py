@@ -259,7 +259,7 @@ def _items(signer: Signer) -> QuerySet:
         .select_related("folder")
         .annotate(
             backed_count=Count("dataset_memberships", distinct=True),
-            frame_count=Count("frames", distinct=True),
+            group_frame_count=Count("frames", distinct=True),
         )
     )
 

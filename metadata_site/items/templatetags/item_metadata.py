@@ -54,3 +54,11 @@ def as_json_filter(value) -> str:
 def metadata_key_diff(before, after) -> list:
     """The per-key changes from `before` to `after` (`lib.jsondiff.key_diff`)."""
     return key_diff(before, after)
+
+
+@register.simple_tag
+def item_thumb_url(workspace, item) -> str:
+    """The item's thumbnail URL (versioned when the worker made one, so browsers keep it)."""
+    from metadata_site.media.selectors import item_thumbnail_url
+
+    return item_thumbnail_url(slug=workspace.slug, item=item)

@@ -7,13 +7,13 @@
 
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from metadata_site.explorer import projection
 from metadata_site.explorer.indexes import ensure_field_indexes
 from metadata_site.schemas.fields import Schema
 from metadata_site.schemas.selectors import schema_current
-from metadata_site.workspaces.models import Workspace
+from metadata_site.workspaces.commands import command_workspace
 
 
 class Command(BaseCommand):
@@ -25,9 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-projection", action="store_true", help="leave the typed projection as it is")
 
     def handle(self, *args, workspace: str, drop: bool, no_projection: bool, **options):
-        ws = Workspace.objects.filter(slug=workspace).first()
-        if ws is None:
-            raise CommandError(f"No workspace {workspace!r}")
+        ws = command_workspace(workspace)
         schema = Schema(version=0) if drop else schema_current(workspace=ws)
         result = ensure_field_indexes(workspace_id=ws.pk, schema=schema)
         self.stdout.write(f"created {len(result['created'])}, dropped {len(result['dropped'])} indexes")

@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from metadata_site.imports.management.commands._options import workspace_and_user
 from metadata_site.imports.models import ApplyPolicy, ImportKind, ImportMode, ImportStatus, ImportTask
 from metadata_site.imports.services import (
     ImportTaskError,
@@ -14,7 +14,6 @@ from metadata_site.imports.services import (
     import_task_run,
     import_task_upload_path,
 )
-from metadata_site.workspaces.models import Workspace
 
 
 class Command(BaseCommand):
@@ -41,14 +40,7 @@ class Command(BaseCommand):
         path = Path(opts["file"])
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
-        workspace = Workspace.objects.filter(slug=opts["workspace"]).first()
-        if workspace is None:
-            raise CommandError(f"No workspace {opts['workspace']!r}")
-        user = None
-        if opts["user"]:
-            user = get_user_model().objects.filter(username=opts["user"]).first()
-            if user is None:
-                raise CommandError(f"No user {opts['user']!r}")
+        workspace, user = workspace_and_user(opts)
         target = {"folder": opts["folder"], "dataset": opts["dataset"], "field": opts["field"]}
         try:
             task = import_task_create(

@@ -5,9 +5,12 @@
 """
 
 import json
+import multiprocessing
+import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from itertools import islice
 from pathlib import Path
 
@@ -19,7 +22,8 @@ from django.utils import timezone
 
 from metadata_site.items.models import Item, ItemKind
 from metadata_site.items.services import video_keyframes_sync
-from metadata_site.lib import corpus
+from metadata_site.lib import corpus, demo_scenes
+from metadata_site.media.services import item_attach_media, media_queue_new, media_store
 from metadata_site.projects.models import Dataset, DatasetItem, Folder, Project
 from metadata_site.projects.services import project_attach_dataset
 from metadata_site.schemas.models import MetadataSchema
@@ -27,6 +31,13 @@ from metadata_site.schemas.signals import schema_changed
 from metadata_site.workspaces.models import Membership, Role, Workspace
 
 DEMO_ITEMS = 2400
+DEMO_GROUPS = 4
+DEMO_GROUP_FRAMES = 5
+DEMO_VIDEOS = 3
+VIDEO_FPS = 24
+VIDEO_SECONDS = 4
+VIDEO_FRAME_SECONDS = (1, 3)  # frame items under each video, at these seconds
+WEATHER_LATER = ["Rain", "Fog", "Sunny", "Cloudy", "Snow"]
 BATCH = 10_000
 
 PROJECT_README = """# Road scenes
@@ -49,6 +60,11 @@ PROJECT_CUSTOM_DATA = {
     "model": {"architecture": "YOLOv8", "input_size": [640, 640]},
     "export": {"format": "COCO", "include_masks": True, "min_object_area": 100},
 }
+
+
+def _later(metadata: dict, n: int) -> dict:
+    """A video's metadata at a later frame: the weather has changed."""
+    return {**metadata, "weather": WEATHER_LATER[n % len(WEATHER_LATER)]}
 
 
 def _media_url(metadata: dict) -> str:
@@ -113,68 +129,83 @@ class Command(BaseCommand):
             )
             transaction.on_commit(lambda: schema_changed.send(sender=MetadataSchema, workspace=ws, schema=schema))
 
-    @transaction.atomic
     def _demo(self, ws: Workspace, user, n: int) -> None:
+        started = time.monotonic()
         self._declare_schema(ws, user)
+        records = list(corpus.generate(n + 40))
+        images, extra = records[:n], records[n:]
+        jobs = [("jpeg", i, rec["metadata"]) for i, rec in enumerate(images)]
+        for g in range(DEMO_GROUPS):
+            jobs += [("jpeg", 100_000 + g * 10 + f, extra[g * 6 + f + 1]["metadata"]) for f in range(DEMO_GROUP_FRAMES)]
+        for v in range(DEMO_VIDEOS):
+            md = extra[30 + v]["metadata"]
+            jobs.append(("video", 200_000 + v, md, VIDEO_SECONDS, VIDEO_FPS))
+            jobs += [("jpeg", 300_000 + v * 10 + k, _later(md, v + k)) for k in range(len(VIDEO_FRAME_SECONDS))]
+        # Rendered in child processes (spawned: they import the renderer alone, never this process's database
+        # connection or threads) while this one stores what is ready, in the order of `jobs`.
+        workers = max(1, min(os.cpu_count() or 1, 4))
+        # The items are queued for the worker once stored, many per task (media_queue_new), not one task each.
+        with (
+            ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool,
+            transaction.atomic(),
+        ):
+            stored = self._store(ws, images, extra, pool.map(demo_scenes.render_job, jobs, chunksize=16))
+            media_queue_new(stored)
+            self._projects(ws, user)
+        self.stdout.write(self.style.SUCCESS(
+            f"Demo workspace {ws.slug!r}: {Item.objects.filter(workspace=ws).count()} items with real pictures and "
+            f"videos, rendered and stored in {time.monotonic() - started:.1f} s; the worker makes their thumbnails."
+        ))
+
+    def _store(self, ws: Workspace, images: list[dict], extra: list[dict], pictures: Iterator[bytes]) -> list[int]:
+        """Every picture through the upload pipeline: stored by hash, attached to its item; returns the items' ids
+        for the worker. `pictures` yields them in the order `_demo` listed them."""
+        ids: list[int] = []
         root = Folder.objects.create(workspace=ws, name="fleet-cameras", description="All fleet camera uploads")
         years = {y: Folder.objects.create(workspace=ws, parent=root, name=y) for y in ("2024", "2025")}
         groups_folder = Folder.objects.create(workspace=ws, name="multi-view rigs")
         videos_folder = Folder.objects.create(workspace=ws, name="dashcam videos")
-        rows = []
-        records = list(corpus.generate(n))
-        make_uid = _uid_maker(ws, records[0]["media_id"]) if records else uuid.UUID
-        for rec in records:
+        for rec in images:
             folder = years[rec["metadata"]["captured_at"][:4]]
-            rows.append(
-                Item(
-                    workspace=ws,
-                    folder=folder,
-                    uid=make_uid(rec["media_id"]),
-                    title=rec["title"],
-                    kind=ItemKind.IMAGE,
-                    media_url=rec["metadata"]["source"],
-                    client_metadata=rec["metadata"],
-                )
-            )
-        Item.objects.bulk_create(rows, batch_size=1000)
-        extra = list(corpus.generate(n + 40))[n:]
-        for g in range(4):
+            blob = media_store(data=next(pictures), filename=rec["title"])
+            ids.append(item_attach_media(workspace=ws, folder=folder, title=rec["title"], blob=blob,
+                                         metadata=rec["metadata"], queue=False).pk)
+        for g in range(DEMO_GROUPS):
             group = Item.objects.create(
-                workspace=ws,
-                folder=groups_folder,
-                title=f"rig_{g + 1:03d}",
-                kind=ItemKind.IMAGE_GROUP,
+                workspace=ws, folder=groups_folder, title=f"rig_{g + 1:03d}", kind=ItemKind.IMAGE_GROUP,
                 client_metadata={"weather": extra[g * 6]["metadata"]["weather"], "camera": f"rig-{g + 1:02d}"},
             )
-            for f in range(5):
-                rec = extra[g * 6 + f + 1]
-                Item.objects.create(
-                    workspace=ws,
-                    folder=groups_folder,
-                    parent=group,
-                    frame_index=f,
-                    title=f"rig_{g + 1:03d}_view_{f}.jpg",
-                    kind=ItemKind.FRAME,
-                    media_url=rec["metadata"]["source"],
-                    client_metadata=rec["metadata"],
-                )
-        videos = []
-        for v in range(3):
-            rec = extra[30 + v]
-            videos.append(Item.objects.create(
-                workspace=ws,
-                folder=videos_folder,
-                title=f"drive_{v + 1:03d}.mp4",
-                kind=ItemKind.VIDEO,
-                client_metadata={**rec["metadata"], "keyframes": [0, 120 + v * 10, 480]},
-                # the last one as imported with a sampling rate of 0: only its first frame and keyframes
-                video_config={"sampling_rate": 0, "keyframe_mode": "frame"} if v == 2 else None,
-            ))
-        video_keyframes_sync(workspace=ws, item_ids=[video.pk for video in videos])
-        first = videos[0].frames.get(frame_index=120 + 0)
-        first.client_metadata = {"weather": "Fog", "dark": True}  # a keyframe with metadata of its own
-        first.save(update_fields=["client_metadata"])
+            for f in range(DEMO_GROUP_FRAMES):
+                ids.append(self._frame(ws, groups_folder, group, f, f"rig_{g + 1:03d}_view_{f}.jpg", next(pictures),
+                                       extra[g * 6 + f + 1]["metadata"]))
+        videos: list[int] = []
+        for v in range(DEMO_VIDEOS):
+            md = extra[30 + v]["metadata"]
+            title = f"drive_{v + 1:03d}.mp4"
+            blob = media_store(data=next(pictures), filename=title)
+            # Its stills are its keyframes (frames of interest), each an item with metadata of its own.
+            keyframes = [second * VIDEO_FPS for second in VIDEO_FRAME_SECONDS]
+            video = item_attach_media(workspace=ws, folder=videos_folder, title=title, blob=blob,
+                                      metadata={**md, "keyframes": keyframes}, queue=False)
+            ids.append(video.pk)
+            videos.append(video.pk)
+            for k, second in enumerate(VIDEO_FRAME_SECONDS):
+                ids.append(self._frame(ws, videos_folder, video, second * VIDEO_FPS, f"drive_{v + 1:03d}_t{second}s.jpg",
+                                       next(pictures), _later(md, v + k)))
+        # The last one as imported with a sampling rate of 0: its first frame is an item too.
+        Item.objects.filter(pk=videos[-1]).update(video_config={"sampling_rate": 0, "keyframe_mode": "frame"})
+        video_keyframes_sync(workspace=ws, item_ids=videos)
         self._undeclared(ws)
+        return ids
+
+    def _frame(self, ws: Workspace, folder: Folder, parent: Item, index: int, title: str, data: bytes, md: dict) -> int:
+        """A frame item (of an image group, or a still of a video at `index`) with its own picture; its id."""
+        blob = media_store(data=data, filename=title)
+        item = item_attach_media(workspace=ws, folder=folder, title=title, blob=blob, metadata=md, queue=False)
+        Item.objects.filter(pk=item.pk).update(kind=ItemKind.FRAME, parent=parent, frame_index=index)
+        return item.pk
+
+    def _projects(self, ws: Workspace, user) -> None:
         now = timezone.now()
         roads = Project.objects.create(
             workspace=ws,

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('items', '0008_item_workspace_no_db_constraint'),
+        ('items', '0009_item_media_fields'),
     ]
 
     operations = [

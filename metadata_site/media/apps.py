@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class MediaConfig(AppConfig):
+    name = "metadata_site.media"
+    label = "media"
+
+    def ready(self) -> None:
+        from django.conf import settings
+        from PIL import Image
+
+        # Pillow's own decompression-bomb guard (it refuses twice this many pixels while opening a header) at the
+        # project's limit; decode.check_pixels refuses anything above the limit itself, with the image's size.
+        Image.MAX_IMAGE_PIXELS = settings.MEDIA_MAX_IMAGE_PIXELS

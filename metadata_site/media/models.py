@@ -1,0 +1,18 @@
+"""Stored bytes of media, by content hash: the same bytes are stored once, and a storage name never changes
+meaning (it is derived from the hash alone, never from a file name)."""
+
+from django.db import models
+
+
+class Blob(models.Model):
+    """One stored original (an uploaded image or video). Items point at it (`Item.blob`); reading it is allowed
+    only through an item of the reader's workspace, never by hash."""
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    size = models.BigIntegerField()
+    content_type = models.CharField(max_length=64)  # sniffed from the bytes, one of sniff.ACCEPTED
+    storage_name = models.CharField(max_length=200)  # e.g. originals/ab/cd/<sha256>
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.content_type} {self.sha256[:12]} ({self.size} bytes)"

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "media"
+urlpatterns = [
+    path("items/<uuid:uid>/original", views.media_original, name="original"),
+    path("items/<uuid:uid>/keyframes/<int:n>", views.media_keyframe, name="keyframe"),
+]
