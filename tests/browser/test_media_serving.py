@@ -39,14 +39,15 @@ STATUS = """async ([url, range]) => {
 }"""
 
 
-@pytest.fixture
-def media(settings, tmp_path):
+@pytest.fixture(params=[("mp4", "libx264"), ("webm", "libvpx-vp9")], ids=["h264-mp4", "vp9-webm"])
+def media(settings, tmp_path, request):
     settings.MEDIA_ROOT = tmp_path / "media"
     member = make_user("member")
     workspace = make_workspace("acme", members={member: Role.VIEWER})
     photo = uploaded(workspace, image_bytes(1280, 720), "photo.jpg")
-    clip = uploaded(workspace, video_bytes(seconds=2, fps=25, size=(64, 48), gop=10, fmt="webm", codec="libvpx-vp9"),
-                    "clip.webm")
+    fmt, codec = request.param
+    clip = uploaded(workspace, video_bytes(seconds=2, fps=25, size=(64, 48), gop=10, fmt=fmt, codec=codec),
+                    f"clip.{fmt}")
     return member, photo, clip
 
 
