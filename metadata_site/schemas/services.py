@@ -23,6 +23,7 @@ from metadata_site.items.services import (
     item_metadata_rename_key,
     item_metadata_write,
 )
+from metadata_site.lib.background import queue_work
 from metadata_site.workspaces.models import Workspace
 
 from .fields import FieldSpec, Schema
@@ -460,10 +461,8 @@ def schema_rename_field(*, workspace: Workspace, user, name: str, new_name: str)
             total=Item.objects.filter(workspace=workspace, client_metadata__has_key=name).count(),
             created_by=user if getattr(user, "is_authenticated", False) else None,
         )
-        from .tasks import field_rename_task
-
         # The database backend makes the task visible to the worker when this transaction commits.
-        field_rename_task.enqueue(rename_id=rename.pk)
+        queue_work(rename)
     return rename
 
 
@@ -511,9 +510,7 @@ def field_rename_revert(*, change_set: ChangeSet, user) -> None:
 
 def field_renames_resume() -> list[FieldRename]:
     """Queue every rename still marked running again (see the `resume_renames` command)."""
-    from .tasks import field_rename_task
-
     renames = list(FieldRename.objects.filter(status=FieldRenameStatus.RUNNING).order_by("pk"))
     for rename in renames:
-        field_rename_task.enqueue(rename_id=rename.pk)
+        queue_work(rename)
     return renames
