@@ -6,4 +6,4 @@ class SchemasConfig(AppConfig):
     label = "schemas"
 
     def ready(self) -> None:
-        from . import tasks  # noqa: F401 - connects the receiver that enqueues the services' background work
+        from . import receivers, tasks  # noqa: F401 - connect the undo of renames and the enqueueing of background work

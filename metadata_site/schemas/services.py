@@ -491,8 +491,8 @@ def field_rename_run(*, rename: FieldRename) -> FieldRename:
 
 
 def field_rename_revert(*, change_set: ChangeSet, user) -> None:
-    """Called by `change_set_undo` for a rename's change set, in its transaction: the field and the saved
-    filters get their old name back (the undo itself moves the values back)."""
+    """Called for a rename's change set by `change_set_undo` (through `receivers.revert_rename`), in its
+    transaction: the field and the saved filters get their old name back (the undo itself moves the values back)."""
     rename = FieldRename.objects.select_for_update().filter(change_set=change_set).first()
     if rename is None:
         return
