@@ -17,6 +17,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from metadata_site.items.models import Item, ItemKind
+from metadata_site.lib.background import queue_work
 from metadata_site.projects.models import Dataset, DatasetItem, DatasetStatus, Project
 from metadata_site.workspaces.models import Workspace
 
@@ -221,10 +222,8 @@ def collection_add_items(
             total=total,
             created_by=user if getattr(user, "is_authenticated", False) else None,
         )
-        from .tasks import collection_add_items_task
-
         ids = sorted({int(i) for i in item_ids}) if item_ids is not None else None
-        collection_add_items_task.enqueue(task_id=task.pk, item_ids=ids, filter_state=filter_state)
+        queue_work(task, item_ids=ids, filter_state=filter_state)
         return ItemsAdded(added=0, task=task)
     added = _insert_select(
         table=CollectionItem._meta.db_table,
@@ -453,9 +452,7 @@ def dataset_create_from_collections(
         task = CollectionTask.objects.create(
             workspace=workspace, kind=CollectionTaskKind.CREATE_DATASET, dataset=dataset, total=total, created_by=actor
         )
-        from .tasks import dataset_build_task
-
-        dataset_build_task.enqueue(task_id=task.pk, item_ids=ids)
+        queue_work(task, item_ids=ids)
     else:
         _insert_select(
             table=DatasetItem._meta.db_table,

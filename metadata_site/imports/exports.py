@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from metadata_site.explorer import filters
+from metadata_site.lib.background import queue_work
 from metadata_site.lib.csvescape import escape_cell
 from metadata_site.schemas.fields import FieldType, Schema
 from metadata_site.schemas.selectors import schema_current
@@ -137,10 +138,7 @@ def export_task_create(*, workspace: Workspace, user, params: Mapping[str, list[
         file_name=export_name(params, fmt),
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
-    from .tasks import run_export
-
-    result = run_export.enqueue(task.pk)
-    ImportTask.objects.filter(pk=task.pk).update(task_result_id=str(result.id))
+    queue_work(task)
     task.refresh_from_db()
     return task
 

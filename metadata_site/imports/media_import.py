@@ -32,6 +32,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from metadata_site.lib.background import queue_work
 from metadata_site.projects.models import Folder
 from metadata_site.schemas.selectors import schema_current
 
@@ -81,8 +82,6 @@ def media_import_create(
 ) -> ImportTask:
     """A media import task, checked and (`enqueue`) queued for the worker; without `enqueue` the caller runs
     `media_import_run` itself, as the command line does. Raises MediaImportError (nothing written)."""
-    from .services import _enqueue
-
     root = Path(directory).expanduser()
     if not root.is_dir():
         raise MediaImportError(MEDIA_NO_DIRECTORY.format(path=root))
@@ -123,7 +122,7 @@ def media_import_create(
                 shutil.rmtree(directory_, ignore_errors=True)
                 raise MediaImportError(exc.reason) from None
     if enqueue:
-        _enqueue(task)
+        queue_work(task)
     return task
 
 

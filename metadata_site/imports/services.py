@@ -30,6 +30,7 @@ from metadata_site.explorer import indexes as explorer_indexes
 from metadata_site.explorer.tasks import build_field_indexes, maintain_projection
 from metadata_site.items.models import ChangeSet, Item
 from metadata_site.items.services import CHANGE_SET_ALREADY_UNDONE, ChangeSetError, change_set_undo
+from metadata_site.lib.background import queue_work
 from metadata_site.lib.gctune import bulk_gc
 from metadata_site.lib.maintenance import analyze_if_stale
 from metadata_site.lib.pipeline import read_ahead
@@ -223,7 +224,7 @@ def import_task_upload(
     for field in ("file_name", "file_size", "format", "file_path", "status"):
         setattr(task, field, getattr(locked, field))
     if enqueue:
-        _enqueue(task)
+        queue_work(task)
     return task
 
 
@@ -239,16 +240,6 @@ def import_task_upload_path(
                 yield chunk
 
     return import_task_upload(task=task, name=path.name, chunks=chunks(), file_format=file_format, enqueue=enqueue)
-
-
-def _enqueue(task: ImportTask) -> None:
-    from .tasks import run_import
-
-    # With the database backend the queued row becomes visible to the worker when the caller's
-    # transaction commits; the immediate backend (tests) runs the task right here.
-    result = run_import.enqueue(task.pk)
-    ImportTask.objects.filter(pk=task.pk).update(task_result_id=str(result.id))
-    task.task_result_id = str(result.id)
 
 
 def import_task_apply(*, task: ImportTask, user, policy: str) -> ImportTask:
@@ -268,7 +259,7 @@ def import_task_apply(*, task: ImportTask, user, policy: str) -> ImportTask:
         locked.progress = 0
         locked.progress_base = 0
         locked.save(update_fields=["policy", "dry_run", "status", "progress", "progress_base"])
-    _enqueue(locked)
+    queue_work(locked)
     task.refresh_from_db()
     return task
 
@@ -337,7 +328,7 @@ def import_task_resume(*, task: ImportTask) -> ImportTask:
     """Queue a task again whose worker died; it continues from its last committed batch."""
     if task.status not in (ImportStatus.VALIDATING, ImportStatus.RUNNING):
         raise ImportTaskError(IMPORT_NOT_RESUMABLE)
-    _enqueue(task)
+    queue_work(task)
     return task
 
 
@@ -374,9 +365,8 @@ def import_task_run(*, task_id: int, on_progress: Callable[[ImportTask], None] |
 def _import_task_run(*, task_id: int, on_progress: Callable[[ImportTask], None] | None) -> str:
     task = ImportTask.objects.select_related("workspace", "created_by").get(pk=task_id)
     if task.kind == ImportKind.MEDIA:
-        from .media_import import media_import_run
-
-        return media_import_run(task_id=task_id, on_progress=on_progress)
+        # The worker's `run_import` sends a media task to media_import_run (which builds on this module).
+        raise ImportTaskError(f"Import task {task.pk} is a media import: media_import_run runs it")
     if task.is_finished or task.status in (ImportStatus.INIT, ImportStatus.VALIDATED):
         return task.status
     try:

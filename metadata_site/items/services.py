@@ -28,7 +28,7 @@ from metadata_site.schemas.validation import KEYFRAMES, validate_metadata
 from metadata_site.workspaces.models import Workspace
 
 from .models import ChangeSet, ChangeSetEntry, Item, MediaStatus
-from .signals import metadata_written
+from .signals import change_set_undoing, media_pending, metadata_written
 
 MODE_MERGE = "merge"
 MODE_OVERWRITE = "overwrite"
@@ -543,10 +543,8 @@ def change_set_undo(*, change_set: ChangeSet, user) -> UndoResult:
         locked = ChangeSet.objects.select_for_update().get(pk=change_set.pk)
         if locked.undone_at is not None:
             raise ChangeSetError(CHANGE_SET_ALREADY_UNDONE)
-        if locked.operation == OPERATION_RENAME:
-            from metadata_site.schemas.services import field_rename_revert
-
-            field_rename_revert(change_set=locked, user=user)  # the schema and saved filters; the loop, the values
+        # A rename's field and saved filters (schemas connects the receiver); the loop below, the values.
+        change_set_undoing.send(sender=ChangeSet, change_set=locked, user=user)
         workspace = locked.workspace
         undo = None
         restored = already = 0
@@ -707,9 +705,10 @@ def items_create_bulk(*, workspace: Workspace, folder_id: int, items: list[NewIt
 
 
 def _queue_media(pks: list[int], statuses: list[str]) -> None:
-    from metadata_site.media.services import media_queue_new  # media builds on items
-
-    media_queue_new([pk for pk, status in zip(pks, statuses, strict=True) if status == MediaStatus.PENDING])
+    # Media builds on items: its receiver (connected when the media app is ready) queues the worker.
+    pending = [pk for pk, status in zip(pks, statuses, strict=True) if status == MediaStatus.PENDING]
+    if pending:
+        media_pending.send(sender=Item, item_ids=pending)
 
 
 # --- renaming a key ----------------------------------------------------------------------------------

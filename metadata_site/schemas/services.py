@@ -23,6 +23,7 @@ from metadata_site.items.services import (
     item_metadata_rename_key,
     item_metadata_write,
 )
+from metadata_site.lib.background import queue_work
 from metadata_site.workspaces.models import Workspace
 
 from .fields import FieldSpec, Schema
@@ -460,10 +461,8 @@ def schema_rename_field(*, workspace: Workspace, user, name: str, new_name: str)
             total=Item.objects.filter(workspace=workspace, client_metadata__has_key=name).count(),
             created_by=user if getattr(user, "is_authenticated", False) else None,
         )
-        from .tasks import field_rename_task
-
         # The database backend makes the task visible to the worker when this transaction commits.
-        field_rename_task.enqueue(rename_id=rename.pk)
+        queue_work(rename)
     return rename
 
 
@@ -492,8 +491,8 @@ def field_rename_run(*, rename: FieldRename) -> FieldRename:
 
 
 def field_rename_revert(*, change_set: ChangeSet, user) -> None:
-    """Called by `change_set_undo` for a rename's change set, in its transaction: the field and the saved
-    filters get their old name back (the undo itself moves the values back)."""
+    """Called for a rename's change set by `change_set_undo` (through `receivers.revert_rename`), in its
+    transaction: the field and the saved filters get their old name back (the undo itself moves the values back)."""
     rename = FieldRename.objects.select_for_update().filter(change_set=change_set).first()
     if rename is None:
         return
@@ -511,9 +510,7 @@ def field_rename_revert(*, change_set: ChangeSet, user) -> None:
 
 def field_renames_resume() -> list[FieldRename]:
     """Queue every rename still marked running again (see the `resume_renames` command)."""
-    from .tasks import field_rename_task
-
     renames = list(FieldRename.objects.filter(status=FieldRenameStatus.RUNNING).order_by("pk"))
     for rename in renames:
-        field_rename_task.enqueue(rename_id=rename.pk)
+        queue_work(rename)
     return renames

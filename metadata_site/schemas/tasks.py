@@ -1,15 +1,20 @@
-"""Background work of schemas: moving the values of a renamed field (progress in FieldRename)."""
+"""Background work of schemas: moving the values of a renamed field (progress in FieldRename).
 
+The services queue it with `queue_work(rename)`; `_enqueue` below (connected when the app is ready) enqueues
+the task, so the services never import this module."""
+
+from django.dispatch import receiver
 from django.tasks import task
 from django.utils import timezone
 
+from metadata_site.lib.background import work_queued
+
 from .models import FieldRename, FieldRenameStatus
+from .services import field_rename_run
 
 
 @task()
 def field_rename_task(*, rename_id: int) -> int:
-    from .services import field_rename_run
-
     row = FieldRename.objects.get(pk=rename_id)
     try:
         return field_rename_run(rename=row).done
@@ -18,3 +23,8 @@ def field_rename_task(*, rename_id: int) -> int:
             status=FieldRenameStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
         )
         raise
+
+
+@receiver(work_queued, sender=FieldRename, dispatch_uid="schemas.enqueue")
+def _enqueue(sender, *, row: FieldRename, **kwargs) -> None:
+    field_rename_task.enqueue(rename_id=row.pk)

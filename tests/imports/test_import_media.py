@@ -215,3 +215,18 @@ def test_the_task_page_shows_its_progress_like_other_imports(run, workspace, fol
     assert lines[0] == "row_index,reason,row" and len(lines) == 2 and "fake.jpg: an HTML document" in lines[1]
     assert login(member).get(url).status_code == 200
     assert login(stranger).get(url).status_code == 404
+
+
+def test_the_metadata_runner_refuses_a_media_task_by_name_and_the_worker_task_runs_it(workspace, folder, tree):
+    from metadata_site.imports.services import ImportTaskError, import_task_run
+    from metadata_site.imports.tasks import run_import
+
+    task = media_import.media_import_create(workspace=workspace, folder_id=folder.pk, directory=tree, enqueue=False)
+    with pytest.raises(ImportTaskError, match=f"Import task {task.pk} is a media import: media_import_run runs it"):
+        import_task_run(task_id=task.pk)
+    task.refresh_from_db()
+    assert task.committed_offset == 0 and not Item.objects.filter(folder=folder).exists()
+    run_import.call(task.pk)  # what the worker does with the queued task
+    task.refresh_from_db()
+    assert task.status == ImportStatus.COMPLETED_WITH_ERRORS
+    assert Item.objects.filter(folder=folder).count() == 3

@@ -1,0 +1,14 @@
+"""Receivers of other apps' signals, connected in MediaConfig.ready."""
+
+from django.dispatch import receiver
+
+from metadata_site.items.models import Item
+from metadata_site.items.signals import media_pending
+
+from .services import media_queue_new
+
+
+@receiver(media_pending, sender=Item, dispatch_uid="media.queue_pending")
+def queue_pending(sender, *, item_ids: list[int], **kwargs) -> None:
+    """Items created in bulk with a media URL (`items.services.items_create_bulk`): queue the worker for them."""
+    media_queue_new(item_ids)
