@@ -10,13 +10,14 @@ from dataclasses import replace
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from metadata_site.items.models import ItemKind
+from metadata_site.items.models import Item, ItemKind
 from metadata_site.lib.userinput import parse_id
+from metadata_site.media import lookalike
 from metadata_site.projects.models import Dataset, Folder
 from metadata_site.schemas.selectors import schema_current
 from metadata_site.workspaces.access import get_access
@@ -29,9 +30,15 @@ GRID_FIELDS = 2
 TABLE_COLUMNS = 6
 
 
-def _view_params(request: HttpRequest) -> list[tuple[str, str]]:
-    """The view and its columns: ``cols`` from a URL, or the table's column checkboxes (``col``) of the form."""
+SIMILAR_PARAMS = ("similar_to", "k")
+
+
+def _view_params(request: HttpRequest, *, similar: bool = True) -> list[tuple[str, str]]:
+    """The view and its columns: ``cols`` from a URL, or the table's column checkboxes (``col``) of the form;
+    then, with `similar`, "find similar" (``similar_to``, ``k``), kept like a filter."""
     pairs = []
+    if similar and request.GET.get("similar_to"):
+        pairs += [(key, request.GET[key]) for key in SIMILAR_PARAMS if request.GET.get(key)]
     if request.GET.get("view") == "table":
         pairs.append(("view", "table"))
     cols = request.GET.get("cols") or ",".join(c for c in request.GET.getlist("col") if c)
@@ -104,7 +111,16 @@ def explore(request: HttpRequest, slug: str) -> HttpResponse:
         if request.GET.get("apply") and not request.htmx and not problems:
             return HttpResponseRedirect(f"{request.path}?{state}")
         qs = selectors.explorer_items(query, schema=schema, workspace=workspace)
-        page = fl.page_items(qs, query, schema=schema, limit=PAGE_SIZE, after=request.GET.get("after"))
+        similar = lookalike.parse_similar(request.GET)
+        if similar is None:
+            page = fl.page_items(qs, query, schema=schema, limit=PAGE_SIZE, after=request.GET.get("after"))
+        else:
+            # Nearest first, all k on one page (k ≤ MAX_K); a stranger's item is a 404, like its own page.
+            try:
+                ctx["similar_item"] = lookalike.query_item(similar, workspace=workspace)
+            except Item.DoesNotExist:
+                raise Http404("No such item") from None
+            page = fl.ItemPage(lookalike.nearest(qs, query=ctx["similar_item"], k=similar.k), None, False)
     except fl.FilterError as err:
         ctx["error"] = err
         query, problems, state, page = fl.Query(), [], "", fl.ItemPage([], None, False)
@@ -143,6 +159,11 @@ def _page_ctx(ctx: dict, request, query: fl.Query, problems: list, page: fl.Item
     slug = ctx["workspace"].slug
     for name, label in fl.MEDIA_SORT_LABELS.items():  # built-in media properties
         sort_options += [(name, f"{label} ↑"), (f"-{name}", f"{label} ↓")]
+    chips = _chips(query, problems, unshown, request)
+    if ctx.get("similar_item") is not None:
+        without = urlencode(forms.state_params(query, problems) + _view_params(request, similar=False))
+        chips.append({"label": f"similar to {ctx['similar_item'].title} (nearest {len(page.items)})", "group": "all",
+                      "remove": "?" + without})
     ctx.update(
         query=query,
         canonical=applied,
@@ -160,7 +181,7 @@ def _page_ctx(ctx: dict, request, query: fl.Query, problems: list, page: fl.Item
         or_rows=forms.or_rows(query, problems),
         or_fields=forms.or_fields(schema),
         or_ops=[(op, forms.OP_LABELS[op]) for op in forms.OR_OPS],
-        chips=_chips(query, problems, unshown, request),
+        chips=chips,
         kinds=ItemKind.choices,
         sort_value=query.sort.to_param(),
         sort_options=sort_options,
