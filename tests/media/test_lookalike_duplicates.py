@@ -94,3 +94,13 @@ def test_finding_duplicates_again_is_for_editors(who, status, request, login, wo
     assert resp.status_code == status
     found = Item.objects.filter(workspace=workspace, dup_group__isnull=False).count()
     assert found == (4 if status == 302 else 0)
+
+
+def test_the_explorer_filters_items_that_have_near_duplicates(login, owner, workspace, pictures):
+    original, copies, others = pictures
+    lookalike.find_duplicates.enqueue(workspace.pk)
+    resp = login(owner).get(reverse("explorer:explore", args=["acme"]), {"f": "$dup_group:is_set"})
+    assert resp.status_code == 200
+    assert {row["item"].title for row in resp.context["rows"]} == {original.title, *(c.title for c in copies)}
+    resp = login(owner).get(reverse("explorer:explore", args=["acme"]), {"f": f"$dup_group:eq:{original.pk}"})
+    assert len(resp.context["rows"]) == 4
