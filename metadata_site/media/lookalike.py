@@ -22,6 +22,7 @@ from metadata_site.explorer.filters import FilterError
 from metadata_site.items.models import Item
 
 from .descriptor import distance, to_unsigned, unpack_colour
+from .models import DuplicateScan
 
 DEFAULT_K = 50
 MAX_K = 500
@@ -120,13 +121,17 @@ class _UnionFind:
 
 def duplicate_groups_compute(*, workspace, bits: int = DUPLICATE_BITS, progress=None) -> dict[int, int]:
     """{item id: representative id} for every item of `workspace` that has a near-duplicate (Hamming distance
-    ≤ `bits`, at most 7). Reads the hashes in keyset batches (16 bytes an item kept), then one pass per byte."""
+    ≤ `bits`, at most 7). Reads the hashes in keyset batches (16 bytes an item kept), then one pass per byte.
+    `progress(percent)` is called now and then: 0-40 while reading, 40-90 over the eight passes."""
     ids: list[int] = []
     hashes: list[int] = []
     rows = Item.objects.filter(workspace=workspace, phash__isnull=False)
+    total = rows.count() if progress is not None else 0
     for pk, phash in _keyset_rows(rows, ("pk", "phash"), batch=SCAN_BATCH):
         ids.append(pk)
         hashes.append(to_unsigned(phash))
+        if progress is not None and len(ids) % SCAN_BATCH == 0:
+            progress(min(40, 40 * len(ids) // max(total, 1)))
     uf = _UnionFind(len(ids))
     # Equal hashes are joined first and only one item per distinct hash takes part in the byte buckets (a
     # workspace of many identical pictures costs no pairwise comparisons among them).
@@ -148,7 +153,7 @@ def duplicate_groups_compute(*, workspace, bits: int = DUPLICATE_BITS, progress=
                     if (ha ^ hb).bit_count() <= bits:
                         uf.union(a, b)
         if progress is not None:
-            progress(position + 1, 8)
+            progress(40 + 50 * (position + 1) // 8)
     groups: dict[int, int] = {}
     sizes: dict[int, int] = {}
     for i in range(len(ids)):
@@ -175,16 +180,33 @@ def duplicate_groups_write(*, workspace, groups: dict[int, int]) -> int:
     return len(by_rep)
 
 
+def duplicate_scan_queue(*, workspace) -> DuplicateScan:
+    """Mark the workspace's near-duplicate search queued and queue `find_duplicates` once the caller commits."""
+    with transaction.atomic():
+        scan, _ = DuplicateScan.objects.update_or_create(
+            workspace=workspace, defaults={"state": DuplicateScan.State.QUEUED, "progress": 0}
+        )
+        workspace_id = workspace.pk
+        transaction.on_commit(lambda: find_duplicates.enqueue(workspace_id))
+    return scan
+
+
 @task()
 def find_duplicates(workspace_id: int) -> dict[str, int]:
-    """The background task: compute and store the workspace's near-duplicate groups."""
+    """The background task: compute and store the workspace's near-duplicate groups, its progress in the
+    workspace's DuplicateScan row (written outside any transaction, so the page sees it while it runs)."""
     from metadata_site.workspaces.models import Workspace
 
     workspace = Workspace.objects.filter(pk=workspace_id).first()
     if workspace is None:
         return {"groups": 0, "items": 0}
-    groups = duplicate_groups_compute(workspace=workspace)
-    return {"groups": duplicate_groups_write(workspace=workspace, groups=groups), "items": len(groups)}
+    scans = DuplicateScan.objects.filter(workspace=workspace)
+    DuplicateScan.objects.update_or_create(workspace=workspace, defaults={"state": DuplicateScan.State.RUNNING,
+                                                                          "progress": 0})
+    groups = duplicate_groups_compute(workspace=workspace, progress=lambda p: scans.update(progress=p))
+    found = duplicate_groups_write(workspace=workspace, groups=groups)
+    scans.update(state=DuplicateScan.State.DONE, progress=100, groups=found, items=len(groups))
+    return {"groups": found, "items": len(groups)}
 
 
 @dataclass

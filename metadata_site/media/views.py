@@ -3,7 +3,6 @@ served by `items:thumbnail`, which calls `serve_thumbnail` here when the worker 
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
@@ -14,6 +13,7 @@ from metadata_site.workspaces.models import Role
 
 from . import lookalike
 from .decode import thumbnail_content_type
+from .models import DuplicateScan
 from .serving import serve_stored
 from .storage import name_version
 
@@ -69,6 +69,7 @@ def duplicates(request: HttpRequest, slug: str) -> HttpResponse:
         "groups": lookalike.duplicate_groups(workspace=access.workspace),
         "bits": lookalike.DUPLICATE_BITS,
         "shown": lookalike.GROUPS_SHOWN,
+        "scan": DuplicateScan.objects.filter(workspace=access.workspace).first(),
     }
     return render(request, "media/duplicates.html", ctx)
 
@@ -78,7 +79,6 @@ def duplicates(request: HttpRequest, slug: str) -> HttpResponse:
 def duplicates_refresh(request: HttpRequest, slug: str) -> HttpResponse:
     """Queue the background search for near-duplicates (editors and admins)."""
     access = get_access(request.user, slug, role=Role.EDITOR)
-    workspace_id = access.workspace.pk
-    transaction.on_commit(lambda: lookalike.find_duplicates.enqueue(workspace_id))
-    messages.info(request, "Looking for near-duplicates in the background: reload this page in a moment.")
+    lookalike.duplicate_scan_queue(workspace=access.workspace)
+    messages.info(request, "Looking for near-duplicates in the background.")
     return redirect("media:duplicates", slug=slug)

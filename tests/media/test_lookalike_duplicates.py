@@ -104,3 +104,24 @@ def test_the_explorer_filters_items_that_have_near_duplicates(login, owner, work
     assert {row["item"].title for row in resp.context["rows"]} == {original.title, *(c.title for c in copies)}
     resp = login(owner).get(reverse("explorer:explore", args=["acme"]), {"f": f"$dup_group:eq:{original.pk}"})
     assert len(resp.context["rows"]) == 4
+
+
+def test_the_search_reports_its_progress_while_reading_and_comparing(monkeypatch, workspace, pictures):
+    monkeypatch.setattr(lookalike, "SCAN_BATCH", 2)
+    seen: list[int] = []
+    lookalike.duplicate_groups_compute(workspace=workspace, progress=seen.append)
+    assert seen == sorted(seen) and seen[0] <= 40 and seen[-1] == 90 and len(seen) == 3 + 8
+
+
+def test_the_page_shows_the_queued_search_then_its_result(login, editor, workspace, pictures,
+                                                         django_capture_on_commit_callbacks):
+    client = login(editor)
+    url = reverse("media:duplicates", args=["acme"])
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        client.post(reverse("media:duplicates-refresh", args=["acme"]))
+    html = client.get(url).content.decode()
+    assert "Searching: queued" in html and 'hx-trigger="every 1s"' in html
+    for callback in queued:
+        callback()
+    html = client.get(url).content.decode()
+    assert "Last search: 1 group of 4 items" in html and "every 1s" not in html
