@@ -329,6 +329,24 @@ def viewer_query(request: HttpRequest, query: fl.Query, *, after: str | None = N
     return _url(query, request, extra={"after": after, VIEWER_MARK: "1"})
 
 
+SIMILAR_NOT_FOUND = "similar_to: no item {uid} in this workspace"
+
+
+def _similar_neighbours(qs, similar, *, workspace, item) -> fl.Neighbours:
+    """The items before and after `item` in a "find similar" result (its k ≤ MAX_K nearest, one page)."""
+    try:
+        target = lookalike.query_item(similar, workspace=workspace)
+    except Item.DoesNotExist:
+        raise fl.FilterError(SIMILAR_NOT_FOUND.format(uid=similar.uid), param="similar_to") from None
+    ranked = [row.pk for row in lookalike.nearest(qs, query=target, k=similar.k)]
+    if item.pk not in ranked:
+        return fl.Neighbours()
+    n = ranked.index(item.pk)
+    by_pk = Item.objects.only("id", "uid", "title").in_bulk(ranked[max(0, n - 1):n + 2])
+    return fl.Neighbours(previous=by_pk[ranked[n - 1]] if n else None,
+                         next=by_pk[ranked[n + 1]] if n + 1 < len(ranked) else None, found=True)
+
+
 def viewer_navigation(request: HttpRequest, *, workspace, item) -> dict:
     """Previous / next items of the explorer result the viewer was opened from, and the way back to the grid
     at the same place. Keyset lookups with the explorer's own filter and sort (never the whole result).
@@ -336,9 +354,13 @@ def viewer_navigation(request: HttpRequest, *, workspace, item) -> dict:
     schema = schema_current(workspace=workspace)
     query = fl.parse_query_string(request.GET, schema=schema)
     qs = selectors.explorer_items(query, schema=schema, workspace=workspace)
-    near = fl.neighbours(qs, query, schema=schema, item_id=item.pk)
+    similar = lookalike.parse_similar(request.GET)
     after = request.GET.get("after") or None
-    if near.found:
+    if similar is not None:
+        near, after = _similar_neighbours(qs, similar, workspace=workspace, item=item), None
+    else:
+        near = fl.neighbours(qs, query, schema=schema, item_id=item.pk)
+    if near.found and similar is None:
         # Back to the grid page the viewer came from when the item is on it, else to the page it starts.
         page = fl.page_items(qs, query, schema=schema, limit=PAGE_SIZE, after=after)
         if all(row.pk != item.pk for row in page.items):

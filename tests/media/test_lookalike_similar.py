@@ -109,3 +109,20 @@ def test_the_viewer_links_to_similar_items_only_when_the_item_has_a_descriptor(l
     assert f"?similar_to={item.uid}" in html and "Similar items" in html
     plain = make_item(make_folder(workspace), "no-media")
     assert "Similar items" not in client.get(reverse("items:item", args=["acme", plain.uid])).content.decode()
+
+
+def test_the_viewer_steps_through_the_similar_result_in_its_order(login, owner, random_items):
+    query = random_items[40]
+    ranked = _explorer(login(owner), similar_to=str(query.uid), k="6")
+    titles = [t for t, _ in ranked]
+    by_title = {it.title: it for it in random_items}
+    second = by_title[titles[1]]
+    resp = login(owner).get(reverse("items:item", args=["acme", second.uid]),
+                            {"similar_to": str(query.uid), "k": "6", "explore": "1"})
+    nav = resp.context["nav"]
+    assert nav["found"] and nav["previous"].title == titles[0] and nav["next"].title == titles[2]
+    assert f"similar_to={query.uid}" in nav["back_url"] and f"similar_to={query.uid}" in nav["next_url"]
+    last = by_title[titles[-1]]
+    nav = login(owner).get(reverse("items:item", args=["acme", last.uid]),
+                           {"similar_to": str(query.uid), "k": "6", "explore": "1"}).context["nav"]
+    assert nav["previous"].title == titles[-2] and nav["next"] is None
