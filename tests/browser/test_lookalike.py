@@ -1,5 +1,6 @@
-"""Find similar in real Chromium: from the viewer, "Similar items" opens the explorer sorted by distance to the
-item, the item itself first with distance 0, then its real edited copies before unrelated pictures."""
+"""Look-alikes in real Chromium. Find similar: from the viewer, "Similar items" opens the explorer sorted by
+distance to the item, the item itself first with distance 0, then its real edited copies before unrelated pictures.
+Near-duplicates: an editor starts the search on the duplicates page and sees the group, the original first."""
 
 import pytest
 
@@ -35,3 +36,24 @@ def test_similar_items_from_the_viewer_lists_the_item_first_with_distance_0(live
     assert "distance 0.0" in caps.nth(0).inner_text()
     assert caps.nth(1).inner_text().startswith("resized.jpg")
     assert page.locator("#grid .thumb img").first.evaluate("img => img.complete && img.naturalWidth > 0")
+
+
+def test_an_editor_finds_near_duplicates_and_sees_the_group(live_server, browser_login):
+    bob = make_user("bob")
+    workspace = make_workspace("acme", members={bob: Role.EDITOR})
+    folder = make_folder(workspace, "pictures")
+    original = uploaded(workspace, jpeg(scene(0)), "original.jpg", folder=folder)
+    for name, data in edited_copies(scene(0)).items():
+        uploaded(workspace, data, f"{name}.img", folder=folder)
+    uploaded(workspace, jpeg(scene(1)), "other.jpg", folder=folder)
+
+    page = browser_login(bob)
+    page.goto(f"{live_server.url}/w/acme/duplicates/")
+    assert page.locator("#no-duplicates").is_visible()
+    page.click("#find-duplicates")
+    page.locator(".dup-group").wait_for()
+    group = page.locator(".dup-group")
+    assert group.count() == 1 and "4 items" in group.locator("h2").inner_text()
+    assert group.locator(".thumb .cap").first.inner_text().startswith(original.title)
+    assert "other.jpg" not in page.content()
+    assert "Last search: 1 group of 4 items" in page.locator("#dup-scan").inner_text()
