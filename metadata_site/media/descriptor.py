@@ -10,7 +10,7 @@ thumbnail (no model, no download):
 
 import struct
 
-from PIL import Image, ImageChops
+from PIL import Image
 
 COLOUR_BINS = 64
 _COLOUR_FORMAT = f"<{COLOUR_BINS}f"
@@ -27,8 +27,8 @@ def to_unsigned(h: int) -> int:
     return h & 0xFFFFFFFFFFFFFFFF
 
 
-# A pixel's colour bin, r4 * 16 + g4 * 4 + b4 (4 levels a channel), as a lookup table for Image.point.
-_BIN_LUT = [v >> 6 << 4 for v in range(256)] + [v >> 6 << 2 for v in range(256)] + [v >> 6 for v in range(256)]
+# A channel's level (of 4) shifted to its place in the colour bin r4 * 16 + g4 * 4 + b4.
+_R, _G, _B = (tuple(v >> 6 << shift for v in range(256)) for shift in (4, 2, 0))
 _BASE = (36, 32)  # an integer reduction to about this size first (cheap), then the small resizes
 
 
@@ -54,8 +54,10 @@ def _dhash_bits(px: bytes) -> int:
 
 
 def _histogram(base: Image.Image) -> bytes:
-    r, g, b = base.resize((16, 16), Image.Resampling.BOX).point(_BIN_LUT).split()
-    counts = ImageChops.add(ImageChops.add(r, g), b).histogram()[:COLOUR_BINS]
+    data = base.resize((16, 16), Image.Resampling.BOX).tobytes()
+    counts = [0] * COLOUR_BINS
+    for r, g, b in zip(data[0::3], data[1::3], data[2::3], strict=True):  # 256 pixels
+        counts[_R[r] | _G[g] | _B[b]] += 1
     return struct.pack(_COLOUR_FORMAT, *(c / 256 for c in counts))
 
 
@@ -66,7 +68,7 @@ def colour_histogram(im: Image.Image) -> bytes:
 
 def describe(im: Image.Image) -> tuple[int, bytes]:
     """(phash as a signed 64-bit integer, colour histogram bytes) of an image (the thumbnail-sized pixels),
-    all in Pillow's C code but the 64 comparisons (about 0.2 ms)."""
+    (0.1-0.25 ms: an integer reduction, two tiny resizes, 64 comparisons and 256 bin counts)."""
     base = _reduced(im)
     grey = base.resize((9, 8), Image.Resampling.BOX).convert("L").tobytes()
     return to_signed(_dhash_bits(grey)), _histogram(base)

@@ -132,6 +132,12 @@ def duplicate_groups_compute(*, workspace, bits: int = DUPLICATE_BITS, progress=
         hashes.append(to_unsigned(phash))
         if progress is not None and len(ids) % SCAN_BATCH == 0:
             progress(min(40, 40 * len(ids) // max(total, 1)))
+    return groups_of(ids, hashes, bits=bits, progress=progress)
+
+
+def groups_of(ids: list[int], hashes: list[int], *, bits: int = DUPLICATE_BITS, progress=None) -> dict[int, int]:
+    """{id: representative id} of the ids (ascending) whose unsigned 64-bit hashes lie within `bits` (≤ 7) of
+    another's, the representative being the smallest id of its group. No database: pure computation."""
     uf = _UnionFind(len(ids))
     # Equal hashes are joined first and only one item per distinct hash takes part in the byte buckets (a
     # workspace of many identical pictures costs no pairwise comparisons among them).
