@@ -118,6 +118,7 @@ def explore(request: HttpRequest, slug: str) -> HttpResponse:
             # Nearest first, all k on one page (k ≤ MAX_K); a stranger's item is a 404, like its own page.
             try:
                 ctx["similar_item"] = lookalike.query_item(similar, workspace=workspace)
+                ctx["similar_k"] = similar.k
             except Item.DoesNotExist:
                 raise Http404("No such item") from None
             page = fl.ItemPage(lookalike.nearest(qs, query=ctx["similar_item"], k=similar.k), None, False)

@@ -126,3 +126,13 @@ def test_the_viewer_steps_through_the_similar_result_in_its_order(login, owner, 
     nav = login(owner).get(reverse("items:item", args=["acme", last.uid]),
                            {"similar_to": str(query.uid), "k": "6", "explore": "1"}).context["nav"]
     assert nav["previous"].title == titles[-2] and nav["next"] is None
+
+
+def test_the_sidebar_form_keeps_find_similar_when_filters_change(login, owner, random_items):
+    query = random_items[4]
+    client = login(owner)
+    html = client.get(reverse("explorer:explore", args=["acme"]), {"similar_to": str(query.uid), "k": "7"}).content.decode()
+    assert f'name="similar_to" value="{query.uid}"' in html and 'name="k" value="7"' in html
+    resp = client.get(reverse("explorer:explore", args=["acme"]),
+                      {"apply": "1", "similar_to": str(query.uid), "k": "7", "f": "weather:eq:Sunny"})
+    assert resp.status_code == 302 and f"similar_to={query.uid}" in resp["Location"] and "k=7" in resp["Location"]
