@@ -152,6 +152,8 @@ def _page_ctx(ctx: dict, request, query: fl.Query, problems: list, page: fl.Item
         md = item.client_metadata if isinstance(item.client_metadata, dict) else {}
         rows.append({"item": item, "values": [(spec, md.get(spec.name)) for spec in columns]})
     select_mode = request.GET.get("select")
+    if select_mode == "all" and ctx.get("similar_item") is not None:
+        select_mode = "page"  # "find similar" lists its k items on one page: all of them, not the whole filter
     sort_options = [("", "added (oldest first)"), ("-", "added (newest first)"), ("title", "title A→Z"), ("-title", "title Z→A")]
     for spec in schema:
         if not spec.is_multi_enum:

@@ -136,3 +136,12 @@ def test_the_sidebar_form_keeps_find_similar_when_filters_change(login, owner, r
     resp = client.get(reverse("explorer:explore", args=["acme"]),
                       {"apply": "1", "similar_to": str(query.uid), "k": "7", "f": "weather:eq:Sunny"})
     assert resp.status_code == 302 and f"similar_to={query.uid}" in resp["Location"] and "k=7" in resp["Location"]
+
+
+def test_selecting_a_similar_result_selects_its_k_items_not_the_whole_filter(login, owner, random_items):
+    query = random_items[4]
+    resp = login(owner).get(reverse("explorer:explore", args=["acme"]),
+                            {"similar_to": str(query.uid), "k": "5", "select": "all"})
+    html = resp.content.decode()
+    assert resp.context["select_mode"] == "page" and 'id="select-all"' not in html
+    assert 'name="selection" value="ids"' in html and html.count('type="checkbox" name="item"') == 5
