@@ -118,10 +118,15 @@ class ItemOut(Schema):
     metadata: dict[str, Any] = Field(..., alias="client_metadata")
     updated_at: datetime
     media: ItemMediaOut
+    distance: float | None = Field(None, description="with similar_to: the distance to the query item (0 = same picture)")
 
     @staticmethod
     def resolve_media(obj) -> Any:
         return obj
+
+    @staticmethod
+    def resolve_distance(obj) -> float | None:
+        return getattr(obj, "distance", None)
 
 
 class ItemPage(Schema):

@@ -182,6 +182,9 @@ MEDIA_FIELDS: dict[str, tuple[str, str]] = {
     "$file_size": ("file_size", "integer"),
     "$content_type": ("content_type", "media_text"),
     "$media_status": ("media_status", "media_text"),
+    # The id of the item's near-duplicate group's representative (media.lookalike): `$dup_group:is_set` is
+    # "has near-duplicates", `$dup_group:eq:<id>` one group.
+    "$dup_group": ("dup_group", "integer"),
 }
 
 MEDIA_SORT_LABELS = {"$width": "width (media)", "$height": "height (media)", "$duration": "duration (media)",

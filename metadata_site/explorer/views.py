@@ -10,13 +10,14 @@ from dataclasses import replace
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from metadata_site.items.models import ItemKind
+from metadata_site.items.models import Item, ItemKind
 from metadata_site.lib.userinput import parse_id
+from metadata_site.media import lookalike
 from metadata_site.projects.models import Dataset, Folder
 from metadata_site.schemas.selectors import schema_current
 from metadata_site.workspaces.access import get_access
@@ -29,9 +30,15 @@ GRID_FIELDS = 2
 TABLE_COLUMNS = 6
 
 
-def _view_params(request: HttpRequest) -> list[tuple[str, str]]:
-    """The view and its columns: ``cols`` from a URL, or the table's column checkboxes (``col``) of the form."""
+SIMILAR_PARAMS = ("similar_to", "k")
+
+
+def _view_params(request: HttpRequest, *, similar: bool = True) -> list[tuple[str, str]]:
+    """The view and its columns: ``cols`` from a URL, or the table's column checkboxes (``col``) of the form;
+    then, with `similar`, "find similar" (``similar_to``, ``k``), kept like a filter."""
     pairs = []
+    if similar and request.GET.get("similar_to"):
+        pairs += [(key, request.GET[key]) for key in SIMILAR_PARAMS if request.GET.get(key)]
     if request.GET.get("view") == "table":
         pairs.append(("view", "table"))
     cols = request.GET.get("cols") or ",".join(c for c in request.GET.getlist("col") if c)
@@ -104,7 +111,17 @@ def explore(request: HttpRequest, slug: str) -> HttpResponse:
         if request.GET.get("apply") and not request.htmx and not problems:
             return HttpResponseRedirect(f"{request.path}?{state}")
         qs = selectors.explorer_items(query, schema=schema, workspace=workspace)
-        page = fl.page_items(qs, query, schema=schema, limit=PAGE_SIZE, after=request.GET.get("after"))
+        similar = lookalike.parse_similar(request.GET)
+        if similar is None:
+            page = fl.page_items(qs, query, schema=schema, limit=PAGE_SIZE, after=request.GET.get("after"))
+        else:
+            # Nearest first, all k on one page (k ≤ MAX_K); a stranger's item is a 404, like its own page.
+            try:
+                ctx["similar_item"] = lookalike.query_item(similar, workspace=workspace)
+                ctx["similar_k"] = similar.k
+            except Item.DoesNotExist:
+                raise Http404("No such item") from None
+            page = fl.ItemPage(lookalike.nearest(qs, query=ctx["similar_item"], k=similar.k), None, False)
     except fl.FilterError as err:
         ctx["error"] = err
         query, problems, state, page = fl.Query(), [], "", fl.ItemPage([], None, False)
@@ -135,6 +152,8 @@ def _page_ctx(ctx: dict, request, query: fl.Query, problems: list, page: fl.Item
         md = item.client_metadata if isinstance(item.client_metadata, dict) else {}
         rows.append({"item": item, "values": [(spec, md.get(spec.name)) for spec in columns]})
     select_mode = request.GET.get("select")
+    if select_mode == "all" and ctx.get("similar_item") is not None:
+        select_mode = "page"  # "find similar" lists its k items on one page: all of them, not the whole filter
     sort_options = [("", "added (oldest first)"), ("-", "added (newest first)"), ("title", "title A→Z"), ("-title", "title Z→A")]
     for spec in schema:
         if not spec.is_multi_enum:
@@ -143,6 +162,11 @@ def _page_ctx(ctx: dict, request, query: fl.Query, problems: list, page: fl.Item
     slug = ctx["workspace"].slug
     for name, label in fl.MEDIA_SORT_LABELS.items():  # built-in media properties
         sort_options += [(name, f"{label} ↑"), (f"-{name}", f"{label} ↓")]
+    chips = _chips(query, problems, unshown, request)
+    if ctx.get("similar_item") is not None:
+        without = urlencode(forms.state_params(query, problems) + _view_params(request, similar=False))
+        chips.append({"label": f"similar to {ctx['similar_item'].title} (nearest {len(page.items)})", "group": "all",
+                      "remove": "?" + without})
     ctx.update(
         query=query,
         canonical=applied,
@@ -160,7 +184,7 @@ def _page_ctx(ctx: dict, request, query: fl.Query, problems: list, page: fl.Item
         or_rows=forms.or_rows(query, problems),
         or_fields=forms.or_fields(schema),
         or_ops=[(op, forms.OP_LABELS[op]) for op in forms.OR_OPS],
-        chips=_chips(query, problems, unshown, request),
+        chips=chips,
         kinds=ItemKind.choices,
         sort_value=query.sort.to_param(),
         sort_options=sort_options,
@@ -308,6 +332,24 @@ def viewer_query(request: HttpRequest, query: fl.Query, *, after: str | None = N
     return _url(query, request, extra={"after": after, VIEWER_MARK: "1"})
 
 
+SIMILAR_NOT_FOUND = "similar_to: no item {uid} in this workspace"
+
+
+def _similar_neighbours(qs, similar, *, workspace, item) -> fl.Neighbours:
+    """The items before and after `item` in a "find similar" result (its k ≤ MAX_K nearest, one page)."""
+    try:
+        target = lookalike.query_item(similar, workspace=workspace)
+    except Item.DoesNotExist:
+        raise fl.FilterError(SIMILAR_NOT_FOUND.format(uid=similar.uid), param="similar_to") from None
+    ranked = [row.pk for row in lookalike.nearest(qs, query=target, k=similar.k)]
+    if item.pk not in ranked:
+        return fl.Neighbours()
+    n = ranked.index(item.pk)
+    by_pk = Item.objects.only("id", "uid", "title").in_bulk(ranked[max(0, n - 1):n + 2])
+    return fl.Neighbours(previous=by_pk[ranked[n - 1]] if n else None,
+                         next=by_pk[ranked[n + 1]] if n + 1 < len(ranked) else None, found=True)
+
+
 def viewer_navigation(request: HttpRequest, *, workspace, item) -> dict:
     """Previous / next items of the explorer result the viewer was opened from, and the way back to the grid
     at the same place. Keyset lookups with the explorer's own filter and sort (never the whole result).
@@ -315,9 +357,13 @@ def viewer_navigation(request: HttpRequest, *, workspace, item) -> dict:
     schema = schema_current(workspace=workspace)
     query = fl.parse_query_string(request.GET, schema=schema)
     qs = selectors.explorer_items(query, schema=schema, workspace=workspace)
-    near = fl.neighbours(qs, query, schema=schema, item_id=item.pk)
+    similar = lookalike.parse_similar(request.GET)
     after = request.GET.get("after") or None
-    if near.found:
+    if similar is not None:
+        near, after = _similar_neighbours(qs, similar, workspace=workspace, item=item), None
+    else:
+        near = fl.neighbours(qs, query, schema=schema, item_id=item.pk)
+    if near.found and similar is None:
         # Back to the grid page the viewer came from when the item is on it, else to the page it starts.
         page = fl.page_items(qs, query, schema=schema, limit=PAGE_SIZE, after=after)
         if all(row.pk != item.pk for row in page.items):

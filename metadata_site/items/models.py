@@ -86,6 +86,13 @@ class Item(models.Model):
     thumbnail_name = models.CharField(max_length=200, blank=True, default="", db_default="")  # storage name
     # Small: {"keyframes": [{"t": seconds, "frame": n, "thumb": storage name}, ...]} for videos.
     media_info = models.JSONField(null=True, blank=True)
+    # The built-in visual descriptor of an image (metadata_site.media.descriptor), written by the worker with the
+    # thumbnail: a 64-bit difference hash and a 4×4×4 colour histogram as 64 float32. `dup_group` is the id of
+    # the representative of the item's near-duplicate group (itself for the representative), None when it has
+    # no near-duplicate; written by metadata_site.media.lookalike's duplicates task.
+    phash = models.BigIntegerField(null=True, blank=True)
+    colour = models.BinaryField(null=True, blank=True)
+    dup_group = models.BigIntegerField(null=True, blank=True)
 
     objects = ItemQuerySet.as_manager()
 

@@ -15,6 +15,8 @@ from PIL import Image, UnidentifiedImageError
 
 from metadata_site.lib.errors import MessageError
 
+from .descriptor import describe
+
 THUMBNAIL_SIZE = 320  # longest side, in pixels
 # JPEG for opaque thumbnails (encoding a 320 px WebP took ten times as long), WebP where there is transparency.
 THUMBNAIL_TYPES = {".jpg": "image/jpeg", ".webp": "image/webp"}
@@ -65,6 +67,9 @@ class MediaProperties:
     fps: float | None = None
     frame_count: int | None = None
     keyframes: list[Keyframe] = field(default_factory=list)
+    # The built-in visual descriptor (see descriptor.py), of images only.
+    phash: int | None = None
+    colour: bytes | None = None
 
 
 def check_pixels(width: int, height: int) -> None:
@@ -144,7 +149,9 @@ def read_image(fileobj: BinaryIO) -> MediaProperties:
             if transpose in (Image.Transpose.TRANSPOSE, Image.Transpose.TRANSVERSE,
                              Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_270):
                 width, height = height, width
+        im = _to_display_mode(im)
         thumbnail = encode_thumbnail(im)
+        phash, colour = describe(im)  # from the thumbnail-sized pixels already decoded
     except Unreadable:
         raise
     except Image.DecompressionBombError as exc:
@@ -153,7 +160,7 @@ def read_image(fileobj: BinaryIO) -> MediaProperties:
         raise Unreadable(str(exc) or type(exc).__name__) from None
     finally:
         im.close()
-    return MediaProperties(width=width, height=height, thumbnail=thumbnail)
+    return MediaProperties(width=width, height=height, thumbnail=thumbnail, phash=phash, colour=colour)
 
 
 def _video_thumbnail(frame) -> Thumbnail:

@@ -16,3 +16,23 @@ class Blob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.content_type} {self.sha256[:12]} ({self.size} bytes)"
+
+
+class DuplicateScan(models.Model):
+    """The state of a workspace's near-duplicate search (`lookalike.find_duplicates`): one row a workspace, polled
+    by the duplicates page while the task runs."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+
+    workspace = models.OneToOneField("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    groups = models.PositiveIntegerField(default=0)
+    items = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.state} {self.progress}%"

@@ -78,6 +78,8 @@ def _ready_fields(props: MediaProperties, content_type: str, size: int) -> dict:
         "frame_count": props.frame_count,
         "thumbnail_name": save_derived(props.thumbnail.data, props.thumbnail.suffix),
         "media_info": info,
+        "phash": props.phash,
+        "colour": props.colour,
     }
 
 
@@ -86,7 +88,7 @@ def _error_fields(reason: str) -> dict:
         "media_status": MediaStatus.ERROR,
         "media_error": CANNOT_READ.format(reason=reason)[:500],
         "width": None, "height": None, "duration": None, "fps": None, "frame_count": None,
-        "thumbnail_name": "", "media_info": None,
+        "thumbnail_name": "", "media_info": None, "phash": None, "colour": None,
     }
 
 

@@ -6,4 +6,6 @@ app_name = "media"
 urlpatterns = [
     path("items/<uuid:uid>/original", views.media_original, name="original"),
     path("items/<uuid:uid>/keyframes/<int:n>", views.media_keyframe, name="keyframe"),
+    path("duplicates/", views.duplicates, name="duplicates"),
+    path("duplicates/refresh", views.duplicates_refresh, name="duplicates-refresh"),
 ]

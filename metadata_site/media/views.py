@@ -1,15 +1,19 @@
 """Serving an item's stored media to the members of its workspace (a stranger gets 404). The thumbnail itself is
 served by `items:thumbnail`, which calls `serve_thumbnail` here when the worker made one."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
-from django.views.decorators.http import require_safe
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST, require_safe
 
 from metadata_site.items.models import Item
 from metadata_site.workspaces.access import get_access
+from metadata_site.workspaces.models import Role
 
+from . import lookalike
 from .decode import thumbnail_content_type
+from .models import DuplicateScan
 from .serving import serve_stored
 from .storage import name_version
 
@@ -51,3 +55,30 @@ def media_keyframe(request: HttpRequest, slug: str, uid, n: int) -> HttpResponse
     if n >= len(keyframes):
         raise Http404(NO_KEYFRAME.format(n=n))
     return serve_thumbnail(request, keyframes[n]["thumb"])
+
+
+@login_required
+@require_safe
+def duplicates(request: HttpRequest, slug: str) -> HttpResponse:
+    """The workspace's near-duplicate groups (as the last `find_duplicates` run stored them), largest first, each
+    with its size and thumbnails, the representative (the oldest item) first."""
+    access = get_access(request.user, slug)
+    ctx = {
+        "workspace": access.workspace,
+        "access": access,
+        "groups": lookalike.duplicate_groups(workspace=access.workspace),
+        "bits": lookalike.DUPLICATE_BITS,
+        "shown": lookalike.GROUPS_SHOWN,
+        "scan": DuplicateScan.objects.filter(workspace=access.workspace).first(),
+    }
+    return render(request, "media/duplicates.html", ctx)
+
+
+@login_required
+@require_POST
+def duplicates_refresh(request: HttpRequest, slug: str) -> HttpResponse:
+    """Queue the background search for near-duplicates (editors and admins)."""
+    access = get_access(request.user, slug, role=Role.EDITOR)
+    lookalike.duplicate_scan_queue(workspace=access.workspace)
+    messages.info(request, "Looking for near-duplicates in the background.")
+    return redirect("media:duplicates", slug=slug)

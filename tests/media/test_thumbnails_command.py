@@ -6,7 +6,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from metadata_site.items.models import MediaStatus
+from metadata_site.items.models import Item, MediaStatus
 from metadata_site.media.storage import media_storage
 from tests.factories import make_folder, make_item
 
@@ -61,3 +61,11 @@ def test_queue_hands_them_to_the_worker(items, django_capture_on_commit_callback
 def test_an_unknown_workspace_is_an_error():
     with pytest.raises(CommandError, match="No workspace 'nope'"):
         _run("--workspace", "nope")
+
+
+def test_missing_also_fills_the_visual_descriptor_of_older_images(items):
+    ready, _ = items
+    Item.objects.filter(pk=ready.pk).update(phash=None, colour=None)  # read before descriptors existed
+    _run("--workspace", "acme", "--missing")
+    ready.refresh_from_db()
+    assert ready.phash is not None and len(bytes(ready.colour)) == 256

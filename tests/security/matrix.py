@@ -128,6 +128,8 @@ MATRIX: dict[str, Entry] = {
     # media
     W + "items/<uuid:uid>/original": Entry({"GET": READ, "HEAD": READ}, {"uid": "video.uid"}),
     W + "items/<uuid:uid>/keyframes/<int:n>": Entry({"GET": READ, "HEAD": READ}, {"uid": "video.uid", "n": "=0"}),
+    W + "duplicates/": Entry({"GET": READ, "HEAD": READ}),
+    W + "duplicates/refresh": Entry({"POST": WRITE}),
     W + "items/<uuid:uid>/metadata/": Entry({"POST": WRITE}),
     W + "items/<uuid:uid>/metadata/json/": Entry({"POST": WRITE}),
     W + "items/bulk-edit/": Entry({"POST": WRITE}),

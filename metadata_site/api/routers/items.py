@@ -18,6 +18,7 @@ from metadata_site.items.services import (
     item_metadata_write,
     item_metadata_write_by_uid,
 )
+from metadata_site.media import lookalike
 from metadata_site.schemas.selectors import schema_current
 
 from ..access import read_access, write_access
@@ -35,6 +36,8 @@ METADATA_INVALID = "The metadata does not fit the schema."
 
 F_PARAM = Query([], description="Conditions <field>:<op>:<value>, all must hold (repeat f=)")
 ANY_PARAM = Query([], description="Conditions of which at least one must hold")
+SIMILAR_PARAM = Query(None, description="an item's uid: the k items nearest to it, nearest first")
+K_PARAM = Query(lookalike.DEFAULT_K, ge=1, le=lookalike.MAX_K, description="how many items with similar_to")
 
 
 def _filter_error(exc: FilterError, where: str) -> ApiError:
@@ -52,6 +55,20 @@ def _page(access, query, *, limit: int, cursor: str | None, where: str):
     return total, page.items, page.next_cursor
 
 
+def _similar(access, query, similar) -> dict:
+    schema = schema_current(workspace=access.workspace)
+    try:
+        target = lookalike.query_item(similar, workspace=access.workspace)
+        qs = items_matching(query, schema=schema, workspace=access.workspace)
+        rows = lookalike.nearest(qs, query=target, k=similar.k)
+    except Item.DoesNotExist:
+        raise ApiError(404, "similar_to: no such item in this workspace",
+                       [{"loc": ["query", "similar_to"], "msg": "no such item in this workspace"}]) from None
+    except FilterError as exc:
+        raise _filter_error(exc, "query") from None
+    return {"count": len(rows), "results": rows, "next": None}
+
+
 @router.get("/w/{slug}/items", response=responses(ItemPage))
 def item_list(
     request: HttpRequest,
@@ -62,13 +79,19 @@ def item_list(
     sort: str | None = Query(None, description="title or a declared field; -field for descending"),
     limit: int = Query(50, ge=1, le=1000),
     cursor: str | None = None,
+    similar_to: UUID | None = SIMILAR_PARAM,
+    k: int = K_PARAM,
 ):
-    """Items with their metadata, filtered like the explorer (`f=weather:in:Sunny,Rain&f=temperature:gt:30`)."""
+    """Items with their metadata, filtered like the explorer (`f=weather:in:Sunny,Rain&f=temperature:gt:30`).
+    With `similar_to`, the `k` items of the filtered result nearest to that item (built-in visual descriptor),
+    nearest first, each with its `distance` (0 = the same picture); no paging."""
     access = read_access(request, slug)
     try:
         query = parse_query_string(request.GET, schema=schema_current(workspace=access.workspace))
     except FilterError as exc:
         raise _filter_error(exc, "query") from None
+    if similar_to is not None:
+        return _similar(access, query, lookalike.Similar(uid=str(similar_to), k=k))
     count, rows, nxt = _page(access, query, limit=limit, cursor=cursor, where="query")
     return {"count": count, "results": rows, "next": next_url(request, nxt)}
 

@@ -2,14 +2,16 @@
 
     manage.py thumbnails --workspace demo              # every item with media, now, in this process
     manage.py thumbnails --workspace demo --missing    # only items without a thumbnail yet (pending, error, new)
+                                                       # or images without a visual descriptor yet
     manage.py thumbnails --workspace demo --queue      # hand them to the media worker instead
 """
 
 import time
 
 from django.core.management.base import BaseCommand
+from django.db.models import Q
 
-from metadata_site.items.models import Item
+from metadata_site.items.models import Item, MediaStatus
 from metadata_site.media.services import item_queue_media
 from metadata_site.media.tasks import make_media_items
 from metadata_site.workspaces.commands import command_workspace
@@ -22,14 +24,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--workspace", required=True, help="the workspace's slug")
-        parser.add_argument("--missing", action="store_true", help="only items that have no thumbnail yet")
+        parser.add_argument("--missing", action="store_true", help="only items that have no thumbnail (or, images, no visual descriptor) yet")
         parser.add_argument("--queue", action="store_true", help="queue them for the media worker instead")
 
     def handle(self, *args, workspace: str, missing: bool, queue: bool, **options):
         ws = command_workspace(workspace)
         items = Item.objects.filter(workspace=ws)
         if missing:
-            items = items.filter(thumbnail_name="")
+            items = items.filter(
+                Q(thumbnail_name="") | Q(phash__isnull=True, media_status=MediaStatus.READY, content_type__startswith="image/")
+            )
         if queue:
             count = item_queue_media(items=items)
             self.stdout.write(f"queued {count} items for the media worker")

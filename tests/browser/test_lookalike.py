@@ -1,0 +1,59 @@
+"""Look-alikes in real Chromium. Find similar: from the viewer, "Similar items" opens the explorer sorted by
+distance to the item, the item itself first with distance 0, then its real edited copies before unrelated pictures.
+Near-duplicates: an editor starts the search on the duplicates page and sees the group, the original first."""
+
+import pytest
+
+from metadata_site.workspaces.models import Role
+from tests.factories import make_folder, make_user, make_workspace
+from tests.media.helpers import uploaded
+from tests.media.lookalike_images import edited_copies, jpeg, scene
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def test_similar_items_from_the_viewer_lists_the_item_first_with_distance_0(live_server, browser_login):
+    alice = make_user("alice")
+    workspace = make_workspace("acme", members={alice: Role.VIEWER})
+    folder = make_folder(workspace, "pictures")
+    for n in (1, 2):
+        uploaded(workspace, jpeg(scene(n)), f"other-{n}.jpg", folder=folder)
+    original = uploaded(workspace, jpeg(scene(0)), "original.jpg", folder=folder)
+    uploaded(workspace, edited_copies(scene(0))["resized"], "resized.jpg", folder=folder)
+
+    page = browser_login(alice)
+    page.goto(f"{live_server.url}/w/acme/items/{original.uid}/")
+    page.click("#similar-items")
+    page.wait_for_url(lambda url: f"similar_to={original.uid}" in url)
+    caps = page.locator("#grid .thumb .cap")
+    assert caps.count() == 4
+    assert caps.nth(0).inner_text().startswith("original.jpg")
+    assert "distance 0.0" in caps.nth(0).inner_text()
+    assert caps.nth(1).inner_text().startswith("resized.jpg")
+    assert page.locator("#grid .thumb img").first.evaluate("img => img.complete && img.naturalWidth > 0")
+
+
+def test_an_editor_finds_near_duplicates_and_sees_the_group(live_server, browser_login):
+    bob = make_user("bob")
+    workspace = make_workspace("acme", members={bob: Role.EDITOR})
+    folder = make_folder(workspace, "pictures")
+    original = uploaded(workspace, jpeg(scene(0)), "original.jpg", folder=folder)
+    for name, data in edited_copies(scene(0)).items():
+        uploaded(workspace, data, f"{name}.img", folder=folder)
+    uploaded(workspace, jpeg(scene(1)), "other.jpg", folder=folder)
+
+    page = browser_login(bob)
+    page.goto(f"{live_server.url}/w/acme/duplicates/")
+    assert page.locator("#no-duplicates").is_visible()
+    page.click("#find-duplicates")
+    page.locator(".dup-group").wait_for()
+    group = page.locator(".dup-group")
+    assert group.count() == 1 and "4 items" in group.locator("h2").inner_text()
+    assert group.locator(".thumb .cap").first.inner_text().startswith(original.title)
+    assert "other.jpg" not in page.content()
+    assert "Last search: 1 group of 4 items" in page.locator("#dup-scan").inner_text()
