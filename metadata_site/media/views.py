@@ -3,11 +3,10 @@ served by `items:thumbnail`, which calls `serve_thumbnail` here when the worker 
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 
 from metadata_site.items.models import Item
-from metadata_site.workspaces.access import get_access
+from metadata_site.workspaces.access import get_for_member
 
 from .decode import thumbnail_content_type
 from .serving import serve_stored
@@ -18,9 +17,8 @@ NO_KEYFRAME = "This item has no keyframe {n}."
 
 
 def _get_item_for_user(request: HttpRequest, slug: str, uid) -> Item:
-    access = get_access(request.user, slug)
-    return get_object_or_404(
-        Item.objects.select_related("blob").only("id", "uid", "media_info", "blob"), workspace=access.workspace, uid=uid
+    return get_for_member(
+        request.user, slug, Item.objects.select_related("blob").only("id", "uid", "media_info", "blob"), uid=uid
     )
 
 
