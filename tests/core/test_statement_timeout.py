@@ -43,13 +43,19 @@ def _session_timeout() -> str:
         return cursor.fetchone()[0]
 
 
-def test_a_request_runs_under_the_timeout_and_the_connection_keeps_it_for_the_next_requests(settings, login, owner,
-                                                                                             workspace, monkeypatch):
+def _timeouts_seen_by_count(settings, workspace, monkeypatch) -> list[str]:
+    """The session's statement_timeout as the explorer count sees it, one entry per count, under a 1234 ms limit."""
     settings.DATABASE_STATEMENT_TIMEOUT_MS = 1234
     seen = []
     real = selectors.count
     monkeypatch.setattr(selectors, "count", lambda *a, **kw: seen.append(_session_timeout()) or real(*a, **kw))
     make_schema(workspace, [{"name": "t", "type": "float"}])
+    return seen
+
+
+def test_a_request_runs_under_the_timeout_and_the_connection_keeps_it_for_the_next_requests(settings, login, owner,
+                                                                                             workspace, monkeypatch):
+    seen = _timeouts_seen_by_count(settings, workspace, monkeypatch)
     client = login(owner)
     assert client.get(reverse("explorer:count", args=["acme"])).status_code == 200
     assert seen == ["1234ms"]
@@ -88,11 +94,7 @@ def test_changing_or_switching_off_the_timeout_resets_the_connection(settings, l
 @pytest.mark.django_db(transaction=False)
 def test_a_timeout_set_inside_a_transaction_is_for_that_request_only(settings, login, owner, workspace, monkeypatch):
     """A rollback would undo a SET made in a transaction: such a request resets it, and the next one sets it again."""
-    settings.DATABASE_STATEMENT_TIMEOUT_MS = 1234
-    seen = []
-    real = selectors.count
-    monkeypatch.setattr(selectors, "count", lambda *a, **kw: seen.append(_session_timeout()) or real(*a, **kw))
-    make_schema(workspace, [{"name": "t", "type": "float"}])
+    seen = _timeouts_seen_by_count(settings, workspace, monkeypatch)
     client = login(owner)
     for _ in range(2):
         assert client.get(reverse("explorer:count", args=["acme"])).status_code == 200
