@@ -149,6 +149,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="media worker processes (the machine has 2 cores)")
     parser.add_argument("--requests", type=int, default=300, help="thumbnail requests timed")
     parser.add_argument("--scenarios", default="images,videos,upload,serve")
+    parser.add_argument("--server-conn-max-age", default="60",
+                        help="gunicorn's DATABASE_CONN_MAX_AGE (the settings' default, 60: persistent connections)")
     parser.add_argument("--workdir", help="where generated media and MEDIA_ROOT go (default: a temporary directory)")
     parser.add_argument("--json", help="also write the results as JSON to this file")
     args = parser.parse_args()
@@ -217,7 +219,7 @@ def main() -> None:
     if scenarios & {"upload", "serve"}:
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "metadata_site.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-             "--log-level", "warning"], cwd=ROOT, env=env)
+             "--log-level", "warning"], cwd=ROOT, env={**env, "DATABASE_CONN_MAX_AGE": args.server_conn_max_age})
         import httpx
 
         for _ in range(100):

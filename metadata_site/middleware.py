@@ -1,10 +1,12 @@
 """Every web request's database statements run under PostgreSQL's ``statement_timeout``.
 
 `StatementTimeoutMiddleware` sets ``DATABASE_STATEMENT_TIMEOUT_MS`` on the request's connection just before
-its first statement and resets it when the response is returned, so a persistent connection (``CONN_MAX_AGE``) carries
-nothing over, and the worker (``db_worker``) and management commands, which never pass through here, keep
-the server default: they run without a limit. A streamed response (an export) sends its body after the reset,
-in keyset pages of bounded size. A statement the timeout cancels (SQLSTATE 57014, ``QueryCanceled``) becomes a
+its first statement, once per connection: a persistent connection (``CONN_MAX_AGE``) of a web process keeps it for
+the next requests, which then send no SET and no RESET (two round trips less per request, on every thumbnail). Only
+web processes run this middleware: the worker (``db_worker``) and management commands have their own connections and
+keep the server default, no limit. Where the SET happens inside a transaction (a rollback would undo it) it is for
+that request only, reset when the response is returned; a change of the setting (tests) resets the connections
+that carry the old value. A streamed response (an export) sends its body in keyset pages of bounded size. A statement the timeout cancels (SQLSTATE 57014, ``QueryCanceled``) becomes a
 503 with `QUERY_TOO_SLOW`: the page, or for htmx the message alone in place of the fragment (the htmx config
 in ``base.html`` swaps 503s), or JSON in the API's error shape. SQLite has no such timeout; there the filter
 limits (`explorer.filters`) bound the work a request can ask for.
@@ -13,7 +15,9 @@ limits (`explorer.filters`) bound the work a request can ask for.
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.core.signals import setting_changed
+from django.db import DatabaseError, connection, connections
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
@@ -39,22 +43,59 @@ def query_too_slow_message() -> str:
 
 
 class _SetTimeoutFirst:
-    """An execute wrapper that sets the timeout on the connection just before the request's first statement,
-    so a request that never queries the database never opens a connection for it. It (and the reset) go to the
-    driver's cursor directly: a fixed cost of every request, kept out of the query log that pins views' counts."""
+    """An execute wrapper that sets the timeout on the connection just before the request's first statement, unless
+    the connection carries it already, so a request that never queries the database never opens a connection for it.
+    It (and the reset) go to the driver's cursor directly: a fixed cost, kept out of the query log that pins views'
+    counts."""
 
     def __init__(self, milliseconds: int):
         self.milliseconds = milliseconds
         self.applied = False
+        self.reset_after = False
 
     def __call__(self, execute, sql, params, many, context):
         if not self.applied:
             self.applied = True
-            with context["connection"].wrap_database_errors:
-                context["cursor"].cursor.execute(
-                    "SELECT set_config('statement_timeout', %s, false)", [str(self.milliseconds)]
-                )
+            db = context["connection"]
+            if _carried(db) != self.milliseconds:
+                with db.wrap_database_errors:
+                    context["cursor"].cursor.execute(
+                        "SELECT set_config('statement_timeout', %s, false)", [str(self.milliseconds)]
+                    )
+                if db.in_atomic_block:  # a rollback would undo it: for this request only
+                    self.reset_after = True
+                    db._web_statement_timeout = None
+                else:
+                    db._web_statement_timeout = (db.connection, self.milliseconds)
         return execute(sql, params, many, context)
+
+
+def _carried(db) -> int | None:
+    """The timeout this process set on `db`'s current connection and that stays on it, or None."""
+    mark = getattr(db, "_web_statement_timeout", None)
+    return mark[1] if mark is not None and mark[0] is db.connection and db.connection is not None else None
+
+
+def _reset(db) -> None:
+    db._web_statement_timeout = None
+    if db.connection is None:
+        return  # closed meanwhile: a new connection starts with the server default
+    try:
+        with db.wrap_database_errors:
+            db.connection.execute("RESET statement_timeout")
+    except DatabaseError:
+        # The connection is unusable (or its transaction aborted): never hand it on with the limit set.
+        if not db.in_atomic_block:
+            db.close()
+
+
+@receiver(setting_changed)
+def _reset_on_setting_change(*, setting, **kwargs) -> None:
+    """Tests change the timeout: connections carrying the old value go back to the server default."""
+    if setting == "DATABASE_STATEMENT_TIMEOUT_MS":
+        for db in connections.all(initialized_only=True):
+            if _carried(db) is not None:
+                _reset(db)
 
 
 class StatementTimeoutMiddleware:
@@ -63,27 +104,19 @@ class StatementTimeoutMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         timeout = settings.DATABASE_STATEMENT_TIMEOUT_MS
-        if timeout <= 0 or connection.vendor != "postgresql":
+        if connection.vendor != "postgresql":
+            return self.get_response(request)
+        if timeout <= 0:
+            if _carried(connection) is not None:
+                _reset(connection)
             return self.get_response(request)
         wrapper = _SetTimeoutFirst(timeout)
         try:
             with connection.execute_wrapper(wrapper):
                 return self.get_response(request)
         finally:
-            if wrapper.applied:
-                self._reset()
-
-    @staticmethod
-    def _reset() -> None:
-        if connection.connection is None:
-            return  # closed meanwhile: a new connection starts with the server default
-        try:
-            with connection.wrap_database_errors:
-                connection.connection.execute("RESET statement_timeout")
-        except DatabaseError:
-            # The connection is unusable (or its transaction aborted): never hand it on with the limit set.
-            if not connection.in_atomic_block:
-                connection.close()
+            if wrapper.reset_after:
+                _reset(connection)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_query_cancelled(exception):

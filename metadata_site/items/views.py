@@ -19,7 +19,7 @@ from metadata_site.projects.models import Folder
 from metadata_site.schemas.fields import Schema
 from metadata_site.schemas.selectors import schema_current
 from metadata_site.schemas.validation import KEYFRAMES, FieldValueError, validate_value
-from metadata_site.workspaces.access import Access, get_access
+from metadata_site.workspaces.access import Access, get_access, get_for_member
 from metadata_site.workspaces.models import Role
 
 from .forms import BulkEditForm, MetadataFieldsForm, MetadataJsonForm
@@ -410,10 +410,8 @@ def _undo_conflicts_message(conflicts: list[dict]) -> str:
 @login_required
 @require_GET
 def item_thumbnail(request: HttpRequest, slug: str, uid) -> HttpResponse:
-    access = get_access(request.user, slug)
-    item = get_object_or_404(
-        Item.objects.only("uid", "title", "client_metadata", "updated_at", "thumbnail_name"),
-        workspace=access.workspace,
+    item = get_for_member(
+        request.user, slug, Item.objects.only("uid", "title", "client_metadata", "updated_at", "thumbnail_name"),
         uid=uid,
     )
     if item.thumbnail_name:  # made by the media worker from the real bytes; never rendered here

@@ -4,11 +4,11 @@ served by `items:thumbnail`, which calls `serve_thumbnail` here when the worker 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from metadata_site.items.models import Item
-from metadata_site.workspaces.access import get_access
+from metadata_site.workspaces.access import get_access, get_for_member
 from metadata_site.workspaces.models import Role
 
 from . import lookalike
@@ -22,9 +22,8 @@ NO_KEYFRAME = "This item has no keyframe {n}."
 
 
 def _get_item_for_user(request: HttpRequest, slug: str, uid) -> Item:
-    access = get_access(request.user, slug)
-    return get_object_or_404(
-        Item.objects.select_related("blob").only("id", "uid", "media_info", "blob"), workspace=access.workspace, uid=uid
+    return get_for_member(
+        request.user, slug, Item.objects.select_related("blob").only("id", "uid", "media_info", "blob"), uid=uid
     )
 
 

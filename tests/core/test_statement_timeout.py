@@ -1,5 +1,6 @@
 """Every web request runs under PostgreSQL's statement_timeout; a cancelled statement is a clear 503, never a
-500, and nothing of the limit stays on the connection after the request (the worker runs without one)."""
+500. A web process's persistent connection keeps the limit from its first request on (no SET and RESET per request);
+a new connection (the worker's, a command's) has none, nor does one whose SET a transaction could undo."""
 
 import pytest
 from django.db import connection
@@ -42,17 +43,63 @@ def _session_timeout() -> str:
         return cursor.fetchone()[0]
 
 
-def test_a_request_runs_under_the_timeout_and_leaves_the_connection_as_it_found_it(settings, login, owner,
-                                                                                    workspace, monkeypatch):
+def _timeouts_seen_by_count(settings, workspace, monkeypatch) -> list[str]:
+    """The session's statement_timeout as the explorer count sees it, one entry per count, under a 1234 ms limit."""
     settings.DATABASE_STATEMENT_TIMEOUT_MS = 1234
     seen = []
     real = selectors.count
     monkeypatch.setattr(selectors, "count", lambda *a, **kw: seen.append(_session_timeout()) or real(*a, **kw))
     make_schema(workspace, [{"name": "t", "type": "float"}])
-    response = login(owner).get(reverse("explorer:count", args=["acme"]))
-    assert response.status_code == 200
+    return seen
+
+
+def test_a_request_runs_under_the_timeout_and_the_connection_keeps_it_for_the_next_requests(settings, login, owner,
+                                                                                             workspace, monkeypatch):
+    seen = _timeouts_seen_by_count(settings, workspace, monkeypatch)
+    client = login(owner)
+    assert client.get(reverse("explorer:count", args=["acme"])).status_code == 200
     assert seen == ["1234ms"]
-    assert _session_timeout() == "0", "the worker and commands sharing a persistent connection run without it"
+    assert _session_timeout() == "1234ms", "kept on the web process's persistent connection"
+    with connection.cursor() as cursor:  # not set again by the next request: it is known to be there
+        cursor.execute("SET statement_timeout = 777")
+    assert client.get(reverse("explorer:count", args=["acme"])).status_code == 200
+    assert seen == ["1234ms", "777ms"]
+
+
+def test_a_new_connection_like_the_workers_has_no_timeout_and_gets_it_on_its_first_request(settings, login, owner,
+                                                                                          workspace):
+    settings.DATABASE_STATEMENT_TIMEOUT_MS = 1234
+    client = login(owner)
+    assert client.get(reverse("explorer:count", args=["acme"])).status_code == 200
+    connection.close()
+    assert _session_timeout() == "0", "a connection that no request used runs without a limit"
+    assert client.get(reverse("explorer:count", args=["acme"])).status_code == 200
+    assert _session_timeout() == "1234ms"
+
+
+def test_changing_or_switching_off_the_timeout_resets_the_connection(settings, login, owner, workspace):
+    settings.DATABASE_STATEMENT_TIMEOUT_MS = 1234
+    client = login(owner)
+    assert client.get(reverse("explorer:count", args=["acme"])).status_code == 200
+    settings.DATABASE_STATEMENT_TIMEOUT_MS = 4321
+    assert _session_timeout() == "0"
+    assert client.get(reverse("explorer:count", args=["acme"])).status_code == 200
+    assert _session_timeout() == "4321ms"
+    settings.DATABASE_STATEMENT_TIMEOUT_MS = 0
+    assert _session_timeout() == "0"
+    assert client.get(reverse("explorer:count", args=["acme"])).status_code == 200
+    assert _session_timeout() == "0"
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_timeout_set_inside_a_transaction_is_for_that_request_only(settings, login, owner, workspace, monkeypatch):
+    """A rollback would undo a SET made in a transaction: such a request resets it, and the next one sets it again."""
+    seen = _timeouts_seen_by_count(settings, workspace, monkeypatch)
+    client = login(owner)
+    for _ in range(2):
+        assert client.get(reverse("explorer:count", args=["acme"])).status_code == 200
+        assert _session_timeout() == "0"
+    assert seen == ["1234ms", "1234ms"]
 
 
 def test_a_cancelled_page_query_is_a_503_page_with_the_message(slow_count, login, owner, viewer, stranger):
@@ -61,7 +108,6 @@ def test_a_cancelled_page_query_is_a_503_page_with_the_message(slow_count, login
         assert response.status_code == 503
         assert "<html" in response.content.decode() and MESSAGE in response.content.decode()
     assert login(stranger).get(reverse("explorer:count", args=["acme"])).status_code == 404
-    assert _session_timeout() == "0"
 
 
 def test_a_cancelled_htmx_partial_renders_the_message_in_place(slow_count, login, owner):

@@ -52,3 +52,12 @@ def test_an_item_without_media_still_gets_the_placeholder(login, owner, workspac
     response = login(owner).get(reverse("items:thumbnail", args=["acme", plain.uid]))
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
     assert item_thumbnail_url(slug="acme", item=plain) == reverse("items:thumbnail", args=["acme", plain.uid])
+
+
+def test_a_stored_thumbnail_costs_three_queries_session_user_and_item_with_membership(login, owner, item,
+                                                                                     django_assert_num_queries):
+    client = login(owner)
+    url = item_thumbnail_url(slug="acme", item=item)
+    with django_assert_num_queries(3):
+        response = client.get(url)
+    assert response.status_code == 200

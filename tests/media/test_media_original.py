@@ -94,3 +94,11 @@ def test_a_head_request_gets_the_headers_only(login, owner, item):
     response = login(owner).head(_url(item))
     assert response.status_code == 200
     assert response["Content-Length"] == str(len(DATA)) and response["Accept-Ranges"] == "bytes"
+
+
+def test_the_original_costs_three_queries_session_user_and_item_with_membership_and_blob(login, owner, item,
+                                                                                        django_assert_num_queries):
+    client, url = login(owner), _url(item)
+    with django_assert_num_queries(3):
+        response = client.get(url)
+    assert response.status_code == 200
