@@ -5,7 +5,7 @@
     .venv/bin/python bench/grid_paint.py --db sqlite:///var/bench_grid.sqlite3 --runs 9
 
 A workspace of --items distinct 1920×1080 JPEGs (generated with Pillow, as in bench/media.py) whose thumbnails are
-made by real `manage.py db_worker --queue-name media` processes; gunicorn (2 processes, persistent database
+made by real `manage.py db_worker --queue-name media` processes; gunicorn (`metadata_site/gunicorn.py`: 2 threaded processes, persistent database
 connections as in the settings) on a free loopback port; Debian's Chromium driven by Playwright, logged in with a
 session cookie, with a viewport big enough to show the 50 tiles of the explorer's first page.
 
@@ -118,8 +118,9 @@ def main() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "metadata_site.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning"], cwd=ROOT, env={**env, "DATABASE_CONN_MAX_AGE": "60"})
+        [sys.executable, "-m", "gunicorn", "-c", "python:metadata_site.gunicorn", "metadata_site.wsgi",
+         "--workers", "2", "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
+        cwd=ROOT, env={**env, "DATABASE_CONN_MAX_AGE": "60"})
     try:
         import httpx
         from playwright.sync_api import sync_playwright

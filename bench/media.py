@@ -218,7 +218,8 @@ def main() -> None:
         port = probe.getsockname()[1]
     if scenarios & {"upload", "serve"}:
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "metadata_site.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}",
+            [sys.executable, "-m", "gunicorn", "-c", "python:metadata_site.gunicorn", "metadata_site.wsgi",
+             "--workers", "2", "--bind", f"127.0.0.1:{port}",
              "--log-level", "warning"], cwd=ROOT, env={**env, "DATABASE_CONN_MAX_AGE": args.server_conn_max_age})
         import httpx
 

@@ -35,7 +35,10 @@ def test_similar_items_from_the_viewer_lists_the_item_first_with_distance_0(live
     assert caps.nth(0).inner_text().startswith("original.jpg")
     assert "distance 0.0" in caps.nth(0).inner_text()
     assert caps.nth(1).inner_text().startswith("resized.jpg")
-    assert page.locator("#grid .thumb img").first.evaluate("img => img.complete && img.naturalWidth > 0")
+    # The first tile's real thumbnail loads (waited for: the page may still be fetching it).
+    page.wait_for_function(
+        "() => { const img = document.querySelector('#grid .thumb img'); return img && img.complete && img.naturalWidth > 0; }"
+    )
 
 
 def test_an_editor_finds_near_duplicates_and_sees_the_group(live_server, browser_login):
