@@ -139,6 +139,7 @@ def test_bulk_edit_of_all_matching_items_from_the_explorer(live_server, page_as,
     page.click("button:has-text('Edit metadata')")
     page.wait_for_selector("#bulk-selected:has-text('4 items selected')")
     page.select_option("#id_bulk_field", "dark")
+    page.wait_for_selector("#id_bulk_value[type=checkbox]")  # the script puts the boolean's switch in place
     page.check("#id_bulk_value")  # the boolean's switch
     page.click("#bulk-edit-form button[type=submit]")
     page.wait_for_selector("#bulk-preview")
