@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing the dependencies into $(VENV) (the first run downloads them: a minute or two)..."
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(p["dependencies"] + p["optional-dependencies"]["dev"]))' \
+	$(PY) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(p["dependencies"] + p["optional-dependencies"]["s3"] + p["optional-dependencies"]["dev"]))' \
 		| xargs -d '\n' $(PY) -m pip install --disable-pip-version-check --progress-bar on
 	touch $@
 
