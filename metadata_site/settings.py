@@ -240,6 +240,9 @@ MEDIA_FETCH_TIMEOUT = envint("MEDIA_FETCH_TIMEOUT", "20")
 # On a storage without local files (an S3-compatible bucket), media is served by a redirect to a presigned URL
 # that expires after this many seconds.
 MEDIA_PRESIGNED_SECONDS = envint("MEDIA_PRESIGNED_SECONDS", "300")
+# A grid's thumbnail URLs carry a ticket bound to the viewer's session, valid for one to two of these periods
+# (media/tickets.py): served without a database query.
+MEDIA_TICKET_SECONDS = envint("MEDIA_TICKET_SECONDS", "3600")
 
 # Uploads larger than this are streamed to a temporary file, never held in memory. A media file larger than
 # MEDIA_MAX_UPLOAD_BYTES stops being read at that size (metadata_site.media.uploads).

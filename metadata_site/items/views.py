@@ -13,6 +13,7 @@ from django.utils.http import quote_etag, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from metadata_site.collections.selectors import collection_tags_for_items
+from metadata_site.media import tickets
 from metadata_site.media.selectors import item_keyframes, item_original_url, item_thumbnail_url
 from metadata_site.media.views import serve_thumbnail
 from metadata_site.projects.models import Folder
@@ -105,9 +106,9 @@ def _timeline_marks(
     return out
 
 
-def _media_urls(workspace, item: Item) -> tuple[str, str]:
+def _media_urls(request: HttpRequest, workspace, item: Item) -> tuple[str, str]:
     """(full-size source, thumbnail) URLs of an item's picture: the stored original when there is one."""
-    thumb = item_thumbnail_url(slug=workspace.slug, item=item)
+    thumb = item_thumbnail_url(slug=workspace.slug, item=item, request=request)
     original = item_original_url(slug=workspace.slug, item=item)
     image = original and item.media_status == MediaStatus.READY and item.kind != ItemKind.VIDEO
     return (original if image else thumb), thumb
@@ -128,19 +129,19 @@ def _media_properties(item: Item) -> list[tuple[str, str]]:
     return props
 
 
-def _viewer_media(workspace, item: Item, frames: list[dict]) -> dict:
+def _viewer_media(request: HttpRequest, workspace, item: Item, frames: list[dict]) -> dict:
     """What the viewer's stage shows: an image to zoom, a video with its timeline marks, or a group's frames."""
-    src, thumb = _media_urls(workspace, item)
+    src, thumb = _media_urls(request, workspace, item)
     note = item.media_error if item.media_status == MediaStatus.ERROR else (
         "Reading the file…" if item.media_status == MediaStatus.PENDING else "")
     common = {"properties": _media_properties(item), "status_note": note, "width": item.width, "height": item.height}
     if item.kind == ItemKind.VIDEO:
         frame_items = [
-            (f, _media_urls(workspace, f)[1])
+            (f, _media_urls(request, workspace, f)[1])
             for f in item.frames.filter(kind=ItemKind.FRAME).order_by("frame_index", "id")[:MAX_TIMELINE_MARKS]
         ]
         md = item.client_metadata if isinstance(item.client_metadata, dict) else {}
-        marks = _timeline_marks(keyframes=item_keyframes(slug=workspace.slug, item=item), declared=md.get(KEYFRAMES),
+        marks = _timeline_marks(keyframes=item_keyframes(slug=workspace.slug, item=item, request=request), declared=md.get(KEYFRAMES),
                                 frame_items=frame_items, fps=item.fps, duration=item.duration)
         original = item_original_url(slug=workspace.slug, item=item)
         if original is None:
@@ -153,14 +154,14 @@ def _viewer_media(workspace, item: Item, frames: list[dict]) -> dict:
     return {**common, "kind": "image", "src": src}
 
 
-def _metadata_ctx(access: Access, item: Item, **extra) -> dict:
+def _metadata_ctx(request: HttpRequest, access: Access, item: Item, **extra) -> dict:
     schema = schema_current(workspace=access.workspace)
     md = item.client_metadata if isinstance(item.client_metadata, dict) else {}
     frames = []
     if item.kind in (ItemKind.IMAGE_GROUP, ItemKind.VIDEO):  # a group's frames, a video's keyframe items
         for frame in item.frames.order_by("frame_index", "id"):
             frame_md = frame.client_metadata if isinstance(frame.client_metadata, dict) else {}
-            src, thumb = _media_urls(access.workspace, frame)
+            src, thumb = _media_urls(request, access.workspace, frame)
             frames.append(
                 {
                     "item": frame,
@@ -200,10 +201,10 @@ def item_detail(request: HttpRequest, slug: str, uid) -> HttpResponse:
     from metadata_site.explorer.views import VIEWER_MARK, viewer_navigation
 
     access, item = _get_item_for_user(request, slug, uid)
-    ctx = _metadata_ctx(access, item)
+    ctx = _metadata_ctx(request, access, item)
     ctx["datasets"] = item.datasets.select_related("project")
     ctx["collections"] = collection_tags_for_items(workspace_id=item.workspace_id, item_ids=[item.pk])[item.pk]
-    ctx["media"] = _viewer_media(access.workspace, item, ctx["frames"])
+    ctx["media"] = _viewer_media(request, access.workspace, item, ctx["frames"])
     ctx["nav"] = None
     if request.GET.get(VIEWER_MARK):
         try:
@@ -223,17 +224,17 @@ def _after_edit(request: HttpRequest, access: Access, item: Item, result, form, 
             message = error["msg"] if target else f"{error['key']}: {error['msg']}"
             form.add_error(target if target else None, message)
     if form.errors:
-        ctx = _metadata_ctx(access, item, editor=editor, **{f"{editor}_form": form})
+        ctx = _metadata_ctx(request, access, item, editor=editor, **{f"{editor}_form": form})
         template = "items/item.html#metadata" if request.htmx else "items/item.html"
         if not request.htmx:
             ctx["datasets"] = item.datasets.select_related("project")
             ctx["collections"] = collection_tags_for_items(workspace_id=item.workspace_id, item_ids=[item.pk])[item.pk]
-            ctx["media"] = _viewer_media(access.workspace, item, ctx["frames"])
+            ctx["media"] = _viewer_media(request, access.workspace, item, ctx["frames"])
         return render(request, template, ctx, status=200 if request.htmx else 400)
     note = METADATA_SAVED if row is not None and row["status"] == STATUS_CHANGED else METADATA_UNCHANGED
     if request.htmx:
         item.refresh_from_db()
-        return render(request, "items/item.html#metadata", _metadata_ctx(access, item, saved=note))
+        return render(request, "items/item.html#metadata", _metadata_ctx(request, access, item, saved=note))
     messages.success(request, note)
     return redirect("items:item", access.workspace.slug, item.uid)
 
@@ -407,9 +408,17 @@ def _undo_conflicts_message(conflicts: list[dict]) -> str:
     return UNDO_CONFLICTS.format(count=len(conflicts), s=pluralize(len(conflicts)), items=", ".join(names) + more)
 
 
-@login_required
 @require_GET
 def item_thumbnail(request: HttpRequest, slug: str, uid) -> HttpResponse:
+    """The worker's thumbnail; without a database query when the URL's ticket is this session's (`tickets`)."""
+    name = tickets.redeem(request, slug=slug, uid=uid)
+    if name is not None:
+        return serve_thumbnail(request, name)
+    return _item_thumbnail_for_member(request, slug, uid)
+
+
+@login_required
+def _item_thumbnail_for_member(request: HttpRequest, slug: str, uid) -> HttpResponse:
     item = get_for_member(
         request.user, slug, Item.objects.only("uid", "title", "client_metadata", "updated_at", "thumbnail_name"),
         uid=uid,

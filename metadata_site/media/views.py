@@ -11,7 +11,7 @@ from metadata_site.items.models import Item
 from metadata_site.workspaces.access import get_access, get_for_member
 from metadata_site.workspaces.models import Role
 
-from . import lookalike
+from . import lookalike, tickets
 from .decode import thumbnail_content_type
 from .models import DuplicateScan
 from .serving import serve_stored
@@ -46,9 +46,17 @@ def media_original(request: HttpRequest, slug: str, uid) -> HttpResponse:
     return serve_stored(request, name=blob.storage_name, content_type=blob.content_type, etag=blob.sha256)
 
 
-@login_required
 @require_safe
 def media_keyframe(request: HttpRequest, slug: str, uid, n: int) -> HttpResponse:
+    """A video keyframe's thumbnail; without a database query when the URL's ticket is this session's."""
+    name = tickets.redeem(request, slug=slug, uid=uid)
+    if name is not None:
+        return serve_thumbnail(request, name)
+    return _keyframe_for_member(request, slug, uid, n)
+
+
+@login_required
+def _keyframe_for_member(request: HttpRequest, slug: str, uid, n: int) -> HttpResponse:
     item = _get_item_for_user(request, slug, uid)
     keyframes = (item.media_info or {}).get("keyframes") or []
     if n >= len(keyframes):

@@ -56,9 +56,10 @@ def metadata_key_diff(before, after) -> list:
     return key_diff(before, after)
 
 
-@register.simple_tag
-def item_thumb_url(workspace, item) -> str:
-    """The item's thumbnail URL (versioned when the worker made one, so browsers keep it)."""
+@register.simple_tag(takes_context=True)
+def item_thumb_url(context, workspace, item) -> str:
+    """The item's thumbnail URL (versioned when the worker made one, so browsers keep it; ticketed for the viewer's
+    session, so it is served without a database query)."""
     from metadata_site.media.selectors import item_thumbnail_url
 
-    return item_thumbnail_url(slug=workspace.slug, item=item)
+    return item_thumbnail_url(slug=workspace.slug, item=item, request=context.get("request"))
