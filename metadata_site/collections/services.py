@@ -335,6 +335,29 @@ def dataset_require_ready(dataset: Dataset) -> None:
         )
 
 
+DATASET_REMOVED_SHOWN = 20  # removals recorded in a dataset's source
+
+
+@transaction.atomic
+def dataset_remove_items(*, dataset: Dataset, item_ids: Iterable[int], reason: str, user=None) -> int:
+    """Take the items `item_ids` out of `dataset` (the items themselves stay in their folders), and record the removal
+    (when, how many, why, by whom) in the dataset's source. Returns how many were removed."""
+    dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
+    dataset_require_ready(dataset)
+    ids = sorted({int(i) for i in item_ids})
+    removed = 0
+    for start in range(0, len(ids), 5_000):
+        count, _ = DatasetItem.objects.filter(dataset=dataset, item_id__in=ids[start:start + 5_000]).delete()
+        removed += count
+    if removed:
+        source = dict(dataset.source or {})
+        entry = {"count": removed, "reason": reason, "at": timezone.now().isoformat(timespec="seconds"),
+                 "by": getattr(user, "username", "") or ""}
+        source["removed"] = ([entry] + list(source.get("removed") or []))[:DATASET_REMOVED_SHOWN]
+        Dataset.objects.filter(pk=dataset.pk).update(source=source)
+    return removed
+
+
 def _dataset_items(
     *,
     workspace: Workspace,

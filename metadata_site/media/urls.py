@@ -8,4 +8,6 @@ urlpatterns = [
     path("items/<uuid:uid>/keyframes/<int:n>", views.media_keyframe, name="keyframe"),
     path("duplicates/", views.duplicates, name="duplicates"),
     path("duplicates/refresh", views.duplicates_refresh, name="duplicates-refresh"),
+    path("duplicates/collect", views.duplicates_collect, name="duplicates-collect"),
+    path("duplicates/out-of-dataset", views.duplicates_out_of_dataset, name="duplicates-out-of-dataset"),
 ]

@@ -3,16 +3,19 @@ served by `items:thumbnail`, which calls `serve_thumbnail` here when the worker 
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from metadata_site.items.models import Item
 from metadata_site.workspaces.access import get_access, get_for_member
 from metadata_site.workspaces.models import Role
 
-from . import lookalike, tickets
+from . import dedupe, lookalike, tickets
 from .decode import thumbnail_content_type
+from .forms import DuplicatesCollectionForm, DuplicatesDatasetForm
 from .models import DuplicateScan
 from .serving import serve_stored
 from .storage import name_version
@@ -73,6 +76,9 @@ def duplicates(request: HttpRequest, slug: str) -> HttpResponse:
     ctx = {
         "workspace": access.workspace,
         "access": access,
+        "extras": dedupe.duplicate_extras(workspace=access.workspace).count(),
+        "collection_form": DuplicatesCollectionForm(),
+        "dataset_form": DuplicatesDatasetForm(workspace=access.workspace),
         "groups": lookalike.duplicate_groups(workspace=access.workspace),
         "bits": lookalike.DUPLICATE_BITS,
         "shown": lookalike.GROUPS_SHOWN,
@@ -88,4 +94,47 @@ def duplicates_refresh(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_access(request.user, slug, role=Role.EDITOR)
     lookalike.duplicate_scan_queue(workspace=access.workspace)
     messages.info(request, "Looking for near-duplicates in the background.")
+    return redirect("media:duplicates", slug=slug)
+
+
+def _form_errors(form) -> str:
+    return " ".join(f"{form.fields[k].label if k in form.fields else k}: {' '.join(v)}" for k, v in form.errors.items())
+
+
+@login_required
+@require_POST
+def duplicates_collect(request: HttpRequest, slug: str) -> HttpResponse:
+    """A new collection of all but one item per near-duplicate group (editors and admins)."""
+    access = get_access(request.user, slug, role=Role.EDITOR)
+    form = DuplicatesCollectionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect("media:duplicates", slug=slug)
+    try:
+        collection = dedupe.duplicates_to_collection(workspace=access.workspace, user=request.user,
+                                                     title=form.cleaned_data["title"])
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("media:duplicates", slug=slug)
+    messages.success(request, f"Collection “{collection.title}” made of the near-duplicates but one per group.")
+    return redirect(f"{reverse('explorer:explore', args=[slug])}?scope=collection:{collection.pk}")
+
+
+@login_required
+@require_POST
+def duplicates_out_of_dataset(request: HttpRequest, slug: str) -> HttpResponse:
+    """Take all but one item per near-duplicate group out of a dataset (editors and admins)."""
+    access = get_access(request.user, slug, role=Role.EDITOR)
+    form = DuplicatesDatasetForm(request.POST, workspace=access.workspace)
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return redirect("media:duplicates", slug=slug)
+    dataset = form.cleaned_data["dataset"]
+    try:
+        removed = dedupe.duplicates_out_of_dataset(dataset=dataset, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("media:duplicates", slug=slug)
+    messages.success(request, f"{removed} near-duplicate{'s' if removed != 1 else ''} taken out of “{dataset.name}” "
+                              "(one item of each group kept).")
     return redirect("media:duplicates", slug=slug)

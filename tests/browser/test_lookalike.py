@@ -60,3 +60,28 @@ def test_an_editor_finds_near_duplicates_and_sees_the_group(live_server, browser
     assert group.locator(".thumb .cap").first.inner_text().startswith(original.title)
     assert "other.jpg" not in page.content()
     assert "Last search: 1 group of 4 items" in page.locator("#dup-scan").inner_text()
+
+
+def test_an_editor_collects_the_near_duplicates_but_one_and_sees_them_in_the_explorer(live_server, browser_login):
+    bob = make_user("bob")
+    workspace = make_workspace("acme", members={bob: Role.EDITOR})
+    folder = make_folder(workspace, "pictures")
+    original = uploaded(workspace, jpeg(scene(0)), "original.jpg", folder=folder)
+    copies = [uploaded(workspace, data, f"{name}.img", folder=folder)
+              for name, data in edited_copies(scene(0)).items()]
+    uploaded(workspace, jpeg(scene(1)), "other.jpg", folder=folder)
+
+    page = browser_login(bob)
+    page.goto(f"{live_server.url}/w/acme/duplicates/")
+    page.click("#find-duplicates")
+    page.locator("#dup-actions").wait_for()
+    assert f"All but one per group: {len(copies)} items" in page.inner_text("#dup-actions h2")
+    page.fill("#dup-collect input[name=title]", "Copies to review")
+    page.click("#dup-collect button[type=submit]")
+    page.wait_for_url(lambda url: "scope=collection:" in url)
+    titles = sorted(t.split("\n")[0] for t in page.locator("#grid .thumb .cap").all_inner_texts())
+    assert titles == sorted(c.title for c in copies)
+    assert original.title not in titles
+    page.wait_for_function(  # real thumbnails of the copies
+        "() => [...document.querySelectorAll('#grid .thumb img')].every(i => i.complete && i.naturalWidth > 0)"
+    )
