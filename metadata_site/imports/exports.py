@@ -20,6 +20,7 @@ from django.utils import timezone
 from metadata_site.explorer import filters
 from metadata_site.lib.background import queue_work
 from metadata_site.lib.csvescape import escape_cell
+from metadata_site.lib.errors import MessageError
 from metadata_site.schemas.fields import FieldType, Schema
 from metadata_site.schemas.selectors import schema_current
 from metadata_site.workspaces.models import Workspace
@@ -38,10 +39,8 @@ class _Cancelled(Exception):
     pass
 
 
-class ExportError(ValueError):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class ExportError(MessageError):
+    """An export cannot be made; `message` says why."""
 
 
 def export_queryset(*, workspace: Workspace, params: Mapping[str, Any]) -> QuerySet:

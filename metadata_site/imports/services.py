@@ -31,6 +31,7 @@ from metadata_site.explorer.tasks import build_field_indexes, maintain_projectio
 from metadata_site.items.models import ChangeSet, Item
 from metadata_site.items.services import CHANGE_SET_ALREADY_UNDONE, ChangeSetError, change_set_undo
 from metadata_site.lib.background import queue_work
+from metadata_site.lib.errors import MessageError
 from metadata_site.lib.gctune import bulk_gc
 from metadata_site.lib.maintenance import analyze_if_stale
 from metadata_site.lib.pipeline import read_ahead
@@ -73,12 +74,8 @@ IMPORT_NOT_RESUMABLE = "Only a running task can be resumed."
 IMPORT_CRASHED = "The import stopped unexpectedly: {error}"
 
 
-class ImportTaskError(ValueError):
+class ImportTaskError(MessageError):
     """A request about a task that cannot be done (bad target, wrong state); `message` says why."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 class _Superseded(Exception):

@@ -21,6 +21,7 @@ from django.db.models import F, Max, QuerySet
 from django.utils import timezone
 
 from metadata_site.lib import fastjson, strictjson
+from metadata_site.lib.errors import MessageError
 from metadata_site.lib.lookups import array_literal
 from metadata_site.projects.models import DatasetItem
 from metadata_site.schemas.selectors import schema_current
@@ -47,16 +48,12 @@ STATUS_UNCHANGED = "unchanged"
 STATUS_FAILED = "failed"
 
 
-class MetadataWriteError(ValueError):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class MetadataWriteError(MessageError):
+    """A metadata write was refused; `message` says why."""
 
 
-class ChangeSetError(ValueError):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class ChangeSetError(MessageError):
+    """A change set cannot be undone or redone; `message` says why."""
 
 
 @dataclass
