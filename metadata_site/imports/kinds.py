@@ -39,15 +39,14 @@ from metadata_site.lib import fastjson
 from metadata_site.lib.bloom import StringBloom
 from metadata_site.lib.jsondiff import as_json
 from metadata_site.projects.models import Dataset, Folder
-from metadata_site.schemas.fields import FieldSpec, FieldType, Schema
+from metadata_site.schemas.fields import FieldSpec, Schema
 from metadata_site.schemas.validation import (
     KEYFRAMES,
-    VALUE_NOT_A_BOOLEAN,
-    VALUE_NOT_A_NUMBER,
-    VALUE_NOT_AN_INTEGER,
+    FieldValueError,
     text_problem,
     validate_metadata,
 )
+from metadata_site.schemas.values import CSV_SEPARATOR, parse_text
 
 from .models import ImportKind, ImportMode, ImportTask
 from .parsers import ImportFileError, Row, json_type_name
@@ -140,35 +139,9 @@ def _reason(errors: list[dict]) -> str:
 
 
 def _cell(spec: FieldSpec, text: str) -> Any:
-    """A CSV cell as the typed value the validator expects (the validator still checks it)."""
-    text = text.strip()
-    match spec.type:
-        case FieldType.FLOAT:
-            try:
-                return float(text)
-            except ValueError:
-                raise _CellError(VALUE_NOT_A_NUMBER) from None
-        case FieldType.INTEGER:
-            try:
-                return int(text)
-            except ValueError:
-                try:
-                    number = float(text)
-                except ValueError:
-                    raise _CellError(VALUE_NOT_AN_INTEGER) from None
-                if not number.is_integer():
-                    raise _CellError(VALUE_NOT_AN_INTEGER) from None
-                return int(number)
-        case FieldType.BOOLEAN:
-            lowered = text.lower()
-            if lowered in ("true", "1", "yes"):
-                return True
-            if lowered in ("false", "0", "no"):
-                return False
-            raise _CellError(VALUE_NOT_A_BOOLEAN)
-        case FieldType.ENUM if spec.is_multi:
-            return [part.strip() for part in text.split("|") if part.strip()]
-    return text
+    """A CSV cell as the typed value the validator expects (`schemas.values.parse_text`, options separated by
+    ``|``); None when it holds no value. Raises FieldValueError for text that is not a value of the type."""
+    return parse_text(spec, text, separator=CSV_SEPARATOR)
 
 
 def clean_video_config(raw: Any) -> dict | str:
@@ -195,10 +168,6 @@ def clean_video_config(raw: Any) -> dict | str:
     return {"sampling_rate": int(number) if float(number).is_integer() else float(number), "keyframe_mode": mode}
 
 
-class _CellError(ValueError):
-    pass
-
-
 def _csv_metadata(schema: Schema, cells: dict[str, str], columns: Iterable[str]) -> tuple[dict, list[dict]]:
     """Typed metadata from the field columns of a CSV row; an empty cell sets nothing."""
     metadata: dict = {}
@@ -209,9 +178,12 @@ def _csv_metadata(schema: Schema, cells: dict[str, str], columns: Iterable[str])
             continue
         spec = schema.get(column)
         try:
-            metadata[column] = _cell(spec, text)
-        except _CellError as exc:
-            errors.append({"key": column, "msg": str(exc), "value": text})
+            value = _cell(spec, text)
+        except FieldValueError as exc:
+            errors.append({"key": column, "msg": exc.message, "value": text})
+            continue
+        if value is not None:  # e.g. "|": no option, like an empty cell
+            metadata[column] = value
     return metadata, errors
 
 
@@ -629,8 +601,10 @@ class FieldValues(MetadataRows):
                 return ROW_NO_VALUE
             try:
                 cell = _cell(self.spec, cell)
-            except _CellError as exc:
-                return _reason([{"key": self.spec.name, "msg": str(exc), "value": cell}])
+            except FieldValueError as exc:
+                return _reason([{"key": self.spec.name, "msg": exc.message, "value": cell}])
+            if cell is None:
+                return ROW_NO_VALUE
         op.metadata = {self.spec.name: cell}
         return op
 
