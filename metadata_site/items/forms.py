@@ -12,17 +12,17 @@ from django import forms
 from django.utils.html import format_html
 
 from metadata_site.lib import strictjson
-from metadata_site.lib.userinput import AsciiIntegerField
 from metadata_site.schemas.fields import FieldSpec, FieldType, Schema
 from metadata_site.schemas.validation import FieldValueError, validate_value
 from metadata_site.schemas.values import FORM_SEPARATOR, parse_boolean, parse_text
 
+from .selection import SELECTION_EMPTY, SelectionForm
 from .services import MODE_MERGE, MODE_OVERWRITE
 
 JSON_NOT_AN_OBJECT = "The metadata must be a JSON object, like {\"weather\": \"Sunny\"}."
 BULK_FIELD_REQUIRED = "Choose a field."
 BULK_VALUE_REQUIRED = "Give a value to set, or choose “remove field”."
-BULK_NO_ITEMS = "Select at least one item."
+BULK_NO_ITEMS = SELECTION_EMPTY  # the one message of an empty selection
 
 
 def field_input_text(spec: FieldSpec, value: Any) -> Any:
@@ -211,7 +211,8 @@ def bulk_value_input(spec: FieldSpec | None, value: Any = None, *, offset: str =
 
 class BulkEditForm(forms.Form):
     """ "set field = value" / "remove field" for a selection of items (uids, a whole folder, or an explorer
-    selection). The value arrives from the chosen field's own input (`bulk_value_input`), or as text."""
+    selection), read by `SelectionForm` into ``cleaned_data["selected"]``. The value arrives from the chosen
+    field's own input (`bulk_value_input`), or as text."""
 
     ACTION_SET = "set"
     ACTION_REMOVE = "remove"
@@ -224,12 +225,6 @@ class BulkEditForm(forms.Form):
     )
     value = forms.CharField(required=False, label="Value")
     tz = forms.CharField(required=False)
-    item = forms.Field(required=False, widget=forms.MultipleHiddenInput)
-    folder = AsciiIntegerField(required=False, widget=forms.HiddenInput)
-    # An explorer selection (`explorer.selectors.resolve_selection`): "ids" with `item`, or "filter" with the
-    # explorer's f / any / scope parameters, re-evaluated when the edit is previewed and applied.
-    selection = forms.ChoiceField(required=False, choices=[("", ""), ("ids", "ids"), ("filter", "filter")],
-                                  widget=forms.HiddenInput)
 
     def __init__(self, *args, schema: Schema, **kwargs):
         super().__init__(*args, **kwargs)
@@ -259,17 +254,16 @@ class BulkEditForm(forms.Form):
         """(field name, value input) for every declared field, for the page to swap in when the field changes."""
         return [(spec.name, bulk_value_input(spec)) for spec in self.schema]
 
-    def clean_item(self) -> list[str]:
-        return [str(uid) for uid in self.cleaned_data.get("item") or []]
-
     def clean(self) -> dict:
         data = super().clean()
         spec = self.schema.get(data.get("field") or "")
         if spec is None:
             return data
         data["spec"] = spec
-        if not data.get("item") and not data.get("folder") and data.get("selection") != "filter":
-            raise forms.ValidationError(BULK_NO_ITEMS)
+        selection = SelectionForm(self.data)
+        if not selection.is_valid():
+            raise forms.ValidationError(selection.error_message())
+        data["selected"] = selection.value
         if data.get("action") == self.ACTION_SET:
             values = self._values()
             # A multi enum's checkboxes (or typed text, comma-separated) give several values; any other input
