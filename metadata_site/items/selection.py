@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import QueryDict
 
 from metadata_site.lib.userinput import AsciiIntegerField, parse_id
@@ -144,8 +145,11 @@ class SelectionForm(forms.Form):
         return self.cleaned_data["value"]
 
     def error_message(self) -> str:
-        """The form's refusal as one line (the first error)."""
-        return next(str(e) for errors in self.errors.values() for e in errors)
+        """The form's refusal as one line: the first error, after the parameter it is about."""
+        for name, errors in self.errors.items():
+            for error in errors:
+                return str(error) if name == NON_FIELD_ERRORS else f"{name}: {error}"
+        return ""
 
 
 def filter_selection(data: Mapping[str, Any]) -> Selection:

@@ -82,6 +82,8 @@ def test_an_export_reads_its_filter_as_a_filter_selection():
         ([("item", A), ("item", "x" * 200)], SELECTION_BAD_ITEM.format(value="x" * 79 + "…")),
         ([("ids", "4,x")], SELECTION_BAD_ID.format(param="ids", value="x")),
         ([("ids", "-1")], SELECTION_BAD_ID.format(param="ids", value="-1")),
+        ([("folder", "abc")], "folder: Enter a whole number in the digits 0-9 (at most 18 of them)."),
+        ([("selection", "some")], "selection: Select a valid choice. some is not one of the available choices."),
     ],
 )
 def test_a_bad_or_empty_selection_is_refused_with_one_clear_message(pairs, message):
