@@ -38,11 +38,11 @@ SELECTION_PARAMS = (*FILTER_PARAMS, "selection", "all", "item", "ids", "folder")
 SELECTION_EMPTY = "Nothing is selected: tick some items, or select all matching the filter."
 SELECTION_BAD_ITEM = "item: “{value}” is not an item id."
 SELECTION_BAD_ID = "{param}: “{value}” is not an id."
-SELECTION_TOO_LONG = 80  # characters of a refused value quoted back
+QUOTED_VALUE_MAX = 80  # characters of a refused value quoted back
 
 
 def _quoted(value: str) -> str:
-    return value if len(value) <= SELECTION_TOO_LONG else value[: SELECTION_TOO_LONG - 1] + "…"
+    return value if len(value) <= QUOTED_VALUE_MAX else value[: QUOTED_VALUE_MAX - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -156,11 +156,3 @@ def filter_selection(data: Mapping[str, Any]) -> Selection:
     """Every item the explorer filter parameters of `data` match (an export's selection: its ``f`` / ``any`` /
     ``scope``, with or without ``selection=filter``); `data` is a QueryDict or a dict of lists."""
     return Selection(FILTER, params=tuple((key, value) for key in FILTER_PARAMS for value in _getlist(data, key)))
-
-
-def parse_selection(data: Mapping[str, Any]) -> Selection:
-    """The Selection of posted parameters; ValidationError with the form's first refusal."""
-    form = SelectionForm(data)
-    if not form.is_valid():
-        raise forms.ValidationError(form.error_message(), code="bad_selection")
-    return form.value
