@@ -4,31 +4,33 @@ Lists in primary-key order page by keyset (``id > last``), so page 10,000 costs 
 Lists sorted by something else page by offset. The cursor is opaque to clients either way.
 """
 
-import base64
-import json
 from urllib.parse import urlencode
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from metadata_site.lib import cursor as cursor_codec
+
 from .errors import ApiError
 
-INVALID_CURSOR = "The cursor is invalid or expired; start again from the first page."
+INVALID_CURSOR = cursor_codec.CURSOR_INVALID
 MAX_LIMIT = 1000
 
 
 def _encode(data: dict) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
+    return cursor_codec.encode(data)
 
 
 def decode_cursor(cursor: str | None) -> dict:
     if not cursor:
         return {}
     try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except ValueError:
+        data = cursor_codec.decode(cursor)
+    except cursor_codec.CursorError:
         raise ApiError(400, INVALID_CURSOR, [{"loc": ["query", "cursor"], "msg": INVALID_CURSOR}]) from None
-    if not isinstance(data, dict) or not all(isinstance(v, int) and v >= 0 for v in data.values()):
+    if not isinstance(data, dict) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in data.values()
+    ):
         raise ApiError(400, INVALID_CURSOR, [{"loc": ["query", "cursor"], "msg": INVALID_CURSOR}])
     return data
 

@@ -1,54 +1,9 @@
-import uuid
-
 from django import forms
 
-from metadata_site.lib.userinput import parse_id
 from metadata_site.projects.models import Project
 from metadata_site.workspaces.models import Workspace
 
 from .models import Collection, CollectionKind
-
-
-def parse_ids(values: list[str]) -> list[int]:
-    """Item or collection ids from repeated and/or comma-separated parameters."""
-    ids: list[int] = []
-    for value in values:
-        for part in value.split(","):
-            part = part.strip()
-            if not part:
-                continue
-            pk = parse_id(part)
-            if pk is None:
-                raise forms.ValidationError(f"“{part}” is not an id.")
-            ids.append(pk)
-    return ids
-
-
-class SelectionForm(forms.Form):
-    """The explorer's selection: ``selection=ids`` with repeated ``item=<uid>`` (ticked items), or
-    ``selection=filter`` with the explorer's ``f``/``any``/``scope`` parameters (every item matching).
-    Also accepted: ``ids=<pk>,<pk>`` (ticked items by id) and ``all=1`` (= ``selection=filter``)."""
-
-    selection = forms.ChoiceField(choices=[("ids", "ids"), ("filter", "filter")], required=False)
-    all = forms.BooleanField(required=False)
-
-    def __init__(self, data, **kwargs) -> None:
-        super().__init__(data, **kwargs)
-        getlist = data.getlist if hasattr(data, "getlist") else (lambda key: [])
-        self._raw_ids, self._raw_uids = getlist("ids"), getlist("item")
-
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        cleaned["all"] = bool(cleaned.get("all")) or cleaned.get("selection") == "filter"
-        cleaned["ids"] = [] if cleaned["all"] else parse_ids(self._raw_ids)
-        uids = []
-        for value in [] if cleaned["all"] else self._raw_uids:
-            try:
-                uids.append(uuid.UUID(str(value)))
-            except ValueError:
-                raise forms.ValidationError(f"“{value}” is not an item id.") from None
-        cleaned["uids"] = uids
-        return cleaned
 
 
 class AddToCollectionForm(forms.Form):

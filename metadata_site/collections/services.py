@@ -17,6 +17,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from metadata_site.items.models import Item, ItemKind
+from metadata_site.items.selection import SELECTION_EMPTY  # the one message of an empty selection
 from metadata_site.lib.background import queue_work
 from metadata_site.projects.models import Dataset, DatasetItem, DatasetStatus, Project
 from metadata_site.workspaces.models import Workspace
@@ -47,7 +48,6 @@ COLLECTION_LIVE_HAS_NO_ITEMS = (
     "“{title}” is a live collection: its items are whatever its filter matches. Freeze it to add or remove items."
 )
 COLLECTION_ALREADY_FROZEN = "“{title}” is already frozen."
-SELECTION_EMPTY = "Nothing selected: tick some items or select all matching the filter."
 ITEMS_NOT_IN_WORKSPACE = (
     "{count} of the given item ids are not items of this workspace (e.g. {sample}); nothing changed."
 )

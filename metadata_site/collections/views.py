@@ -10,12 +10,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from metadata_site.items.models import Item
+from metadata_site.items.selection import FOLDER, SELECTION_PARAMS, SelectionForm, parse_id_list
 from metadata_site.projects.models import Dataset
 from metadata_site.workspaces.access import Access, get_access
 from metadata_site.workspaces.models import Role
 
 from . import selectors, services
-from .forms import AddToCollectionForm, CollectionEditForm, DatasetFromCollectionsForm, SelectionForm, parse_ids
+from .forms import AddToCollectionForm, CollectionEditForm, DatasetFromCollectionsForm
 from .models import Collection, CollectionKind, CollectionTask
 from .selectors import (
     collection_active_task,
@@ -23,8 +24,6 @@ from .selectors import (
     filter_state_as_params,
     filter_state_from_params,
 )
-
-FILTER_PARAMS = ("f", "any", "scope")
 
 
 def _get_collection_for_user(request: HttpRequest, slug: str, pk: int, *, role: str = Role.VIEWER):
@@ -41,18 +40,23 @@ def _redirect(request: HttpRequest, url: str) -> HttpResponse:
 
 
 def _selection(request: HttpRequest, access: Access, data) -> tuple[list[int] | None, dict | None, str]:
-    """(ticked item ids or None, the filter state, its query string) of the explorer selection in `data`."""
-    form = SelectionForm(data)
+    """(ticked item ids or None, the filter state, its query string) of the selection in `data`, read by
+    `items.selection.SelectionForm` (nothing ticked: no item); ticked items of another workspace are refused."""
+    form = SelectionForm(data, allow_empty=True)
     if not form.is_valid():
-        raise ValidationError([str(e) for errors in form.errors.values() for e in errors])
-    filter_state = filter_state_from_params(workspace=access.workspace, params=data)
-    if form.cleaned_data["all"]:
+        raise ValidationError(form.error_message())
+    selected = form.value
+    filter_state = filter_state_from_params(workspace=access.workspace, params=selected.query_dict())
+    if selected.matching:
         return None, filter_state, filter_state_as_params(filter_state)
-    ids = form.cleaned_data["ids"]
-    uids = form.cleaned_data["uids"]
-    if uids:
-        found = dict(Item.objects.filter(workspace=access.workspace, uid__in=uids).values_list("uid", "pk"))
-        missing = [str(u) for u in uids if u not in found]
+    items = Item.objects.filter(workspace=access.workspace)
+    if selected.kind == FOLDER:
+        folder_items = items.filter(folder_id=selected.folder).top_level()
+        return list(folder_items.values_list("pk", flat=True)), filter_state, filter_state_as_params(filter_state)
+    ids = list(selected.ids)
+    if selected.uids:
+        found = dict(items.filter(uid__in=selected.uids).values_list("uid", "pk"))
+        missing = [str(u) for u in selected.uids if u not in found]
         if missing:
             raise ValidationError(
                 services.ITEMS_NOT_IN_WORKSPACE.format(count=len(missing), sample=", ".join(missing[:3]))
@@ -63,8 +67,7 @@ def _selection(request: HttpRequest, access: Access, data) -> tuple[list[int] | 
 
 def _selection_hidden(data) -> list[tuple[str, str]]:
     """The selection parameters to carry through a dialog as hidden inputs."""
-    keep = (*FILTER_PARAMS, "selection", "item", "ids", "all")
-    return [(k, v) for k in keep for v in (data.getlist(k) if hasattr(data, "getlist") else [])]
+    return [(k, v) for k in SELECTION_PARAMS for v in (data.getlist(k) if hasattr(data, "getlist") else [])]
 
 
 def _selection_summary(access: Access, ids: list[int] | None, filter_state: dict | None) -> dict:
@@ -231,10 +234,10 @@ def dataset_create(request: HttpRequest, slug: str) -> HttpResponse:
     form = DatasetFromCollectionsForm(data if submitted else None, workspace=access.workspace)
     errors: list[str] = []
     try:
-        collection_ids = parse_ids(data.getlist("collections"))
+        collection_ids = list(parse_id_list(data.getlist("collections"), param="collections"))
     except ValidationError as exc:
         collection_ids, errors = [], _errors(exc)
-    has_selection = any(data.getlist(key) for key in ("ids", "item", "all", "selection"))
+    has_selection = any(data.getlist(key) for key in ("ids", "item", "all", "selection", "folder"))
     ids, filter_state = None, None
     if has_selection and not errors:
         try:

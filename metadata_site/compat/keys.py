@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_ssh_public_key
 
+from metadata_site.lib.errors import MessageError
+
 KEY_EMPTY = "Paste an OpenSSH public key (the one line of your id_ed25519.pub file)."
 KEY_PRIVATE = "That is a private key. Paste the public key instead: the .pub file, starting with “ssh-ed25519”."
 KEY_MALFORMED = "That is not an OpenSSH public key. It should be one line: “ssh-ed25519 AAAA… comment”."
@@ -16,7 +18,7 @@ KEY_NOT_ED25519 = (
 )
 
 
-class InvalidPublicKey(ValueError):
+class InvalidPublicKey(MessageError):
     """A pasted key cannot be used; the message says why."""
 
 

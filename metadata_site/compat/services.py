@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from metadata_site.lib.errors import MessageError
 from metadata_site.workspaces.models import Membership, Workspace
 
 from .keys import parse_public_key
@@ -15,7 +16,7 @@ SSH_KEY_NAME_TOO_LONG = "A key name is at most 100 characters."
 SSH_KEY_WORKSPACE_FORBIDDEN = "You are not a member of that workspace."
 
 
-class SshKeyInvalid(ValueError):
+class SshKeyInvalid(MessageError):
     """The key cannot be registered; the message says why."""
 
 

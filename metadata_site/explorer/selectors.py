@@ -1,16 +1,13 @@
 """Reads of the explorer: filtered items, facet counts, histograms and selections.
 
-A *selection* (what bulk edit and "add to collection" act on) is posted as a form:
-- ``selection=ids`` and repeated ``item=<uid>``: the ticked items;
-- ``selection=filter`` plus the explorer's own ``f``/``any``/``scope`` parameters: every item the
-  filter matches ("select all N matching"), re-evaluated on the server, never a list of ids.
-`resolve_selection` turns either into a queryset.
+A *selection* (what bulk edit and "add to collection" act on) is read from the posted form by
+`items.selection.SelectionForm` into a `Selection` (ticked items, a folder, or every item a filter matches,
+re-evaluated on the server); `resolve_selection` turns it into a queryset.
 """
 
 from __future__ import annotations
 
 import math
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,12 +17,11 @@ from django.db.models import Case, Count, Value, When
 from django.db.models.expressions import Expression
 
 from metadata_site.items.models import Item
+from metadata_site.items.selection import FOLDER, Selection
 from metadata_site.schemas.fields import FieldSpec, Schema
 
 from . import filters as fl
 
-SELECTION_EMPTY = "Nothing is selected."
-SELECTION_BAD_ITEM = "item: {value!r} is not an item id"
 HISTOGRAM_BUCKETS = 20
 
 
@@ -38,30 +34,30 @@ def explorer_items(query: fl.Query, *, schema: Schema, workspace) -> models.Quer
     return fl.filter_items(item_base_queryset(), query, schema=schema, workspace=workspace)
 
 
-def resolve_selection(data, *, schema: Schema, workspace) -> models.QuerySet:
-    """The items a posted selection form names (see the module docstring). Raises FilterError."""
-    mode = data.get("selection")
-    if mode == "filter":
-        return explorer_items(fl.parse_query_string(data, schema=schema), schema=schema, workspace=workspace)
-    uids = data.getlist("item") if hasattr(data, "getlist") else list(data.get("item", []))
-    if not uids:
-        raise fl.FilterError(SELECTION_EMPTY, param="item")
-    clean = []
-    for value in uids:
-        try:
-            clean.append(uuid.UUID(str(value)))
-        except ValueError:
-            raise fl.FilterError(SELECTION_BAD_ITEM.format(value=value), param="item") from None
-    return Item.objects.filter(workspace=workspace, uid__in=clean)
+def resolve_selection(selection: Selection, *, schema: Schema, workspace) -> models.QuerySet:
+    """The items of `workspace` a selection names: every item its filter matches, the top-level items of its
+    folder, or its ticked items (by uid or id; others' items are not found). Raises FilterError."""
+    if selection.matching:
+        query = fl.parse_query_string(selection.query_dict(), schema=schema)
+        return explorer_items(query, schema=schema, workspace=workspace)
+    items = Item.objects.filter(workspace=workspace)
+    if selection.kind == FOLDER:
+        return items.filter(folder_id=selection.folder).top_level()
+    if not selection.uids and not selection.ids:
+        return items.none()
+    named = models.Q(uid__in=selection.uids) if selection.uids else models.Q(pk__in=selection.ids)
+    if selection.uids and selection.ids:
+        named |= models.Q(pk__in=selection.ids)
+    return items.filter(named)
 
 
-def selection_count(data, *, schema: Schema, workspace) -> int:
-    """How many items a posted selection names: a filter selection is counted like the explorer's total
-    (from the typed projection when it is ready), ticked items by their ids. Raises FilterError."""
-    if data.get("selection") == "filter":
-        query = fl.parse_query_string(data, schema=schema)
+def selection_count(selection: Selection, *, schema: Schema, workspace) -> int:
+    """How many items a selection names: a filter selection is counted like the explorer's total (from the
+    typed projection when it is ready), the others by their rows. Raises FilterError."""
+    if selection.matching:
+        query = fl.parse_query_string(selection.query_dict(), schema=schema)
         return count(query, schema=schema, workspace=workspace)
-    return resolve_selection(data, schema=schema, workspace=workspace).count()
+    return resolve_selection(selection, schema=schema, workspace=workspace).count()
 
 
 # ----------------------------------------------------------------------------------------------

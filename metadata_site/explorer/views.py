@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from metadata_site.items.models import Item, ItemKind
+from metadata_site.items.selection import SelectionForm
 from metadata_site.lib.userinput import parse_id
 from metadata_site.media import lookalike
 from metadata_site.projects.models import Dataset, Folder
@@ -286,8 +287,12 @@ def selection(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_access(request.user, slug)
     schema = schema_current(workspace=access.workspace)
     ctx: dict = {"workspace": access.workspace, "access": access, "error": None, "total": 0}
+    form = SelectionForm(request.POST)
+    if not form.is_valid():
+        ctx["error"] = form.error_message()
+        return render(request, "explorer/selection.html", ctx, status=400)
     try:
-        ctx["total"] = selectors.selection_count(request.POST, schema=schema, workspace=access.workspace)
+        ctx["total"] = selectors.selection_count(form.value, schema=schema, workspace=access.workspace)
     except fl.FilterError as err:
         ctx["error"] = err
         return render(request, "explorer/selection.html", ctx, status=400)

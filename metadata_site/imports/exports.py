@@ -18,8 +18,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from metadata_site.explorer import filters
+from metadata_site.items.selection import filter_selection
 from metadata_site.lib.background import queue_work
 from metadata_site.lib.csvescape import escape_cell
+from metadata_site.lib.errors import MessageError
 from metadata_site.schemas.fields import FieldType, Schema
 from metadata_site.schemas.selectors import schema_current
 from metadata_site.workspaces.models import Workspace
@@ -38,10 +40,8 @@ class _Cancelled(Exception):
     pass
 
 
-class ExportError(ValueError):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class ExportError(MessageError):
+    """An export cannot be made; `message` says why."""
 
 
 def export_queryset(*, workspace: Workspace, params: Mapping[str, Any]) -> QuerySet:
@@ -50,7 +50,7 @@ def export_queryset(*, workspace: Workspace, params: Mapping[str, Any]) -> Query
     ``f=``/``any=`` filters (a QueryDict or a dict of lists). Ordered by id, so a stream is stable."""
     schema = schema_current(workspace=workspace)
     try:
-        query = filters.parse_query_string(params, schema=schema)
+        query = filters.parse_query_string(filter_selection(params).query_dict(), schema=schema)
         return filters.items_matching(query, schema=schema, workspace=workspace).order_by("id")
     except filters.FilterError as exc:
         raise ExportError(exc.message) from None

@@ -33,6 +33,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from metadata_site.lib.background import queue_work
+from metadata_site.lib.errors import MessageError
 from metadata_site.projects.models import Folder
 from metadata_site.schemas.selectors import schema_current
 
@@ -56,12 +57,8 @@ MEDIA_METADATA_ROW = "metadata file, row {index}: {reason}"
 MEDIA_METADATA_INVALID = "{path}: the metadata does not fit the schema: {reason}"
 
 
-class MediaImportError(ValueError):
+class MediaImportError(MessageError):
     """The import cannot start (bad directory, folder or metadata file); nothing was written."""
-
-    @property
-    def message(self) -> str:
-        return str(self.args[0])
 
 
 def _task_dir(task: ImportTask) -> Path:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from metadata_site.lib.csvescape import unescape_cell
+from metadata_site.lib.errors import MessageError
 
 CHUNK_CHARS = 1 << 20
 
@@ -41,12 +42,12 @@ VALUE_UNREADABLE = "a value nested too deeply or a number too long to read"
 FORMATS = ("json", "jsonl", "csv")
 
 
-class ImportFileError(Exception):
-    """The file as a whole cannot be read; nothing is imported."""
+class ImportFileError(MessageError):
+    """The file as a whole cannot be read; nothing is imported. `message` (also `reason`) says why."""
 
     @property
     def reason(self) -> str:
-        return str(self.args[0])
+        return self.message
 
 
 @dataclass(frozen=True, slots=True)

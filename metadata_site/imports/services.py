@@ -11,6 +11,13 @@ nothing. Each batch is one transaction that also stores the task's restart offse
 errors and error report length, so a worker killed mid-import and started again continues after the
 last committed batch: no row applied twice, none lost. The whole import is one change set. While the
 database writes a batch, a read-ahead thread reads and checks the next one (`lib.pipeline`).
+
+Why this module is about 670 lines and not split yet: it has two halves, the requests about a task (create,
+upload, apply, cancel, undo, resume) and the worker's run (the check and apply passes, batches, the error report,
+index upkeep), and the natural split is the second half into a module of its own below this one. That move is
+left until the rework of the background-task model (one task shape for imports, exports and builds) has
+landed, because that rework changes both halves: moving them at the same time would turn its changes into a
+manual merge. The kinds of rows (`kinds`) and the file parsers (`parsers`) already live apart.
 """
 
 import csv
@@ -31,6 +38,7 @@ from metadata_site.explorer.tasks import build_field_indexes, maintain_projectio
 from metadata_site.items.models import ChangeSet, Item
 from metadata_site.items.services import CHANGE_SET_ALREADY_UNDONE, ChangeSetError, change_set_undo
 from metadata_site.lib.background import queue_work
+from metadata_site.lib.errors import MessageError
 from metadata_site.lib.gctune import bulk_gc
 from metadata_site.lib.maintenance import analyze_if_stale
 from metadata_site.lib.pipeline import read_ahead
@@ -73,12 +81,8 @@ IMPORT_NOT_RESUMABLE = "Only a running task can be resumed."
 IMPORT_CRASHED = "The import stopped unexpectedly: {error}"
 
 
-class ImportTaskError(ValueError):
+class ImportTaskError(MessageError):
     """A request about a task that cannot be done (bad target, wrong state); `message` says why."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 class _Superseded(Exception):

@@ -6,26 +6,23 @@ plus the viewer's offset into an ISO string, ...). Whether a value fits its fiel
 """
 
 import json
-import re
 from typing import Any
 
 from django import forms
 from django.utils.html import format_html
 
 from metadata_site.lib import strictjson
-from metadata_site.lib.userinput import AsciiIntegerField, parse_int
 from metadata_site.schemas.fields import FieldSpec, FieldType, Schema
 from metadata_site.schemas.validation import FieldValueError, validate_value
+from metadata_site.schemas.values import FORM_SEPARATOR, parse_boolean, parse_text
 
+from .selection import SELECTION_EMPTY, SelectionForm
 from .services import MODE_MERGE, MODE_OVERWRITE
 
 JSON_NOT_AN_OBJECT = "The metadata must be a JSON object, like {\"weather\": \"Sunny\"}."
 BULK_FIELD_REQUIRED = "Choose a field."
 BULK_VALUE_REQUIRED = "Give a value to set, or choose “remove field”."
-BULK_NO_ITEMS = "Select at least one item."
-
-_OFFSET_RE = re.compile(r"^(Z|[+-]\d{2}:\d{2})$")
-_LOCAL_DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+BULK_NO_ITEMS = SELECTION_EMPTY  # the one message of an empty selection
 
 
 def field_input_text(spec: FieldSpec, value: Any) -> Any:
@@ -44,34 +41,15 @@ def field_input_text(spec: FieldSpec, value: Any) -> Any:
 
 
 def parse_input(spec: FieldSpec, text: Any, offset: str = "Z") -> Any:
-    """A JSON value from an input's text for `spec` (None: no value). Text that does not parse is passed
-    on as it is, so validation reports it with the field's own message."""
-    if spec.is_multi_enum:
-        values = text if isinstance(text, list) else [text]
-        values = [v.strip() for v in values if isinstance(v, str) and v.strip()]
-        return values or None
-    if spec.type == FieldType.BOOLEAN:
+    """A JSON value from an input's text for `spec` (None: no value), read by `schemas.values.parse_text`.
+    Text that does not parse is passed on as it is (stripped), so validation reports it with the field's own
+    message; a value that is not text (a checkbox's bool) is passed on unchanged."""
+    if not isinstance(text, str) and not (spec.is_multi_enum and isinstance(text, list | tuple)):
         return text
-    if not isinstance(text, str):
-        return text
-    text = text.strip()
-    if text == "":
-        return None
-    if spec.type == FieldType.FLOAT:
-        try:
-            number = float(text)
-        except ValueError:
-            return text
-        whole = parse_int(text, signed=True, max_digits=None)
-        return number if whole is None else whole
-    if spec.type == FieldType.INTEGER:
-        whole = parse_int(text, signed=True, max_digits=None)
-        return text if whole is None else whole
-    if spec.type == FieldType.DATETIME and _LOCAL_DATETIME_RE.match(text):
-        if len(text) == 16:
-            text += ":00"
-        return text + (offset if _OFFSET_RE.match(offset or "") else "Z")
-    return text
+    try:
+        return parse_text(spec, text, offset=offset or "Z", separator=FORM_SEPARATOR)
+    except FieldValueError:
+        return text.strip()
 
 
 def field_widget(spec: FieldSpec, value: Any, fits: bool = True, *, attrs: dict | None = None) -> forms.Widget:
@@ -199,6 +177,13 @@ class MetadataJsonForm(forms.Form):
 BULK_VALUE_ID = "id_bulk_value"
 
 
+def _is_true(text: str) -> bool:
+    try:
+        return parse_boolean(text)
+    except FieldValueError:
+        return False
+
+
 def bulk_value_input(spec: FieldSpec | None, value: Any = None, *, offset: str = "Z", utc: bool = True) -> str:
     """The HTML of the bulk edit's value input for `spec` (`field_widget`, the item editor's own inputs), named
     "value": a drop-down for an enum, checkboxes for a multi enum, a switch for a boolean (after a hidden
@@ -226,7 +211,8 @@ def bulk_value_input(spec: FieldSpec | None, value: Any = None, *, offset: str =
 
 class BulkEditForm(forms.Form):
     """ "set field = value" / "remove field" for a selection of items (uids, a whole folder, or an explorer
-    selection). The value arrives from the chosen field's own input (`bulk_value_input`), or as text."""
+    selection), read by `SelectionForm` into ``cleaned_data["selected"]``. The value arrives from the chosen
+    field's own input (`bulk_value_input`), or as text."""
 
     ACTION_SET = "set"
     ACTION_REMOVE = "remove"
@@ -239,12 +225,6 @@ class BulkEditForm(forms.Form):
     )
     value = forms.CharField(required=False, label="Value")
     tz = forms.CharField(required=False)
-    item = forms.Field(required=False, widget=forms.MultipleHiddenInput)
-    folder = AsciiIntegerField(required=False, widget=forms.HiddenInput)
-    # An explorer selection (`explorer.selectors.resolve_selection`): "ids" with `item`, or "filter" with the
-    # explorer's f / any / scope parameters, re-evaluated when the edit is previewed and applied.
-    selection = forms.ChoiceField(required=False, choices=[("", ""), ("ids", "ids"), ("filter", "filter")],
-                                  widget=forms.HiddenInput)
 
     def __init__(self, *args, schema: Schema, **kwargs):
         super().__init__(*args, **kwargs)
@@ -262,7 +242,7 @@ class BulkEditForm(forms.Form):
         if spec is not None and spec.is_multi_enum:
             shown: Any = [p.strip() for v in values for p in v.split(",") if p.strip()]
         elif spec is not None and spec.type == FieldType.BOOLEAN:
-            shown = bool(values) and values[-1].strip().lower() in ("true", "on")
+            shown = bool(values) and _is_true(values[-1])
         else:
             shown = values[-1] if values else None
         return bulk_value_input(spec, shown, offset=self.data.get("tz") or "Z" if self.is_bound else "Z", utc=False)
@@ -274,27 +254,26 @@ class BulkEditForm(forms.Form):
         """(field name, value input) for every declared field, for the page to swap in when the field changes."""
         return [(spec.name, bulk_value_input(spec)) for spec in self.schema]
 
-    def clean_item(self) -> list[str]:
-        return [str(uid) for uid in self.cleaned_data.get("item") or []]
-
     def clean(self) -> dict:
         data = super().clean()
         spec = self.schema.get(data.get("field") or "")
         if spec is None:
             return data
         data["spec"] = spec
-        if not data.get("item") and not data.get("folder") and data.get("selection") != "filter":
-            raise forms.ValidationError(BULK_NO_ITEMS)
+        selection = SelectionForm(self.data)
+        if not selection.is_valid():
+            raise forms.ValidationError(selection.error_message())
+        data["selected"] = selection.value
         if data.get("action") == self.ACTION_SET:
             values = self._values()
-            if spec.is_multi_enum:
-                value = parse_input(spec, [p for t in values for p in t.split(",")])
-            elif spec.type == FieldType.BOOLEAN:
-                # The switch sends "false" then, when ticked, "true"; typed text may say either.
-                raw = values[-1].strip() if values else ""
-                value = {"true": True, "on": True, "false": False}.get(raw.lower(), raw or None)
-            else:
-                value = parse_input(spec, values[-1] if values else "", data.get("tz") or "Z")
+            # A multi enum's checkboxes (or typed text, comma-separated) give several values; any other input
+            # gives one (the boolean switch sends "false" then, when ticked, "true": the last one counts).
+            raw = FORM_SEPARATOR.join(values) if spec.is_multi_enum else (values[-1] if values else "")
+            try:
+                value = parse_text(spec, raw, offset=data.get("tz") or "Z", separator=FORM_SEPARATOR)
+            except FieldValueError as exc:
+                self.add_error("value", exc.message)
+                return data
             if value is None:
                 self.add_error("value", BULK_VALUE_REQUIRED)
                 return data

@@ -1,5 +1,4 @@
 import json
-import uuid
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -25,6 +24,7 @@ from metadata_site.workspaces.models import Role
 
 from .forms import BulkEditForm, MetadataFieldsForm, MetadataJsonForm
 from .models import ChangeSet, Item, ItemKind, MediaStatus
+from .selection import FOLDER, SelectionForm
 from .services import (
     MODE_MERGE,
     STATUS_CHANGED,
@@ -273,23 +273,14 @@ def item_edit_metadata_json(request: HttpRequest, slug: str, uid) -> HttpRespons
 
 
 def _bulk_selection(access: Access, form: BulkEditForm, *, schema: Schema):
-    """The items a bulk edit acts on. Raises FilterError for a bad explorer filter selection."""
-    if form.cleaned_data.get("selection") == "filter":
-        from metadata_site.explorer.selectors import resolve_selection
+    """The items a bulk edit acts on (a folder of another workspace is a 404). Raises FilterError for a bad
+    explorer filter selection."""
+    from metadata_site.explorer.selectors import resolve_selection
 
-        return resolve_selection(form.data, schema=schema, workspace=access.workspace)
-    items = Item.objects.filter(workspace=access.workspace)
-    folder_id = form.cleaned_data.get("folder")
-    if folder_id:
-        folder = get_object_or_404(Folder, workspace=access.workspace, pk=folder_id)
-        return items.filter(folder=folder).top_level()
-    uids = []
-    for raw in form.cleaned_data["item"]:
-        try:
-            uids.append(uuid.UUID(raw))
-        except ValueError:
-            continue
-    return items.filter(uid__in=uids)
+    selected = form.cleaned_data["selected"]
+    if selected.kind == FOLDER:
+        get_object_or_404(Folder, workspace=access.workspace, pk=selected.folder)
+    return resolve_selection(selected, schema=schema, workspace=access.workspace)
 
 
 def _bulk_cancel_url(request: HttpRequest, access: Access, carried: list[tuple[str, str]]) -> str:
@@ -323,7 +314,11 @@ def item_bulk_edit(request: HttpRequest, slug: str) -> HttpResponse:
            "cancel_url": _bulk_cancel_url(request, access, carried)}
     try:
         if request.POST.get("selection") and "field" not in request.POST:
-            ctx.update(choose=True, selected=selection_count(request.POST, schema=schema, workspace=access.workspace))
+            selection = SelectionForm(request.POST)
+            if not selection.is_valid():
+                ctx["selection_error"] = selection.error_message()
+                return render(request, "items/bulk_edit.html", ctx, status=400)
+            ctx.update(choose=True, selected=selection_count(selection.value, schema=schema, workspace=access.workspace))
             return render(request, "items/bulk_edit.html", ctx)
         if not form.is_valid():
             return render(request, "items/bulk_edit.html", ctx, status=400)

@@ -26,6 +26,8 @@ from jsonschema._utils import extras_msg
 from jsonschema.exceptions import ValidationError
 from jsonschema_specifications import REGISTRY as SPECIFICATIONS
 
+from .errors import MessageError
+
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 UNSUPPORTED_DIALECT = (
@@ -42,12 +44,11 @@ BAD_PATTERN = (
 )
 
 
-class SchemaProblem(ValueError):
+class SchemaProblem(MessageError):
     """The schema cannot be saved; `message` says why, `path` is the JSON path of the offending part if known."""
 
     def __init__(self, message: str, path: list | None = None) -> None:
         super().__init__(message)
-        self.message = message
         self.path = path or []
 
 

@@ -14,6 +14,8 @@ import math
 import re
 from typing import Any
 
+from .errors import MessageError
+
 MAX_BYTES = 1_048_576
 MAX_DEPTH = 64
 
@@ -50,13 +52,12 @@ _TOKEN = re.compile(
 _BAD_CHARS = re.compile("[\x00\ud800-\udfff]")
 
 
-class StrictJSONError(ValueError):
+class StrictJSONError(MessageError):
     """A rule was broken. `line` and `column` are 1-based (None when the value was not parsed from text);
     `path` is the JSON path of the offending value when known."""
 
     def __init__(self, message: str, line: int | None = None, column: int | None = None, *, path=None) -> None:
         super().__init__(message)
-        self.message = message
         self.line = line
         self.column = column
         self.path = list(path) if path is not None else None

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from metadata_site.lib import safeschema, strictjson
+from metadata_site.lib.errors import MessageError
 
 from .models import Dataset, InfoKind, InfoRevision, Project, ProjectDataset
 from .selectors import info_owner_filter, info_revision_value
@@ -48,12 +49,8 @@ _WHAT = {
 }
 
 
-class InfoError(Exception):
+class InfoError(MessageError):
     """Base of the Info tab's refusals; `message` is shown to the user."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class InfoConflict(InfoError):
@@ -298,10 +295,8 @@ DATASET_HOME_PROJECT = (
 )
 
 
-class ProjectDatasetError(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class ProjectDatasetError(MessageError):
+    """A dataset cannot be attached to or detached from a project; `message` says why."""
 
 
 @transaction.atomic

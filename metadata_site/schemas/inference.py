@@ -22,15 +22,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .declarations import ENUM_OPTION_MAX_LENGTH, FieldDeclarationError, clean_field_name
 from .fields import FieldSpec, FieldType, Schema
-from .validation import (
-    ENUM_OPTION_MAX_LENGTH,
-    RESERVED_NAMES,
-    FieldDeclarationError,
-    FieldValueError,
-    clean_field_name,
-    validate_value,
-)
+from .validation import RESERVED_NAMES, FieldValueError, validate_value
 
 ENUM_INFER_MAX_OPTIONS = 20
 INFER_SAMPLE = 5000

@@ -24,19 +24,16 @@ from metadata_site.items.services import (
     item_metadata_write,
 )
 from metadata_site.lib.background import queue_work
+from metadata_site.lib.errors import MessageError
 from metadata_site.workspaces.models import Workspace
 
+from .conversion import convert_value
+from .declarations import FieldDeclarationError, clean_field_declaration, clean_field_name
 from .fields import FieldSpec, Schema
 from .models import FieldRename, FieldRenameStatus, MetadataSchema
 from .selectors import schema_current
 from .signals import schema_changed
-from .validation import (
-    FieldDeclarationError,
-    FieldValueError,
-    clean_field_declaration,
-    clean_field_name,
-    convert_value,
-)
+from .validation import FieldValueError
 
 SCHEMA_FIELD_EXISTS = "A field named {name!r} is already declared."
 SCHEMA_FIELD_UNKNOWN = "No field named {name!r} is declared."
@@ -65,12 +62,11 @@ CONVERSION_BATCH_SIZE = 5000
 _SHAPE_ATTRS = ("type", "options", "is_multi")
 
 
-class SchemaError(ValueError):
+class SchemaError(MessageError):
     """A schema change was refused. `errors` lists ``{"index", "name", "msg"}`` per bad field."""
 
     def __init__(self, message: str, errors: list[dict] | None = None):
         super().__init__(message)
-        self.message = message
         self.errors = errors or []
 
 

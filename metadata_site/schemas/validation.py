@@ -19,7 +19,6 @@ Keys no field declares are kept as they are. ``keyframes`` is reserved: a list o
 allowed on video items only.
 """
 
-import json
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -31,16 +30,12 @@ from urllib.parse import urlsplit
 from jsonschema import Draft202012Validator
 
 from metadata_site.lib import strictjson
+from metadata_site.lib.errors import MessageError
 from metadata_site.lib.userinput import to_utc
 
 from .fields import FieldSpec, FieldType, Schema
 
 STRING_MAX_LENGTH = 8192
-ENUM_OPTION_MAX_LENGTH = 20
-ENUM_MAX_OPTIONS = 256
-FIELD_NAME_MAX_LENGTH = 100
-DESCRIPTION_MAX_LENGTH = 1000
-UNIT_MAX_LENGTH = 40
 KEYFRAMES = "keyframes"
 RESERVED_NAMES = frozenset({KEYFRAMES})
 
@@ -82,29 +77,6 @@ VALUE_LONE_SURROGATE = (
 )
 EXPECTED_JSON = "JSON without NaN, Infinity, NUL characters or lone surrogates"
 
-# --- declaration messages --------------------------------------------------------------------------
-FIELD_NOT_AN_OBJECT = "A field declaration must be a JSON object."
-FIELD_NAME_MISSING = "The field has no name."
-FIELD_NAME_TOO_LONG = "The field name is longer than 100 characters."
-FIELD_NAME_CHARACTERS = (
-    "The field name {name!r} may contain only letters, digits, spaces, '-', '_' and '.'."
-)
-FIELD_NAME_DOLLAR = "The field name {name!r} must not start with '$'."
-FIELD_NAME_RESERVED = "The field name {name!r} is reserved."
-FIELD_NAME_DUPLICATE = "The field {name!r} is declared more than once."
-FIELD_TYPE_UNKNOWN = "Unknown field type {type!r}: use one of string, float, integer, boolean, datetime, enum, link."
-FIELD_OPTIONS_MISSING = "An enum field needs at least one option."
-FIELD_OPTIONS_NOT_A_LIST = "The options must be a list of strings."
-FIELD_OPTION_TOO_LONG = "The option {option!r} is longer than 20 characters."
-FIELD_OPTION_EMPTY = "An option must not be empty."
-FIELD_OPTIONS_TOO_MANY = "An enum field has at most 256 options, got {count}."
-FIELD_OPTION_DUPLICATE = "The option {option!r} is listed more than once."
-FIELD_OPTIONS_NOT_ENUM = "Only enum fields have options."
-FIELD_MULTI_NOT_ENUM = "Only enum fields can be multi-valued."
-FIELD_DESCRIPTION_TOO_LONG = "The description is longer than 1,000 characters."
-FIELD_UNIT_TOO_LONG = "The unit is longer than 40 characters."
-
-_NAME_RE = re.compile(r"[\w .\-]+")
 # A UTF-16 surrogate code point on its own: JSON's "\ud800" escape gives one, and neither UTF-8 (so neither
 # PostgreSQL nor the JSON encoders) nor SQLite's text can hold it.
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -138,101 +110,8 @@ def _is_storable_text(text: str) -> bool:
     return "\x00" not in text and (text.isascii() or not _SURROGATE.search(text))
 
 
-class FieldValueError(ValueError):
+class FieldValueError(MessageError):
     """A value does not fit its field; `message` says why (one of the VALUE_* constants, formatted)."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-class FieldDeclarationError(ValueError):
-    """A field declaration is invalid; `message` says why (one of the FIELD_* constants, formatted)."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-# --- field declarations ------------------------------------------------------------------------------
-
-
-def clean_field_name(name: Any) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise FieldDeclarationError(FIELD_NAME_MISSING)
-    name = name.strip()
-    if len(name) > FIELD_NAME_MAX_LENGTH:
-        raise FieldDeclarationError(FIELD_NAME_TOO_LONG)
-    if name.startswith("$"):
-        raise FieldDeclarationError(FIELD_NAME_DOLLAR.format(name=name))
-    if not _NAME_RE.fullmatch(name):
-        raise FieldDeclarationError(FIELD_NAME_CHARACTERS.format(name=name))
-    if name in RESERVED_NAMES:
-        raise FieldDeclarationError(FIELD_NAME_RESERVED.format(name=name))
-    return name
-
-
-def _clean_options(options: Any) -> tuple[str, ...]:
-    if not isinstance(options, list | tuple) or not all(isinstance(o, str) for o in options):
-        raise FieldDeclarationError(FIELD_OPTIONS_NOT_A_LIST)
-    cleaned: list[str] = []
-    for option in options:
-        option = option.strip()
-        if not option:
-            raise FieldDeclarationError(FIELD_OPTION_EMPTY)
-        _check_declaration_text(option)
-        if len(option) > ENUM_OPTION_MAX_LENGTH:
-            raise FieldDeclarationError(FIELD_OPTION_TOO_LONG.format(option=option))
-        if option in cleaned:
-            raise FieldDeclarationError(FIELD_OPTION_DUPLICATE.format(option=option))
-        cleaned.append(option)
-    if not cleaned:
-        raise FieldDeclarationError(FIELD_OPTIONS_MISSING)
-    if len(cleaned) > ENUM_MAX_OPTIONS:
-        raise FieldDeclarationError(FIELD_OPTIONS_TOO_MANY.format(count=len(cleaned)))
-    return tuple(cleaned)
-
-
-def _check_declaration_text(text: str) -> None:
-    problem = text_problem(text)
-    if problem:
-        raise FieldDeclarationError(problem)
-
-
-def clean_field_declaration(data: Any) -> FieldSpec:
-    """A FieldSpec from a declaration in our shape (`name`, `type`, `options`, `is_multi`, `description`,
-    `unit`) or in the Visual Layer shape (`field_name`, `field_type`, `enum_options`, `is_multi`)."""
-    if not isinstance(data, Mapping):
-        raise FieldDeclarationError(FIELD_NOT_AN_OBJECT)
-    name = clean_field_name(data.get("name", data.get("field_name")))
-    raw_type = data.get("type", data.get("field_type"))
-    try:
-        field_type = FieldType(str(raw_type).strip().lower()) if raw_type is not None else None
-    except ValueError:
-        field_type = None
-    if field_type is None:
-        raise FieldDeclarationError(FIELD_TYPE_UNKNOWN.format(type=raw_type))
-    raw_options = data.get("options", data.get("enum_options"))
-    is_multi = bool(data.get("is_multi") or False)
-    if field_type == FieldType.ENUM:
-        options = _clean_options(raw_options if raw_options is not None else [])
-    else:
-        if raw_options:
-            raise FieldDeclarationError(FIELD_OPTIONS_NOT_ENUM)
-        if is_multi:
-            raise FieldDeclarationError(FIELD_MULTI_NOT_ENUM)
-        options = ()
-    description = str(data.get("description") or "").strip()
-    if len(description) > DESCRIPTION_MAX_LENGTH:
-        raise FieldDeclarationError(FIELD_DESCRIPTION_TOO_LONG)
-    unit = str(data.get("unit") or "").strip()
-    if len(unit) > UNIT_MAX_LENGTH:
-        raise FieldDeclarationError(FIELD_UNIT_TOO_LONG)
-    _check_declaration_text(description)
-    _check_declaration_text(unit)
-    return FieldSpec(
-        name=name, type=field_type, options=options, is_multi=is_multi, description=description, unit=unit
-    )
 
 
 # --- JSON Schema -----------------------------------------------------------------------------------
@@ -616,59 +495,3 @@ def _schema_validators(schema: Schema) -> dict[str, "_FieldValidator"]:
         cached = {spec.name: _field_validator(spec) for spec in schema}
         object.__setattr__(schema, "_validators", cached)
     return cached
-
-
-# --- type changes -----------------------------------------------------------------------------------
-
-_TRUE = {"true", "yes", "y", "1", "on"}
-_FALSE = {"false", "no", "n", "0", "off"}
-
-
-def _coerce(spec: FieldSpec, value: Any) -> Any:
-    """A best-effort conversion of a value of another type; validate_value has the last word."""
-    match spec.type:
-        case FieldType.STRING:
-            if isinstance(value, bool):
-                return "true" if value else "false"
-            if isinstance(value, list):
-                return ", ".join(str(v) for v in value)
-            if isinstance(value, dict):
-                return json.dumps(value, ensure_ascii=False)
-            return str(value)
-        case FieldType.FLOAT | FieldType.INTEGER if isinstance(value, str):
-            number = float(value.strip())
-            if spec.type == FieldType.INTEGER and number.is_integer():
-                return int(number)
-            return number
-        case FieldType.BOOLEAN:
-            if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-                return value.strip().lower() in _TRUE
-            if isinstance(value, int | float) and not isinstance(value, bool) and value in (0, 1):
-                return bool(value)
-        case FieldType.ENUM if spec.is_multi:
-            if isinstance(value, str):
-                return [value.strip()]
-        case FieldType.ENUM:
-            if isinstance(value, list) and len(value) == 1:
-                return value[0]
-            if isinstance(value, str):
-                return value.strip()
-        case FieldType.DATETIME | FieldType.LINK if isinstance(value, str):
-            return value.strip()
-    return value
-
-
-def convert_value(spec: FieldSpec, value: Any) -> Any:
-    """`value` (held under another declaration) converted to `spec`; raises FieldValueError when it does not
-    convert, with the reason the value does not fit."""
-    try:
-        return validate_value(spec, value)
-    except FieldValueError as original:
-        try:
-            coerced = _coerce(spec, value)
-        except (ValueError, OverflowError):
-            raise original from None
-        try:
-            return validate_value(spec, coerced)
-        except FieldValueError:
-            raise original from None

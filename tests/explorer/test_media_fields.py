@@ -10,8 +10,8 @@ from metadata_site.accounts.services import api_token_create
 from metadata_site.explorer import filters as fl
 from metadata_site.explorer.reference import RefItem, evaluate
 from metadata_site.items.models import Item
+from metadata_site.schemas.declarations import FieldDeclarationError, clean_field_name
 from metadata_site.schemas.fields import FieldSpec, FieldType, Schema
-from metadata_site.schemas.validation import FieldDeclarationError, clean_field_name
 from tests.api.conftest import ApiClient
 from tests.explorer.helpers import assert_database_returns
 from tests.factories import make_folder, make_item, make_schema

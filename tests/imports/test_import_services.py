@@ -390,7 +390,7 @@ def test_the_quick_url_check_agrees_with_urlsplit(url):
         expected = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
     except ValueError:
         expected = False
-    assert kinds._is_http_url(url) is expected
+    assert kinds.is_http_url(url) is expected
 
 
 def test_undoing_a_data_import_removes_the_items_it_created(workspace, owner):

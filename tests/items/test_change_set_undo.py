@@ -121,7 +121,7 @@ def test_an_import_in_batches_is_undone_as_one(workspace, owner, folder):
 
 
 def test_undo_works_in_pages_larger_than_one_batch(workspace, owner, folder, monkeypatch):
-    monkeypatch.setattr("metadata_site.items.services.UNDO_BATCH_SIZE", 2)
+    monkeypatch.setattr("metadata_site.items.services.undo.UNDO_BATCH_SIZE", 2)
     items = [make_item(folder, metadata={"i": n}) for n in range(5)]
     result = item_metadata_write(
         workspace=workspace, user=owner, updates={i.pk: {"i": None} for i in items}, mode="merge"

@@ -4,6 +4,7 @@ import pytest
 
 from metadata_site.items.models import ChangeSet
 from metadata_site.items.services import change_set_undo
+from metadata_site.schemas.declarations import FIELD_NAME_RESERVED
 from metadata_site.schemas.fields import FieldType
 from metadata_site.schemas.models import MetadataSchema
 from metadata_site.schemas.selectors import schema_current
@@ -24,7 +25,7 @@ from metadata_site.schemas.services import (
     schema_import,
 )
 from metadata_site.schemas.signals import schema_changed
-from metadata_site.schemas.validation import FIELD_NAME_RESERVED, VALUE_NOT_A_NUMBER
+from metadata_site.schemas.validation import VALUE_NOT_A_NUMBER
 from tests.factories import make_folder, make_item, make_schema
 
 

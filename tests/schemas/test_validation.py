@@ -1,5 +1,7 @@
 import pytest
 
+from metadata_site.schemas import conversion as c
+from metadata_site.schemas import declarations as d
 from metadata_site.schemas import validation as v
 from metadata_site.schemas.fields import FieldSpec, FieldType, Schema
 
@@ -177,8 +179,8 @@ def test_the_edges_of_the_datetime_range_are_accepted():
     {"name": "w", "type": "string", "unit": "m\x00"},
 ])
 def test_a_declaration_with_text_that_cannot_be_stored_is_refused(declaration):
-    with pytest.raises(v.FieldDeclarationError):
-        v.clean_field_declaration(declaration)
+    with pytest.raises(d.FieldDeclarationError):
+        d.clean_field_declaration(declaration)
 
 
 def test_undeclared_values_must_be_storable_json():
@@ -213,14 +215,14 @@ def test_keyframes_are_frame_numbers_on_video_items(value, kind, message):
 
 
 def test_a_declaration_in_our_shape_becomes_a_field_spec():
-    spec = v.clean_field_declaration(
+    spec = d.clean_field_declaration(
         {"name": " weather ", "type": "enum", "options": ["Sunny", "Rain"], "description": "Sky", "unit": ""}
     )
     assert spec == FieldSpec("weather", FieldType.ENUM, options=("Sunny", "Rain"), description="Sky")
 
 
 def test_a_declaration_in_the_visual_layer_shape_is_accepted():
-    spec = v.clean_field_declaration(
+    spec = d.clean_field_declaration(
         {"field_name": "multi_colors", "field_type": "enum", "enum_options": ["red", "blue"], "is_multi": True}
     )
     assert spec == FieldSpec("multi_colors", FieldType.ENUM, options=("red", "blue"), is_multi=True)
@@ -229,39 +231,39 @@ def test_a_declaration_in_the_visual_layer_shape_is_accepted():
 @pytest.mark.parametrize(
     ("declaration", "message"),
     [
-        ({"type": "string"}, v.FIELD_NAME_MISSING),
-        ({"name": "  ", "type": "string"}, v.FIELD_NAME_MISSING),
-        ({"name": "$price", "type": "float"}, v.FIELD_NAME_DOLLAR.format(name="$price")),
-        ({"name": "a/b", "type": "float"}, v.FIELD_NAME_CHARACTERS.format(name="a/b")),
-        ({"name": "a" * 101, "type": "float"}, v.FIELD_NAME_TOO_LONG),
-        ({"name": "keyframes", "type": "string"}, v.FIELD_NAME_RESERVED.format(name="keyframes")),
-        ({"name": "x", "type": "number"}, v.FIELD_TYPE_UNKNOWN.format(type="number")),
-        ({"name": "x"}, v.FIELD_TYPE_UNKNOWN.format(type=None)),
-        ({"name": "x", "type": "enum"}, v.FIELD_OPTIONS_MISSING),
-        ({"name": "x", "type": "enum", "options": "a,b"}, v.FIELD_OPTIONS_NOT_A_LIST),
-        ({"name": "x", "type": "enum", "options": ["a", ""]}, v.FIELD_OPTION_EMPTY),
-        ({"name": "x", "type": "enum", "options": ["a" * 21]}, v.FIELD_OPTION_TOO_LONG.format(option="a" * 21)),
-        ({"name": "x", "type": "enum", "options": ["a", "a"]}, v.FIELD_OPTION_DUPLICATE.format(option="a")),
+        ({"type": "string"}, d.FIELD_NAME_MISSING),
+        ({"name": "  ", "type": "string"}, d.FIELD_NAME_MISSING),
+        ({"name": "$price", "type": "float"}, d.FIELD_NAME_DOLLAR.format(name="$price")),
+        ({"name": "a/b", "type": "float"}, d.FIELD_NAME_CHARACTERS.format(name="a/b")),
+        ({"name": "a" * 101, "type": "float"}, d.FIELD_NAME_TOO_LONG),
+        ({"name": "keyframes", "type": "string"}, d.FIELD_NAME_RESERVED.format(name="keyframes")),
+        ({"name": "x", "type": "number"}, d.FIELD_TYPE_UNKNOWN.format(type="number")),
+        ({"name": "x"}, d.FIELD_TYPE_UNKNOWN.format(type=None)),
+        ({"name": "x", "type": "enum"}, d.FIELD_OPTIONS_MISSING),
+        ({"name": "x", "type": "enum", "options": "a,b"}, d.FIELD_OPTIONS_NOT_A_LIST),
+        ({"name": "x", "type": "enum", "options": ["a", ""]}, d.FIELD_OPTION_EMPTY),
+        ({"name": "x", "type": "enum", "options": ["a" * 21]}, d.FIELD_OPTION_TOO_LONG.format(option="a" * 21)),
+        ({"name": "x", "type": "enum", "options": ["a", "a"]}, d.FIELD_OPTION_DUPLICATE.format(option="a")),
         (
             {"name": "x", "type": "enum", "options": [str(i) for i in range(257)]},
-            v.FIELD_OPTIONS_TOO_MANY.format(count=257),
+            d.FIELD_OPTIONS_TOO_MANY.format(count=257),
         ),
-        ({"name": "x", "type": "string", "options": ["a"]}, v.FIELD_OPTIONS_NOT_ENUM),
-        ({"name": "x", "type": "float", "is_multi": True}, v.FIELD_MULTI_NOT_ENUM),
-        ({"name": "x", "type": "float", "description": "d" * 1001}, v.FIELD_DESCRIPTION_TOO_LONG),
-        ({"name": "x", "type": "float", "unit": "u" * 41}, v.FIELD_UNIT_TOO_LONG),
-        ("weather", v.FIELD_NOT_AN_OBJECT),
+        ({"name": "x", "type": "string", "options": ["a"]}, d.FIELD_OPTIONS_NOT_ENUM),
+        ({"name": "x", "type": "float", "is_multi": True}, d.FIELD_MULTI_NOT_ENUM),
+        ({"name": "x", "type": "float", "description": "d" * 1001}, d.FIELD_DESCRIPTION_TOO_LONG),
+        ({"name": "x", "type": "float", "unit": "u" * 41}, d.FIELD_UNIT_TOO_LONG),
+        ("weather", d.FIELD_NOT_AN_OBJECT),
     ],
 )
 def test_bad_declarations_are_refused_with_a_precise_message(declaration, message):
-    with pytest.raises(v.FieldDeclarationError) as exc:
-        v.clean_field_declaration(declaration)
+    with pytest.raises(d.FieldDeclarationError) as exc:
+        d.clean_field_declaration(declaration)
     assert exc.value.message == message
 
 
 def test_names_may_use_letters_digits_space_dash_underscore_and_dot():
-    assert v.clean_field_name("Cam 2.exposure-ms_raw") == "Cam 2.exposure-ms_raw"
-    assert v.clean_field_name("température") == "température"
+    assert d.clean_field_name("Cam 2.exposure-ms_raw") == "Cam 2.exposure-ms_raw"
+    assert d.clean_field_name("température") == "température"
 
 
 # --- conversions -----------------------------------------------------------------------------------
@@ -286,7 +288,7 @@ def test_names_may_use_letters_digits_space_dash_underscore_and_dot():
     ],
 )
 def test_values_of_another_type_convert_when_they_can(spec, value, converted):
-    assert v.convert_value(spec, value) == converted
+    assert c.convert_value(spec, value) == converted
 
 
 @pytest.mark.parametrize(
@@ -302,5 +304,5 @@ def test_values_of_another_type_convert_when_they_can(spec, value, converted):
 )
 def test_values_that_do_not_convert_say_why(spec, value, message):
     with pytest.raises(v.FieldValueError) as exc:
-        v.convert_value(spec, value)
+        c.convert_value(spec, value)
     assert exc.value.message == message

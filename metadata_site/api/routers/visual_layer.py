@@ -20,10 +20,10 @@ from metadata_site.imports.services import ImportTaskError, import_task_create, 
 from metadata_site.items.models import Item
 from metadata_site.lib.userinput import parse_id
 from metadata_site.projects.models import Dataset, DatasetStatus
+from metadata_site.schemas.declarations import FieldDeclarationError, clean_field_declaration
 from metadata_site.schemas.fields import FieldSpec, FieldType
 from metadata_site.schemas.selectors import schema_current
 from metadata_site.schemas.services import SchemaError, schema_declare_field
-from metadata_site.schemas.validation import FieldDeclarationError, clean_field_declaration
 from metadata_site.workspaces.access import get_access
 from metadata_site.workspaces.models import Role
 

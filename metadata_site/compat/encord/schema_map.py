@@ -17,6 +17,7 @@ link, a multi-valued enum multi-valued, options and descriptions untouched). Any
 
 from typing import Any
 
+from metadata_site.lib.errors import MessageError
 from metadata_site.schemas.fields import FieldSpec, FieldType, Schema
 
 UNSUPPORTED_TYPE = (
@@ -35,7 +36,7 @@ FLAT_UNKNOWN = "The key {key!r} has type {ty!r}; expected one of: {types}."
 FLAT_TYPES = ("number", "string", "boolean", "datetime", "geospatial", "enum", "embedding", "long_string")
 
 
-class SchemaMappingError(ValueError):
+class SchemaMappingError(MessageError):
     """The Encord schema cannot be expressed in metadata_site; the message names the key."""
 
 

@@ -9,9 +9,6 @@ the UI); a schema save goes through the schema service as a new version.
 Client mistakes never end in a 5xx: the SDK retries those with back-off.
 """
 
-import base64
-import binascii
-import json
 import logging
 import re
 import uuid
@@ -31,6 +28,7 @@ from django.views.decorators.csrf import csrf_exempt
 from metadata_site.accounts.services import api_token_authenticate
 from metadata_site.items.models import Item, ItemKind
 from metadata_site.items.services import MODE_OVERWRITE, item_metadata_write
+from metadata_site.lib import cursor as cursor_codec
 from metadata_site.lib import strictjson
 from metadata_site.lib.userinput import parse_int
 from metadata_site.projects.models import Dataset, DatasetItem, Folder, Project
@@ -285,19 +283,17 @@ def folder_detail(request: HttpRequest, signer: Signer, folder: str) -> JsonResp
 
 
 def _encode_token(order: str, desc: bool, value: str, pk: int) -> str:
-    raw = json.dumps([order, desc, value, pk]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursor_codec.encode([order, desc, value, pk])
 
 
 def _decode_token(token: str, order: str, desc: bool) -> tuple:
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        t_order, t_desc, value, pk = json.loads(raw)
+        t_order, t_desc, value, pk = cursor_codec.decode(token)
         if t_order != order or t_desc != desc or not isinstance(pk, int) or not isinstance(value, str):
             raise ValueError
         if order == "createdAt":
             value = datetime.fromisoformat(value)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError):  # CursorError is a ValueError
         raise ApiError(400, BAD_PAGE_TOKEN) from None
     return value, pk
 

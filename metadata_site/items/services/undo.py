@@ -1,0 +1,133 @@
+"""Undo of a change set: every item it touched put back to its previous metadata, exactly, unless changed since."""
+
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from metadata_site.lib.errors import MessageError
+
+from ..models import ChangeSet, ChangeSetEntry
+from ..signals import change_set_undoing
+from .patch import PG_HASH_PREFIX, entry_hash_matches, pg_hashes_of
+from .rows import canonical_dumps, locked_rows, write_rows
+
+CHANGE_SET_ALREADY_UNDONE = "This change set was already undone."
+CHANGE_SET_NOTHING_TO_UNDO = "This change set changed no items."
+
+UNDO_BATCH_SIZE = 5000
+
+
+class ChangeSetError(MessageError):
+    """A change set cannot be undone or redone; `message` says why."""
+
+
+@dataclass
+class UndoResult:
+    """`restored`: items put back to their previous metadata by this undo; `already`: items an earlier, partial
+    undo had put back; `conflicts`: ``{"item", "uid", "newer_change_set"}`` of items changed again since (they
+    hold a newer value), left alone; `undo_change_set`: the change set recording the undo itself (None if
+    nothing was restored); `undone`: whether the change set is now marked undone, which it is only when no
+    item was left alone (else its Undo stays available: the skipped items become undoable once the newer
+    change is undone)."""
+
+    change_set: ChangeSet
+    undo_change_set: ChangeSet | None
+    restored: int
+    conflicts: list[dict]
+    already: int = 0
+
+    @property
+    def undone(self) -> bool:
+        return self.change_set.undone_at is not None
+
+
+def change_set_undo(*, change_set: ChangeSet, user) -> UndoResult:
+    """Put every item `change_set` touched back to its previous metadata, exactly.
+
+    An item whose metadata changed again since (it no longer hashes to what the change set wrote) is reported
+    as a conflict, with the newest change set that wrote it, and left alone. The undo is itself recorded as a
+    change set (so it can be undone too). `change_set` is marked undone only when no item was left alone;
+    otherwise it can be undone again later, and items an earlier undo already restored count as `already`.
+    """
+    with transaction.atomic():
+        locked = ChangeSet.objects.select_for_update().get(pk=change_set.pk)
+        if locked.undone_at is not None:
+            raise ChangeSetError(CHANGE_SET_ALREADY_UNDONE)
+        # A rename's field and saved filters (schemas connects the receiver); the loop below, the values.
+        change_set_undoing.send(sender=ChangeSet, change_set=locked, user=user)
+        workspace = locked.workspace
+        undo = None
+        restored = already = 0
+        conflicts: list[dict] = []
+        last_item_id = 0
+        while True:
+            # Pages by item id, each a fresh query: the undo inserts into the entries table while it reads it.
+            batch = list(
+                locked.entries.filter(item_id__gt=last_item_id)
+                .order_by("item_id")
+                .values_list("item_id", "previous", "new_hash")[:UNDO_BATCH_SIZE]
+            )
+            if not batch:
+                break
+            last_item_id = batch[-1][0]
+            current = locked_rows(workspace, [item_id for item_id, _, _ in batch])
+            pg_hashes = (
+                pg_hashes_of([item_id for item_id, _, h in batch if h.startswith(PG_HASH_PREFIX)])
+                if connection.vendor == "postgresql" else {}
+            )
+            to_write = []
+            for item_id, previous, new_hash in batch:
+                uid, _kind, now_md, text = current[item_id]
+                if not entry_hash_matches(new_hash, now_md, text, pg_hashes.get(item_id)):
+                    if canonical_dumps(now_md) == canonical_dumps(previous):
+                        already += 1
+                    else:
+                        conflicts.append({"item": item_id, "uid": str(uid)})
+                elif canonical_dumps(now_md) != canonical_dumps(previous):
+                    to_write.append((item_id, previous, now_md))
+                else:
+                    restored += 1
+            if to_write:
+                if undo is None:
+                    undo = ChangeSet.objects.create(
+                        workspace=workspace,
+                        user=user,
+                        operation="undo",
+                        description=f"Undo of change set {locked.pk}: {locked.description or locked.operation}"[:500],
+                        source="ui",
+                        undo_of=locked,
+                    )
+                write_rows(workspace=workspace, change_set=undo, rows=to_write)
+                restored += len(to_write)
+        _name_newer_change_sets(locked, conflicts)
+        if not conflicts:
+            locked.undone_at = timezone.now()
+            locked.undone_by = user
+            locked.save(update_fields=["undone_at", "undone_by"])
+    change_set.undone_at, change_set.undone_by = locked.undone_at, locked.undone_by
+    return UndoResult(
+        change_set=locked, undo_change_set=undo, restored=restored, conflicts=conflicts, already=already
+    )
+
+
+UNDO_CONFLICTS_NAMED = 20
+
+
+def _name_newer_change_sets(change_set: ChangeSet, conflicts: list[dict]) -> None:
+    """Add to the first conflicts the newest change set that wrote each item after `change_set` (the reason it
+    was left alone); one query, bounded by UNDO_CONFLICTS_NAMED."""
+    named = conflicts[:UNDO_CONFLICTS_NAMED]
+    newer = dict(
+        ChangeSetEntry.objects.filter(
+            workspace_id=change_set.workspace_id,
+            item_id__in=[c["item"] for c in named],
+            change_set_id__gt=change_set.pk,
+        )
+        .values("item_id")
+        .annotate(newest=Max("change_set_id"))
+        .values_list("item_id", "newest")
+    )
+    for conflict in named:
+        conflict["newer_change_set"] = newer.get(conflict["item"])
