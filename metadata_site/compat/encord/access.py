@@ -20,14 +20,7 @@ from metadata_site.workspaces.models import ROLE_RANK, Membership, Role, Workspa
 from ..keys import public_key_from_hex
 from ..models import SshKey
 from ..services import signature_first_use
-from .signatures import (
-    MAX_SKEW_SECONDS,
-    SIG_REPLAYED,
-    SignatureRefused,
-    signature_id,
-    verify_legacy,
-    verify_v2,
-)
+from .signatures import MAX_SKEW_SECONDS, SIG_REPLAYED, SignatureRefused, signature_id, verify_legacy, verify_v2
 
 NOT_FOUND = "Not found."
 READ_ONLY = "Your role in this workspace is read-only."

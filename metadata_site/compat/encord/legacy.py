@@ -22,9 +22,7 @@ from metadata_site.workspaces.models import Role
 from . import serializers as ser
 from .access import INTERNAL, NOT_FOUND, ApiError, Signer, authenticate, parse_uuid, project_for
 from .projects import LABELS_READ_ONLY
-from .signatures import (
-    SignatureRefused,
-)
+from .signatures import SignatureRefused
 from .writes import METADATA_NOT_OBJECT, METADATA_REQUIRED, overwrite_metadata
 
 logger = logging.getLogger(__name__)

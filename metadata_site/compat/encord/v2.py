@@ -13,9 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from metadata_site.lib import strictjson
 
 from .access import INTERNAL, ApiError, authenticate
-from .signatures import (
-    SignatureRefused,
-)
+from .signatures import SignatureRefused
 
 logger = logging.getLogger(__name__)
 
