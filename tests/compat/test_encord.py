@@ -8,8 +8,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from metadata_site.compat.encord import views as encord
-from metadata_site.compat.encord.signatures import MAX_SKEW_SECONDS
+from metadata_site.compat.encord.signatures import MAX_SKEW_SECONDS, SIG_REPLAYED
+from metadata_site.compat.encord.storage import BAD_JSON, TOO_MANY_ITEMS
+from metadata_site.compat.encord.writes import METADATA_NOT_OBJECT, METADATA_REQUIRED, SOURCE
 from metadata_site.compat.models import SeenSignature, SshKey
 from metadata_site.items.models import ChangeSet, Item, ItemKind
 from metadata_site.schemas.models import MetadataSchema
@@ -234,7 +235,7 @@ def test_patch_records_a_change_set(v2, keys, tree):
     v2(keys["editor"], "PATCH", f"storage/folders/{tree['sub'].uid}/items/{item.uid}",
        body={"clientMetadata": {"weather": "Rain"}})
     change_set = ChangeSet.objects.get()
-    assert change_set.source == encord.SOURCE
+    assert change_set.source == SOURCE
     assert change_set.entries.get().previous == {"weather": "Sunny", "n": 3}
 
 
@@ -260,10 +261,10 @@ def test_viewers_cannot_patch(v2, keys, tree):
         ({"clientMetadata": {"temperature": "hot"}}, "temperature"),
         ({"clientMetadata": {"weather": "Sunny", "note": "a\ud800"}}, "the lone surrogate \\ud800"),
         ({"clientMetadata": {"weather": "Sunny", "deep": {"x\udfff": 1}}}, "the lone surrogate \\udfff"),
-        ({"clientMetadata": [1]}, encord.METADATA_NOT_OBJECT),
-        ({}, encord.METADATA_REQUIRED),
+        ({"clientMetadata": [1]}, METADATA_NOT_OBJECT),
+        ({}, METADATA_REQUIRED),
         ({"clientMetadata": {}, "name": "renamed"}, "'name'"),
-        ([], encord.BAD_JSON),
+        ([], BAD_JSON),
     ],
 )
 def test_invalid_metadata_is_400_and_changes_nothing(v2, keys, tree, body, message):
@@ -301,7 +302,7 @@ def test_a_bulk_patch_of_more_than_1000_items_is_400(v2, keys, tree):
     patches = {f"00000000-0000-4000-8000-{n:012d}": {"clientMetadata": {}} for n in range(1001)}
     response = v2(keys["editor"], "PATCH", "storage/items/patch-bulk", body={"itemPatches": patches})
     assert response.status_code == 400
-    assert response.json()["message"] == encord.TOO_MANY_ITEMS
+    assert response.json()["message"] == TOO_MANY_ITEMS
 
 
 def test_viewers_cannot_bulk_patch(v2, keys, tree):
@@ -513,7 +514,7 @@ def test_a_replayed_write_is_refused_and_applied_once(v2, keys, tree):
     assert v2(keys["editor"], "PATCH", path, body=body, created=created).status_code == 200
     replay = v2(keys["editor"], "PATCH", path, body=body, created=created)
     assert replay.status_code == 401
-    assert replay.json()["message"] == encord.SIG_REPLAYED
+    assert replay.json()["message"] == SIG_REPLAYED
     assert ChangeSet.objects.filter(workspace=item.workspace).count() == 1
     # A fresh signature (another second) is a new request.
     assert v2(keys["editor"], "PATCH", path, body=body, created=created - 1).status_code == 200

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from metadata_site.compat.encord import views as encord
+from metadata_site.compat.encord import legacy
+from metadata_site.compat.encord.projects import LABELS_READ_ONLY
 from metadata_site.items.models import ItemKind
 from metadata_site.projects.models import ProjectDataset
 from metadata_site.projects.services import project_attach_dataset
@@ -110,7 +111,7 @@ def test_bad_label_row_filters_are_400(rpc, keys, world, payload):
 
 
 def test_too_many_label_rows_is_a_400_asking_to_narrow(rpc, keys, world, monkeypatch):
-    monkeypatch.setattr(encord, "MAX_LABEL_ROWS", 2)
+    monkeypatch.setattr(legacy, "MAX_LABEL_ROWS", 2)
     answer = rpc(keys["viewer"], "labelrowmetadata", "GET", None, {}, project=world["roads"])
     assert answer["status"] == 400 and "narrow the list" in answer["payload"]
 
@@ -132,7 +133,7 @@ def test_labels_read_as_empty(rpc, keys, world):
 def test_every_label_write_is_refused(rpc, keys, world, query_type, method):
     answer = rpc(keys["owner"], query_type, method, [str(world["a"].uid)], {"x": 1}, project=world["roads"])
     assert answer["status"] == 400 and answer["response"] == ["INVALID_ARGUMENTS_ERROR"]
-    assert answer["payload"] == encord.LABELS_READ_ONLY.format(what=f"{query_type} {method}")
+    assert answer["payload"] == LABELS_READ_ONLY.format(what=f"{query_type} {method}")
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])

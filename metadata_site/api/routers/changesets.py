@@ -2,33 +2,32 @@
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router
+from ninja import Router
+from ninja.pagination import paginate
 
 from metadata_site.items.models import ChangeSet
 from metadata_site.items.services import ChangeSetError, change_set_undo
 
 from ..access import read_access, write_access
 from ..errors import ApiError, responses
-from ..pagination import next_url, paginate
+from ..paging import CursorPage
 from ..schemas import ChangeSetPage, UndoOut
 
 router = Router(tags=["change sets"])
 
 
+def _change_set(c: ChangeSet) -> dict:
+    return {"id": c.pk, "created_at": c.created_at, "operation": c.operation, "description": c.description,
+            "source": c.source, "item_count": c.item_count, "user": c.user.username if c.user_id else None,
+            "undone_at": c.undone_at, "undo_of_id": c.undo_of_id}
+
+
 @router.get("/w/{slug}/change_sets", response=responses(ChangeSetPage))
-def change_set_list(request: HttpRequest, slug: str, limit: int = Query(50, ge=1, le=1000),
-                    cursor: str | None = None):
+@paginate(CursorPage, limit=50, keyset=False, row=_change_set)
+def change_set_list(request: HttpRequest, slug: str):
     """Recorded changes of item metadata, newest first."""
     access = read_access(request, slug)
-    qs = ChangeSet.objects.filter(workspace=access.workspace).select_related("user").order_by("-created_at", "-id")
-    count, rows, nxt = paginate(qs, limit=limit, cursor=cursor, keyset=False)
-    results = [
-        {"id": c.pk, "created_at": c.created_at, "operation": c.operation, "description": c.description,
-         "source": c.source, "item_count": c.item_count, "user": c.user.username if c.user_id else None,
-         "undone_at": c.undone_at, "undo_of_id": c.undo_of_id}
-        for c in rows
-    ]
-    return {"count": count, "results": results, "next": next_url(request, nxt)}
+    return ChangeSet.objects.filter(workspace=access.workspace).select_related("user").order_by("-created_at", "-id")
 
 
 @router.post("/w/{slug}/change_sets/{int:change_set_id}/undo", response=responses(UndoOut))

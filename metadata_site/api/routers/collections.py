@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Status
+from ninja import Router, Status
+from ninja.pagination import paginate
 
 from metadata_site.collections.models import Collection
 from metadata_site.collections.selectors import collection_active_task, collection_count_or_problem
@@ -23,7 +24,7 @@ from metadata_site.projects.models import Dataset, Project
 
 from ..access import read_access, write_access
 from ..errors import ApiError, responses
-from ..pagination import next_url, paginate
+from ..paging import CursorPage
 from ..schemas import (
     CollectionIn,
     CollectionItemsIn,
@@ -63,12 +64,10 @@ def _out(collection: Collection, task=None) -> dict:
 
 
 @router.get("/w/{slug}/collections", response=responses(CollectionPage))
-def collection_list(request: HttpRequest, slug: str, limit: int = Query(100, ge=1, le=1000),
-                    cursor: str | None = None):
+@paginate(CursorPage, row=_out)
+def collection_list(request: HttpRequest, slug: str):
     access = read_access(request, slug)
-    qs = Collection.objects.filter(workspace=access.workspace).order_by("pk")
-    count, rows, nxt = paginate(qs, limit=limit, cursor=cursor)
-    return {"count": count, "results": [_out(c) for c in rows], "next": next_url(request, nxt)}
+    return Collection.objects.filter(workspace=access.workspace).order_by("pk")
 
 
 @router.post("/w/{slug}/collections", response=responses(CollectionOut, status=201))

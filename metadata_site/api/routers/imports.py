@@ -4,7 +4,8 @@ from uuid import UUID
 
 from django.http import FileResponse, HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import File, Query, Router, Status, UploadedFile
+from ninja import File, Router, Status, UploadedFile
+from ninja.pagination import paginate
 
 from metadata_site.imports.exports import CONTENT_TYPES, ExportError, export_file_path, export_task_create
 from metadata_site.imports.models import ImportKind, ImportStatus, ImportTask
@@ -20,7 +21,7 @@ from metadata_site.imports.services import (
 from ..access import read_access, write_access
 from ..auth import api_read_auth
 from ..errors import ApiError, responses
-from ..pagination import next_url, paginate
+from ..paging import CursorPage
 from ..schemas import ApplyIn, ExportIn, ExportOut, ImportTaskIn, ImportTaskOut, ImportTaskPage
 
 router = Router(tags=["imports"])
@@ -37,11 +38,10 @@ def _task(workspace, task_id: UUID) -> ImportTask:
 
 
 @router.get("/w/{slug}/imports", response=responses(ImportTaskPage))
-def import_list(request: HttpRequest, slug: str, limit: int = Query(50, ge=1, le=1000), cursor: str | None = None):
+@paginate(CursorPage, limit=50, keyset=False)
+def import_list(request: HttpRequest, slug: str):
     access = read_access(request, slug)
-    qs = ImportTask.objects.filter(workspace=access.workspace).exclude(kind=ImportKind.EXPORT).order_by("-pk")
-    count, rows, nxt = paginate(qs, limit=limit, cursor=cursor, keyset=False)
-    return {"count": count, "results": rows, "next": next_url(request, nxt)}
+    return ImportTask.objects.filter(workspace=access.workspace).exclude(kind=ImportKind.EXPORT).order_by("-pk")
 
 
 @router.post("/w/{slug}/imports", response=responses(ImportTaskOut, status=201))

@@ -1,11 +1,13 @@
 """Items: lists filtered by the explorer's language, one item, its metadata, and bulk metadata writes."""
 
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router
+from ninja.pagination import paginate
 
 from metadata_site.explorer import selectors as explorer_selectors
 from metadata_site.explorer.filters import FilterError, items_matching, page_items, parse_json, parse_query_string
@@ -25,7 +27,7 @@ from ..access import read_access, write_access
 from ..auth import api_read_auth
 from ..bodies import json_object, object_body
 from ..errors import ApiError, responses
-from ..pagination import next_url
+from ..paging import CursorPage
 from ..schemas import BulkMetadataIn, BulkMetadataOut, ItemMetadataOut, ItemOut, ItemPage, ItemSearchIn, ItemSearchPage
 
 router = Router(tags=["items"])
@@ -55,7 +57,28 @@ def _page(access, query, *, limit: int, cursor: str | None, where: str):
     return total, page.items, page.next_cursor
 
 
-def _similar(access, query, similar) -> dict:
+@dataclass(frozen=True)
+class _ItemPages:
+    """The filtered items, paged by the explorer's keyset cursor."""
+
+    access: Any
+    query: Any
+
+    def page(self, *, limit: int, cursor: str | None) -> tuple[int, list, str | None]:
+        return _page(self.access, self.query, limit=limit, cursor=cursor, where="query")
+
+
+@dataclass(frozen=True)
+class _Nearest:
+    """The k nearest items: one page whatever `limit` and `cursor` say."""
+
+    rows: list
+
+    def page(self, *, limit: int, cursor: str | None) -> tuple[int, list, str | None]:
+        return len(self.rows), self.rows, None
+
+
+def _similar(access, query, similar) -> _Nearest:
     schema = schema_current(workspace=access.workspace)
     try:
         target = lookalike.query_item(similar, workspace=access.workspace)
@@ -66,10 +89,11 @@ def _similar(access, query, similar) -> dict:
                        [{"loc": ["query", "similar_to"], "msg": "no such item in this workspace"}]) from None
     except FilterError as exc:
         raise _filter_error(exc, "query") from None
-    return {"count": len(rows), "results": rows, "next": None}
+    return _Nearest(rows)
 
 
 @router.get("/w/{slug}/items", response=responses(ItemPage))
+@paginate(CursorPage, limit=50)
 def item_list(
     request: HttpRequest,
     slug: str,
@@ -77,8 +101,6 @@ def item_list(
     any: list[str] = ANY_PARAM,  # noqa: A002
     scope: str | None = Query(None, description="folder:<id>, dataset:<id> or collection:<id>"),
     sort: str | None = Query(None, description="title or a declared field; -field for descending"),
-    limit: int = Query(50, ge=1, le=1000),
-    cursor: str | None = None,
     similar_to: UUID | None = SIMILAR_PARAM,
     k: int = K_PARAM,
 ):
@@ -92,14 +114,15 @@ def item_list(
         raise _filter_error(exc, "query") from None
     if similar_to is not None:
         return _similar(access, query, lookalike.Similar(uid=str(similar_to), k=k))
-    count, rows, nxt = _page(access, query, limit=limit, cursor=cursor, where="query")
-    return {"count": count, "results": rows, "next": next_url(request, nxt)}
+    return _ItemPages(access, query)
 
 
 @router.post("/w/{slug}/items/search", response=responses(ItemSearchPage), auth=api_read_auth)
 def item_search(request: HttpRequest, slug: str, payload: ItemSearchIn):
     """The same search with the JSON form of the filters: `{"all": [{"field", "op", "value"}], "any": [...],
     "scope", "sort", "limit", "cursor"}`. `next` is a cursor: post it back as `cursor`."""
+    # Paged by hand, not by @paginate: `limit` and `cursor` travel in the JSON body beside the filters (ninja's
+    # pagination input would be a separate parameter), and `next` is the bare cursor, not a URL.
     access = read_access(request, slug)
     data: dict[str, Any] = {"all": payload.all, "any": payload.any}
     if payload.scope:

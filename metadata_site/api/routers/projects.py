@@ -9,6 +9,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router
+from ninja.pagination import paginate
 
 from metadata_site.lib.mergepatch import merge_patch
 from metadata_site.projects.models import Dataset, Project
@@ -23,7 +24,7 @@ from metadata_site.projects.services import (
 from ..access import read_access, write_access
 from ..bodies import if_match_version, object_body, strict_object
 from ..errors import PRECONDITION_FAILED, ApiError, responses
-from ..pagination import next_url, paginate
+from ..paging import CursorPage
 from ..schemas import DatasetOut, DatasetPage, InfoOut, ProjectOut, ProjectPage, ReadmeIn, ReadmeOut
 
 router = Router()
@@ -75,11 +76,10 @@ def _custom_data_out(obj: Project | Dataset, response: HttpResponse) -> dict:
 
 
 @router.get("/w/{slug}/projects", response=responses(ProjectPage), tags=["projects"])
-def project_list(request: HttpRequest, slug: str, limit: int = Query(100, ge=1, le=1000), cursor: str | None = None):
+@paginate(CursorPage)
+def project_list(request: HttpRequest, slug: str):
     access = read_access(request, slug)
-    qs = Project.objects.filter(workspace=access.workspace).order_by("pk")
-    count, rows, nxt = paginate(qs, limit=limit, cursor=cursor)
-    return {"count": count, "results": rows, "next": next_url(request, nxt)}
+    return Project.objects.filter(workspace=access.workspace).order_by("pk")
 
 
 @router.get("/w/{slug}/projects/{int:project_id}", response=responses(ProjectOut), tags=["projects"])
@@ -105,19 +105,17 @@ def project_custom_data(request: HttpRequest, slug: str, project_id: int, respon
 
 
 @router.get("/w/{slug}/datasets", response=responses(DatasetPage), tags=["datasets"])
+@paginate(CursorPage)
 def dataset_list(
     request: HttpRequest,
     slug: str,
     project: int | None = Query(None, ge=1, le=2**63 - 1),
-    limit: int = Query(100, ge=1, le=1000),
-    cursor: str | None = None,
 ):
     access = read_access(request, slug)
     qs = _datasets(access.workspace).order_by("pk")
     if project is not None:
         qs = qs.filter(project_links__project_id=project)
-    count, rows, nxt = paginate(qs, limit=limit, cursor=cursor)
-    return {"count": count, "results": rows, "next": next_url(request, nxt)}
+    return qs
 
 
 @router.get("/w/{slug}/datasets/{int:dataset_id}", response=responses(DatasetOut), tags=["datasets"])

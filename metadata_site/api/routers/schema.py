@@ -1,7 +1,8 @@
 """The workspace's metadata schema: current version, versions, declare a field, import a whole schema."""
 
 from django.http import HttpRequest
-from ninja import Query, Router, Status
+from ninja import Router, Status
+from ninja.pagination import paginate
 
 from metadata_site.explorer.filters import FilterError, parse_scope
 from metadata_site.schemas.models import FieldRename, MetadataSchema
@@ -16,7 +17,7 @@ from metadata_site.schemas.services import (
 
 from ..access import read_access, write_access
 from ..errors import ApiError, responses
-from ..pagination import next_url, paginate
+from ..paging import CursorPage
 from ..schemas import FieldIn, FieldRenameIn, SchemaDiffOut, SchemaImportIn, SchemaOut, SchemaVersionPage
 
 router = Router(tags=["schema"])
@@ -84,19 +85,17 @@ def schema_inferred(request: HttpRequest, slug: str, scope: str | None = None):
     }
 
 
+def _schema_version(r: MetadataSchema) -> dict:
+    return {"version": r.version, "note": r.note, "created_at": r.created_at,
+            "created_by": r.created_by.username if r.created_by_id else None, "fields": r.fields}
+
+
 @router.get("/w/{slug}/schema/versions", response=responses(SchemaVersionPage))
-def schema_versions(request: HttpRequest, slug: str, limit: int = Query(100, ge=1, le=1000),
-                    cursor: str | None = None):
+@paginate(CursorPage, keyset=False, row=_schema_version)
+def schema_versions(request: HttpRequest, slug: str):
     """Every version, newest first."""
     access = read_access(request, slug)
-    qs = MetadataSchema.objects.filter(workspace=access.workspace).select_related("created_by").order_by("-version")
-    count, rows, nxt = paginate(qs, limit=limit, cursor=cursor, keyset=False)
-    results = [
-        {"version": r.version, "note": r.note, "created_at": r.created_at,
-         "created_by": r.created_by.username if r.created_by_id else None, "fields": r.fields}
-        for r in rows
-    ]
-    return {"count": count, "results": results, "next": next_url(request, nxt)}
+    return MetadataSchema.objects.filter(workspace=access.workspace).select_related("created_by").order_by("-version")
 
 
 @router.post("/w/{slug}/schema/fields", response=responses(SchemaOut, status=201))

@@ -1,24 +1,27 @@
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Router
+from ninja.pagination import paginate
 
 from metadata_site.projects.models import Folder
 from metadata_site.workspaces.models import Membership
 
 from ..access import read_access
 from ..errors import responses
-from ..pagination import next_url, paginate
+from ..paging import CursorPage
 from ..schemas import FolderPage, WorkspaceOut, WorkspacePage
 
 router = Router(tags=["workspaces"])
 
 
+def _workspace(m: Membership) -> dict:
+    return {"slug": m.workspace.slug, "name": m.workspace.name, "role": m.role}
+
+
 @router.get("/workspaces", response=responses(WorkspacePage))
-def workspace_list(request: HttpRequest, limit: int = Query(100, ge=1, le=1000), cursor: str | None = None):
+@paginate(CursorPage, row=_workspace)
+def workspace_list(request: HttpRequest):
     """The workspaces you belong to, with your role in each."""
-    qs = Membership.objects.filter(user=request.auth).select_related("workspace").order_by("pk")
-    count, rows, nxt = paginate(qs, limit=limit, cursor=cursor)
-    results = [{"slug": m.workspace.slug, "name": m.workspace.name, "role": m.role} for m in rows]
-    return {"count": count, "results": results, "next": next_url(request, nxt)}
+    return Membership.objects.filter(user=request.auth).select_related("workspace").order_by("pk")
 
 
 @router.get("/w/{slug}", response=responses(WorkspaceOut))
@@ -28,9 +31,8 @@ def workspace_detail(request: HttpRequest, slug: str):
 
 
 @router.get("/w/{slug}/folders", response=responses(FolderPage), tags=["folders"])
-def folder_list(request: HttpRequest, slug: str, limit: int = Query(1000, ge=1, le=1000), cursor: str | None = None):
+@paginate(CursorPage, limit=1000)
+def folder_list(request: HttpRequest, slug: str):
     """The folder tree as a flat list: each folder names its `parent` (null for a root)."""
     access = read_access(request, slug)
-    qs = Folder.objects.filter(workspace=access.workspace).order_by("pk")
-    count, rows, nxt = paginate(qs, limit=limit, cursor=cursor)
-    return {"count": count, "results": rows, "next": next_url(request, nxt)}
+    return Folder.objects.filter(workspace=access.workspace).order_by("pk")
