@@ -499,7 +499,7 @@ def _check_pass(run: _Run) -> None:
     task = run.task
     full = task.dry_run or task.policy == ApplyPolicy.ONLY_IF_NO_ERRORS
     share = 100.0 if task.dry_run else CHECK_SHARE_FULL if full else CHECK_SHARE_SCAN
-    _set(task, started_at=task.started_at or timezone.now(), total_rows=0, valid_rows=0, error_count=0,
+    _set(task, started_at=task.started_at or timezone.now(), total=0, valid_rows=0, error_count=0,
          sample_errors=[], progress=0)
     report = _ErrorReport(task, keep_bytes=0) if full else None
     total = valid = errors = 0
@@ -508,10 +508,10 @@ def _check_pass(run: _Run) -> None:
         # Only the file: decoded to its end and its lines counted (a bad line is that row's error later).
         for total in run.reader.scan_lines(every=_batch_size()):
             _check_cancel(task)
-            _set(task, total_rows=total, progress=_progress(run, share=share))
+            _set(task, total=total, progress=_progress(run, share=share))
             if run.on_progress:
                 run.on_progress(task)
-        _set(task, total_rows=total, valid_rows=0, error_count=0)
+        _set(task, total=total, valid_rows=0, error_count=0)
         return
     try:
         for batch in _batches(_rows(run, scan=not full), _batch_size()):
@@ -526,14 +526,14 @@ def _check_pass(run: _Run) -> None:
                 size = 0
             _check_cancel(task)
             reset_queries()
-            _set(task, total_rows=total, valid_rows=valid, error_count=errors, sample_errors=samples,
+            _set(task, total=total, valid_rows=valid, error_count=errors, sample_errors=samples,
                  error_report_bytes=size, progress=_progress(run, share=share))
             if run.on_progress:
                 run.on_progress(task)
     finally:
         if report:
             report.close()
-    _set(task, total_rows=total, valid_rows=valid if full else 0, error_count=errors)
+    _set(task, total=total, valid_rows=valid if full else 0, error_count=errors)
 
 
 def _check_cancel(task: ImportTask) -> None:
@@ -602,7 +602,7 @@ def _prepared(run: _Run, *, offset: int) -> Iterator[Prepared]:
 def _suspend_indexes(task: ImportTask) -> bool:
     """Drop the workspace's explorer indexes before a write of a large share of its items (see
     `explorer.indexes.should_suspend`); `_rebuild_indexes` has them built again in the background."""
-    rows = task.total_rows - task.committed_offset
+    rows = task.total - task.committed_offset
     if rows < explorer_indexes.SUSPEND_MIN_ROWS:  # no need to count the workspace's items
         return False
     items = Item.objects.filter(workspace_id=task.workspace_id).count()

@@ -7,13 +7,17 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
+from django.dispatch import receiver
 from django.tasks import task, task_backends
 
 from metadata_site.items.models import Item, ItemKind, MediaStatus
+from metadata_site.lib.background import work_queued
 
 from . import sniff
 from .decode import MediaProperties, Unreadable, read_image, read_video
 from .fetch import FetchError, fetch
+from .lookalike import duplicate_scan_run
+from .models import DuplicateScan
 from .storage import media_storage, save_derived
 
 log = logging.getLogger(__name__)
@@ -145,3 +149,19 @@ def make_media_task():
     """`make_media` on the "media" queue, or on the default queue where TASKS does not list a "media" queue."""
     queues = task_backends[make_media.backend].queues
     return make_media if not queues or QUEUE in queues else make_media.using(queue_name="default")
+
+
+@task()
+def find_duplicates(workspace_id: int) -> dict[str, int]:
+    """The worker's near-duplicate search (`lookalike.duplicate_scan_run`); a failure ends the scan FAILED."""
+    try:
+        return duplicate_scan_run(workspace_id=workspace_id)
+    except Exception as exc:
+        for scan in DuplicateScan.objects.filter(workspace_id=workspace_id):
+            scan.mark_failed(str(exc))
+        raise
+
+
+@receiver(work_queued, sender=DuplicateScan, dispatch_uid="media.enqueue_duplicate_scan")
+def _enqueue_duplicate_scan(sender, *, row: DuplicateScan, **kwargs):
+    return find_duplicates.enqueue(row.workspace_id)
