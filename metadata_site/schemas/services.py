@@ -507,10 +507,3 @@ def field_rename_revert(*, change_set: ChangeSet, user) -> None:
                  note=f"Undo: renamed field {rename.new_name} back to {rename.old_name}")
     _rename_in_saved_filters(workspace=workspace, old=rename.new_name, new=rename.old_name)
 
-
-def field_renames_resume() -> list[FieldRename]:
-    """Queue every rename still marked running again (see the `resume_renames` command)."""
-    renames = list(FieldRename.objects.filter(status=FieldRenameStatus.RUNNING).order_by("pk"))
-    for rename in renames:
-        queue_work(rename)
-    return renames
