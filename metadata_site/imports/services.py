@@ -27,7 +27,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from metadata_site.explorer import indexes as explorer_indexes
-from metadata_site.explorer.tasks import build_field_indexes, maintain_projection
+from metadata_site.explorer.builds import index_build_queue
+from metadata_site.explorer.tasks import maintain_projection
 from metadata_site.items.models import ChangeSet, Item
 from metadata_site.items.services import CHANGE_SET_ALREADY_UNDONE, ChangeSetError, change_set_undo
 from metadata_site.lib.background import queue_work
@@ -616,7 +617,7 @@ def _rebuild_indexes(task: ImportTask) -> bool:
     schema = schema_current(workspace=task.workspace)
     if not explorer_indexes.missing_field_indexes(workspace_id=task.workspace_id, schema=schema):
         return False
-    build_field_indexes.enqueue(workspace_id=task.workspace_id)
+    index_build_queue(workspace_id=task.workspace_id)
     return True
 
 

@@ -1,5 +1,5 @@
-"""`recover_tasks` recovers a task of a dead worker the same way whatever its kind: a collection add, a field
-rename, a near-duplicate search and an export whose task result is gone (pruned, or the worker died after it was
+"""`recover_tasks` recovers a task of a dead worker the same way whatever its kind: a collection add, an index
+build, a field rename, a near-duplicate search and an export whose task result is gone (pruned, or the worker died after it was
 marked finished) are queued again with the arguments they were queued with, and complete; a task whose result is
 still queued is left alone."""
 
@@ -10,6 +10,9 @@ from django_tasks_db.models import DBTaskResult
 
 from metadata_site.collections import services as collection_services
 from metadata_site.collections.models import CollectionItem, CollectionTask
+from metadata_site.explorer.builds import index_build_queue
+from metadata_site.explorer.indexes import missing_field_indexes
+from metadata_site.explorer.models import IndexBuild
 from metadata_site.imports.exports import export_task_create
 from metadata_site.imports.models import ImportTask
 from metadata_site.imports.recovery import recover_tasks
@@ -17,6 +20,7 @@ from metadata_site.lib.taskmodel import TaskStatus
 from metadata_site.media.lookalike import duplicate_scan_queue
 from metadata_site.media.models import DuplicateScan
 from metadata_site.schemas.models import FieldRename
+from metadata_site.schemas.selectors import schema_current
 from metadata_site.schemas.services import schema_rename_field
 
 from ..factories import make_collection, make_folder, make_item, make_schema
@@ -63,7 +67,13 @@ def _export(workspace, owner, items, monkeypatch):
     return ImportTask.objects.get(kind="export"), lambda: ImportTask.objects.get(kind="export").done == 5
 
 
-KINDS = {"collection add": _collection_add, "field rename": _field_rename, "near-duplicate search": _duplicate_scan,
+def _index_build(workspace, owner, items, monkeypatch):
+    index_build_queue(workspace_id=workspace.pk, user=owner)
+    return IndexBuild.objects.get(), lambda: not missing_field_indexes(
+        workspace_id=workspace.pk, schema=schema_current(workspace=workspace))
+
+
+KINDS = {"collection add": _collection_add, "index build": _index_build, "field rename": _field_rename, "near-duplicate search": _duplicate_scan,
          "export": _export}
 
 

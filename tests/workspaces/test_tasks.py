@@ -8,9 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from metadata_site.collections.models import CollectionTask, CollectionTaskKind
+from metadata_site.explorer.models import IndexBuild
 from metadata_site.imports.models import ImportKind, ImportTask
 from metadata_site.items.models import ChangeSet
-from metadata_site.lib.taskmodel import TaskStatus
+from metadata_site.lib.taskmodel import TaskStatus, task_models
 from metadata_site.media.models import DuplicateScan
 from metadata_site.schemas.models import FieldRename
 from metadata_site.workspaces.selectors import TASKS_PAGE_SIZE
@@ -29,8 +30,8 @@ def _at(row, minutes_ago: int):
 
 @pytest.fixture
 def one_of_each(workspace, owner):
-    """A task of every kind, the newest first: a rename, a dataset-less collection add, an export, an import, a
-    near-duplicate search."""
+    """A task of every kind, the newest first: a rename, a collection add, an export, an import, a near-duplicate
+    search, an index build."""
     collection = make_collection(workspace, "Sunny picks")
     change_set = ChangeSet.objects.create(workspace=workspace, operation="rename")
     return [
@@ -45,6 +46,7 @@ def one_of_each(workspace, owner):
                                       status=TaskStatus.RUNNING, progress=42.0), 4),
         _at(DuplicateScan.objects.create(workspace=workspace, status=TaskStatus.COMPLETED, done=100, groups=2,
                                          items=5), 5),
+        _at(IndexBuild.objects.create(workspace=workspace, status=TaskStatus.QUEUED), 6),
     ]
 
 
@@ -63,7 +65,8 @@ def test_anonymous_users_are_sent_to_log_in(workspace, client):
 
 def test_it_lists_every_kind_newest_first_with_its_progress(login, owner, one_of_each):
     html = login(owner).get(_url()).content.decode()
-    kinds = ["Field rename", "Add items to a collection", "Export", "Metadata rows", "Near-duplicate search"]
+    kinds = ["Field rename", "Add items to a collection", "Export", "Metadata rows", "Near-duplicate search",
+             "Index build"]
     positions = [html.index(f'data-kind="{kind}"') for kind in kinds]
     assert positions == sorted(positions)
     assert "temp → temperature" in html and "4 of 10 items moved" in html
@@ -82,17 +85,17 @@ def test_it_shows_no_task_of_another_workspace(login, owner, workspace, one_of_e
 
 
 def test_it_pages_newest_first_across_kinds(login, owner, workspace, one_of_each):
-    for n in range(TASKS_PAGE_SIZE - 2):
+    for n in range(TASKS_PAGE_SIZE - 3):
         _at(ImportTask.objects.create(workspace=workspace, kind=ImportKind.METADATA_ROWS, file_name=f"old-{n}.csv"),
             100 + n)
     client = login(owner)
     first = client.get(_url()).content.decode()
     assert first.count("data-kind=") == TASKS_PAGE_SIZE and 'id="tasks-older"' in first
-    assert "Field rename" in first and f"old-{TASKS_PAGE_SIZE - 6}.csv" in first
-    assert f"old-{TASKS_PAGE_SIZE - 5}.csv" not in first
+    assert "Field rename" in first and f"old-{TASKS_PAGE_SIZE - 7}.csv" in first
+    assert f"old-{TASKS_PAGE_SIZE - 6}.csv" not in first
     second = client.get(_url(page=2)).content.decode()
     assert second.count("data-kind=") == 3 and 'id="tasks-newer"' in second and 'id="tasks-older"' not in second
-    assert f"old-{TASKS_PAGE_SIZE - 5}.csv" in second and "Field rename" not in second
+    assert f"old-{TASKS_PAGE_SIZE - 6}.csv" in second and "Field rename" not in second
     assert "Page 2 of 2 (28 tasks)" in second
 
 
@@ -113,12 +116,12 @@ def test_htmx_gets_the_list_alone_and_it_polls_while_a_task_runs(login, owner, o
 def test_the_query_count_does_not_grow_with_the_tasks(login, owner, workspace, one_of_each,
                                                       django_assert_num_queries):
     client = login(owner)
-    # session + user + access, then a count and a page of rows per kind (four kinds).
-    with django_assert_num_queries(3 + 2 * 4):
+    # session + user + access, then a count and a page of rows per kind.
+    with django_assert_num_queries(3 + 2 * len(task_models())):
         client.get(_url())
     for n in range(10):
         ImportTask.objects.create(workspace=workspace, kind=ImportKind.METADATA_ROWS, file_name=f"more-{n}.csv")
-    with django_assert_num_queries(3 + 2 * 4):
+    with django_assert_num_queries(3 + 2 * len(task_models())):
         client.get(_url())
 
 
