@@ -42,3 +42,27 @@ class DuplicateScan(BackgroundTask):
 
     def get_absolute_url(self) -> str:
         return reverse("media:duplicates", args=[self.workspace.slug])
+
+
+class MediaBatch(BackgroundTask):
+    """One run of the media worker (`tasks.make_media`) over up to `services.BATCH` items just made pending:
+    thumbnails and properties read from the real bytes; `ready` of them readable, `unreadable` not."""
+
+    ready = models.PositiveIntegerField(default=0)
+    unreadable = models.PositiveIntegerField(default=0)
+
+    kind_label = "Thumbnails and properties"
+    progress_unit = "items read"
+
+    class Meta(BackgroundTask.Meta):
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="mediabatch_recent")]
+
+    def __str__(self) -> str:
+        return f"media batch {self.pk} ({self.total} items)"
+
+    def get_absolute_url(self) -> str:
+        # Its items show their media status in the explorer; the batch itself has no page of its own.
+        return reverse("workspaces:tasks", args=[self.workspace.slug])
+
+    def counters(self) -> list[tuple[str, str, int]]:
+        return [("count-ready", "Ready", self.ready), ("count-unreadable", "Unreadable", self.unreadable)]
