@@ -31,19 +31,22 @@ class TaskPage:
         return max(1, -(-self.total // self.page_size))
 
 
-def workspace_tasks(*, workspace: Workspace, page: int = 1, page_size: int = TASKS_PAGE_SIZE) -> TaskPage:
+def workspace_tasks(*, workspace: Workspace, page: int = 1, page_size: int = TASKS_PAGE_SIZE,
+                    count: bool = True) -> TaskPage:
     """Page `page` (from 1) of every background task of `workspace`, whatever its kind, newest first.
 
     Each kind is its own table, so each gives its newest `page * page_size` rows (index `<kind>_recent` on
-    workspace, -created_at) and they are merged here: two queries a kind, whatever the page, and rows read grow
-    with the page number (the Tasks page is about recent work; older pages are rarely read)."""
+    workspace, -created_at) and they are merged here: two queries a kind (one without `count`, which leaves
+    `total` at 0), whatever the page, and rows read grow with the page number (the Tasks page is about recent
+    work; older pages are rarely read)."""
     page = max(1, page)
     wanted = page * page_size
     rows: list[BackgroundTask] = []
     total = 0
     for model in task_models():
         mine = model.objects.filter(workspace=workspace)
-        total += mine.count()
+        if count:
+            total += mine.count()
         related = ("created_by", "workspace", *model.list_related)
         rows.extend(mine.select_related(*related).order_by("-created_at", "-pk")[:wanted])
     rows.sort(key=lambda t: (t.created_at, t._meta.label, t.pk), reverse=True)

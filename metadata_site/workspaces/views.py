@@ -40,7 +40,7 @@ def home(request: HttpRequest, slug: str) -> HttpResponse:
         "datasets": Dataset.objects.filter(workspace=ws).select_related("project"),
         "folders": folders,
         "collections": Collection.objects.filter(workspace=ws)[:10],
-        "tasks": workspace_tasks(workspace=ws, page_size=5).tasks,
+        "tasks": workspace_tasks(workspace=ws, page_size=5, count=False).tasks,
     }
     return render(request, "workspaces/home.html", ctx)
 
