@@ -486,8 +486,9 @@ def field_rename_run(*, rename: FieldRename) -> FieldRename:
             moved = item_metadata_rename_key(
                 workspace=row.workspace, change_set=row.change_set, item_ids=ids, old=row.old_name, new=row.new_name
             )
-            row.last_id, row.done = ids[-1], row.done + moved
-            row.save(update_fields=["last_id", "done"])
+            row.last_id, row.done, row.heartbeat_at = ids[-1], row.done + moved, timezone.now()
+            row.started_at = row.started_at or row.heartbeat_at
+            row.save(update_fields=["last_id", "done", "heartbeat_at", "started_at"])
 
 
 def field_rename_revert(*, change_set: ChangeSet, user) -> None:
