@@ -37,16 +37,12 @@ class TaskStatus(models.TextChoices):
 # A worker is (or should be) on it: a row in one of these whose worker died is queued again by recover_tasks.
 ACTIVE_STATUSES = (TaskStatus.QUEUED, TaskStatus.VALIDATING, TaskStatus.RUNNING)
 FINISHED_STATUSES = (TaskStatus.COMPLETED, TaskStatus.COMPLETED_WITH_ERRORS, TaskStatus.FAILED, TaskStatus.CANCELLED)
-# sample_errors keeps at most this many entries; error_count counts them all.
-SAMPLE_ERRORS_MAX = 100
-
-
 class BackgroundTask(models.Model):
     """Status, progress (`done` of `total`), errors, timestamps, who started it and where, for one background task.
 
     `sample_errors` is a list of ``{"reason": ..., "row_index": n}`` (a row of a file) or ``{"reason": ...,
-    "where": ...}`` (anything else), the first `SAMPLE_ERRORS_MAX` of `error_count`; `failure_reason` says why the
-    whole task failed. `arguments` are the keyword arguments it was queued with (`lib.background.queue_work`),
+    "where": ...}`` (anything else), the first few (imports keep 100) of `error_count`; `failure_reason` says why
+    the whole task failed. `arguments` are the keyword arguments it was queued with (`lib.background.queue_work`),
     kept so that recovery can queue it again the same way whatever its kind; `task_result_id` is its
     django-tasks result, to tell a task whose worker died from one still queued or running."""
 
