@@ -28,7 +28,6 @@ run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py recover_tasks
-	$(PY) manage.py resume_renames
 	@echo ""
 	@echo "  metadata_site is running at http://$(HOST):$(PORT)/"
 	@echo "  demo login: demo / demo        (Ctrl-C stops the web server and the workers)"
@@ -46,7 +45,6 @@ run: venv
 
 worker: venv
 	$(PY) manage.py recover_tasks
-	$(PY) manage.py resume_renames
 	$(PY) manage.py db_worker --no-reload --interval 0.5 --queue-name default,media
 
 test: venv lint test-sqlite test-pg

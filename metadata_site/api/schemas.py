@@ -310,7 +310,7 @@ class ImportTaskOut(Schema):
     policy: str
     file_name: str
     file_size: int
-    total_rows: int
+    total_rows: int = Field(..., alias="total")
     valid_rows: int
     inserted_rows: int
     updated_rows: int
@@ -400,8 +400,8 @@ class ExportOut(Schema):
     format: str
     file_name: str
     file_size: int
-    total_rows: int
-    exported_rows: int = Field(..., alias="inserted_rows")
+    total_rows: int = Field(..., alias="total")
+    exported_rows: int = Field(..., alias="done")
     failure_reason: str
     created_at: datetime
     finished_at: datetime | None

@@ -2,7 +2,9 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 
+from metadata_site.lib.taskmodel import BackgroundTask, TaskStatus
 from metadata_site.workspaces.models import Workspace
 
 
@@ -55,46 +57,44 @@ class CollectionTaskKind(models.TextChoices):
     CREATE_DATASET = "create_dataset", "Create a dataset"
 
 
-class CollectionTaskStatus(models.TextChoices):
-    QUEUED = "QUEUED", "Queued"
-    RUNNING = "RUNNING", "Running"
-    COMPLETED = "COMPLETED", "Completed"
-    FAILED = "FAILED", "Failed"
+# Collection adds and dataset builds use the one status of every background task.
+CollectionTaskStatus = TaskStatus
 
 
-class CollectionTask(models.Model):
-    """A large collection add or dataset build run in the background; the row its progress bar polls."""
+class CollectionTask(BackgroundTask):
+    """A large collection add or dataset build run in the background: `done` of `total` items processed, `added`
+    of them new to the collection or dataset."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="collection_tasks")
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=16, choices=CollectionTaskKind.choices)
     collection = models.ForeignKey(Collection, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
     dataset = models.ForeignKey(
         "projects.Dataset", null=True, blank=True, on_delete=models.CASCADE, related_name="collection_tasks"
     )
-    status = models.CharField(max_length=12, choices=CollectionTaskStatus.choices, default=CollectionTaskStatus.QUEUED)
-    total = models.PositiveBigIntegerField(default=0)
-    done = models.PositiveBigIntegerField(default=0)
     added = models.PositiveBigIntegerField(default=0)
-    error = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    progress_unit = "items processed"
+    list_related = ("collection", "dataset")
+
+    class Meta(BackgroundTask.Meta):
         indexes = [models.Index(fields=["workspace", "-created_at"], name="collectiontask_recent")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.uid}"
 
     @property
-    def progress(self) -> int:
-        """Percent done, 0-100."""
-        if self.status == CollectionTaskStatus.COMPLETED:
-            return 100
-        return min(100, (self.done * 100) // self.total) if self.total else 0
+    def title(self) -> str:
+        if self.collection_id:
+            return self.collection.title
+        return self.dataset.name if self.dataset_id else ""
 
     @property
-    def is_finished(self) -> bool:
-        return self.status in {CollectionTaskStatus.COMPLETED, CollectionTaskStatus.FAILED}
+    def progress(self) -> int:
+        """Percent done, 0-100 (the API's name for `percent`)."""
+        return self.percent
+
+    def counters(self) -> list[tuple[str, str, int]]:
+        return [("count-added", "Added", self.added)]
+
+    def get_absolute_url(self) -> str:
+        return reverse("collections:task", args=[self.workspace.slug, self.uid])

@@ -241,7 +241,9 @@ def _run_chunked_insert(
 ) -> int:
     """Insert `source` into a membership table in keyset chunks, one transaction each, recording progress on
     `task` (and calling `on_chunk(done)` after each chunk). Returns the number of rows added."""
-    CollectionTask.objects.filter(pk=task.pk).update(status=CollectionTaskStatus.RUNNING)
+    CollectionTask.objects.filter(pk=task.pk).update(
+        status=CollectionTaskStatus.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now()
+    )
     done = added = 0
     size = _chunk_size(task.total)
     for chunk in _chunks(source, size=size):
@@ -250,7 +252,7 @@ def _run_chunked_insert(
                 table=table, owner_column=owner_column, workspace_id=workspace_id, owner_id=owner_id, source=chunk
             )
         done = min(task.total, done + size)
-        CollectionTask.objects.filter(pk=task.pk).update(done=done, added=added)
+        CollectionTask.objects.filter(pk=task.pk).update(done=done, added=added, heartbeat_at=timezone.now())
         if on_chunk is not None:
             on_chunk(done)
     return added

@@ -5,19 +5,12 @@ picks the task for the row's kind, so the services never import this module."""
 
 from django.dispatch import receiver
 from django.tasks import task
-from django.utils import timezone
 
 from metadata_site.lib.background import work_queued
 from metadata_site.projects.models import Dataset
 
-from .models import CollectionTask, CollectionTaskKind, CollectionTaskStatus
+from .models import CollectionTask, CollectionTaskKind
 from .services import collection_add_items_run, dataset_build_run
-
-
-def _fail(task_row: CollectionTask, exc: Exception) -> None:
-    CollectionTask.objects.filter(pk=task_row.pk).update(
-        status=CollectionTaskStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
-    )
 
 
 @task()
@@ -26,7 +19,7 @@ def collection_add_items_task(*, task_id: int, item_ids: list[int] | None, filte
     try:
         return collection_add_items_run(task=row, item_ids=item_ids, filter_state=filter_state)
     except Exception as exc:
-        _fail(row, exc)
+        row.mark_failed(str(exc))
         raise
 
 
@@ -36,15 +29,14 @@ def dataset_build_task(*, task_id: int, item_ids: list[int] | None = None) -> in
     try:
         return dataset_build_run(task=row, item_ids=item_ids)
     except Exception as exc:
-        _fail(row, exc)
+        row.mark_failed(str(exc))
         Dataset.objects.filter(pk=row.dataset_id).update(progress=0)
         raise
 
 
 @receiver(work_queued, sender=CollectionTask, dispatch_uid="collections.enqueue")
 def _enqueue(sender, *, row: CollectionTask, item_ids: list[int] | None = None, filter_state: dict | None = None,
-             **kwargs) -> None:
+             **kwargs):
     if row.kind == CollectionTaskKind.CREATE_DATASET:
-        dataset_build_task.enqueue(task_id=row.pk, item_ids=item_ids)
-    else:
-        collection_add_items_task.enqueue(task_id=row.pk, item_ids=item_ids, filter_state=filter_state)
+        return dataset_build_task.enqueue(task_id=row.pk, item_ids=item_ids)
+    return collection_add_items_task.enqueue(task_id=row.pk, item_ids=item_ids, filter_state=filter_state)

@@ -6,4 +6,7 @@ class ExplorerConfig(AppConfig):
     label = "explorer"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401 - connects the schema_changed receiver
+        from . import (
+            receivers,  # noqa: F401 - connects the schema_changed receiver
+            tasks,  # noqa: F401 - connects the receiver that enqueues index builds
+        )

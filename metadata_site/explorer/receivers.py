@@ -7,14 +7,14 @@ from django.dispatch import receiver
 from metadata_site.schemas.signals import schema_changed
 
 from . import projection
+from .builds import index_build_queue
 from .models import Projection
-from .tasks import build_field_indexes
 
 
 @receiver(schema_changed, dispatch_uid="explorer_build_field_indexes")
 def _index_declared_fields(sender, *, workspace, schema=None, **kwargs) -> None:
     """A new schema version was committed: build its indexes and typed projection in the background."""
-    build_field_indexes.enqueue(workspace_id=workspace.pk)
+    index_build_queue(workspace_id=workspace.pk)
 
 
 @receiver(post_delete, sender=Projection, dispatch_uid="explorer_drop_projection_table")

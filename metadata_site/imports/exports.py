@@ -161,7 +161,7 @@ def export_task_run(*, task_id: int, on_progress: Callable[[ImportTask], None] |
         )
         return ImportStatus.FAILED
     total = queryset.count()
-    ImportTask.objects.filter(pk=task.pk).update(total_rows=total, started_at=timezone.now(), progress=0)
+    ImportTask.objects.filter(pk=task.pk).update(total=total, started_at=timezone.now(), progress=0)
     path = export_file_path(task)
     path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -169,7 +169,7 @@ def export_task_run(*, task_id: int, on_progress: Callable[[ImportTask], None] |
         if ImportTask.objects.filter(pk=task.pk, cancel_requested=True).exists():
             raise _Cancelled
         ImportTask.objects.filter(pk=task.pk).update(
-            inserted_rows=count, progress=min(99.9, round(100 * count / (total or 1), 1)), heartbeat_at=timezone.now()
+            done=count, progress=min(99.9, round(100 * count / (total or 1), 1)), heartbeat_at=timezone.now()
         )
         if on_progress:
             task.refresh_from_db()

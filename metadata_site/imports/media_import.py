@@ -148,8 +148,8 @@ def _manifest(task: ImportTask) -> list[str]:
         partial = path.with_suffix(".part")
         partial.write_text("".join(f"{p}\n" for p in files), encoding="utf-8")
         partial.replace(path)
-        ImportTask.objects.filter(pk=task.pk).update(total_rows=len(files))
-        task.total_rows = len(files)
+        ImportTask.objects.filter(pk=task.pk).update(total=len(files))
+        task.total = len(files)
     return [line for line in path.read_text(encoding="utf-8").split("\n") if line]
 
 

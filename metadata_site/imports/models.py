@@ -1,9 +1,9 @@
 import uuid
 
-from django.conf import settings
 from django.db import models
+from django.urls import reverse
 
-from metadata_site.workspaces.models import Workspace
+from metadata_site.lib.taskmodel import BackgroundTask, TaskStatus
 
 
 class ImportKind(models.TextChoices):
@@ -14,15 +14,8 @@ class ImportKind(models.TextChoices):
     MEDIA = "media", "Media files"
 
 
-class ImportStatus(models.TextChoices):
-    INIT = "INIT", "Waiting for a file"
-    VALIDATING = "VALIDATING", "Validating"
-    VALIDATED = "VALIDATED", "Checked, waiting to apply"
-    RUNNING = "RUNNING", "Running"
-    COMPLETED = "COMPLETED", "Completed"
-    COMPLETED_WITH_ERRORS = "COMPLETED_WITH_ERRORS", "Completed with errors"
-    FAILED = "FAILED", "Failed"
-    CANCELLED = "CANCELLED", "Cancelled"
+# Imports use the one status of every background task (INIT, VALIDATING and VALIDATED are theirs only).
+ImportStatus = TaskStatus
 
 
 class ApplyPolicy(models.TextChoices):
@@ -41,16 +34,19 @@ class ImportMode(models.TextChoices):
     OVERWRITE = "overwrite", "Overwrite"
 
 
-class ImportTask(models.Model):
-    """One bulk import (or export) run in the background; the row the browser polls for progress."""
+class ImportTask(BackgroundTask):
+    """One bulk import, media import or export run in the background; the row the browser polls for progress.
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="import_tasks")
+    An import's bar is `progress` (the share of the file read, over the check and then the apply pass: its rows
+    are known only once read); `total` is the rows in its file, and its counters say what became of them. An
+    export's bar is `done` (items written) of `total` (items to write)."""
+
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=16, choices=ImportKind.choices)
     # What it writes into: {"folder": id} / {"dataset": id} / {"field": name}.
     target = models.JSONField(default=dict, blank=True)
     mode = models.CharField(max_length=10, choices=ImportMode.choices, default=ImportMode.MERGE)
-    status = models.CharField(max_length=24, choices=ImportStatus.choices, default=ImportStatus.INIT)
+    status = models.CharField(max_length=24, choices=TaskStatus.choices, default=TaskStatus.INIT)
     progress = models.FloatField(default=0.0)
     # Where the apply pass starts on the progress bar: 0 after a dry run the user looked at; past the
     # check's share when the task checks and applies in one go, so progress only ever goes up.
@@ -58,8 +54,6 @@ class ImportTask(models.Model):
     inserted_rows = models.PositiveBigIntegerField(default=0)
     updated_rows = models.PositiveBigIntegerField(default=0)
     unchanged_rows = models.PositiveBigIntegerField(default=0)
-    error_count = models.PositiveBigIntegerField(default=0)
-    sample_errors = models.JSONField(default=list, blank=True)
     file_name = models.CharField(max_length=500, blank=True)
     file_size = models.PositiveBigIntegerField(default=0)
     # The uploaded file (imports) or the written file (exports), relative to MEDIA_ROOT.
@@ -68,7 +62,6 @@ class ImportTask(models.Model):
     # A dry run only validates; otherwise the task applies with `policy` once validated.
     dry_run = models.BooleanField(default=True)
     policy = models.CharField(max_length=24, choices=ApplyPolicy.choices, blank=True)
-    total_rows = models.PositiveBigIntegerField(default=0)
     valid_rows = models.PositiveBigIntegerField(default=0)
     # Restart point of the apply pass: rows before it are committed, together with the counters,
     # sample errors and error report length stored in the same transaction.
@@ -77,34 +70,47 @@ class ImportTask(models.Model):
     # Data imports: ids of the items this task created, as [low, high] ranges (for undo).
     created_ranges = models.JSONField(default=list, blank=True)
     cancel_requested = models.BooleanField(default=False)
-    failure_reason = models.TextField(blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    task_result_id = models.CharField(max_length=64, blank=True)
     # Every import is one change set (its "Undo this import").
     change_set = models.ForeignKey(
         "items.ChangeSet", null=True, blank=True, on_delete=models.SET_NULL, related_name="import_tasks"
     )
     undone_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    kind_label = "Import"
+
+    class Meta(BackgroundTask.Meta):
         indexes = [models.Index(fields=["workspace", "-created_at"], name="importtask_recent")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.uid}"
 
     @property
-    def is_finished(self) -> bool:
-        return self.status in {
-            ImportStatus.COMPLETED,
-            ImportStatus.COMPLETED_WITH_ERRORS,
-            ImportStatus.FAILED,
-            ImportStatus.CANCELLED,
-        }
+    def title(self) -> str:
+        return self.file_name
+
+    @property
+    def percent(self) -> int:
+        if self.is_export:
+            return super().percent
+        return 100 if self.status in (TaskStatus.COMPLETED, TaskStatus.COMPLETED_WITH_ERRORS) else int(self.progress)
+
+    @property
+    def progress_unit(self) -> str:
+        return "items exported" if self.is_export else ""
+
+    def counters(self) -> list[tuple[str, str, int]]:
+        if self.is_export:
+            return []
+        if self.status == TaskStatus.VALIDATED or self.dry_run:
+            return [("count-checked", "Rows checked", self.total), ("count-valid", "Valid rows", self.valid_rows),
+                    ("count-errors", "Rows with errors", self.error_count)]
+        return [("count-inserted", "Items created", self.inserted_rows),
+                ("count-updated", "Items changed", self.updated_rows),
+                ("count-unchanged", "Rows already up to date", self.unchanged_rows),
+                ("count-errors", "Rows with errors", self.error_count)]
+
+    def get_absolute_url(self) -> str:
+        return reverse("imports:task", args=[self.workspace.slug, self.pk])
 
     def status_payload(self) -> dict:
         """The task as the Visual Layer status endpoint shows it (`inserted_rows`: rows applied)."""
@@ -116,10 +122,6 @@ class ImportTask(models.Model):
             "error_count": self.error_count,
             "sample_errors": list(self.sample_errors),
         }
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in {ImportStatus.VALIDATING, ImportStatus.RUNNING}
 
     @property
     def is_export(self) -> bool:

@@ -1,10 +1,11 @@
 """Background tasks whose worker died are found and queued again (`manage.py recover_tasks`).
 
 Every background task (imports, exports, explorer index and projection builds, large collection adds, dataset
-builds, table maintenance) is a django-tasks-db `DBTaskResult`; a worker marks it RUNNING when it claims it and
+builds, field renames, near-duplicate searches, media work, table maintenance) is a django-tasks-db `DBTaskResult`; a worker marks it RUNNING when it claims it and
 never again if the process dies, so the task would stay RUNNING, undone, for good. Every task of this project is
 safe to run again: imports resume from their last committed batch, exports start their file again, index and
-projection builds and maintenance are idempotent, collection adds and dataset builds skip what is already in.
+projection builds and maintenance are idempotent, collection adds and dataset builds skip what is already in,
+field renames go on from their last committed batch, a near-duplicate search starts again.
 
 Liveness. While a worker of the database backend runs a task it holds a *liveness lock* named after the task,
 which the operating system or the database releases when the process dies, however it dies:
@@ -17,7 +18,8 @@ which the operating system or the database releases when the process dies, howev
 The rule: a task RUNNING for longer than `CLAIM_GRACE_SECONDS` whose liveness lock can be taken has no live
 worker, and is queued again (READY, the same task result, so whatever refers to it still does). The grace covers
 the moment between a worker's claim and its taking the lock; `recover_tasks` waits it out rather than skip a
-task. Import tasks that still say they run while their task result finished or is gone are queued again too.
+task. Then the task rows (`lib.taskmodel.BackgroundTask`, every kind) that still say they are queued or run while
+their task result finished or is gone are queued again, one code path for all kinds (`recover_task_rows`).
 """
 
 import fcntl
@@ -34,6 +36,9 @@ from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
+
+from metadata_site.lib.background import queue_work
+from metadata_site.lib.taskmodel import ACTIVE_STATUSES, task_models
 
 logger = logging.getLogger(__name__)
 
@@ -123,11 +128,9 @@ class Recovered:
 
 
 def recover_tasks(*, grace_seconds: float = CLAIM_GRACE_SECONDS) -> list[Recovered]:
-    """Queue again every task left RUNNING by a dead worker, and every import that says it runs while its task
-    result is finished or gone. Returns what was queued."""
-    from metadata_site.imports.models import ImportStatus, ImportTask
-    from metadata_site.imports.services import import_task_resume
-
+    """Queue again every task left RUNNING by a dead worker, then every task row of any kind (imports, exports,
+    collection adds, dataset builds, field renames, index builds, near-duplicate searches) that says it is queued
+    or running while its task result is finished or gone. Returns what was queued."""
     running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING)
     started = [s for s in running.values_list("started_at", flat=True) if s is not None]
     if started:
@@ -144,12 +147,21 @@ def recover_tasks(*, grace_seconds: float = CLAIM_GRACE_SECONDS) -> list[Recover
         ):
             dead = result.worker_ids[-1] if result.worker_ids else "?"
             recovered.append(Recovered(str(result.id), result.task_path, f"requeued (worker {dead} is gone)"))
+    return recovered + recover_task_rows()
+
+
+def recover_task_rows() -> list[Recovered]:
+    """Queue again, the same way whatever their kind (`queue_work(row, **row.arguments)`), the task rows that
+    are queued or running while no task result that could run them is ready or running: their worker died after
+    its task result was marked finished, or the result was pruned. Each kind is safe to run again (see above)."""
     live_results = {str(pk) for pk in DBTaskResult.objects.filter(
         status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING]).values_list("pk", flat=True)}
-    for task in ImportTask.objects.filter(status__in=[ImportStatus.VALIDATING, ImportStatus.RUNNING]):
-        if task.task_result_id and task.task_result_id in live_results:
-            continue
-        import_task_resume(task=task)
-        recovered.append(Recovered(str(task.task_result_id), "metadata_site.imports.tasks.run_import",
-                                   f"import task {task.pk} queued again from row {task.committed_offset}"))
+    recovered: list[Recovered] = []
+    for model in task_models():
+        for row in model.objects.filter(status__in=ACTIVE_STATUSES).select_related("workspace").order_by("pk"):
+            if row.task_result_id and row.task_result_id in live_results:
+                continue
+            queue_work(row, **row.arguments)
+            recovered.append(Recovered(row.task_result_id, model._meta.label,
+                                       f"{row.kind_name.lower()} {row.pk} queued again ({row.done} of {row.total} done)"))
     return recovered

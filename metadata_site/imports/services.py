@@ -34,7 +34,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from metadata_site.explorer import indexes as explorer_indexes
-from metadata_site.explorer.tasks import build_field_indexes, maintain_projection
+from metadata_site.explorer.builds import index_build_queue
+from metadata_site.explorer.tasks import maintain_projection
 from metadata_site.items.models import ChangeSet, Item
 from metadata_site.items.services import CHANGE_SET_ALREADY_UNDONE, ChangeSetError, change_set_undo
 from metadata_site.lib.background import queue_work
@@ -503,7 +504,7 @@ def _check_pass(run: _Run) -> None:
     task = run.task
     full = task.dry_run or task.policy == ApplyPolicy.ONLY_IF_NO_ERRORS
     share = 100.0 if task.dry_run else CHECK_SHARE_FULL if full else CHECK_SHARE_SCAN
-    _set(task, started_at=task.started_at or timezone.now(), total_rows=0, valid_rows=0, error_count=0,
+    _set(task, started_at=task.started_at or timezone.now(), total=0, valid_rows=0, error_count=0,
          sample_errors=[], progress=0)
     report = _ErrorReport(task, keep_bytes=0) if full else None
     total = valid = errors = 0
@@ -512,10 +513,10 @@ def _check_pass(run: _Run) -> None:
         # Only the file: decoded to its end and its lines counted (a bad line is that row's error later).
         for total in run.reader.scan_lines(every=_batch_size()):
             _check_cancel(task)
-            _set(task, total_rows=total, progress=_progress(run, share=share))
+            _set(task, total=total, progress=_progress(run, share=share))
             if run.on_progress:
                 run.on_progress(task)
-        _set(task, total_rows=total, valid_rows=0, error_count=0)
+        _set(task, total=total, valid_rows=0, error_count=0)
         return
     try:
         for batch in _batches(_rows(run, scan=not full), _batch_size()):
@@ -530,14 +531,14 @@ def _check_pass(run: _Run) -> None:
                 size = 0
             _check_cancel(task)
             reset_queries()
-            _set(task, total_rows=total, valid_rows=valid, error_count=errors, sample_errors=samples,
+            _set(task, total=total, valid_rows=valid, error_count=errors, sample_errors=samples,
                  error_report_bytes=size, progress=_progress(run, share=share))
             if run.on_progress:
                 run.on_progress(task)
     finally:
         if report:
             report.close()
-    _set(task, total_rows=total, valid_rows=valid if full else 0, error_count=errors)
+    _set(task, total=total, valid_rows=valid if full else 0, error_count=errors)
 
 
 def _check_cancel(task: ImportTask) -> None:
@@ -606,7 +607,7 @@ def _prepared(run: _Run, *, offset: int) -> Iterator[Prepared]:
 def _suspend_indexes(task: ImportTask) -> bool:
     """Drop the workspace's explorer indexes before a write of a large share of its items (see
     `explorer.indexes.should_suspend`); `_rebuild_indexes` has them built again in the background."""
-    rows = task.total_rows - task.committed_offset
+    rows = task.total - task.committed_offset
     if rows < explorer_indexes.SUSPEND_MIN_ROWS:  # no need to count the workspace's items
         return False
     items = Item.objects.filter(workspace_id=task.workspace_id).count()
@@ -620,7 +621,7 @@ def _rebuild_indexes(task: ImportTask) -> bool:
     schema = schema_current(workspace=task.workspace)
     if not explorer_indexes.missing_field_indexes(workspace_id=task.workspace_id, schema=schema):
         return False
-    build_field_indexes.enqueue(workspace_id=task.workspace_id)
+    index_build_queue(workspace_id=task.workspace_id)
     return True
 
 

@@ -29,9 +29,7 @@ def run_export(task_id: int) -> str:
 
 
 @receiver(work_queued, sender=ImportTask, dispatch_uid="imports.enqueue")
-def _enqueue(sender, *, row: ImportTask, **kwargs) -> None:
+def _enqueue(sender, *, row: ImportTask, **kwargs):
     # With the database backend the queued row becomes visible to the worker when the caller's
     # transaction commits; the immediate backend (tests) runs the task right here.
-    result = (run_export if row.kind == ImportKind.EXPORT else run_import).enqueue(row.pk)
-    ImportTask.objects.filter(pk=row.pk).update(task_result_id=str(result.id))
-    row.task_result_id = str(result.id)
+    return (run_export if row.kind == ImportKind.EXPORT else run_import).enqueue(row.pk)

@@ -4,7 +4,6 @@ from . import views
 
 app_name = "imports"
 urlpatterns = [
-    path("tasks/", views.task_list, name="list"),
     path("tasks/new/", views.task_new, name="new"),
     path("tasks/<int:pk>/", views.task_detail, name="task"),
     path("tasks/<int:pk>/apply/", views.task_apply, name="apply"),

@@ -37,7 +37,6 @@ from .services import (
     import_task_upload,
 )
 
-RECENT_TASKS = 100
 IMPORT_UNDONE = "The import was undone."
 IMPORT_UNDONE_PARTLY = (
     "Partly undone: left alone {count} item{s} changed again since the import (a newer value). Undo stays "
@@ -56,14 +55,6 @@ def _get_task_for_user(request: HttpRequest, slug: str, pk: int, *, role: str = 
 
 def _ctx(access: Access, **extra) -> dict:
     return {"workspace": access.workspace, "access": access, **extra}
-
-
-@login_required
-@require_GET
-def task_list(request: HttpRequest, slug: str) -> HttpResponse:
-    access = get_access(request.user, slug)
-    tasks = ImportTask.objects.filter(workspace=access.workspace).select_related("created_by")[:RECENT_TASKS]
-    return render(request, "imports/list.html", _ctx(access, tasks=tasks))
 
 
 class _UploadLimit(FileUploadHandler):

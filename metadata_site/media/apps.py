@@ -13,4 +13,7 @@ class MediaConfig(AppConfig):
         # project's limit; decode.check_pixels refuses anything above the limit itself, with the image's size.
         Image.MAX_IMAGE_PIXELS = settings.MEDIA_MAX_IMAGE_PIXELS
 
-        from . import receivers  # noqa: F401 - queues the worker for items created with a media URL
+        from . import (
+            receivers,  # noqa: F401 - queues the worker for items created with a media URL
+            tasks,  # noqa: F401 - connects the receiver that enqueues the services' background work
+        )

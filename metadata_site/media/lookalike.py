@@ -16,10 +16,12 @@ import heapq
 from dataclasses import dataclass
 
 from django.db import models, transaction
-from django.tasks import task
+from django.utils import timezone
 
 from metadata_site.explorer.filters import FilterError
 from metadata_site.items.models import Item
+from metadata_site.lib.background import queue_work
+from metadata_site.lib.taskmodel import TaskStatus
 
 from .descriptor import distance, to_unsigned, unpack_colour
 from .models import DuplicateScan
@@ -186,32 +188,35 @@ def duplicate_groups_write(*, workspace, groups: dict[int, int]) -> int:
     return len(by_rep)
 
 
-def duplicate_scan_queue(*, workspace) -> DuplicateScan:
-    """Mark the workspace's near-duplicate search queued and queue `find_duplicates` once the caller commits."""
+def duplicate_scan_queue(*, workspace, user=None) -> DuplicateScan:
+    """Mark the workspace's near-duplicate search queued and queue `find_duplicates` (with the caller's
+    transaction)."""
     with transaction.atomic():
         scan, _ = DuplicateScan.objects.update_or_create(
-            workspace=workspace, defaults={"state": DuplicateScan.State.QUEUED, "progress": 0}
+            workspace=workspace,
+            defaults={"status": TaskStatus.QUEUED, "done": 0, "created_by": user, "created_at": timezone.now(),
+                      "started_at": None, "finished_at": None, "heartbeat_at": None, "failure_reason": ""},
         )
-        workspace_id = workspace.pk
-        transaction.on_commit(lambda: find_duplicates.enqueue(workspace_id))
+        queue_work(scan)
     return scan
 
 
-@task()
-def find_duplicates(workspace_id: int) -> dict[str, int]:
-    """The background task: compute and store the workspace's near-duplicate groups, its progress in the
-    workspace's DuplicateScan row (written outside any transaction, so the page sees it while it runs)."""
+def duplicate_scan_run(*, workspace_id: int) -> dict[str, int]:
+    """The body of the background search: compute and store the workspace's near-duplicate groups, its progress
+    in the workspace's DuplicateScan row (written outside any transaction, so the page sees it while it runs)."""
     from metadata_site.workspaces.models import Workspace
 
     workspace = Workspace.objects.filter(pk=workspace_id).first()
     if workspace is None:
         return {"groups": 0, "items": 0}
     scans = DuplicateScan.objects.filter(workspace=workspace)
-    DuplicateScan.objects.update_or_create(workspace=workspace, defaults={"state": DuplicateScan.State.RUNNING,
-                                                                          "progress": 0})
-    groups = duplicate_groups_compute(workspace=workspace, progress=lambda p: scans.update(progress=p))
+    DuplicateScan.objects.update_or_create(workspace=workspace, defaults={"status": TaskStatus.RUNNING, "done": 0,
+                                                                          "started_at": timezone.now()})
+    groups = duplicate_groups_compute(
+        workspace=workspace, progress=lambda p: scans.update(done=p, heartbeat_at=timezone.now())
+    )
     found = duplicate_groups_write(workspace=workspace, groups=groups)
-    scans.update(state=DuplicateScan.State.DONE, progress=100, groups=found, items=len(groups))
+    scans.update(status=TaskStatus.COMPLETED, done=100, groups=found, items=len(groups), finished_at=timezone.now())
     return {"groups": found, "items": len(groups)}
 
 

@@ -2,6 +2,9 @@
 meaning (it is derived from the hash alone, never from a file name)."""
 
 from django.db import models
+from django.urls import reverse
+
+from metadata_site.lib.taskmodel import BackgroundTask
 
 
 class Blob(models.Model):
@@ -18,21 +21,48 @@ class Blob(models.Model):
         return f"{self.content_type} {self.sha256[:12]} ({self.size} bytes)"
 
 
-class DuplicateScan(models.Model):
+class DuplicateScan(BackgroundTask):
     """The state of a workspace's near-duplicate search (`lookalike.find_duplicates`): one row a workspace, polled
-    by the duplicates page while the task runs."""
-
-    class State(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
+    by the duplicates page while the task runs. Its progress is in percent (`done` of `total` = 100)."""
 
     workspace = models.OneToOneField("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
-    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
-    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    total = models.PositiveBigIntegerField(default=100)
     groups = models.PositiveIntegerField(default=0)
     items = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
+    kind_label = "Near-duplicate search"
+    progress_unit = ""
+
     def __str__(self) -> str:
-        return f"{self.state} {self.progress}%"
+        return f"{self.status} {self.percent}%"
+
+    def counters(self) -> list[tuple[str, str, int]]:
+        return [("count-groups", "Groups", self.groups), ("count-grouped", "Items in groups", self.items)]
+
+    def get_absolute_url(self) -> str:
+        return reverse("media:duplicates", args=[self.workspace.slug])
+
+
+class MediaBatch(BackgroundTask):
+    """One run of the media worker (`tasks.make_media`) over up to `services.BATCH` items just made pending:
+    thumbnails and properties read from the real bytes; `ready` of them readable, `unreadable` not."""
+
+    ready = models.PositiveIntegerField(default=0)
+    unreadable = models.PositiveIntegerField(default=0)
+
+    kind_label = "Thumbnails and properties"
+    progress_unit = "items read"
+
+    class Meta(BackgroundTask.Meta):
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="mediabatch_recent")]
+
+    def __str__(self) -> str:
+        return f"media batch {self.pk} ({self.total} items)"
+
+    def get_absolute_url(self) -> str:
+        # Its items show their media status in the explorer; the batch itself has no page of its own.
+        return reverse("workspaces:tasks", args=[self.workspace.slug])
+
+    def counters(self) -> list[tuple[str, str, int]]:
+        return [("count-ready", "Ready", self.ready), ("count-unreadable", "Unreadable", self.unreadable)]

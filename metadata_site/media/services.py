@@ -9,7 +9,8 @@ Contract (other apps build on these names):
   (`originals/ab/cd/<sha256>`). `filename` is used in messages only; it never reaches a path.
 - `item_attach_media(*, workspace, folder, title, blob, metadata=None, user=None) -> Item`: creates the item
   titled `title` in `folder` (kind image or video from the blob's type), or updates the top-level item with that
-  title there (never a duplicate), sets its media status to pending and queues `tasks.make_media` when the
+  title there (never a duplicate), sets its media status to pending and queues `tasks.make_media` (a
+  `MediaBatch` row, through `lib.background.queue_work`: this module never imports ``tasks.py``) when the
   transaction commits. `metadata` (optional) is validated against the workspace schema first (bad values:
   `MediaMetadataInvalid` with per-key errors, nothing written), and merged into an existing item's metadata
   (recorded in a change set, so it can be undone). The returned item has `created` (True / False) set.
@@ -21,6 +22,7 @@ Contract (other apps build on these names):
 import hashlib
 import io
 import tempfile
+from functools import partial
 from typing import BinaryIO
 
 from django.conf import settings
@@ -28,6 +30,7 @@ from django.db import IntegrityError, connection, transaction
 
 from metadata_site.items.models import Item, ItemKind, MediaStatus
 from metadata_site.items.services import MODE_MERGE, item_metadata_write
+from metadata_site.lib.background import queue_work
 from metadata_site.lib.errors import MessageError
 from metadata_site.projects.models import Folder
 from metadata_site.schemas.selectors import schema_current
@@ -36,7 +39,7 @@ from metadata_site.workspaces.models import Workspace
 
 from . import sniff
 from .decode import Unreadable, open_image
-from .models import Blob
+from .models import Blob, MediaBatch
 from .storage import ORIGINALS, hashed_name, save_once
 
 CHUNK = 1024 * 1024
@@ -182,10 +185,17 @@ def _pending_fields(blob: Blob) -> dict:
 
 
 def _queue(item_ids: list[int]) -> None:
-    from .tasks import make_media_task
-
     if item_ids:
-        transaction.on_commit(lambda: make_media_task().enqueue(item_ids))
+        transaction.on_commit(partial(_queue_batch, list(item_ids)))
+
+
+def _queue_batch(item_ids: list[int]) -> None:
+    """Once the items are committed: a MediaBatch row for them (their workspace's), queued for the worker."""
+    workspace_id = Item.objects.filter(pk=item_ids[0]).values_list("workspace_id", flat=True).first()
+    if workspace_id is None:
+        return
+    batch = MediaBatch.objects.create(workspace_id=workspace_id, total=len(item_ids))
+    queue_work(batch, item_ids=item_ids)
 
 
 def media_queue_new(item_ids: list[int]) -> None:

@@ -4,16 +4,23 @@ A request never decodes media: it only streams what this task stored.
 """
 
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import transaction
+from django.dispatch import receiver
 from django.tasks import task, task_backends
+from django.utils import timezone
 
 from metadata_site.items.models import Item, ItemKind, MediaStatus
+from metadata_site.lib.background import work_queued
+from metadata_site.lib.taskmodel import TaskStatus
 
 from . import sniff
 from .decode import MediaProperties, Unreadable, read_image, read_video
 from .fetch import FetchError, fetch
+from .lookalike import duplicate_scan_run
+from .models import DuplicateScan, MediaBatch
 from .storage import media_storage, save_derived
 
 log = logging.getLogger(__name__)
@@ -117,9 +124,11 @@ def _update_group_thumbnail(group_id: int) -> None:
         Item.objects.filter(pk=group_id, kind=ItemKind.IMAGE_GROUP).update(thumbnail_name=first["thumbnail_name"])
 
 
-def make_media_items(item_ids: list[int]) -> dict[str, int]:
-    """Thumbnails and properties of the items `item_ids` (a stored original or a URL); returns counts by status."""
+def make_media_items(item_ids: list[int], *, on_written: Callable[[int], None] | None = None) -> dict[str, int]:
+    """Thumbnails and properties of the items `item_ids` (a stored original or a URL); returns counts by status.
+    `on_written(n)` is told how many items are written so far, after each batch."""
     counts: dict[str, int] = {}
+    written = 0
     items = Item.objects.filter(pk__in=item_ids).exclude(blob__isnull=True, media_url="").select_related("blob")
     if not settings.MEDIA_FETCH_URLS:
         items = items.exclude(blob__isnull=True)
@@ -130,18 +139,54 @@ def make_media_items(item_ids: list[int]) -> dict[str, int]:
         counts[fields["media_status"]] = counts.get(fields["media_status"], 0) + 1
         if len(results) >= WRITE_BATCH:
             _write(results)
+            written += len(results)
             results = []
+            if on_written:
+                on_written(written)
     _write(results)
     return counts
 
 
 @task(queue_name=QUEUE)
-def make_media(item_ids: list[int]) -> dict[str, int]:
-    """The worker's task: `make_media_items`."""
-    return make_media_items(item_ids)
+def make_media(item_ids: list[int], batch_id: int | None = None) -> dict[str, int]:
+    """The worker's task: `make_media_items`, reporting on the `MediaBatch` row `batch_id` when queued with one."""
+    batches = MediaBatch.objects.filter(pk=batch_id) if batch_id is not None else MediaBatch.objects.none()
+    batches.update(status=TaskStatus.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now())
+    try:
+        counts = make_media_items(
+            item_ids, on_written=lambda n: batches.update(done=n, heartbeat_at=timezone.now())
+        )
+    except Exception as exc:
+        for batch in batches:
+            batch.mark_failed(str(exc))
+        raise
+    batches.update(status=TaskStatus.COMPLETED, done=len(item_ids), ready=counts.get(MediaStatus.READY, 0),
+                   unreadable=counts.get(MediaStatus.ERROR, 0), finished_at=timezone.now())
+    return counts
 
 
 def make_media_task():
     """`make_media` on the "media" queue, or on the default queue where TASKS does not list a "media" queue."""
     queues = task_backends[make_media.backend].queues
     return make_media if not queues or QUEUE in queues else make_media.using(queue_name="default")
+
+
+@task()
+def find_duplicates(workspace_id: int) -> dict[str, int]:
+    """The worker's near-duplicate search (`lookalike.duplicate_scan_run`); a failure ends the scan FAILED."""
+    try:
+        return duplicate_scan_run(workspace_id=workspace_id)
+    except Exception as exc:
+        for scan in DuplicateScan.objects.filter(workspace_id=workspace_id):
+            scan.mark_failed(str(exc))
+        raise
+
+
+@receiver(work_queued, sender=MediaBatch, dispatch_uid="media.enqueue_batch")
+def _enqueue_batch(sender, *, row: MediaBatch, item_ids: list[int], **kwargs):
+    return make_media_task().enqueue(item_ids, batch_id=row.pk)
+
+
+@receiver(work_queued, sender=DuplicateScan, dispatch_uid="media.enqueue_duplicate_scan")
+def _enqueue_duplicate_scan(sender, *, row: DuplicateScan, **kwargs):
+    return find_duplicates.enqueue(row.workspace_id)

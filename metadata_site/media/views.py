@@ -92,7 +92,7 @@ def duplicates(request: HttpRequest, slug: str) -> HttpResponse:
 def duplicates_refresh(request: HttpRequest, slug: str) -> HttpResponse:
     """Queue the background search for near-duplicates (editors and admins)."""
     access = get_access(request.user, slug, role=Role.EDITOR)
-    lookalike.duplicate_scan_queue(workspace=access.workspace)
+    lookalike.duplicate_scan_queue(workspace=access.workspace, user=request.user)
     messages.info(request, "Looking for near-duplicates in the background.")
     return redirect("media:duplicates", slug=slug)
 

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 
+from metadata_site.lib.taskmodel import BackgroundTask, TaskStatus
 from metadata_site.workspaces.models import Workspace
 
 
@@ -34,44 +36,39 @@ class MetadataSchema(models.Model):
         return f"{self.workspace} schema v{self.version}"
 
 
-class FieldRenameStatus(models.TextChoices):
-    RUNNING = "RUNNING", "Running"
-    COMPLETED = "COMPLETED", "Completed"
-    FAILED = "FAILED", "Failed"
+# Renames use the one status of every background task (RUNNING from the start: the schema switched already).
+FieldRenameStatus = TaskStatus
 
 
-class FieldRename(models.Model):
+class FieldRename(BackgroundTask):
     """The renaming of a declared field: the schema switches to the new name at once, then a background task
-    moves the values of every item, batch by batch, each batch a transaction that also moves `last_id` forward
-    (so a restarted task goes on where the last committed batch stopped). All moves are one change set."""
+    moves the values of every item (`done` of `total`: the items holding the old key when it started), batch by
+    batch, each batch a transaction that also moves `last_id` forward (so a restarted task goes on where the
+    last committed batch stopped). All moves are one change set."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="field_renames")
     old_name = models.CharField(max_length=100)
     new_name = models.CharField(max_length=100)
-    status = models.CharField(max_length=12, choices=FieldRenameStatus.choices, default=FieldRenameStatus.RUNNING)
-    total = models.PositiveBigIntegerField(default=0)  # items holding the old key when the rename started
-    done = models.PositiveBigIntegerField(default=0)  # items moved
+    status = models.CharField(max_length=24, choices=TaskStatus.choices, default=TaskStatus.RUNNING)
     last_id = models.BigIntegerField(default=0)  # the restart point: every item up to it is done
     change_set = models.ForeignKey("items.ChangeSet", on_delete=models.CASCADE, related_name="+")
-    error = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    kind_label = "Field rename"
+    progress_unit = "items moved"
+
+    class Meta(BackgroundTask.Meta):
         indexes = [models.Index(fields=["workspace", "-created_at"], name="fieldrename_recent")]
 
     def __str__(self) -> str:
         return f"{self.old_name} → {self.new_name}"
 
     @property
-    def progress(self) -> int:
-        """Percent done, 0-100."""
-        if self.status == FieldRenameStatus.COMPLETED:
-            return 100
-        return min(99, (self.done * 100) // self.total) if self.total else 0
+    def title(self) -> str:
+        return f"{self.old_name} → {self.new_name}"
 
     @property
-    def is_finished(self) -> bool:
-        return self.status != FieldRenameStatus.RUNNING
+    def progress(self) -> int:
+        """Percent done, 0-100 (the API's name for `percent`)."""
+        return self.percent
+
+    def get_absolute_url(self) -> str:
+        return reverse("schemas:rename-status", args=[self.workspace.slug, self.pk])

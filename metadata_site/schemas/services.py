@@ -482,8 +482,9 @@ def field_rename_run(*, rename: FieldRename) -> FieldRename:
             moved = item_metadata_rename_key(
                 workspace=row.workspace, change_set=row.change_set, item_ids=ids, old=row.old_name, new=row.new_name
             )
-            row.last_id, row.done = ids[-1], row.done + moved
-            row.save(update_fields=["last_id", "done"])
+            row.last_id, row.done, row.heartbeat_at = ids[-1], row.done + moved, timezone.now()
+            row.started_at = row.started_at or row.heartbeat_at
+            row.save(update_fields=["last_id", "done", "heartbeat_at", "started_at"])
 
 
 def field_rename_revert(*, change_set: ChangeSet, user) -> None:
@@ -503,10 +504,3 @@ def field_rename_revert(*, change_set: ChangeSet, user) -> None:
                  note=f"Undo: renamed field {rename.new_name} back to {rename.old_name}")
     _rename_in_saved_filters(workspace=workspace, old=rename.new_name, new=rename.old_name)
 
-
-def field_renames_resume() -> list[FieldRename]:
-    """Queue every rename still marked running again (see the `resume_renames` command)."""
-    renames = list(FieldRename.objects.filter(status=FieldRenameStatus.RUNNING).order_by("pk"))
-    for rename in renames:
-        queue_work(rename)
-    return renames

@@ -5,11 +5,10 @@ the task, so the services never import this module."""
 
 from django.dispatch import receiver
 from django.tasks import task
-from django.utils import timezone
 
 from metadata_site.lib.background import work_queued
 
-from .models import FieldRename, FieldRenameStatus
+from .models import FieldRename
 from .services import field_rename_run
 
 
@@ -19,12 +18,10 @@ def field_rename_task(*, rename_id: int) -> int:
     try:
         return field_rename_run(rename=row).done
     except Exception as exc:
-        FieldRename.objects.filter(pk=rename_id).update(
-            status=FieldRenameStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
-        )
+        row.mark_failed(str(exc))
         raise
 
 
 @receiver(work_queued, sender=FieldRename, dispatch_uid="schemas.enqueue")
-def _enqueue(sender, *, row: FieldRename, **kwargs) -> None:
-    field_rename_task.enqueue(rename_id=row.pk)
+def _enqueue(sender, *, row: FieldRename, **kwargs):
+    return field_rename_task.enqueue(rename_id=row.pk)

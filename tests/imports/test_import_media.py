@@ -67,7 +67,7 @@ def run(django_capture_on_commit_callbacks):
 
 def test_it_registers_every_image_and_video_and_reports_what_it_cannot_read(run, workspace, folder, tree):
     task = run(tree, folder)
-    assert (task.status, task.total_rows, task.inserted_rows, task.error_count) == (
+    assert (task.status, task.total, task.inserted_rows, task.error_count) == (
         ImportStatus.COMPLETED_WITH_ERRORS, 4, 3, 1)
     assert task.progress == 100
     assert "fake.jpg" in task.sample_errors[0]["reason"]

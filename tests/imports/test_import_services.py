@@ -250,7 +250,7 @@ def test_a_dry_run_counts_rows_and_errors_and_writes_nothing(workspace, owner, f
     a, b, _ = items
     rows = [{"media_id": str(a.uid), "metadata": {"dark": True}}, {"media_id": str(b.uid), "metadata": {"dark": 3}}]
     task = run_import(workspace, owner, rows, "rows.json", dry_run=True)
-    assert (task.status, task.total_rows, task.valid_rows, task.error_count) == ("VALIDATED", 2, 1, 1)
+    assert (task.status, task.total, task.valid_rows, task.error_count) == ("VALIDATED", 2, 1, 1)
     assert task.sample_errors == [{"reason": "dark: Expected true or false. Got 3.", "row_index": 1}]
     assert "dark" not in _md(a)
     assert task.change_set_id is None

@@ -1,4 +1,4 @@
-"""The task pages: list, upload form, task page with its htmx status fragment, apply, cancel, undo,
+"""The import task pages: upload form, task page with its htmx status fragment, apply, cancel, undo,
 error report."""
 
 import pytest
@@ -33,19 +33,12 @@ def _url(name, task=None, slug="acme"):
     return reverse(f"imports:{name}", args=[slug] + ([task.pk] if task else []))
 
 
-def test_the_list_shows_the_workspace_tasks(login, owner, checked):
-    response = login(owner).get(_url("list"))
-    assert response.status_code == 200
-    assert b"rows.csv" in response.content and b"Checked, waiting to apply" in response.content
-
-
 def test_viewers_see_tasks_but_cannot_upload_and_strangers_get_404(login, viewer, stranger, checked):
     assert login(viewer).get(_url("task", checked)).status_code == 200
     assert login(viewer).get(_url("new")).status_code == 403
     assert login(viewer).post(_url("apply", checked), {"policy": "skip_bad_rows"}).status_code == 403
     assert login(viewer).post(_url("undo", checked)).status_code == 403
     assert login(stranger).get(_url("task", checked)).status_code == 404
-    assert login(stranger).get(_url("list")).status_code == 404
     assert login(stranger).get(_url("errors", checked)).status_code == 404
 
 

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from metadata_site.items.models import Item
 from metadata_site.media import lookalike
+from metadata_site.media import tasks as media_tasks
 from tests.factories import make_folder, make_workspace
 
 from .helpers import uploaded
@@ -32,7 +33,7 @@ def test_the_worker_stores_a_descriptor_for_every_image(pictures):
 
 def test_edited_copies_are_grouped_with_their_original_and_unrelated_images_are_not(workspace, pictures):
     original, copies, others = pictures
-    result = lookalike.find_duplicates.enqueue(workspace.pk).return_value
+    result = media_tasks.find_duplicates.enqueue(workspace.pk).return_value
     assert result == {"groups": 1, "items": 4}
     groups = dict(Item.objects.filter(workspace=workspace).values_list("title", "dup_group"))
     assert {groups[c.title] for c in copies} == {original.pk}
@@ -42,17 +43,17 @@ def test_edited_copies_are_grouped_with_their_original_and_unrelated_images_are_
 
 def test_a_new_run_clears_groups_that_no_longer_exist(workspace, pictures):
     original, copies, _ = pictures
-    lookalike.find_duplicates.enqueue(workspace.pk)
+    media_tasks.find_duplicates.enqueue(workspace.pk)
     Item.objects.filter(pk__in=[c.pk for c in copies]).delete()
-    assert lookalike.find_duplicates.enqueue(workspace.pk).return_value == {"groups": 0, "items": 0}
+    assert media_tasks.find_duplicates.enqueue(workspace.pk).return_value == {"groups": 0, "items": 0}
     assert not Item.objects.filter(workspace=workspace, dup_group__isnull=False).exists()
 
 
 def test_groups_stay_inside_their_workspace(workspace, pictures):
     other_ws = make_workspace("other")
     twin = uploaded(other_ws, jpeg(scene(0)), "twin.jpg")
-    lookalike.find_duplicates.enqueue(other_ws.pk)
-    lookalike.find_duplicates.enqueue(workspace.pk)
+    media_tasks.find_duplicates.enqueue(other_ws.pk)
+    media_tasks.find_duplicates.enqueue(workspace.pk)
     twin.refresh_from_db()
     assert twin.dup_group is None
     assert not Item.objects.filter(workspace=workspace, dup_group=twin.pk).exists()
@@ -77,7 +78,7 @@ def test_hashes_within_seven_bits_are_found_whatever_bytes_differ():
 @pytest.mark.parametrize("who, status", [("owner", 200), ("member", 200), ("stranger", 404)])
 def test_the_duplicates_page_shows_groups_to_members_only(who, status, request, login, workspace, pictures):
     original, copies, _ = pictures
-    lookalike.find_duplicates.enqueue(workspace.pk)
+    media_tasks.find_duplicates.enqueue(workspace.pk)
     resp = login(request.getfixturevalue(who)).get(reverse("media:duplicates", args=["acme"]))
     assert resp.status_code == status
     if status == 200:
@@ -98,7 +99,7 @@ def test_finding_duplicates_again_is_for_editors(who, status, request, login, wo
 
 def test_the_explorer_filters_items_that_have_near_duplicates(login, owner, workspace, pictures):
     original, copies, others = pictures
-    lookalike.find_duplicates.enqueue(workspace.pk)
+    media_tasks.find_duplicates.enqueue(workspace.pk)
     resp = login(owner).get(reverse("explorer:explore", args=["acme"]), {"f": "$dup_group:is_set"})
     assert resp.status_code == 200
     assert {row["item"].title for row in resp.context["rows"]} == {original.title, *(c.title for c in copies)}
@@ -113,15 +114,13 @@ def test_the_search_reports_its_progress_while_reading_and_comparing(monkeypatch
     assert seen == sorted(seen) and seen[0] <= 40 and seen[-1] == 90 and len(seen) == 3 + 8
 
 
-def test_the_page_shows_the_queued_search_then_its_result(login, editor, workspace, pictures,
-                                                         django_capture_on_commit_callbacks):
+def test_the_page_shows_the_queued_search_then_its_result(login, editor, workspace, pictures, settings):
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
     client = login(editor)
     url = reverse("media:duplicates", args=["acme"])
-    with django_capture_on_commit_callbacks(execute=False) as queued:
-        client.post(reverse("media:duplicates-refresh", args=["acme"]))
+    client.post(reverse("media:duplicates-refresh", args=["acme"]))
     html = client.get(url).content.decode()
-    assert "Searching: queued" in html and 'hx-trigger="every 1s"' in html
-    for callback in queued:
-        callback()
+    assert 'data-status="QUEUED"' in html and "Queued" in html and 'hx-trigger="every 1s"' in html
+    media_tasks.find_duplicates.call(workspace.pk)
     html = client.get(url).content.decode()
     assert "Last search: 1 group of 4 items" in html and "every 1s" not in html

@@ -175,6 +175,6 @@ def test_resume_renames_queues_a_rename_whose_worker_died_and_it_completes(works
     settings.TASKS = DUMMY
     rename = schema_rename_field(workspace=workspace, user=owner, name="temp", new_name="temperature")
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
-    call_command("resume_renames", verbosity=0)
+    call_command("resume_renames", "--grace", "0", verbosity=0)
     rename.refresh_from_db()
     assert (rename.status, rename.done) == (FieldRenameStatus.COMPLETED, 6)

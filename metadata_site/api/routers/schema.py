@@ -113,7 +113,7 @@ def schema_field_declare(request: HttpRequest, slug: str, payload: FieldIn):
 def _rename_out(rename) -> dict:
     return {"id": rename.pk, "old_name": rename.old_name, "new_name": rename.new_name, "status": rename.status,
             "total": rename.total, "done": rename.done, "progress": rename.progress,
-            "change_set": rename.change_set_id, "error": rename.error}
+            "change_set": rename.change_set_id, "error": rename.failure_reason}
 
 
 @router.post("/w/{slug}/schema/fields/{name}/rename", response=responses(dict, status=202))

@@ -47,7 +47,7 @@ class Command(BaseCommand):
         bar.close()
         task.refresh_from_db()
         self.stdout.write(
-            f"Task {task.pk}: {task.get_status_display()}: {task.total_rows} files, {task.inserted_rows} new items, "
+            f"Task {task.pk}: {task.get_status_display()}: {task.total} files, {task.inserted_rows} new items, "
             f"{task.updated_rows} updated, {task.error_count} errors"
         )
         for error in task.sample_errors[:10]:

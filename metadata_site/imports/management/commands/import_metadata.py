@@ -71,7 +71,7 @@ class Command(BaseCommand):
         out = self.stdout
         out.write(f"Task {task.pk}: {task.get_status_display()}")
         if task.status == ImportStatus.VALIDATED:
-            out.write(f"  rows: {task.total_rows}, valid: {task.valid_rows}, with errors: {task.error_count}")
+            out.write(f"  rows: {task.total}, valid: {task.valid_rows}, with errors: {task.error_count}")
         else:
             out.write(f"  created: {task.inserted_rows}, changed: {task.updated_rows}, "
                       f"unchanged: {task.unchanged_rows}, with errors: {task.error_count}")
