@@ -44,7 +44,7 @@ def main() -> None:
     from django.http import QueryDict
     from django.test import Client
 
-    from metadata_site.explorer import filters as fl
+    from metadata_site.explorer import query as fl
     from metadata_site.explorer import selectors
     from metadata_site.schemas.selectors import schema_current
     from metadata_site.workspaces.models import Membership, Workspace

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from django.db import models, transaction
 from django.tasks import task
 
-from metadata_site.explorer.filters import FilterError
+from metadata_site.explorer.query import FilterError
 from metadata_site.items.models import Item
 
 from .descriptor import distance, to_unsigned, unpack_colour

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Query, Router
 
 from metadata_site.explorer import selectors as explorer_selectors
-from metadata_site.explorer.filters import FilterError, items_matching, page_items, parse_json, parse_query_string
+from metadata_site.explorer.query import FilterError, items_matching, page_items, parse_json, parse_query_string
 from metadata_site.items.models import Item
 from metadata_site.items.services import (
     MODE_MERGE,
