@@ -262,13 +262,11 @@ def explore_facets(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def explore_undeclared(request: HttpRequest, slug: str) -> HttpResponse:
     """The keys found in the scope's metadata that no field declares, each with a filter widget (lazy partial)."""
-    access = get_access(request.user, slug)
-    schema = schema_current(workspace=access.workspace)
-    try:
-        scope = fl.parse_scope(request.GET.get("scope"))
-        found = selectors.undeclared_keys(scope, schema=schema, workspace=access.workspace)
-    except fl.FilterError as err:
-        return HttpResponse(str(err), status=400, content_type="text/plain")
+    access, schema, query, invalid = _partial_query(request, slug)
+    if invalid:
+        return invalid
+    scope = query.scope
+    found = selectors.undeclared_keys(scope, schema=schema, workspace=access.workspace)
     keys = [{"key": k, "ops": [(op, forms.UNDECLARED_OP_LABELS[op]) for op in k.ops]} for k in found.keys]
     ctx = {"workspace": access.workspace, "access": access, "found": found, "keys": keys, "scope": scope,
            "sample": selectors.KEY_SAMPLE}
