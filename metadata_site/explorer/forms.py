@@ -223,7 +223,7 @@ def widget_state(query: fl.Query, *, schema: Schema) -> tuple[dict, list[fl.Cond
             hidden.append(c)
             continue
         spec = schema.get(c.field)
-        w = state.setdefault(c.field, _empty_widget())
+        w = state.setdefault(c.field, empty_widget())
         family = fl.type_key(spec)
         if c.op in (fl.IS_SET, fl.IS_UNSET):
             if w["presence"]:
@@ -250,7 +250,7 @@ def widget_state(query: fl.Query, *, schema: Schema) -> tuple[dict, list[fl.Cond
     return state, hidden
 
 
-def _empty_widget() -> dict:
+def empty_widget() -> dict:
     return {"op": "", "values": set(), "v": "", "v2": "", "presence": "", "error": ""}
 
 
@@ -266,7 +266,7 @@ def show_problems(state: dict, problems: list[Problem], *, schema: Schema) -> li
         op, _, value = rest.partition(":")
         declared = name[len(fl.META_PREFIX):] if name.startswith(fl.META_PREFIX) else name
         spec = schema.get(declared) if (name not in fl.BUILTINS) else None
-        w = state.setdefault(declared, _empty_widget()) if spec is not None else None
+        w = state.setdefault(declared, empty_widget()) if spec is not None else None
         if w is None or w["error"]:
             unshown.append(p)
             continue

@@ -148,7 +148,7 @@ def _page_ctx(ctx: dict, request, query: fl.Query, problems: list, page: fl.Item
     fields = []
     for spec in schema:
         family = fl.type_key(spec)
-        w = state.get(spec.name, forms._empty_widget())
+        w = state.get(spec.name, forms.empty_widget())
         fields.append({"spec": spec, "family": family, "ops": forms.widget_ops(family), "w": w})
     rows = []
     for item in page.items:

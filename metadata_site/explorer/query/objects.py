@@ -136,7 +136,8 @@ class Query:
 
     def narrowed(self, condition: Condition) -> Query:
         """This query with `condition` in place of its AND conditions on the same field (a facet's link)."""
-        return replace(self.without(field_name=condition.field), all=self.without(field_name=condition.field).all + (condition,))
+        rest = self.without(field_name=condition.field)
+        return replace(rest, all=rest.all + (condition,))
 
     @property
     def is_filtered(self) -> bool:
