@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Explorer benchmark: Q1-Q7 of the shared corpus through the filter module, and the explorer page.
+"""Explorer benchmark: Q1-Q7 of the shared corpus through the explorer's query package, and the explorer page.
 
     # PostgreSQL, 1M items (see bench/README.md, "Explorer", for loading the corpus)
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/ms_explorer_bench .venv/bin/python bench/explorer.py --workspace bench
@@ -44,7 +44,7 @@ def main() -> None:
     from django.http import QueryDict
     from django.test import Client
 
-    from metadata_site.explorer import filters as fl
+    from metadata_site.explorer import query as fl
     from metadata_site.explorer import selectors
     from metadata_site.schemas.selectors import schema_current
     from metadata_site.workspaces.models import Membership, Workspace

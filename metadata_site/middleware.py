@@ -9,7 +9,7 @@ that request only, reset when the response is returned; a change of the setting 
 that carry the old value. A streamed response (an export) sends its body in keyset pages of bounded size. A statement the timeout cancels (SQLSTATE 57014, ``QueryCanceled``) becomes a
 503 with `QUERY_TOO_SLOW`: the page, or for htmx the message alone in place of the fragment (the htmx config
 in ``base.html`` swaps 503s), or JSON in the API's error shape. SQLite has no such timeout; there the filter
-limits (`explorer.filters`) bound the work a request can ask for.
+limits (`explorer.query`) bound the work a request can ask for.
 """
 
 from collections.abc import Callable

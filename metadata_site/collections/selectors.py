@@ -1,7 +1,6 @@
 """Reads about collections: membership (frozen and live), the tags shown on items, listings."""
 
 from collections.abc import Iterable
-from contextvars import ContextVar
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, F, QuerySet, Window
@@ -13,51 +12,41 @@ from metadata_site.workspaces.models import Workspace
 
 from .models import Collection, CollectionItem, CollectionKind, CollectionTask, CollectionTaskStatus
 
-# Collections whose membership is being evaluated in this context: a live collection whose filter is
-# scoped to itself (directly or through other live collections) would otherwise recurse forever.
-_evaluating: ContextVar[frozenset[int]] = ContextVar("collections_evaluating", default=frozenset())
-
 
 def items_matching(*, workspace: Workspace, filter_state: dict) -> QuerySet[Item]:
     """Items of `workspace` matching an explorer filter state (its JSON form), compiled by the explorer's
-    filter module. A filter that does not validate raises ValidationError with the explorer's message."""
-    from metadata_site.explorer import filters  # imported here: the explorer resolves collection scopes with us
+    query package. A filter that does not validate raises ValidationError with the explorer's message."""
+    from metadata_site.explorer import query as fl  # imported here: the explorer resolves collection scopes with us
 
     schema = schema_current(workspace=workspace)
     try:
-        query = filters.parse_json(_without_sort(filter_state), schema=schema)
-        return filters.items_matching(query, schema=schema, workspace=workspace)
-    except filters.FilterError as exc:
+        query = fl.parse_json(_without_sort(filter_state), schema=schema)
+        return fl.items_matching(query, schema=schema, workspace=workspace)
+    except fl.FilterError as exc:
         raise ValidationError(str(exc), code="bad_filter") from None
 
 
 def filter_state_from_params(*, workspace: Workspace, params) -> dict:
     """The JSON filter state of explorer query parameters (``f``, ``any``, ``scope``), sort dropped."""
-    from metadata_site.explorer import filters
+    from metadata_site.explorer import query as fl
 
     try:
-        query = filters.parse_query_string(params, schema=schema_current(workspace=workspace))
-    except filters.FilterError as exc:
+        query = fl.parse_query_string(params, schema=schema_current(workspace=workspace))
+    except fl.FilterError as exc:
         raise ValidationError(str(exc), code="bad_filter") from None
     return _without_sort(query.to_json())
 
 
 def filter_state_as_params(filter_state: dict | None) -> str:
-    """The explorer query string of a filter state, for links (empty for the whole workspace)."""
+    """The explorer query string of a filter state, for links (empty for the whole workspace): the stored
+    query's own ``to_params()``, so a range is written ``low..high`` as the explorer parses it."""
     from urllib.parse import urlencode
+
+    from metadata_site.explorer import query as fl
 
     if not filter_state:
         return ""
-    pairs = []
-    for key, param in (("all", "f"), ("any", "any")):
-        for c in filter_state.get(key) or []:
-            value = c.get("value")
-            if isinstance(value, list):
-                value = ",".join(str(v) for v in value)
-            pairs.append((param, f"{c['field']}:{c['op']}" + ("" if value is None else f":{value}")))
-    if filter_state.get("scope"):
-        pairs.append(("scope", filter_state["scope"]))
-    return urlencode(pairs)
+    return urlencode(fl.stored_query(filter_state).to_params())
 
 
 def _without_sort(filter_state: dict) -> dict:
@@ -65,19 +54,12 @@ def _without_sort(filter_state: dict) -> dict:
 
 
 def collection_items(collection: Collection) -> QuerySet[Item]:
-    """The items of a collection: the stored ones when frozen, the filter re-evaluated when live."""
-    base = Item.objects.filter(workspace_id=collection.workspace_id)
+    """The items of a collection: the stored ones when frozen, the filter re-evaluated when live (by the
+    explorer's one scope resolver, which follows nested collection scopes and guards against cycles)."""
     if collection.kind == CollectionKind.FROZEN:
+        base = Item.objects.filter(workspace_id=collection.workspace_id)
         return base.filter(pk__in=CollectionItem.objects.filter(collection=collection).values("item_id"))
-    active = _evaluating.get()
-    if collection.pk in active:
-        return base.none()
-    token = _evaluating.set(active | {collection.pk})
-    try:
-        # Compiling is lazy SQL building: nested collection scopes resolve here, inside the guard.
-        return base.filter(pk__in=items_matching(workspace=collection.workspace, filter_state=collection.filter))
-    finally:
-        _evaluating.reset(token)
+    return items_matching(workspace=collection.workspace, filter_state={"scope": f"collection:{collection.pk}"})
 
 
 def collection_item_count(collection: Collection) -> int:

@@ -72,7 +72,8 @@ def _selection_hidden(data) -> list[tuple[str, str]]:
 
 def _selection_summary(access: Access, ids: list[int] | None, filter_state: dict | None) -> dict:
     """How many items the dialog will add and, for a filter selection, the filter in words."""
-    from metadata_site.explorer import filters, forms
+    from metadata_site.explorer import forms
+    from metadata_site.explorer import query as fl
     from metadata_site.explorer import selectors as explorer_selectors
     from metadata_site.schemas.selectors import schema_current
 
@@ -81,7 +82,7 @@ def _selection_summary(access: Access, ids: list[int] | None, filter_state: dict
     if filter_state is None:
         return {"selection_count": None, "selection_description": ""}
     schema = schema_current(workspace=access.workspace)
-    query = filters.parse_json(filter_state, schema=schema)
+    query = fl.parse_json(filter_state, schema=schema)
     return {
         "selection_count": explorer_selectors.count(query, schema=schema, workspace=access.workspace),
         "selection_description": forms.describe_query(query),

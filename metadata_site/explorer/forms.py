@@ -10,16 +10,26 @@ URL state is built in one place: this module, from one form.
 
 `parse_state` parses each condition on its own: a bad one becomes a `Problem` shown at its own input
 (or as a chip), and every other condition still applies.
+
+`QueryForm` (and `ExploreForm`, the page's lenient variant) is the boundary of the explorer's views: its
+``clean()`` returns the query, its items and (with ``paging``) the cursor and "find similar"; whatever makes the
+whole query invalid (a bad scope, cursor, too many conditions) is its one error.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from django import forms
+from django.core.exceptions import ValidationError
+
+from metadata_site.media import lookalike
 from metadata_site.schemas.fields import Schema
 
-from . import filters as fl
+from . import query as fl
+from . import selectors
 
 PRESETS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 PRESET_LABELS = {"24h": "last 24 h", "7d": "last 7 days", "30d": "last 30 days"}
@@ -70,6 +80,50 @@ def parse_state(data, *, schema: Schema, now: datetime | None = None) -> tuple[f
         problems.append(Problem("sort", raw_sort or "", str(err)))
         sort = fl.Sort()
     return fl.Query(all=tuple(parsed["f"]), any=tuple(parsed["any"]), scope=scope, sort=sort), problems
+
+
+class QueryForm(forms.Form):
+    """The explorer's query parameters (``f``, ``any``, ``scope``, ``sort``; with `paging` also ``after``,
+    ``similar_to`` and ``k``), validated against the workspace's schema and objects. ``clean()`` returns
+    {"query", "problems", "items" (the matching items, unordered), "after", "similar"}; a FilterError becomes the
+    form's one error, kept as `filter_error` (its message names the parameter)."""
+
+    def __init__(self, data, *, schema: Schema, workspace: Any, paging: bool = False):
+        super().__init__(data)
+        self.schema, self.workspace, self.paging = schema, workspace, paging
+        self.filter_error: fl.FilterError | None = None
+
+    def parse(self) -> tuple[fl.Query, list[Problem]]:
+        """The query and its per-condition problems (here none: any bad condition is the form's error)."""
+        return fl.parse_query_string(self.data, schema=self.schema), []
+
+    def clean(self) -> dict:
+        try:
+            query, problems = self.parse()
+            after, similar = None, None
+            if self.paging:
+                after = self.data.get("after") or None
+                if after:
+                    fl.decode_cursor(after, query.sort, schema=self.schema)
+                similar = lookalike.parse_similar(self.data)
+            # Resolving the scope looks it up in the workspace (a missing folder is this form's error too).
+            items = selectors.explorer_items(query, schema=self.schema, workspace=self.workspace)
+        except fl.FilterError as err:
+            self.filter_error = err
+            raise ValidationError(err.message, code="filter") from None
+        return {"query": query, "problems": problems, "items": items, "after": after, "similar": similar}
+
+
+class ExploreForm(QueryForm):
+    """The explorer page's parameters: also the sidebar's widgets (``apply``), and a bad condition is a `Problem`
+    shown at its input while the others apply (`parse_state`)."""
+
+    def __init__(self, data, *, schema: Schema, workspace: Any, now: datetime | None = None):
+        super().__init__(data, schema=schema, workspace=workspace, paging=True)
+        self.now = now
+
+    def parse(self) -> tuple[fl.Query, list[Problem]]:
+        return parse_state(self.data, schema=self.schema, now=self.now)
 
 
 def _last(data, key: str) -> str | None:
@@ -169,7 +223,7 @@ def widget_state(query: fl.Query, *, schema: Schema) -> tuple[dict, list[fl.Cond
             hidden.append(c)
             continue
         spec = schema.get(c.field)
-        w = state.setdefault(c.field, _empty_widget())
+        w = state.setdefault(c.field, empty_widget())
         family = fl.type_key(spec)
         if c.op in (fl.IS_SET, fl.IS_UNSET):
             if w["presence"]:
@@ -188,15 +242,15 @@ def widget_state(query: fl.Query, *, schema: Schema) -> tuple[dict, list[fl.Cond
         elif family in ("float", "integer", "datetime", "string", "link") and c.op in _WIDGET_OPS[family]:
             w["op"] = c.op
             if c.op == fl.BETWEEN:
-                w["v"], w["v2"] = fl._format_scalar(c.value[0]), fl._format_scalar(c.value[1])
+                w["v"], w["v2"] = fl.format_scalar(c.value[0]), fl.format_scalar(c.value[1])
             else:
-                w["v"] = fl._format_scalar(c.value)
+                w["v"] = fl.format_scalar(c.value)
         else:
             hidden.append(c)
     return state, hidden
 
 
-def _empty_widget() -> dict:
+def empty_widget() -> dict:
     return {"op": "", "values": set(), "v": "", "v2": "", "presence": "", "error": ""}
 
 
@@ -212,7 +266,7 @@ def show_problems(state: dict, problems: list[Problem], *, schema: Schema) -> li
         op, _, value = rest.partition(":")
         declared = name[len(fl.META_PREFIX):] if name.startswith(fl.META_PREFIX) else name
         spec = schema.get(declared) if (name not in fl.BUILTINS) else None
-        w = state.setdefault(declared, _empty_widget()) if spec is not None else None
+        w = state.setdefault(declared, empty_widget()) if spec is not None else None
         if w is None or w["error"]:
             unshown.append(p)
             continue
@@ -300,5 +354,5 @@ def describe_query(query: fl.Query) -> str:
 
 def _readable(condition: fl.Condition) -> str:
     if condition.op == fl.IN:
-        return f"{condition.field} is " + " or ".join(fl._format_scalar(v) for v in condition.value)
+        return f"{condition.field} is " + " or ".join(fl.format_scalar(v) for v in condition.value)
     return fl.describe(condition)

@@ -3,7 +3,7 @@
 Design (measured in bench/README.md, "Explorer"): metadata stays in ``items_item.client_metadata``
 (JSONB on PostgreSQL) and every code path that writes it keeps working unchanged; the indexes are
 *expression* indexes on exactly the typed expressions the filter compiler emits
-(`filters.pg_value_sql`), so the planner matches them. On PostgreSQL, per workspace (partial
+(`query.sql.pg_value_sql`), so the planner matches them. On PostgreSQL, per workspace (partial
 indexes ``WHERE workspace_id = <id>``; queries carry the literal because Django binds parameters
 client-side):
 
@@ -19,7 +19,7 @@ client-side):
   because ANALYZE keeps no statistics for the expressions of partial indexes.
 
 On SQLite: one ``(workspace_id, value, id)`` expression index per scalar field, and per multi-enum
-option a partial ``(workspace_id, id)`` index whose predicate is the condition (`filters.sqlite_has_predicate`).
+option a partial ``(workspace_id, id)`` index whose predicate is the condition (`query.sql.sqlite_has_predicate`).
 
 Names are deterministic (``msx_w<workspace>_<field>_<hash>``), creation is idempotent, indexes of
 fields that are no longer declared (or changed type) are dropped, and invalid leftovers of an
@@ -40,7 +40,8 @@ from metadata_site.items.models import Item
 from metadata_site.lib.maintenance import vacuum_analyze
 from metadata_site.schemas.fields import FieldSpec, Schema
 
-from .filters import _sql_literal, pg_value_sql, sqlite_has_predicate, sqlite_value_sql, type_key
+from .query.operators import type_key
+from .query.sql import pg_value_sql, sql_literal, sqlite_has_predicate, sqlite_value_sql
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +77,9 @@ def pg_index_specs(workspace_id: int, schema: Schema, *, trigram: bool) -> list[
         family = type_key(spec)
         value = pg_value_sql(COLUMN, spec)
         if family == "multi_enum":
-            raw = f"({COLUMN} -> {_sql_literal(spec.name)})"
+            raw = f"({COLUMN} -> {sql_literal(spec.name)})"
             for option in spec.options:
-                literal = _sql_literal(json.dumps([option]))
+                literal = sql_literal(json.dumps([option]))
                 add(spec, f"has:{option}", f"(id) WHERE {where} AND {raw} @> {literal}::jsonb")
             continue
         # ANALYZE keeps no statistics for expressions of *partial* indexes; without these the
@@ -87,7 +88,7 @@ def pg_index_specs(workspace_id: int, schema: Schema, *, trigram: bool) -> list[
         specs.append(IndexSpec(stats, f"CREATE STATISTICS IF NOT EXISTS {stats} ON ({value}) FROM {TABLE}"))
         if family == "enum":
             for option in spec.options:
-                add(spec, f"eq:{option}", f"(id) WHERE {where} AND {value} = {_sql_literal(option)}")
+                add(spec, f"eq:{option}", f"(id) WHERE {where} AND {value} = {sql_literal(option)}")
             continue
         if family == "boolean":
             for flag in ("true", "false"):

@@ -11,7 +11,7 @@ narrow table holds each item's declared fields as typed columns::
   text the JSON path compares; a datetime also as epoch seconds, for its histogram); boolean: boolean; enum: smallint, the option's 1-based position (0: a
   string that is not an option); multi enum: smallint[] of the positions of the options it holds.
   NULL wherever the JSON path says "unset", so every operator means exactly what it means there
-  (`filters`, checked against the reference evaluator by the property tests on both paths).
+  (`explorer.query`, checked against the reference evaluator by the property tests on both paths).
 - Indexes: B-tree ``(column, item_id)`` per scalar field; numbers and datetimes also carry the enum,
   boolean, multi-enum and other number columns (INCLUDE), so a compound count or the facet pass is one
   index-only range scan; per multi-enum option a partial ``(item_id) WHERE column @> '{k}'``.
@@ -45,8 +45,12 @@ from django.utils import timezone
 from metadata_site.items.models import Item
 from metadata_site.schemas.fields import FieldSpec, Schema
 
-from . import filters as fl
+from . import query as fl
 from .models import Projection
+from .query.compiler import Compiler
+from .query.operators import SQL_COMPARISONS
+from .query.scopes import scope_q
+from .query.sql import like_pattern, sql_literal
 
 log = logging.getLogger(__name__)
 
@@ -121,13 +125,13 @@ def _stored(columns: list[Column]) -> list[tuple[str, str]]:
 
 
 def _options_array(spec: FieldSpec) -> str:
-    return "ARRAY[" + ", ".join(fl._sql_literal(o) for o in spec.options) + "]::text[]"
+    return "ARRAY[" + ", ".join(sql_literal(o) for o in spec.options) + "]::text[]"
 
 
 def typed_sql(column: Column, source: str) -> str:
     """The column's value computed from the item's metadata (`source`: a jsonb column reference)."""
     spec, family = column.spec, column.family
-    key = fl._sql_literal(spec.name)
+    key = sql_literal(spec.name)
     if family == "enum":
         return (
             f"(CASE WHEN jsonb_typeof({source} -> {key}) = 'string' THEN "
@@ -143,7 +147,7 @@ def typed_sql(column: Column, source: str) -> str:
     return fl.pg_value_sql(source, spec)
 
 
-# The stored form of a datetime (filters.normalize_datetime and the schema's validation write only this);
+# The stored form of a datetime (query.values.normalize_datetime and the schema's validation write only this);
 # anything else gets no epoch (the JSON path's histogram would have to parse it, or fail on it).
 _NORMALISED = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z$"
 
@@ -400,8 +404,9 @@ class NotProjected(Exception):
 
 
 @dataclass
-class Reader:
-    """Compiles filter queries to SQL over one workspace's projection (alias ``p``)."""
+class ProjectionCompiler(Compiler[tuple[str, list]]):
+    """Compiles filter queries to SQL (and params) over one workspace's projection (alias ``p``): the typed
+    projection's implementation of the compiler interface. Raises NotProjected for what it cannot answer."""
 
     workspace: Any
     schema: Schema
@@ -409,8 +414,8 @@ class Reader:
     columns: dict[str, Column]
 
     @classmethod
-    def for_workspace(cls, workspace, schema: Schema) -> Reader | None:
-        """The reader of the workspace's projection, or None (not PostgreSQL, not built, stale)."""
+    def for_workspace(cls, workspace, schema: Schema) -> ProjectionCompiler | None:
+        """The compiler of the workspace's projection, or None (not PostgreSQL, not built, stale)."""
         if connection.vendor != "postgresql":
             return None
         if not is_current(workspace.pk, schema):
@@ -419,23 +424,23 @@ class Reader:
 
     # -- conditions ------------------------------------------------------------------------------
 
+    def all_of(self, parts: list[tuple[str, list]]) -> tuple[str, list]:
+        if not parts:
+            return "TRUE", []
+        return " AND ".join(sql for sql, _ in parts), [x for _, p in parts for x in p]
+
+    def any_of(self, parts: list[tuple[str, list]]) -> tuple[str, list]:
+        return "(" + " OR ".join(sql for sql, _ in parts) + ")", [x for _, p in parts for x in p]
+
     def where(self, query: fl.Query) -> tuple[str, list]:
         """SQL (and params) of the query's scope and conditions: ``TRUE`` when there are none."""
-        parts: list[str] = []
-        params: list = []
+        parts: list[tuple[str, list]] = []
         if query.scope.kind != "workspace":
-            sql, p = self._items_in(fl.scope_q(self.workspace, query.scope, schema=self.schema))
-            parts.append(sql)
-            params += p
-        for condition in query.all:
-            sql, p = self.condition(condition)
-            parts.append(sql)
-            params += p
-        if query.any:
-            group = [self.condition(c) for c in query.any]
-            parts.append("(" + " OR ".join(sql for sql, _ in group) + ")")
-            params += [x for _, p in group for x in p]
-        return (" AND ".join(parts) if parts else "TRUE"), params
+            parts.append(self._items_in(scope_q(self.workspace, query.scope, schema=self.schema)))
+        conditions = self.conditions(query)
+        if conditions[0] != "TRUE":
+            parts.append(conditions)
+        return self.all_of(parts)
 
     def _items_in(self, q: Q) -> tuple[str, list]:
         """``p.item_id IN (<the workspace's items matching q>)``: built-ins and scopes read the items."""
@@ -481,13 +486,13 @@ class Reader:
             return f"{col} LIKE %s", [fl.like_escape(value) + "%"]
         if family == "datetime" and op != fl.IN:
             any_of, terms = fl.datetime_terms(op, value)
-            joined = (" OR " if any_of else " AND ").join(f"{col} {fl._SQL_OPS[o]} %s" for o, _ in terms)
+            joined = (" OR " if any_of else " AND ").join(f"{col} {SQL_COMPARISONS[o]} %s" for o, _ in terms)
             return f"({joined})", [bound for _, bound in terms]
         if op == fl.BETWEEN:
             return f"{col} >= %s AND {col} <= %s", [value[0], value[1]]
         if op == fl.IN:
             return f"{col} IN ({', '.join(['%s'] * len(value))})", list(value)
-        return f"{col} {fl._SQL_OPS[op]} %s", [value]
+        return f"{col} {SQL_COMPARISONS[op]} %s", [value]
 
     @staticmethod
     def _code(column: Column, option: str) -> int:
@@ -497,7 +502,7 @@ class Reader:
             raise NotProjected(column.spec.name) from None
 
     def _contains(self, column: Column, needle: str) -> tuple[str, list]:
-        col, pattern = f"p.{column.name}", fl._like_pattern(needle)
+        col, pattern = f"p.{column.name}", like_pattern(needle)
         if self._distinct(column) <= SKIP_SCAN_MAX_DISTINCT:
             # The distinct values by a skip scan of the column's B-tree, then an index-only count of the
             # matching ones: 500 cameras cost 500 probes instead of a scan of 1,000,000 rows.

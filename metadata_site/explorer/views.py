@@ -23,8 +23,8 @@ from metadata_site.projects.models import Dataset, Folder
 from metadata_site.schemas.selectors import schema_current
 from metadata_site.workspaces.access import get_access
 
-from . import filters as fl
-from . import forms, selectors
+from . import facets, forms, selectors
+from . import query as fl
 
 PAGE_SIZE = 50
 GRID_FIELDS = 2
@@ -105,26 +105,29 @@ def explore(request: HttpRequest, slug: str) -> HttpResponse:
     workspace = access.workspace
     schema = schema_current(workspace=workspace)
     ctx: dict = {"workspace": workspace, "access": access, "schema": schema, "error": None}
-    problems: list[forms.Problem] = []
-    try:
-        query, problems = forms.parse_state(request.GET, schema=schema)
+    form = forms.ExploreForm(request.GET, schema=schema, workspace=workspace)
+    if form.is_valid():
+        query, problems, qs = form.cleaned_data["query"], form.cleaned_data["problems"], form.cleaned_data["items"]
         state = _url(query, request, problems)
         if request.GET.get("apply") and not request.htmx and not problems:
             return HttpResponseRedirect(f"{request.path}?{state}")
-        qs = selectors.explorer_items(query, schema=schema, workspace=workspace)
-        similar = lookalike.parse_similar(request.GET)
+        similar = form.cleaned_data["similar"]
         if similar is None:
-            page = fl.page_items(qs, query, schema=schema, limit=PAGE_SIZE, after=request.GET.get("after"))
+            page = fl.page_items(qs, query, schema=schema, limit=PAGE_SIZE, after=form.cleaned_data["after"])
         else:
             # Nearest first, all k on one page (k ≤ MAX_K); a stranger's item is a 404, like its own page.
             try:
                 ctx["similar_item"] = lookalike.query_item(similar, workspace=workspace)
                 ctx["similar_k"] = similar.k
+                page = fl.ItemPage(lookalike.nearest(qs, query=ctx["similar_item"], k=similar.k), None, False)
             except Item.DoesNotExist:
                 raise Http404("No such item") from None
-            page = fl.ItemPage(lookalike.nearest(qs, query=ctx["similar_item"], k=similar.k), None, False)
-    except fl.FilterError as err:
-        ctx["error"] = err
+            except fl.FilterError as err:  # the item has no descriptor yet
+                ctx["error"] = err
+    else:
+        ctx["error"] = form.filter_error
+    if ctx["error"]:
+        ctx.pop("similar_item", None)
         query, problems, state, page = fl.Query(), [], "", fl.ItemPage([], None, False)
     ctx = _page_ctx(ctx, request, query, problems, page, schema)
     template = "explorer/explore.html#explorer" if request.htmx and not request.htmx.boosted else "explorer/explore.html"
@@ -146,7 +149,7 @@ def _page_ctx(ctx: dict, request, query: fl.Query, problems: list, page: fl.Item
     fields = []
     for spec in schema:
         family = fl.type_key(spec)
-        w = state.get(spec.name, forms._empty_widget())
+        w = state.get(spec.name, forms.empty_widget())
         fields.append({"spec": spec, "family": family, "ops": forms.widget_ops(family), "w": w})
     rows = []
     for item in page.items:
@@ -208,25 +211,27 @@ def _page_ctx(ctx: dict, request, query: fl.Query, problems: list, page: fl.Item
 
 
 def _partial_query(request: HttpRequest, slug: str):
+    """(access, schema, the query or None, a 400 response or None) of a lazy partial's query string."""
     access = get_access(request.user, slug)
     schema = schema_current(workspace=access.workspace)
-    return access, schema, fl.parse_query_string(request.GET, schema=schema)
+    form = forms.QueryForm(request.GET, schema=schema, workspace=access.workspace)
+    if not form.is_valid():
+        return access, schema, None, HttpResponse(str(form.filter_error), status=400, content_type="text/plain")
+    return access, schema, form.cleaned_data["query"], None
 
 
 @login_required
 @require_GET
 def explore_count(request: HttpRequest, slug: str) -> HttpResponse:
     """The exact number of matching items (lazy partial)."""
-    try:
-        access, schema, query = _partial_query(request, slug)
-        # The scope (folder, dataset, collection) is looked up in the workspace when the query is compiled.
-        ctx = {
-            "workspace": access.workspace,
-            "rebuilding": selectors.index_rebuild_pending(workspace=access.workspace),
-            "total": selectors.count(query, schema=schema, workspace=access.workspace),
-        }
-    except fl.FilterError as err:
-        return HttpResponse(str(err), status=400, content_type="text/plain")
+    access, schema, query, invalid = _partial_query(request, slug)
+    if invalid:
+        return invalid
+    ctx = {
+        "workspace": access.workspace,
+        "rebuilding": selectors.index_rebuild_pending(workspace=access.workspace),
+        "total": selectors.count(query, schema=schema, workspace=access.workspace),
+    }
     return render(request, "explorer/explore.html#count", ctx)
 
 
@@ -234,31 +239,22 @@ def explore_count(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def explore_facets(request: HttpRequest, slug: str) -> HttpResponse:
     """Option counts and histograms of every declared field under the current filters (lazy partial)."""
-    try:
-        access, schema, query = _partial_query(request, slug)
-        ctx = {
-            "workspace": access.workspace,
-            "facets": selectors.facets(query, schema=schema, workspace=access.workspace),
-            "base": query,
-        }
-    except fl.FilterError as err:
-        return HttpResponse(str(err), status=400, content_type="text/plain")
+    access, schema, query, invalid = _partial_query(request, slug)
+    if invalid:
+        return invalid
+    ctx = {
+        "workspace": access.workspace,
+        "facets": facets.facets(query, schema=schema, workspace=access.workspace),
+        "base": query,
+    }
     for facet in ctx["facets"]:
+        name, multi = facet.spec.name, facet.spec.is_multi_enum
         for option in facet.options or ():
             # Clicking an option narrows to it (keeping the other conditions on other fields, the sort and the view).
-            narrowed = fl.Query(
-                all=query.without(field_name=facet.spec.name).all
-                + (fl.Condition(facet.spec.name, fl.HAS_ANY if facet.spec.is_multi_enum else fl.EQ,
-                                (option.value,) if facet.spec.is_multi_enum else option.value),),
-                any=query.any, scope=query.scope, sort=query.sort,
-            )
+            narrowed = query.narrowed(fl.Condition(name, fl.HAS_ANY if multi else fl.EQ, (option.value,) if multi else option.value))
             option.url = "?" + urlencode(narrowed.to_params() + _view_params(request))
         for bucket in facet.buckets or ():
-            narrowed = fl.Query(
-                all=query.without(field_name=facet.spec.name).all
-                + (fl.Condition(facet.spec.name, fl.BETWEEN, (bucket.low, bucket.high)),),
-                any=query.any, scope=query.scope, sort=query.sort,
-            )
+            narrowed = query.narrowed(fl.Condition(name, fl.BETWEEN, (bucket.low, bucket.high)))
             bucket.url = "?" + urlencode(narrowed.to_params() + _view_params(request))
     return render(request, "explorer/explore.html#facets", ctx)
 
@@ -267,13 +263,11 @@ def explore_facets(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def explore_undeclared(request: HttpRequest, slug: str) -> HttpResponse:
     """The keys found in the scope's metadata that no field declares, each with a filter widget (lazy partial)."""
-    access = get_access(request.user, slug)
-    schema = schema_current(workspace=access.workspace)
-    try:
-        scope = fl.parse_scope(request.GET.get("scope"))
-        found = selectors.undeclared_keys(scope, schema=schema, workspace=access.workspace)
-    except fl.FilterError as err:
-        return HttpResponse(str(err), status=400, content_type="text/plain")
+    access, schema, query, invalid = _partial_query(request, slug)
+    if invalid:
+        return invalid
+    scope = query.scope
+    found = selectors.undeclared_keys(scope, schema=schema, workspace=access.workspace)
     keys = [{"key": k, "ops": [(op, forms.UNDECLARED_OP_LABELS[op]) for op in k.ops]} for k in found.keys]
     ctx = {"workspace": access.workspace, "access": access, "found": found, "keys": keys, "scope": scope,
            "sample": selectors.KEY_SAMPLE}
@@ -360,10 +354,11 @@ def viewer_navigation(request: HttpRequest, *, workspace, item) -> dict:
     at the same place. Keyset lookups with the explorer's own filter and sort (never the whole result).
     Raises FilterError for a bad query string."""
     schema = schema_current(workspace=workspace)
-    query = fl.parse_query_string(request.GET, schema=schema)
-    qs = selectors.explorer_items(query, schema=schema, workspace=workspace)
-    similar = lookalike.parse_similar(request.GET)
-    after = request.GET.get("after") or None
+    form = forms.QueryForm(request.GET, schema=schema, workspace=workspace, paging=True)
+    if not form.is_valid():
+        raise form.filter_error
+    query, qs = form.cleaned_data["query"], form.cleaned_data["items"]
+    similar, after = form.cleaned_data["similar"], form.cleaned_data["after"]
     if similar is not None:
         near, after = _similar_neighbours(qs, similar, workspace=workspace, item=item), None
     else:

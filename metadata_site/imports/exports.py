@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from metadata_site.explorer import filters
+from metadata_site.explorer import query as fl
 from metadata_site.items.selection import filter_selection
 from metadata_site.lib.background import queue_work
 from metadata_site.lib.csvescape import escape_cell
@@ -50,9 +50,9 @@ def export_queryset(*, workspace: Workspace, params: Mapping[str, Any]) -> Query
     ``f=``/``any=`` filters (a QueryDict or a dict of lists). Ordered by id, so a stream is stable."""
     schema = schema_current(workspace=workspace)
     try:
-        query = filters.parse_query_string(filter_selection(params).query_dict(), schema=schema)
-        return filters.items_matching(query, schema=schema, workspace=workspace).order_by("id")
-    except filters.FilterError as exc:
+        query = fl.parse_query_string(filter_selection(params).query_dict(), schema=schema)
+        return fl.items_matching(query, schema=schema, workspace=workspace).order_by("id")
+    except fl.FilterError as exc:
         raise ExportError(exc.message) from None
 
 

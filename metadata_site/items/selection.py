@@ -30,7 +30,7 @@ ITEMS = "items"
 FOLDER = "folder"
 FILTER = "filter"
 
-# The explorer's parameters a filter selection carries (what `explorer.filters.parse_query_string` reads).
+# The explorer's parameters a filter selection carries (what `explorer.query.parse_query_string` reads).
 FILTER_PARAMS = ("f", "any", "scope", "sort")
 # Every parameter that describes a selection; a page carries these through a dialog as hidden inputs.
 SELECTION_PARAMS = (*FILTER_PARAMS, "selection", "all", "item", "ids", "folder")

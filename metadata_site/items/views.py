@@ -197,7 +197,7 @@ def item_detail(request: HttpRequest, slug: str, uid) -> HttpResponse:
     """The item page, which is the viewer: the media (zoom and pan, a video with its keyframes, an image group's
     frames) beside the editable metadata. Opened from the explorer (its query string plus ``explore=1``), ← / →
     step through the explorer's result in its order and Esc returns to the grid at the same place."""
-    from metadata_site.explorer.filters import FilterError
+    from metadata_site.explorer.query import FilterError
     from metadata_site.explorer.views import VIEWER_MARK, viewer_navigation
 
     access, item = _get_item_for_user(request, slug, uid)
@@ -302,7 +302,7 @@ def _bulk_cancel_url(request: HttpRequest, access: Access, carried: list[tuple[s
 def item_bulk_edit(request: HttpRequest, slug: str) -> HttpResponse:
     """Bulk edit of a selection (item uids, all items of a folder, or an explorer selection): a preview, then
     apply and report. An explorer selection arrives without a field: the page first asks for one."""
-    from metadata_site.explorer.filters import FilterError
+    from metadata_site.explorer.query import FilterError
     from metadata_site.explorer.selectors import selection_count
 
     access = get_access(request.user, slug, role=Role.EDITOR)

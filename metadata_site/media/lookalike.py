@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from django.db import models, transaction
 from django.utils import timezone
 
-from metadata_site.explorer.filters import FilterError
+from metadata_site.explorer.query import FilterError
 from metadata_site.items.models import Item
 from metadata_site.lib.background import queue_work
 from metadata_site.lib.taskmodel import TaskStatus

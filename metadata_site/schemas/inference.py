@@ -151,7 +151,7 @@ def infer_fields(metadatas: Iterable[Any], *, schema: Schema) -> Inference:
 
 def infer_schema(*, workspace, scope, schema: Schema, sample: int = INFER_SAMPLE) -> Inference:
     """What the first `sample` items of `scope` (an explorer Scope) suggest for their undeclared keys."""
-    from metadata_site.explorer import filters as fl
+    from metadata_site.explorer import query as fl
     from metadata_site.items.models import Item
 
     items = fl.filter_items(Item.objects.all(), fl.Query(scope=scope), schema=schema, workspace=workspace)

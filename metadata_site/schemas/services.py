@@ -383,7 +383,7 @@ RENAME_BATCH_SIZE = 5000
 
 def _renamed_filter(data: Any, old: str, new: str) -> Any:
     """A saved filter (the explorer's JSON form) with its conditions and sort on field `old` naming `new`."""
-    from metadata_site.explorer.filters import BUILTINS, META_PREFIX
+    from metadata_site.explorer.query import BUILTINS, META_PREFIX
 
     if not isinstance(data, dict):
         return data

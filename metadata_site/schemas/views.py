@@ -156,7 +156,7 @@ def schema_download(request: HttpRequest, slug: str) -> HttpResponse:
 def schema_infer_page(request: HttpRequest, slug: str) -> HttpResponse:
     """A schema proposed from the undeclared keys of a scope's items, previewed like an import; confirming
     it posts the proposal to the import page, which applies it as a new version."""
-    from metadata_site.explorer.filters import FilterError, parse_scope
+    from metadata_site.explorer.query import FilterError, parse_scope
 
     access = get_access(request.user, slug, role=Role.EDITOR)
     current = schema_current(workspace=access.workspace)

@@ -5,7 +5,7 @@ import pytest
 
 from metadata_site.api.pagination import INVALID_CURSOR
 from metadata_site.collections.models import Collection
-from metadata_site.explorer.filters import FILTER_BAD_CURSOR
+from metadata_site.explorer.query import FILTER_BAD_CURSOR
 from metadata_site.imports.models import ImportKind
 from metadata_site.imports.services import import_task_create
 from metadata_site.items.services import item_metadata_write

@@ -1,7 +1,7 @@
 from django.db import connection
 
-from metadata_site.explorer import filters as fl
 from metadata_site.explorer import projection
+from metadata_site.explorer import query as fl
 
 
 def assert_database_returns(expected: list[int], query: fl.Query, *, schema, workspace, page_size: int) -> None:
@@ -10,9 +10,9 @@ def assert_database_returns(expected: list[int], query: fl.Query, *, schema, wor
     qs = fl.items_matching(query, schema=schema, workspace=workspace)
     assert qs.count() == len(expected)
     if connection.vendor == "postgresql":
-        if projection.Reader.for_workspace(workspace, schema) is None:
+        if projection.ProjectionCompiler.for_workspace(workspace, schema) is None:
             projection.build(workspace_id=workspace.pk, schema=schema)
-        assert projection.Reader.for_workspace(workspace, schema).count(query) == len(expected)
+        assert projection.ProjectionCompiler.for_workspace(workspace, schema).count(query) == len(expected)
     got, after = [], None
     for _ in range(len(expected) + 2):
         page = fl.page_items(qs, query, schema=schema, limit=page_size, after=after)

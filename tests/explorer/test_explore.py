@@ -207,8 +207,8 @@ def test_facets_in_one_pass_equal_the_per_field_definition(workspace, items, fil
     from django.db import connection
     from django.http import QueryDict
 
-    from metadata_site.explorer import filters as fl
-    from metadata_site.explorer import projection, selectors
+    from metadata_site.explorer import facets, projection
+    from metadata_site.explorer import query as fl
 
     if from_projection and connection.vendor != "postgresql":
         pytest.skip("the typed projection is PostgreSQL's")
@@ -216,13 +216,13 @@ def test_facets_in_one_pass_equal_the_per_field_definition(workspace, items, fil
     schema = schema_current(workspace=workspace)
     if from_projection:
         projection.build(workspace_id=workspace.pk, schema=schema)
-        assert projection.Reader.for_workspace(workspace, schema) is not None
+        assert projection.ProjectionCompiler.for_workspace(workspace, schema) is not None
     qd = QueryDict(mutable=True)
     for f in filters:
         qd.appendlist("f", f)
     query = fl.parse_query_string(qd, schema=schema)
-    one_pass = selectors.facets(query, schema=schema, workspace=workspace)
-    per_field = selectors.facets_per_field(query, schema=schema, workspace=workspace)
+    one_pass = facets.facets(query, schema=schema, workspace=workspace)
+    per_field = facets.facets_per_field(query, schema=schema, workspace=workspace)
     for x, y in zip(one_pass, per_field, strict=True):
         assert x == y
     assert any(o.count for f in one_pass for o in (f.options or []))

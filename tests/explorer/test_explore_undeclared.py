@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from metadata_site.explorer import filters as fl
+from metadata_site.explorer import query as fl
 from metadata_site.explorer import selectors
 from metadata_site.schemas.selectors import schema_current
 from tests.factories import make_folder, make_item, make_schema

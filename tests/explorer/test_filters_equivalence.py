@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from metadata_site.explorer import filters as fl
-from metadata_site.explorer.reference import RefItem, evaluate
+from metadata_site.explorer import query as fl
+from metadata_site.explorer.query.reference import RefItem, evaluate
 from metadata_site.items.models import Item
 from metadata_site.schemas.fields import FieldSpec, FieldType, Schema
 from metadata_site.schemas.validation import validate_value

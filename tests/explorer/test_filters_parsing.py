@@ -3,7 +3,7 @@
 import pytest
 from django.http import QueryDict
 
-from metadata_site.explorer import filters as fl
+from metadata_site.explorer import query as fl
 from metadata_site.schemas.fields import FieldSpec, FieldType, Schema
 
 SCHEMA = Schema(

@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 from django.http import QueryDict
 
-from metadata_site.explorer import filters as fl
 from metadata_site.explorer import projection, selectors
+from metadata_site.explorer import query as fl
 from metadata_site.explorer.models import Projection
 from metadata_site.explorer.tasks import build_field_indexes
 from metadata_site.items.models import ChangeSet, Item
@@ -92,7 +92,7 @@ def _from_json(query, schema, workspace) -> int:
 
 
 def _assert_same_counts(schema, workspace):
-    reader = projection.Reader.for_workspace(workspace, schema)
+    reader = projection.ProjectionCompiler.for_workspace(workspace, schema)
     assert reader is not None
     for filters in QUERIES:
         query = _query(schema, filters)
@@ -149,12 +149,12 @@ def test_a_schema_change_makes_it_stale_and_counts_come_from_the_json_until_it_i
     projection.build(workspace_id=workspace.pk, schema=schema)
     make_schema(workspace, FIELDS + [{"name": "mood", "type": "string"}])
     changed = schema_current(workspace=workspace)
-    assert projection.Reader.for_workspace(workspace, changed) is None
+    assert projection.ProjectionCompiler.for_workspace(workspace, changed) is None
     assert projection.is_missing(workspace_id=workspace.pk, schema=changed)
     query = _query(changed, ["mood:eq:calm"])
     assert selectors.count(query, schema=changed, workspace=workspace) == 1  # from the JSON
     build_field_indexes.call(workspace_id=workspace.pk)
-    reader = projection.Reader.for_workspace(workspace, changed)
+    reader = projection.ProjectionCompiler.for_workspace(workspace, changed)
     assert reader is not None and reader.count(query) == 1
 
 
@@ -163,10 +163,10 @@ def test_a_suspended_projection_is_not_written_nor_read_and_is_rebuilt(workspace
     assert projection.suspend(workspace_id=workspace.pk)
     assert not projection.suspend(workspace_id=workspace.pk)
     make_item(folder, metadata={"weather": "Sunny"})  # the triggers skip it: no table to write
-    assert projection.Reader.for_workspace(workspace, schema) is None
+    assert projection.ProjectionCompiler.for_workspace(workspace, schema) is None
     assert selectors.count(_query(schema, ["weather:eq:Sunny"]), schema=schema, workspace=workspace) == 1
     assert projection.build(workspace_id=workspace.pk, schema=schema) == "built"
-    assert projection.Reader.for_workspace(workspace, schema).count(_query(schema, ["weather:eq:Sunny"])) == 1
+    assert projection.ProjectionCompiler.for_workspace(workspace, schema).count(_query(schema, ["weather:eq:Sunny"])) == 1
 
 
 def test_a_workspace_without_fields_gets_no_projection(workspace, folder):
@@ -180,7 +180,7 @@ def test_a_workspace_without_fields_gets_no_projection(workspace, folder):
 def test_an_option_the_schema_no_longer_has_is_counted_from_the_json(workspace, schema, folder):
     make_item(folder, metadata={"weather": "Sunny"})
     projection.build(workspace_id=workspace.pk, schema=schema)
-    reader = projection.Reader.for_workspace(workspace, schema)
+    reader = projection.ProjectionCompiler.for_workspace(workspace, schema)
     stale = fl.Query(all=(fl.Condition("weather", fl.EQ, "Hail"),))
     with pytest.raises(projection.NotProjected):
         reader.count(stale)

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.urls import reverse
 
-from metadata_site.explorer import filters as fl
+from metadata_site.explorer import query as fl
 from metadata_site.explorer import selectors
 from metadata_site.explorer.views import PAGE_SIZE
 from metadata_site.schemas.selectors import schema_current

@@ -4,8 +4,8 @@ a data import's `config` is validated and stored on the video; nothing in a data
 import pytest
 from django.urls import reverse
 
-from metadata_site.explorer import filters as fl
-from metadata_site.explorer.reference import RefItem, evaluate
+from metadata_site.explorer import query as fl
+from metadata_site.explorer.query.reference import RefItem, evaluate
 from metadata_site.items.models import Item, ItemKind
 from metadata_site.items.services import (
     change_set_undo,

@@ -76,7 +76,8 @@ def test_the_folder_page_counts_its_subtree_and_lists_subfolders_with_theirs(tre
 
 
 def test_folder_counts_agree_with_the_explorer_in_a_fixed_number_of_queries(tree, workspace, django_assert_num_queries):
-    from metadata_site.explorer import filters, selectors
+    from metadata_site.explorer import query as filters
+    from metadata_site.explorer import selectors
     from metadata_site.projects.selectors import folder_subtree_counts
     from metadata_site.schemas.selectors import schema_current
 

@@ -5,7 +5,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from metadata_site.explorer import filters as fl
+from metadata_site.explorer import query as fl
 from metadata_site.schemas.fields import FieldType, Schema
 from metadata_site.schemas.inference import infer_fields, infer_schema
 from metadata_site.schemas.selectors import schema_current

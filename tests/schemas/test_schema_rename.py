@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from metadata_site.collections.models import Collection
 from metadata_site.collections.selectors import collection_items
-from metadata_site.explorer import filters as fl
+from metadata_site.explorer import query as fl
 from metadata_site.items.models import ChangeSet, Item
 from metadata_site.items.services import ChangeSetError, change_set_undo
 from metadata_site.schemas import services
@@ -164,9 +164,9 @@ def test_the_projection_follows_the_values_as_batches_move_them(workspace, owner
     schema = schema_current(workspace=workspace)
     projection.build(workspace_id=workspace.pk, schema=schema)
     query = fl.parse_query_string({"f": ["temperature:gt:4"]}, schema=schema)
-    assert projection.Reader.for_workspace(workspace, schema).count(query) == 0
+    assert projection.ProjectionCompiler.for_workspace(workspace, schema).count(query) == 0
     field_rename_run(rename=rename)
-    assert projection.Reader.for_workspace(workspace, schema).count(query) == 2
+    assert projection.ProjectionCompiler.for_workspace(workspace, schema).count(query) == 2
 
 
 def test_resume_renames_queues_a_rename_whose_worker_died_and_it_completes(workspace, owner, items, settings):

@@ -8,7 +8,7 @@ from django.http import QueryDict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from metadata_site.explorer import filters as fl
+from metadata_site.explorer import query as fl
 from metadata_site.imports.parsers import FORMATS, ImportFileError, Reader
 
 from ..explorer.test_filters_parsing import SCHEMA

@@ -92,7 +92,7 @@ def test_a_benchmark_corpus_loads_beside_the_demo_and_beside_another_that_used_i
 
 
 def test_the_demo_has_undeclared_keys_to_filter_and_to_infer_a_schema_from(db, settings):
-    from metadata_site.explorer import filters as fl
+    from metadata_site.explorer import query as fl
     from metadata_site.projects.models import Folder
     from metadata_site.schemas.fields import FieldType
     from metadata_site.schemas.inference import infer_schema

@@ -10,7 +10,7 @@ from ninja import Query, Router
 from ninja.pagination import paginate
 
 from metadata_site.explorer import selectors as explorer_selectors
-from metadata_site.explorer.filters import FilterError, items_matching, page_items, parse_json, parse_query_string
+from metadata_site.explorer.query import FilterError, items_matching, page_items, parse_json, parse_query_string
 from metadata_site.items.models import Item
 from metadata_site.items.services import (
     MODE_MERGE,

@@ -4,7 +4,7 @@ from django.http import HttpRequest
 from ninja import Router, Status
 from ninja.pagination import paginate
 
-from metadata_site.explorer.filters import FilterError, parse_scope
+from metadata_site.explorer.query import FilterError, parse_scope
 from metadata_site.schemas.models import FieldRename, MetadataSchema
 from metadata_site.schemas.selectors import schema_current
 from metadata_site.schemas.services import (

@@ -1,19 +1,40 @@
-"""What each filter operator means, in plain Python: the reference the SQL must agree with.
+"""What each filter operator means, in plain Python: the reference every compiler must agree with.
 
-`metadata_site.explorer.filters` compiles a `Query` to SQL for PostgreSQL and SQLite; the
-property-based tests (tests/explorer/test_filters_equivalence.py) check that both databases return
-exactly what `evaluate` returns here. Change a meaning here first, then in the compiler.
+`ReferenceCompiler` implements the compiler interface (`query.compiler.Compiler`) with Python predicates; the
+property-based tests (tests/explorer/test_filters_equivalence.py) check that the JSON path on both databases and
+the typed projection return exactly what `evaluate` returns here. Change a meaning here first, then in the SQL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from metadata_site.schemas.fields import FieldSpec, Schema
 
-from . import filters as fl
+from .compiler import Compiler
+from .objects import Condition, Query, Sort
+from .operators import (
+    BETWEEN,
+    CONTAINS,
+    EQ,
+    GT,
+    GTE,
+    HAS_ALL,
+    HAS_ANY,
+    HAS_NONE,
+    IN,
+    IS_SET,
+    IS_UNSET,
+    LT,
+    LTE,
+    MEDIA_FIELDS,
+    NE,
+    STARTSWITH,
+    type_key,
+)
+from .values import datetime_terms, undeclared_number
 
 
 @dataclass(frozen=True)
@@ -31,6 +52,9 @@ class RefItem:
     media: dict = field(default_factory=dict)  # media field ("$width", ...) → its column's value
 
 
+Predicate = Callable[[RefItem], bool]
+
+
 def media_value(item: RefItem, name: str) -> Any:
     """A media field's value, None when unset (NULL, or '' for text)."""
     value = item.media.get(name)
@@ -40,7 +64,7 @@ def media_value(item: RefItem, name: str) -> Any:
 def typed_value(spec: FieldSpec, metadata: dict) -> Any:
     """The field's value when it has the declared type, else None (unset). Never guesses types."""
     value = metadata.get(spec.name)
-    family = fl.type_key(spec)
+    family = type_key(spec)
     if family in ("float", "integer"):
         ok = isinstance(value, int | float) and not isinstance(value, bool)
         return float(value) if ok else None
@@ -61,25 +85,25 @@ def _contains(haystack: str, needle: str) -> bool:
 
 
 def _compare(value: Any, op: str, wanted: Any) -> bool:
-    if op == fl.EQ:
+    if op == EQ:
         return value == wanted
-    if op == fl.NE:
+    if op == NE:
         return value != wanted
-    if op == fl.LT:
+    if op == LT:
         return value < wanted
-    if op == fl.LTE:
+    if op == LTE:
         return value <= wanted
-    if op == fl.GT:
+    if op == GT:
         return value > wanted
-    if op == fl.GTE:
+    if op == GTE:
         return value >= wanted
-    if op == fl.BETWEEN:
+    if op == BETWEEN:
         return wanted[0] <= value <= wanted[1]
-    if op == fl.IN:
+    if op == IN:
         return value in wanted
-    if op == fl.CONTAINS:
+    if op == CONTAINS:
         return _contains(value, wanted)
-    if op == fl.STARTSWITH:
+    if op == STARTSWITH:
         return value.startswith(wanted)
     raise AssertionError(op)
 
@@ -89,93 +113,107 @@ def _equals_text(value: Any, text: str) -> bool:
     if isinstance(value, bool):
         return text == ("true" if value else "false")
     if isinstance(value, int | float):
-        number = fl.undeclared_number(text)
+        number = undeclared_number(text)
         return number is not None and float(value) == number
     return isinstance(value, str) and value == text
 
 
-def undeclared_matches(metadata: dict, c: fl.Condition) -> bool:
+def undeclared_matches(metadata: dict, c: Condition) -> bool:
     """A condition on a key no field declares: on the raw JSON value, whatever its type."""
     value = metadata.get(c.field)
-    if c.op == fl.IS_SET:
+    if c.op == IS_SET:
         return value is not None
-    if c.op == fl.IS_UNSET:
+    if c.op == IS_UNSET:
         return value is None
-    if c.op in (fl.LT, fl.LTE, fl.GT, fl.GTE, fl.BETWEEN):
+    if c.op in (LT, LTE, GT, GTE, BETWEEN):
         is_number = isinstance(value, int | float) and not isinstance(value, bool)
         return is_number and _compare(float(value), c.op, c.value)
-    if c.op in (fl.CONTAINS, fl.STARTSWITH):
+    if c.op in (CONTAINS, STARTSWITH):
         return isinstance(value, str) and _compare(value, c.op, c.value)
-    if c.op == fl.EQ:
+    if c.op == EQ:
         return _equals_text(value, c.value)
-    if c.op == fl.IN:
+    if c.op == IN:
         return any(_equals_text(value, text) for text in c.value)
     # ne: any other string, number or boolean
     return isinstance(value, str | int | float) and not _equals_text(value, c.value)
 
 
-def matches(item: RefItem, condition: fl.Condition, *, schema: Schema) -> bool:
-    c = condition
-    if c.undeclared and schema.get(c.field) is None:
-        return undeclared_matches(item.metadata, c)
-    if c.builtin and c.field in fl.MEDIA_FIELDS:
-        return _present_matches(media_value(item, c.field), c)
-    if c.builtin:
-        if c.field == "title":
-            return _compare(item.title, c.op, c.value)
-        if c.field == "kind":
-            return _compare(item.kind, c.op, c.value)
-        if c.field == "frame_of":
-            return item.parent_uid is not None and item.parent_uid in ({c.value} if c.op == fl.EQ else set(c.value))
-        wanted = {c.value} if c.op == fl.EQ else set(c.value)
-        have = item.datasets if c.field == "dataset" else item.collections
-        return bool(have & wanted)
-    spec = schema.get(c.field)
-    return _present_matches(typed_value(spec, item.metadata), c, spec)
-
-
-def _present_matches(value: Any, c: fl.Condition, spec: FieldSpec | None = None) -> bool:
+def _present_matches(value: Any, c: Condition, spec: FieldSpec | None = None) -> bool:
     """A condition on a value that may be unset (None): only is_unset matches an unset value."""
-    if c.op == fl.IS_SET:
+    if c.op == IS_SET:
         return value is not None
-    if c.op == fl.IS_UNSET:
+    if c.op == IS_UNSET:
         return value is None
     if value is None:
         return False
-    if c.op == fl.HAS_ANY:
+    if c.op == HAS_ANY:
         return any(v in value for v in c.value)
-    if c.op == fl.HAS_ALL:
+    if c.op == HAS_ALL:
         return all(v in value for v in c.value)
-    if c.op == fl.HAS_NONE:
+    if c.op == HAS_NONE:
         return not any(v in value for v in c.value)
-    if spec is not None and fl.type_key(spec) == "datetime" and c.op != fl.IN:
+    if spec is not None and type_key(spec) == "datetime" and c.op != IN:
         # Datetimes compare as their stored text; a date without a time means its whole day.
-        any_of, terms = fl.datetime_terms(c.op, c.value)
+        any_of, terms = datetime_terms(c.op, c.value)
         results = [_compare(value, op, bound) for op, bound in terms]
         return any(results) if any_of else all(results)
     return _compare(value, c.op, c.value)
 
 
-def query_matches(item: RefItem, query: fl.Query, *, schema: Schema) -> bool:
-    if not all(matches(item, c, schema=schema) for c in query.all):
-        return False
-    return not query.any or any(matches(item, c, schema=schema) for c in query.any)
+class ReferenceCompiler(Compiler[Predicate]):
+    """Conditions as Python predicates over `RefItem`s."""
+
+    def __init__(self, schema: Schema):
+        self.schema = schema
+
+    def all_of(self, parts: list[Predicate]) -> Predicate:
+        return lambda item: all(p(item) for p in parts)
+
+    def any_of(self, parts: list[Predicate]) -> Predicate:
+        return lambda item: any(p(item) for p in parts)
+
+    def condition(self, condition: Condition) -> Predicate:
+        c, schema = condition, self.schema
+        if c.undeclared and schema.get(c.field) is None:
+            return lambda item: undeclared_matches(item.metadata, c)
+        if c.builtin and c.field in MEDIA_FIELDS:
+            return lambda item: _present_matches(media_value(item, c.field), c)
+        if c.builtin:
+            if c.field in ("title", "kind"):
+                return lambda item: _compare(getattr(item, c.field), c.op, c.value)
+            wanted = {c.value} if c.op == EQ else set(c.value)
+            if c.field == "frame_of":
+                return lambda item: item.parent_uid is not None and item.parent_uid in wanted
+            if c.field == "dataset":
+                return lambda item: bool(item.datasets & wanted)
+            return lambda item: bool(item.collections & wanted)
+        spec = schema.get(c.field)
+        return lambda item: _present_matches(typed_value(spec, item.metadata), c, spec)
 
 
-def sort_key_value(item: RefItem, sort: fl.Sort, *, schema: Schema) -> Any:
+def matches(item: RefItem, condition: Condition, *, schema: Schema) -> bool:
+    return ReferenceCompiler(schema).condition(condition)(item)
+
+
+def query_matches(item: RefItem, query: Query, *, schema: Schema) -> bool:
+    return ReferenceCompiler(schema).conditions(query)(item)
+
+
+def sort_key_value(item: RefItem, sort: Sort, *, schema: Schema) -> Any:
     if sort.field is None:
         return None
     if sort.field == "title":
         return item.title
-    if sort.field in fl.MEDIA_FIELDS:
+    if sort.field in MEDIA_FIELDS:
         return media_value(item, sort.field)
     return typed_value(schema.get(sort.field), item.metadata)
 
 
-def evaluate(items: Iterable[RefItem], query: fl.Query, *, schema: Schema) -> list[int]:
+def evaluate(items: Iterable[RefItem], query: Query, *, schema: Schema) -> list[int]:
     """Ids of the matching items, in the query's order: by the sort value (unset last in both
     directions; strings in code-point order, false < true), ties by id in the same direction."""
-    found = [i for i in items if query_matches(i, query, schema=schema)]
+    test = ReferenceCompiler(schema).conditions(query)
+    found = [i for i in items if test(i)]
     sort = query.sort
     present = [i for i in found if sort_key_value(i, sort, schema=schema) is not None]
     missing = [i for i in found if sort_key_value(i, sort, schema=schema) is None]

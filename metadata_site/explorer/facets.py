@@ -1,0 +1,449 @@
+"""Facets: option counts (enum, multi enum, boolean) and histograms (numbers, datetimes) of the explorer's result.
+
+A facet pass is a plan and its execution:
+- `plan_facets` decides what to read: which fields get which facet, the rows read (the result of the conditions
+  that are not on a facet field, and at least one "gate": all the facet conditions but one field's), and each
+  histogram's buckets (`HistogramRange`, over the field's workspace range: two B-tree-end queries);
+- `run_facets` executes it in one statement, over the rows of a backend: the workspace's typed projection when it
+  can answer every condition (`ProjectionColumns`), else the items' JSON (`JsonColumns`). The rows form a CTE of
+  each facet condition's truth and each facet field's value (bucket, option flags); the statement counts the
+  options in one aggregate row and each histogram with a GROUP BY.
+
+`facets_per_field` (one query per field: `option_counts`, `histogram`) is the plain definition the one-pass
+`facets` must equal (tested on both databases and on the projection). A histogram's bucket is defined once:
+`HistogramRange` here, its SQL in `query.sql.bucket_sql`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import connection, models
+from django.db.models import Case, Count, Q, Value, When
+
+from metadata_site.schemas.fields import FieldSpec, Schema
+
+from . import query as fl
+from .projection import NotProjected, ProjectionCompiler
+from .query.sql import Epoch, HistogramBucket, bucket_sql, not_null
+from .selectors import explorer_items, item_base_queryset
+
+HISTOGRAM_BUCKETS = 20
+OPTION_FAMILIES = ("enum", "multi_enum", "boolean")
+HISTOGRAM_FAMILIES = ("float", "integer", "datetime")
+
+
+@dataclass
+class OptionCount:
+    value: Any
+    label: str
+    count: int
+    active: bool = False
+
+
+@dataclass
+class Bucket:
+    low: Any
+    high: Any
+    label: str
+    count: int
+    height: int = 0  # percent of the highest bucket
+    low_text: str = ""  # the bounds as an axis shows them (short dates, rounded numbers)
+    high_text: str = ""
+
+
+@dataclass
+class Facet:
+    spec: FieldSpec
+    options: list[OptionCount] | None = None
+    buckets: list[Bucket] | None = None
+
+    @property
+    def peak(self) -> int:
+        """The tallest bucket's count: the top of a histogram's scale."""
+        return max((b.count for b in self.buckets or ()), default=0)
+
+    @property
+    def has_values(self) -> bool:
+        return self.peak > 0
+
+
+def _active(query: fl.Query, spec: FieldSpec) -> set:
+    """The values the query's own conditions on `spec` name (their options show as chosen)."""
+    return {v for c in query.all if c.field == spec.name and not c.builtin for v in c.values}
+
+
+# ----------------------------------------------------------------------------------------------
+# Histogram buckets
+
+
+@dataclass(frozen=True)
+class HistogramRange:
+    """Equal-width buckets over a field's workspace range. An integer field has whole-number bounds and an int
+    width (no bucket holds a fraction of a value); a datetime's bounds are seconds since 1970."""
+
+    low: float
+    high: float
+    width: float
+    count: int
+    is_time: bool
+
+    def buckets(self, rows: dict[int, int]) -> list[Bucket]:
+        """The buckets with their counts (`rows`: bucket number -> count), labelled for the axis."""
+        low, high, width, is_time = self.low, self.high, self.width, self.is_time
+        peak = max(rows.values(), default=0)
+        result = []
+        for n in range(self.count):
+            lo, hi = low + n * width, low + (n + 1) * width
+            if n == self.count - 1:
+                hi = max(hi, high)
+            tally = rows.get(n, 0)
+            if isinstance(width, int):  # an integer field: bucket n holds the whole numbers lo .. lo + width - 1
+                lo_v, hi_v = lo, lo + width - 1
+                label = str(lo_v) if width == 1 else f"{lo_v} – {hi_v}"
+                texts = (str(lo_v), str(hi_v))
+            elif is_time:
+                lo_v, hi_v = _iso(lo), _iso(hi)
+                texts = (_short_date(lo, span=high - low), _short_date(hi, span=high - low))
+                label = f"{texts[0]} – {texts[1]}"
+            else:
+                lo_v, hi_v = _round(lo), _round(hi)
+                label = f"{lo_v} – {hi_v}"
+                texts = (f"{lo_v:g}", f"{hi_v:g}")
+            height = math.ceil(100 * tally / peak) if peak else 0
+            result.append(Bucket(lo_v, hi_v, label, tally, height, *texts))
+        return result
+
+
+def _bounds(spec: FieldSpec, *, workspace) -> tuple[Any, Any] | None:
+    """Lowest and highest value of the field in the workspace (index-backed: two B-tree ends)."""
+    expr = fl.FieldValue(spec)
+    qs = item_base_queryset().filter(workspace=workspace).filter(not_null(expr)).annotate(_v=expr)
+    low = list(qs.order_by(expr.asc()).values_list("_v", flat=True)[:1])
+    high = list(qs.order_by(expr.desc()).values_list("_v", flat=True)[:1])
+    if not low:
+        return None
+    return low[0], high[0]
+
+
+def histogram_range(spec: FieldSpec, *, workspace, buckets: int = HISTOGRAM_BUCKETS) -> HistogramRange | None:
+    """The buckets over the field's workspace range, or None when it is unset everywhere."""
+    bounds = _bounds(spec, workspace=workspace)
+    if bounds is None:
+        return None
+    is_time = fl.type_key(spec) == "datetime"
+    if spec.type == "integer":
+        low, high = math.floor(bounds[0]), math.ceil(bounds[1])
+        width = max(1, math.ceil((high - low + 1) / buckets))
+        return HistogramRange(low, high, width, math.ceil((high - low + 1) / width), False)
+    if is_time:
+        low, high = (_epoch(v) for v in bounds)
+        if low is None or high is None:
+            return None
+    else:
+        low, high = float(bounds[0]), float(bounds[1])
+    if high <= low:
+        return HistogramRange(low, high, 1.0, 1, is_time)
+    return HistogramRange(low, high, (high - low) / buckets, buckets, is_time)
+
+
+def _short_date(seconds: float, *, span: float) -> str:
+    """A date as an axis shows it: ``3 Mar 2025``, with the time of day when the range is under two days."""
+    moment = datetime.fromtimestamp(seconds, tz=UTC)
+    text = f"{moment.day} {moment:%b %Y}"
+    return f"{text} {moment:%H:%M}" if span < 2 * 86400 else text
+
+
+def _epoch(text: str) -> float | None:
+    value = fl.normalize_datetime(text)
+    if value is None:
+        return None
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _round(x: float) -> float:
+    return float(f"{x:.4g}")
+
+
+def _json_bucket(spec: FieldSpec, hr: HistogramRange) -> HistogramBucket:
+    expr = fl.FieldValue(spec)
+    return HistogramBucket(Epoch(expr) if hr.is_time else expr, hr.low, hr.width, hr.count)
+
+
+# ----------------------------------------------------------------------------------------------
+# One query per field: the definition
+
+
+def option_counts(query: fl.Query, spec: FieldSpec, *, schema: Schema, workspace) -> list[OptionCount]:
+    """Count of each option (enum, multi enum, boolean) under the other active filters."""
+    qs = explorer_items(query.without(field_name=spec.name), schema=schema, workspace=workspace)
+    family = fl.type_key(spec)
+    active = _active(query, spec)
+    if family == "multi_enum":
+        aggregates = {
+            f"o{n}": Count("id", filter=fl.condition_q(fl.Condition(spec.name, fl.HAS_ANY, (option,)), schema=schema))
+            for n, option in enumerate(spec.options)
+        }
+        row = qs.aggregate(**aggregates) if aggregates else {}
+        return [OptionCount(o, o, row[f"o{n}"], o in active) for n, o in enumerate(spec.options)]
+    expr = fl.FieldValue(spec)
+    rows = dict(qs.annotate(_v=expr).filter(_v__isnull=False).values("_v").annotate(n=Count("id")).values_list("_v", "n"))
+    if family == "boolean":
+        return [OptionCount(flag, "true" if flag else "false", rows.get(flag, 0), flag in active) for flag in (True, False)]
+    return [OptionCount(o, o, rows.get(o, 0), o in active) for o in spec.options]
+
+
+def histogram(query: fl.Query, spec: FieldSpec, *, schema: Schema, workspace, buckets: int = HISTOGRAM_BUCKETS) -> list[Bucket]:
+    """Counts of the current result in equal-width buckets over the field's workspace range."""
+    hr = histogram_range(spec, workspace=workspace, buckets=buckets)
+    if hr is None:
+        return []
+    qs = explorer_items(query, schema=schema, workspace=workspace).filter(not_null(fl.FieldValue(spec)))
+    rows = dict(qs.annotate(_b=_json_bucket(spec, hr)).values("_b").annotate(n=Count("id")).values_list("_b", "n"))
+    return hr.buckets(rows)
+
+
+def facets_per_field(query: fl.Query, *, schema: Schema, workspace) -> list[Facet]:
+    """Every declared field's facet, one query per field: the plain definition `facets` must equal."""
+    result = []
+    for spec in schema:
+        family = fl.type_key(spec)
+        if family in OPTION_FAMILIES:
+            result.append(Facet(spec, options=option_counts(query, spec, schema=schema, workspace=workspace)))
+        elif family in HISTOGRAM_FAMILIES:
+            result.append(Facet(spec, buckets=histogram(query, spec, schema=schema, workspace=workspace)))
+    return result
+
+
+# ----------------------------------------------------------------------------------------------
+# The plan
+
+
+@dataclass
+class FacetPlan:
+    """What one facet pass reads and computes (see the module docstring)."""
+
+    query: fl.Query
+    specs: list[FieldSpec]
+    facet_conditions: list[fl.Condition]  # the query's AND conditions on facet fields
+    base: fl.Query  # everything else: scope, other conditions, the OR group
+    scan: list[fl.Query] | None  # rows read: matching the base and one of these gates (None: the base)
+    ranges: dict[str, HistogramRange | None] = field(default_factory=dict)  # histogram fields' buckets
+
+    def gate(self, name: str | None) -> fl.Query:
+        """The facet conditions but those on `name` (None: all of them, the result)."""
+        return fl.Query(all=tuple(c for c in self.facet_conditions if c.field != name))
+
+
+def plan_facets(query: fl.Query, *, schema: Schema, workspace) -> FacetPlan:
+    """Which fields get which facet, the rows to read, and each histogram's buckets."""
+    specs = [s for s in schema if fl.type_key(s) in OPTION_FAMILIES + HISTOGRAM_FAMILIES]
+    names = {s.name for s in specs}
+    facet_conditions = [c for c in query.all if not c.builtin and c.field in names]
+    base = fl.Query(all=tuple(c for c in query.all if c not in facet_conditions), any=query.any, scope=query.scope)
+    plan = FacetPlan(query, specs, facet_conditions, base, None)
+    # Option counts are "under the other filters"; histograms show the current result. The rows read are
+    # those matching the base and at least one gate (every gate when no option field is filtered).
+    option_names = {s.name for s in specs if fl.type_key(s) in OPTION_FAMILIES}
+    gated = sorted({c.field for c in facet_conditions if c.field in option_names})
+    if not gated:
+        plan.scan = [plan.gate(None)] if facet_conditions else None
+    else:
+        gates = [plan.gate(name) for name in gated]
+        plan.scan = gates if all(g.all for g in gates) else None
+    for spec in specs:
+        if fl.type_key(spec) in HISTOGRAM_FAMILIES:
+            plan.ranges[spec.name] = histogram_range(spec, workspace=workspace)
+    return plan
+
+
+def _flag(q) -> Case:
+    """A boolean column: whether the row matches `q` (false, never NULL, when it does not)."""
+    return Case(When(q, then=Value(True)), default=Value(False), output_field=models.BooleanField())
+
+
+class JsonColumns:
+    """Facet columns as Django expressions over ``items_item`` (the JSON path, both databases)."""
+
+    cte = "MATERIALIZED"  # each JSON value is extracted once per row
+
+    def __init__(self, plan: FacetPlan, *, schema: Schema, workspace):
+        self.schema = schema
+        qs = explorer_items(plan.base, schema=schema, workspace=workspace)
+        if plan.scan:
+            q = Q()
+            for gate in plan.scan:
+                q |= fl.filter_q(gate, schema=schema)
+            qs = qs.filter(q)
+        self.qs = qs
+
+    def flag(self, condition: fl.Condition):
+        return _flag(fl.condition_q(condition, schema=self.schema))
+
+    def has(self, spec: FieldSpec, option: str):
+        return self.flag(fl.Condition(spec.name, fl.HAS_ANY, (option,)))
+
+    def value(self, spec: FieldSpec):
+        return fl.FieldValue(spec)
+
+    def bucket(self, spec: FieldSpec, hr: HistogramRange):
+        return _json_bucket(spec, hr)
+
+    def inner(self, columns: dict) -> tuple[str, tuple]:
+        return self.qs.order_by().annotate(**columns).values(*columns).query.sql_with_params()
+
+
+class ProjectionColumns:
+    """Facet columns as SQL over the workspace's typed projection (see `explorer.projection`)."""
+
+    # Typed columns are cheap to read again; inlined, each histogram's GROUP BY scans only the result's rows
+    # through an index (Q6 facets: 82 ms against 122 materialised; no filter at 1,000,000 items: 1.6 s
+    # against 1.8 s).
+    cte = "NOT MATERIALIZED"
+
+    def __init__(self, compiler: ProjectionCompiler, plan: FacetPlan):
+        self.compiler = compiler
+        # A bucket is only computed on the rows of the result (the histograms' rows): 10,000 rows instead of the
+        # 73,000 the option counts read (Q6). A datetime's comes from its stored epoch, not from parsing its text.
+        self.result = compiler.where(plan.gate(None))
+        where, params = compiler.where(plan.base)
+        if plan.scan:
+            gates = [compiler.where(gate) for gate in plan.scan]
+            where += " AND (" + " OR ".join(f"({sql})" for sql, _ in gates) + ")"
+            params += [x for _, p in gates for x in p]
+        self.where, self.params = where, params
+
+    def flag(self, condition: fl.Condition):
+        sql, params = self.compiler.condition(condition)
+        return f"coalesce(({sql}), false)", params
+
+    def has(self, spec: FieldSpec, option: str):
+        return self.compiler.has(spec, option), []
+
+    def value(self, spec: FieldSpec):
+        return self.compiler.value(spec), []
+
+    def bucket(self, spec: FieldSpec, hr: HistogramRange):
+        value = self.compiler.epoch(spec) if hr.is_time else self.compiler.value(spec)
+        result, params = self.result
+        return bucket_sql(value, gate=result), [*params, hr.low, hr.width, hr.count - 1]
+
+    def inner(self, columns: dict) -> tuple[str, list]:
+        select = ", ".join(f"{sql} AS {name}" for name, (sql, _) in columns.items())
+        params = [x for _, p in columns.values() for x in p]
+        return f"SELECT {select} FROM {self.compiler.table} p WHERE {self.where}", params + self.params
+
+
+def facet_backend(plan: FacetPlan, *, schema: Schema, workspace):
+    """The projection's columns when it can answer every condition exactly, else the JSON's."""
+    compiler = ProjectionCompiler.for_workspace(workspace, schema)
+    if compiler is not None:
+        try:
+            return ProjectionColumns(compiler, plan)  # compiles every condition of the pass
+        except NotProjected:
+            pass
+    return JsonColumns(plan, schema=schema, workspace=workspace)
+
+
+# ----------------------------------------------------------------------------------------------
+# Its execution
+
+
+def run_facets(plan: FacetPlan, backend) -> list[Facet]:
+    """Execute a plan over `backend`'s rows: one statement (and nothing when there is nothing to count)."""
+    # One column per facet condition (true or false) and per facet value in the CTE (on the JSON path
+    # materialised, so each is computed once per row); the option counts are then plain column tests in one
+    # aggregate row, and each histogram one GROUP BY in the same statement. (Gating every value with `CASE WHEN
+    # <conditions>` instead re-read the JSON once per condition and option: the facet pass over 73,000 rows took
+    # 700 ms, most of it in those expressions.)
+    columns: dict[str, Any] = {}
+    condition_column: list[tuple[str, str]] = []  # (field, column) per facet condition
+    for i, condition in enumerate(plan.facet_conditions):
+        columns[f"c{i}"] = backend.flag(condition)
+        condition_column.append((condition.field, f"c{i}"))
+
+    def gate_sql(name: str | None) -> str:
+        """SQL: the row counts for the facet of `name` (None: for a histogram, which shows the result)."""
+        tests = [column for field_name, column in condition_column if name is None or field_name != name]
+        return " AND ".join(tests) if tests else "1 = 1"
+
+    counts: list[tuple[str, str, list]] = []  # (SQL condition, label, params) -> COUNT(CASE WHEN ...)
+    keys: dict[str, tuple] = {}
+    for n, spec in enumerate(plan.specs):
+        family = fl.type_key(spec)
+        gate_n = gate_sql(spec.name)
+        if family == "multi_enum":
+            for k, option in enumerate(spec.options):
+                columns[f"m{n}_{k}"] = backend.has(spec, option)
+                counts.append((f"{gate_n} AND m{n}_{k}", f"k{n}_{k}", []))
+            keys[spec.name] = ("multi", n)
+        elif family == "boolean":
+            columns[f"v{n}"] = backend.value(spec)
+            counts.append((f"{gate_n} AND v{n} IS NOT NULL AND v{n}", f"k{n}_t", []))
+            counts.append((f"{gate_n} AND v{n} IS NOT NULL AND NOT v{n}", f"k{n}_f", []))
+            keys[spec.name] = ("boolean", n)
+        elif family in OPTION_FAMILIES:
+            columns[f"v{n}"] = backend.value(spec)
+            for k, option in enumerate(spec.options):
+                counts.append((f"{gate_n} AND v{n} = %s", f"k{n}_{k}", [option]))
+            keys[spec.name] = ("enum", n)
+        elif plan.ranges.get(spec.name) is None:
+            keys[spec.name] = ("empty", n)
+        else:
+            columns[f"b{n}"] = backend.bucket(spec, plan.ranges[spec.name])
+            keys[spec.name] = ("bucket", n)
+    # A histogram is one GROUP BY over the CTE, returned as the text "bucket:count,..." in the same row.
+    concat = "string_agg" if connection.vendor == "postgresql" else "group_concat"
+    histograms = [
+        (f"k{n}", f"(SELECT {concat}(CAST(b AS TEXT) || ':' || CAST(c AS TEXT), ',') FROM "
+                  f"(SELECT b{n} AS b, COUNT(*) AS c FROM r WHERE {gate_sql(None)} AND b{n} IS NOT NULL GROUP BY b{n}) h)")
+        for kind, n in keys.values() if kind == "bucket"
+    ]
+    tally: dict[str, int] = {}
+    if counts or histograms:
+        inner, params = backend.inner(columns)
+        select = ", ".join(
+            [f"COUNT(CASE WHEN {condition} THEN 1 END)" for condition, _, _ in counts] + [sql for _, sql in histograms]
+        )
+        sql = f"WITH r AS {backend.cte} ({inner}) SELECT {select} FROM r"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, (*params, *(p for _, _, extra in counts for p in extra)))
+            row = cursor.fetchone()
+        tally = {label: value for (_, label, _), value in zip(counts, row[: len(counts)], strict=True)}
+        for (label, _), text in zip(histograms, row[len(counts):], strict=True):
+            for part in text.split(",") if text else ():
+                bucket, tallied = part.split(":")
+                tally[f"{label}_{bucket}"] = int(tallied)
+    result = []
+    for spec in plan.specs:
+        kind, n = keys[spec.name]
+        active = _active(plan.query, spec)
+        if kind in ("multi", "enum"):
+            options = [OptionCount(o, o, tally[f"k{n}_{k}"], o in active) for k, o in enumerate(spec.options)]
+            result.append(Facet(spec, options=options))
+        elif kind == "boolean":
+            options = [OptionCount(f, "true" if f else "false", tally[f"k{n}_{'t' if f else 'f'}"], f in active) for f in (True, False)]
+            result.append(Facet(spec, options=options))
+        elif kind == "bucket":
+            hr = plan.ranges[spec.name]
+            result.append(Facet(spec, buckets=hr.buckets({k: tally.get(f"k{n}_{k}", 0) for k in range(hr.count)})))
+        else:
+            result.append(Facet(spec, buckets=[]))
+    return result
+
+
+def facets(query: fl.Query, *, schema: Schema, workspace) -> list[Facet]:
+    """Every declared field's facet: option counts (enum, multi enum, boolean) under the *other* active filters,
+    or a histogram (numbers, datetimes) of the result; strings and links have none. Same results as
+    `facets_per_field`, at the cost of one scan instead of one per field."""
+    plan = plan_facets(query, schema=schema, workspace=workspace)
+    if not plan.specs:
+        return []
+    return run_facets(plan, facet_backend(plan, schema=schema, workspace=workspace))
