@@ -9,8 +9,8 @@ from django.utils import timezone
 
 BEFORE = [("imports", "0005_importtask_media_kind"), ("collections", "0004_membership_indexes"),
           ("schemas", "0002_field_rename"), ("media", "0002_duplicate_scan")]
-AFTER = [("imports", "0006_background_task_shape"), ("collections", "0005_background_task_shape"),
-         ("schemas", "0003_background_task_shape"), ("media", "0003_background_task_shape")]
+AFTER = [("imports", "0007_export_count_in_done"), ("collections", "0005_background_task_shape"),
+         ("schemas", "0003_background_task_shape"), ("media", "0004_duplicate_scan_statuses")]
 
 
 def _migrate(targets):

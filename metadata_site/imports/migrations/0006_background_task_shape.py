@@ -3,19 +3,6 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-def exports_count_in_done(apps, schema_editor):
-    """An export's count of items written moves from `inserted_rows` (an import's counter) to `done`."""
-    ImportTask = apps.get_model("imports", "ImportTask")
-    for task in ImportTask.objects.filter(kind="export").only("pk", "inserted_rows"):
-        ImportTask.objects.filter(pk=task.pk).update(done=task.inserted_rows, inserted_rows=0)
-
-
-def exports_count_back(apps, schema_editor):
-    ImportTask = apps.get_model("imports", "ImportTask")
-    for task in ImportTask.objects.filter(kind="export").only("pk", "done"):
-        ImportTask.objects.filter(pk=task.pk).update(inserted_rows=task.done, done=0)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -51,5 +38,4 @@ class Migration(migrations.Migration):
             name='workspace',
             field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace'),
         ),
-        migrations.RunPython(exports_count_in_done, exports_count_back),
     ]

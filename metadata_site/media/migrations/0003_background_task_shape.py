@@ -4,27 +4,6 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-STATUSES = {"queued": "QUEUED", "running": "RUNNING", "done": "COMPLETED"}
-
-
-def scans_in_task_shape(apps, schema_editor):
-    """The old lower-case states become the statuses of every background task; a scan was created when it was
-    last updated (the one date the old row kept)."""
-    DuplicateScan = apps.get_model("media", "DuplicateScan")
-    for scan in DuplicateScan.objects.all():
-        status = STATUSES.get(scan.status, scan.status)
-        finished = scan.updated_at if status == "COMPLETED" else None
-        DuplicateScan.objects.filter(pk=scan.pk).update(status=status, created_at=scan.updated_at,
-                                                        finished_at=finished)
-
-
-def scans_back(apps, schema_editor):
-    DuplicateScan = apps.get_model("media", "DuplicateScan")
-    back = {new: old for old, new in STATUSES.items()}
-    for scan in DuplicateScan.objects.all():
-        DuplicateScan.objects.filter(pk=scan.pk).update(status=back.get(scan.status, "done"))
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -105,5 +84,4 @@ class Migration(migrations.Migration):
             name='status',
             field=models.CharField(choices=[('INIT', 'Waiting for a file'), ('QUEUED', 'Queued'), ('VALIDATING', 'Validating'), ('VALIDATED', 'Checked, waiting to apply'), ('RUNNING', 'Running'), ('COMPLETED', 'Completed'), ('COMPLETED_WITH_ERRORS', 'Completed with errors'), ('FAILED', 'Failed'), ('CANCELLED', 'Cancelled')], default='QUEUED', max_length=24),
         ),
-        migrations.RunPython(scans_in_task_shape, scans_back),
     ]
