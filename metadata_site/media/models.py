@@ -51,7 +51,11 @@ class Embedding(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["item", "field"], name="embedding_unique_item_field")]
-        indexes = [models.Index(fields=["workspace", "field", "item"], name="embedding_scan")]
+        indexes = [
+            models.Index(fields=["workspace", "field", "item"], name="embedding_scan"),
+            # the vectors written since an index was built (scored exactly next to the index's answer)
+            models.Index(fields=["workspace", "field", "updated_at"], name="embedding_fresh"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.field}: {len(self.vector) // 4}-d vector"

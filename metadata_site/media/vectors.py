@@ -99,24 +99,35 @@ def _matrix(vectors: list[bytes], dimension: int) -> tuple[np.ndarray, np.ndarra
     return np.frombuffer(data, dtype="<f4").reshape(-1, dimension), keep
 
 
+def _candidate_ids(workspace, field: Field, candidates: models.QuerySet | None, batch: int):
+    """The candidates' ids in keyset batches (id order), or, without candidates, the ids of the field's vectors.
+    Two plain queries a batch (the explorer's own keyset page, then the vectors by id) rather than one join, so
+    the plan never depends on the planner's guess of how many items the filter keeps."""
+    rows = candidates if candidates is not None else _rows(workspace, field, None)
+    key = "pk" if candidates is not None else "item_id"
+    last = 0
+    while True:
+        ids = list(rows.filter(**{f"{key}__gt": last}).order_by(key).values_list(key, flat=True)[:batch])
+        if ids:
+            yield ids
+        if len(ids) < batch:
+            return
+        last = ids[-1]
+
+
 def exact_nearest(
     *, workspace, field: Field, query: np.ndarray, k: int, candidates: models.QuerySet | None
 ) -> list[tuple[float, int]]:
     """[(distance, item id)] of the k candidates nearest to `query`, nearest first (ties by id)."""
     heap: list[tuple[float, int]] = []
-    rows = _rows(workspace, field, candidates)
-    last = 0
-    while True:
-        chunk = list(rows.filter(item_id__gt=last).order_by("item_id").values_list("item_id", "vector")[:SEARCH_BATCH])
+    for ids in _candidate_ids(workspace, field, candidates, SEARCH_BATCH):
+        chunk = list(_rows(workspace, field, None).filter(item_id__in=ids).values_list("item_id", "vector"))
         if not chunk:
-            break
-        ids = np.fromiter((pk for pk, _ in chunk), dtype=np.int64, count=len(chunk))
+            continue
+        pks = np.fromiter((pk for pk, _ in chunk), dtype=np.int64, count=len(chunk))
         matrix, keep = _matrix([v for _, v in chunk], field.dimension)
         if len(matrix):
-            _top(heap, ids[keep], distances(matrix, query, field.distance), k)
-        if len(chunk) < SEARCH_BATCH:
-            break
-        last = chunk[-1][0]
+            _top(heap, pks[keep], distances(matrix, query, field.distance), k)
     return sorted((-d, -pk) for d, pk in heap)
 
 
@@ -185,10 +196,12 @@ def approximate_nearest(
             return None  # the filter keeps few of the neighbours: scan the candidates instead
         count *= GROWTH
     # Vectors written since the build are not (or not rightly) in the index: score them exactly.
-    fresh = _rows(workspace, field, candidates).filter(updated_at__gte=row.built_at)
-    fresh_ids = list(fresh.values_list("item_id", flat=True)[: SEARCH_BATCH * 4 + 1])
-    if len(fresh_ids) > SEARCH_BATCH * 4:
-        return None  # the index is far behind: the exact scan is both right and not much slower
+    fresh = _rows(workspace, field, None).filter(updated_at__gte=row.built_at)
+    fresh_ids = list(fresh.values_list("item_id", flat=True)[: SEARCH_BATCH + 1])
+    if len(fresh_ids) > SEARCH_BATCH:
+        return None  # the index is far behind (its rebuild is queued): the exact scan is right
+    if fresh_ids:
+        fresh_ids = list(candidates.filter(pk__in=fresh_ids).values_list("pk", flat=True))
     for d, pk in _rescored(workspace, field, query, list(dict.fromkeys(hits[: k * 2] + fresh_ids))):
         found[pk] = d
     return sorted((d, pk) for pk, d in found.items())[:k]
@@ -265,7 +278,8 @@ def index_build(*, workspace_id: int, field: str, progress=None) -> VectorIndex 
     if spec is None:
         rows.delete()
         return None
-    started, dirty_before = timezone.now(), (rows.values_list("dirty", flat=True).first() or 0)
+    VectorIndex.objects.get_or_create(workspace_id=workspace_id, field=field)
+    started, dirty_before = timezone.now(), rows.values_list("dirty", flat=True).first()
     rows.update(state=VectorIndex.State.RUNNING, progress=0)
     index = Index(ndim=spec.dimension, metric=_METRICS[spec.distance], dtype="f32", connectivity=CONNECTIVITY,
                   expansion_add=EXPANSION_ADD, expansion_search=EXPANSION_SEARCH)
