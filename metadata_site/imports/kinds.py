@@ -27,6 +27,7 @@ from django.db.models.functions import Cast
 
 from metadata_site.items.models import ChangeSet, Item, ItemKind
 from metadata_site.items.services import (
+    MODE_MERGE,
     STATUS_CHANGED,
     STATUS_FAILED,
     NewItem,
@@ -72,6 +73,14 @@ ROW_NO_URL = "The {what} has no objectUrl."
 ROW_BAD_URL = "The objectUrl {value!r} is not an http or https URL."
 ROW_FRAMES_NOT_A_LIST = "images must be a list of frames."
 ROW_FRAME = "Frame {position}: {reason}"
+# A video's per-frame metadata in the Encord shape: clientMetadata {"$frames": {"<frame>": {...}}} (custom
+# embeddings of sampled frames or keyframes, and their metadata).
+FRAMES_KEY = "$frames"
+ROW_FRAMES_NOT_AN_OBJECT = "clientMetadata.$frames must be an object of frame numbers to metadata objects, got {found}."
+ROW_FRAMES_NOT_VIDEO = "clientMetadata.$frames is for videos only."
+ROW_FRAMES_BAD_FRAME = "clientMetadata.$frames: {key!r} is not a frame number (a whole number, 0 or more)."
+ROW_FRAMES_NOT_METADATA = "clientMetadata.$frames[{key!r}] must be a metadata object, got {found}."
+ROW_FRAMES_METADATA = "clientMetadata.$frames[{frame}]: {reason}"
 ROW_TITLE_TOO_LONG = "The title is longer than 500 characters."
 ROW_KIND_MISMATCH = "An item titled {value!r} already exists in the folder as a {found}, not a {expected}."
 ROW_BAD_TEXT = "{key}: {problem}"
@@ -169,6 +178,22 @@ def _cell(spec: FieldSpec, text: str) -> Any:
         case FieldType.ENUM if spec.is_multi:
             return [part.strip() for part in text.split("|") if part.strip()]
     return text
+
+
+def _frames_metadata(raw: Any) -> dict[int, dict] | str:
+    """A video's `$frames` (Encord: per-frame custom metadata and embeddings) as {frame number: metadata}, or the
+    reason it is refused."""
+    if not isinstance(raw, dict):
+        return ROW_FRAMES_NOT_AN_OBJECT.format(found=json_type_name(raw))
+    frames: dict[int, dict] = {}
+    for key, value in raw.items():
+        text = str(key).strip()
+        if not text.isascii() or not text.isdigit():
+            return ROW_FRAMES_BAD_FRAME.format(key=text[:40])
+        if not isinstance(value, dict):
+            return ROW_FRAMES_NOT_METADATA.format(key=text[:40], found=json_type_name(value))
+        frames[int(text)] = value
+    return frames
 
 
 def clean_video_config(raw: Any) -> dict | str:
@@ -655,6 +680,7 @@ class _Spec:
     frames: list["_Spec"] = field(default_factory=list)
     frame_index: int | None = None
     config: dict | None = None  # a video's validated import config (None: none given)
+    frame_metadata: dict[int, dict] = field(default_factory=dict)  # a video's `$frames`, by frame number
 
 
 class DataImport(Kind):
@@ -721,12 +747,25 @@ class DataImport(Kind):
             return ROW_METADATA_NOT_AN_OBJECT.format(found=json_type_name(metadata))
         if kind == ItemKind.VIDEO and "keyframes" in record:
             metadata = {**metadata, "keyframes": record["keyframes"]}
+        frame_metadata: dict[int, dict] = {}
+        if FRAMES_KEY in metadata:
+            if kind != ItemKind.VIDEO:
+                return ROW_FRAMES_NOT_VIDEO
+            found = _frames_metadata(metadata[FRAMES_KEY])
+            if isinstance(found, str):
+                return found
+            frame_metadata = found
+            metadata = {k: v for k, v in metadata.items() if k != FRAMES_KEY}
+            keyframes = metadata.get("keyframes", [])
+            if isinstance(keyframes, list):  # a frame with metadata is a frame of interest (else: validation says)
+                metadata["keyframes"] = keyframes + sorted(n for n in frame_metadata if n not in keyframes)
         config = None
         if "config" in record:
             config = clean_video_config(record["config"])
             if isinstance(config, str):
                 return config
-        return _Spec(index, kind, str(title), str(url), metadata, frame_index=frame_index, config=config)
+        return _Spec(index, kind, str(title), str(url), metadata, frame_index=frame_index, config=config,
+                     frame_metadata=frame_metadata)
 
     def _spec(self, row: Row) -> _Spec | str:
         if self.is_csv:
@@ -763,6 +802,11 @@ class DataImport(Kind):
             if errors:
                 return ROW_FRAME.format(position=frame.frame_index, reason=_reason(errors))
             frame.metadata = normalised
+        for n, metadata in spec.frame_metadata.items():
+            normalised, errors = validate_metadata(self.schema, metadata, partial=False, item_kind=ItemKind.FRAME)
+            if errors:
+                return ROW_FRAMES_METADATA.format(frame=n, reason=_reason(errors))
+            spec.frame_metadata[n] = normalised
         return None
 
     def prepare(self, rows: list[Row], *, write: bool) -> Prepared:
@@ -927,6 +971,25 @@ class DataImport(Kind):
             outcome.unchanged += len(old) - len(changed_rows & {s.index for s in old})
         if videos:
             self._video_configs(videos)
+        self._frames_metadata([(existing[s.title][0][0], s.frame_metadata) for s in specs if s.frame_metadata],
+                              change_set=change_set)
+
+    def _frames_metadata(self, videos: list[tuple[int, dict[int, dict]]], *, change_set: ChangeSet | None) -> None:
+        """Write the videos' `$frames` metadata (merged) to their frame items, which exist by now: each frame of
+        `$frames` was made a keyframe. Embedding values go to their own table like any metadata write's."""
+        if not videos:
+            return
+        wanted = {pk: frames for pk, frames in videos}
+        updates = {
+            frame_pk: wanted[parent][index]
+            for parent, index, frame_pk in Item.objects.filter(
+                workspace=self.task.workspace, parent_id__in=list(wanted)
+            ).values_list("parent_id", "frame_index", "pk")
+            if index in wanted[parent]
+        }
+        if updates:
+            item_metadata_write(workspace=self.task.workspace, user=self.user, updates=updates, mode=MODE_MERGE,
+                                source="import", change_set=change_set, validated=True)
 
     def _video_configs(self, videos: dict[int, dict | None]) -> None:
         """Store the videos' import configs and create their keyframe items (see `video_keyframes_sync`)."""
