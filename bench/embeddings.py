@@ -9,11 +9,15 @@ The vectors are clustered (--clusters centres, Gaussian noise), as real embeddin
 database is made from scratch in --db (dropped first when it is a PostgreSQL database of that name):
 
     .venv/bin/python bench/embeddings.py --db postgres://postgres@127.0.0.1:5432/ms_embeddings_bench --n 100000
+
+`--reuse` skips the load and the build (the database and the index file of an earlier run), so the peak RSS it
+prints is that of a process that only searches, as a web process does.
 """
 
 import argparse
 import os
 import resource
+import secrets
 import statistics
 import sys
 import tempfile
@@ -26,8 +30,12 @@ DIM = 512
 K = 50
 
 
-def _prepare_db(url: str) -> None:
+def _prepare_db(url: str, *, reuse: bool) -> None:
     os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DEBUG", "false")  # DEBUG keeps every statement (and its megabytes of vectors)
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+    if reuse:
+        return
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "metadata_site.settings")
     if url.startswith("postgres"):
         import psycopg
@@ -46,8 +54,10 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=30)
     parser.add_argument("--clusters", type=int, default=1000)
+    parser.add_argument("--index-dir", default=str(Path(tempfile.gettempdir()) / "bench-vector-indexes"))
+    parser.add_argument("--reuse", action="store_true")
     args = parser.parse_args()
-    _prepare_db(args.db)
+    _prepare_db(args.db, reuse=args.reuse)
     import django
 
     django.setup()
@@ -56,17 +66,18 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from metadata_site.explorer.filters import items_matching, parse_query_string
     from metadata_site.items.services import NewItem, items_create_bulk
     from metadata_site.media import vectors
     from metadata_site.media.models import Embedding
     from metadata_site.projects.models import Folder
     from metadata_site.schemas.models import MetadataSchema
-    from metadata_site.schemas.selectors import schema_current
     from metadata_site.workspaces.models import Workspace
 
+    settings.VECTOR_INDEX_DIR = Path(args.index_dir)
+    if args.reuse:
+        _search(args, Workspace.objects.get(slug="bench"))
+        return
     call_command("migrate", verbosity=0)
-    settings.VECTOR_INDEX_DIR = Path(tempfile.mkdtemp(prefix="vector-indexes-"))
     ws = Workspace.objects.create(name="bench", slug="bench")
     MetadataSchema.objects.create(workspace=ws, version=1, fields=[
         {"name": "clip", "type": "embedding", "dimension": DIM, "distance": "cosine", "options": [], "is_multi": False,
@@ -96,17 +107,33 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # as autovacuum would, after a bulk load
 
+    rss_load = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started = time.perf_counter()
     row = vectors.index_build(workspace_id=ws.pk, field="clip")
     build = time.perf_counter() - started
+    rss_build = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     size = (Path(settings.VECTOR_INDEX_DIR) / row.file_name).stat().st_size
     print(f"index build: {build:.1f} s for {row.size:,} vectors; file {size / 2**20:.0f} MiB "
-          f"({size / 2**20 * 1_000_000 / row.size:.0f} MiB per million vectors)")
+          f"({size / 2**20 * 1_000_000 / row.size:.0f} MiB per million vectors); peak RSS after the load "
+          f"{rss_load:.0f} MB, after the build {rss_build:.0f} MB")
 
-    schema = schema_current(workspace=ws)
-    field = vectors.field_of(schema.embedding("clip"))
+    _search(args, ws)
+
+
+def _search(args, ws) -> None:
+    import numpy as np
+    from django.conf import settings
     from django.http import QueryDict
 
+    from metadata_site.explorer.filters import items_matching, parse_query_string
+    from metadata_site.media import vectors
+    from metadata_site.media.models import Embedding
+    from metadata_site.schemas.selectors import schema_current
+
+    rng = np.random.default_rng(7)
+    pks = list(Embedding.objects.filter(workspace=ws, field="clip").values_list("item_id", flat=True))
+    schema = schema_current(workspace=ws)
+    field = vectors.field_of(schema.embedding("clip"))
     query = parse_query_string(QueryDict("f=weather:eq:Sunny"), schema=schema)
     candidates = items_matching(query, schema=schema, workspace=ws)
     picks = rng.choice(len(pks), size=args.queries, replace=False)

@@ -8,4 +8,5 @@ urlpatterns = [
     path("items/<uuid:uid>/keyframes/<int:n>", views.media_keyframe, name="keyframe"),
     path("duplicates/", views.duplicates, name="duplicates"),
     path("duplicates/refresh", views.duplicates_refresh, name="duplicates-refresh"),
+    path("similar/upload", views.similar_upload, name="similar-upload"),
 ]
