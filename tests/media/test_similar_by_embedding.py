@@ -96,3 +96,15 @@ def test_an_item_without_a_vector_is_a_clear_400(login, owner, workspace):
     resp = login(owner).get(reverse("explorer:explore", args=["acme"]), {"similar_to": str(bare.uid), "by": "emb"})
     assert resp.status_code == 400
     assert lookalike.NO_VECTOR.format(uid=bare.uid, field="emb").replace("'", "&#x27;") in resp.content.decode()
+
+
+def test_the_viewer_steps_through_the_result_in_distance_order(login, owner, workspace):
+    items, matrix = _setup(workspace, owner, n=30)
+    order = [t for t, _ in _reference(items, matrix, 4, 5, "cosine")]
+    by_title = {it.title: it for it in items}
+    resp = login(owner).get(reverse("items:item", args=["acme", by_title[order[1]].uid]),
+                            {"similar_to": str(items[4].uid), "by": "emb", "k": "5", "explore": "1"})
+    assert resp.status_code == 200
+    nav = resp.context["nav"]
+    assert (nav["previous"].title, nav["next"].title) == (order[0], order[2])
+    assert "by=emb" in nav["next_url"]
