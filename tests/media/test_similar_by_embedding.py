@@ -63,7 +63,21 @@ def test_filters_are_kept(login, owner, workspace):
     assert got == _reference(items, matrix, 5, 10, "cosine", keep=lambda it: it.client_metadata["weather"] == "Rain")
 
 
-def test_the_index_answers_with_filters_and_fresh_vectors(settings, tmp_path, login, owner, workspace):
+@pytest.fixture
+def exact_calls(monkeypatch):
+    """How many times the exact scan ran (the real one: this only counts)."""
+    calls = []
+    real = vectors.exact_nearest
+
+    def counted(**kwargs):
+        calls.append(kwargs["k"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(vectors, "exact_nearest", counted)
+    return calls
+
+
+def test_the_index_answers_with_filters_and_fresh_vectors(settings, tmp_path, login, owner, workspace, exact_calls):
     settings.VECTOR_INDEX_DIR = tmp_path
     settings.VECTOR_EXACT_MAX = 0
     items, matrix = _setup(workspace, owner, n=300)
@@ -79,15 +93,40 @@ def test_the_index_answers_with_filters_and_fresh_vectors(settings, tmp_path, lo
     recall = len({t for t, _ in got} & {t for t, _ in expected}) / 20
     assert recall >= 0.9
     assert all(d == dict(expected).get(t, d) for t, d in got)  # exact distances
+    assert exact_calls == []  # the index answered
 
 
-def test_with_the_index_a_filter_keeping_a_third_gives_the_exact_result(settings, tmp_path, login, owner, workspace):
+def test_with_the_index_a_filter_keeping_a_third_gives_the_exact_result(settings, tmp_path, login, owner, workspace,
+                                                                        exact_calls):
     settings.VECTOR_INDEX_DIR = tmp_path
     settings.VECTOR_EXACT_MAX = 0
     items, matrix = _setup(workspace, owner, n=300)
     vectors.index_build(workspace_id=workspace.pk, field="emb")
     got = _explorer(login(owner), similar_to=str(items[0].uid), by="emb", k="50", f="weather:eq:Rain")
     assert got == _reference(items, matrix, 0, 50, "cosine", keep=lambda it: it.client_metadata["weather"] == "Rain")
+    assert exact_calls == []
+
+
+def test_a_filter_keeping_few_of_the_neighbours_falls_back_to_the_exact_scan(settings, tmp_path, login, owner, workspace,
+                                                                             exact_calls):
+    settings.VECTOR_INDEX_DIR = tmp_path
+    settings.VECTOR_EXACT_MAX = 0
+    items, matrix = _setup(workspace, owner, n=300)
+    vectors.index_build(workspace_id=workspace.pk, field="emb")
+    got = _explorer(login(owner), similar_to=str(items[150].uid), by="emb", k="20", f="title:startswith:v00")  # v000 … v009
+    assert got == _reference(items, matrix, 150, 20, "cosine", keep=lambda it: it.title.startswith("v00"))
+    assert len(got) == 10 and exact_calls == [20]
+
+
+def test_without_its_index_file_the_exact_scan_answers(settings, tmp_path, login, owner, workspace, exact_calls):
+    settings.VECTOR_INDEX_DIR = tmp_path
+    settings.VECTOR_EXACT_MAX = 0
+    items, matrix = _setup(workspace, owner, n=40)
+    row = vectors.index_build(workspace_id=workspace.pk, field="emb")
+    (tmp_path / row.file_name).unlink()
+    vectors._loaded.clear()
+    got = _explorer(login(owner), similar_to=str(items[1].uid), by="emb", k="5")
+    assert got == _reference(items, matrix, 1, 5, "cosine") and exact_calls == [5]
 
 
 def test_an_item_without_a_vector_is_a_clear_400(login, owner, workspace):
