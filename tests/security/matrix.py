@@ -130,6 +130,7 @@ MATRIX: dict[str, Entry] = {
     W + "items/<uuid:uid>/keyframes/<int:n>": Entry({"GET": READ, "HEAD": READ}, {"uid": "video.uid", "n": "=0"}),
     W + "duplicates/": Entry({"GET": READ, "HEAD": READ}),
     W + "duplicates/refresh": Entry({"POST": WRITE}),
+    W + "similar/upload": Entry({"POST": READ}),  # find images like an uploaded file (nothing stored)
     W + "items/<uuid:uid>/metadata/": Entry({"POST": WRITE}),
     W + "items/<uuid:uid>/metadata/json/": Entry({"POST": WRITE}),
     W + "items/bulk-edit/": Entry({"POST": WRITE}),
