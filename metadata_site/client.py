@@ -284,6 +284,21 @@ class _Items:
     def get_metadata(self, uid: str) -> dict:
         return self._c.get(self._c.w(f"/items/{uid}/metadata"))
 
+    def similar(self, uid: str, *, k: int = 50, by: str | None = None, filters: Any = None,
+                scope: str | None = None) -> list[dict]:
+        """The `k` items nearest to item `uid` among those matching `filters` (strings or tuples, as `list`), by
+        the embedding field `by` or, without it, the built-in visual descriptor; nearest first, each with its
+        `distance`."""
+        conditions, json_form = _filters(filters)
+        if json_form is not None:
+            raise ValueError("similar() takes filters as strings or (field, op, value) tuples")
+        params: list[tuple[str, Any]] = [("f", c) for c in conditions] + [("similar_to", uid), ("k", k)]
+        if by:
+            params.append(("by", by))
+        if scope:
+            params.append(("scope", scope))
+        return self._c.get(self._c.w("/items"), params=params)["results"]
+
     def update_metadata(self, ids_or_dict: Mapping[str, Mapping] | Iterable[str], metadata: Mapping | None = None,
                         *, mode: str = "merge", batch_size: int = BATCH_SIZE, progress: bool = False) -> dict:
         """Write metadata: ``{uid: metadata}``, or a list of uids that all get `metadata`.
@@ -327,9 +342,15 @@ class _Schema:
         return list(self._c.pages(self._c.w("/schema/versions")))
 
     def declare(self, name: str, type: str, *, options: Iterable[str] | None = None, is_multi: bool = False,
-                description: str = "", unit: str = "") -> dict:
+                description: str = "", unit: str = "", dimension: int | None = None,
+                distance: str | None = None) -> dict:
+        """Declare a field; an ``"embedding"`` field takes a `dimension` (1 to 4,096) and a `distance` (cosine,
+        the default, or euclidean). Its vectors are then written like any metadata value (`items.update_metadata`),
+        as lists of numbers, and stored apart from the JSON document."""
         body = {"name": name, "type": type, "options": list(options or []), "is_multi": is_multi,
                 "description": description, "unit": unit}
+        if type == "embedding":
+            body.update(dimension=dimension, distance=distance or "cosine")
         return self._c.request("POST", self._c.w("/schema/fields"), json=body).json()
 
     def import_(self, fields: list[dict] | dict, *, dry_run: bool = False) -> dict:

@@ -237,6 +237,11 @@ MEDIA_MAX_IMAGE_PIXELS = envint("MEDIA_MAX_IMAGE_PIXELS", str(64_000_000))
 MEDIA_FETCH_URLS = envbool("MEDIA_FETCH_URLS", "true")  # false: items with only a URL are never fetched
 MEDIA_FETCH_ALLOWED_HOSTS = envlist("MEDIA_FETCH_ALLOWED_HOSTS", "")
 MEDIA_FETCH_TIMEOUT = envint("MEDIA_FETCH_TIMEOUT", "20")
+# Look-alikes by an embedding field (metadata_site.media.vectors): where the worker keeps the approximate
+# nearest-neighbour index files (one a workspace's embedding field; a local directory shared by the web processes
+# and the worker), and from how many candidates on "find similar" uses the index instead of an exact scan.
+VECTOR_INDEX_DIR = Path(os.environ.get("VECTOR_INDEX_DIR", BASE_DIR / "var" / "vector-indexes"))
+VECTOR_EXACT_MAX = envint("VECTOR_EXACT_MAX", "20000")
 # On a storage without local files (an S3-compatible bucket), media is served by a redirect to a presigned URL
 # that expires after this many seconds.
 MEDIA_PRESIGNED_SECONDS = envint("MEDIA_PRESIGNED_SECONDS", "300")

@@ -32,6 +32,12 @@ def _no_media_fetching(settings):
 
 
 @pytest.fixture(autouse=True)
+def _vector_indexes_in_tmp(settings, tmp_path_factory):
+    """The worker's nearest-neighbour index files (embedding fields) go to a temporary directory."""
+    settings.VECTOR_INDEX_DIR = tmp_path_factory.getbasetemp() / "vector-indexes"
+
+
+@pytest.fixture(autouse=True)
 def _tasks_run_immediately(settings):
     """Background tasks run synchronously in tests, unless a test asks for the real backend."""
     settings.TASKS = {

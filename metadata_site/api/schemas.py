@@ -228,6 +228,8 @@ class FieldOut(Schema):
     is_multi: bool = False
     description: str = ""
     unit: str = ""
+    dimension: int | None = None  # embedding fields only
+    distance: str | None = None  # embedding fields only: cosine | euclidean
 
 
 class SchemaOut(Schema):
@@ -268,6 +270,8 @@ class FieldIn(Schema):
     field_name: str | None = None
     field_type: str | None = None
     enum_options: list[str] | None = None
+    dimension: int | None = None  # type "embedding": the vectors' length, 1 to 4,096
+    distance: str | None = None  # type "embedding": cosine (the default) or euclidean
 
 
 class SchemaImportIn(Schema):

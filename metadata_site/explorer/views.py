@@ -31,7 +31,7 @@ GRID_FIELDS = 2
 TABLE_COLUMNS = 6
 
 
-SIMILAR_PARAMS = ("similar_to", "k")
+SIMILAR_PARAMS = ("similar_to", "k", "by")
 
 
 def _view_params(request: HttpRequest, *, similar: bool = True) -> list[tuple[str, str]]:

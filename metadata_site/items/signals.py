@@ -15,3 +15,8 @@ media_pending = Signal()
 # that made the change can put back what is not item metadata (a rename's field and saved filters). A receiver
 # refuses the undo by raising ChangeSetError. Arguments: change_set (ChangeSet, locked), user.
 change_set_undoing = Signal()
+
+# Sent after the transaction that stored or removed embedding vectors committed (`items.embeddings`), so the
+# media app can bring the fields' nearest-neighbour indexes up to date. Arguments: workspace_id (int),
+# counts (dict[str, int]: vectors written or removed, by field).
+embeddings_written = Signal()

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from metadata_site.collections.selectors import collection_tags_for_items
 from metadata_site.media import tickets
-from metadata_site.media.selectors import item_keyframes, item_original_url, item_thumbnail_url
+from metadata_site.media.selectors import item_embeddings, item_keyframes, item_original_url, item_thumbnail_url
 from metadata_site.media.views import serve_thumbnail
 from metadata_site.projects.models import Folder
 from metadata_site.schemas.fields import Schema
@@ -205,6 +205,7 @@ def item_detail(request: HttpRequest, slug: str, uid) -> HttpResponse:
     ctx["datasets"] = item.datasets.select_related("project")
     ctx["collections"] = collection_tags_for_items(workspace_id=item.workspace_id, item_ids=[item.pk])[item.pk]
     ctx["media"] = _viewer_media(request, access.workspace, item, ctx["frames"])
+    ctx["embeddings"] = item_embeddings(item=item, schema=ctx["schema"])
     ctx["nav"] = None
     if request.GET.get(VIEWER_MARK):
         try:

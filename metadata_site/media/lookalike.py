@@ -1,4 +1,5 @@
 """Look-alikes from the built-in visual descriptor: "find similar" (exact search) and near-duplicate groups.
+"Find similar" by an embedding field of the schema (``by=<field>``) is answered by `media.vectors`.
 
 - `nearest`: the k items of a (filtered, workspace-scoped) queryset nearest to a query item, by
   `descriptor.distance`. Exact search: the candidates' descriptors are read in keyset batches of
@@ -13,6 +14,7 @@
 from __future__ import annotations
 
 import heapq
+import struct
 from dataclasses import dataclass
 
 from django.db import models, transaction
@@ -23,7 +25,8 @@ from metadata_site.items.models import Item
 from metadata_site.lib.background import queue_work
 from metadata_site.lib.taskmodel import TaskStatus
 
-from .descriptor import distance, to_unsigned, unpack_colour
+from . import vectors
+from .descriptor import distance, to_signed, to_unsigned, unpack_colour
 from .models import DuplicateScan
 
 DEFAULT_K = 50
@@ -37,6 +40,11 @@ GROUP_ITEMS_SHOWN = 24  # items shown per group
 
 BAD_K = "k: {value!r} is not a whole number from 1 to {max}"
 BAD_SIMILAR_TO = "similar_to: {value!r} is not an item id"
+IMAGE_PREFIX = "image:"  # similar_to=image:<hash>.<histogram>: an uploaded picture's descriptor (never stored)
+BAD_SIMILAR_IMAGE = "similar_to: {value!r} is not the descriptor of an uploaded image"
+IMAGE_NOT_BY = "by: an uploaded image is compared by the built-in visual descriptor only"
+BAD_BY = "by: {value!r} is not an embedding field of the schema (leave it out for the built-in visual descriptor)"
+NO_VECTOR = "similar_to: the item {uid} has no {field!r} vector"
 NO_DESCRIPTOR = "similar_to: the item {uid} has no visual descriptor yet (it is not an image, or its media is not ready)"
 
 
@@ -44,28 +52,94 @@ NO_DESCRIPTOR = "similar_to: the item {uid} has no visual descriptor yet (it is 
 class Similar:
     uid: str
     k: int
+    by: str = ""  # an embedding field's name; "" for the built-in descriptor
+    image: tuple[int, bytes] | None = None  # an uploaded picture's (phash, colour) instead of an item
+
+
+@dataclass(frozen=True)
+class UploadedQuery:
+    """An uploaded picture as a query: its descriptor, carried in the URL (`image_param`), never stored."""
+
+    uid: str  # the similar_to value, so the page's links and forms keep it
+    phash: int
+    colour: bytes
+    title: str = "the uploaded image"
+
+
+def image_param(phash: int, colour: bytes) -> str:
+    """The `similar_to` value of an uploaded picture: its hash (16 hex digits) and its histogram's bin counts (of
+    the 256 pixels of the 16×16 reduction) as 64 little-endian uint16, base64url: 193 characters."""
+    import base64
+
+    counts = struct.pack("<64H", *(round(c * 256) for c in unpack_colour(colour)))
+    return f"{IMAGE_PREFIX}{to_unsigned(phash):016x}.{base64.urlsafe_b64encode(counts).decode().rstrip('=')}"
+
+
+def _parse_image(raw: str) -> tuple[int, bytes]:
+    import base64
+    import binascii
+
+    try:
+        digits, counts_text = raw[len(IMAGE_PREFIX):].split(".", 1)
+        if len(digits) != 16:
+            raise ValueError(digits)
+        counts = struct.unpack("<64H", base64.urlsafe_b64decode(counts_text + "=" * (-len(counts_text) % 4)))
+        if sum(counts) != 256:
+            raise ValueError(counts_text)
+        return to_signed(int(digits, 16)), struct.pack("<64f", *(c / 256 for c in counts))
+    except (ValueError, struct.error, binascii.Error):
+        raise FilterError(BAD_SIMILAR_IMAGE.format(value=raw[:100]), param="similar_to") from None
 
 
 def parse_similar(params) -> Similar | None:
-    """`similar_to=<uid>` and `k` from a query string, or None when there is no `similar_to`; FilterError if bad."""
+    """`similar_to=<uid>`, `k` and `by` from a query string, or None when there is no `similar_to`; FilterError if
+    bad (`by` is checked against the schema by `query_item`)."""
     import uuid
 
     raw = (params.get("similar_to") or "").strip()
     if not raw:
         return None
-    try:
-        uid = str(uuid.UUID(raw))
-    except ValueError:
-        raise FilterError(BAD_SIMILAR_TO.format(value=raw[:100]), param="similar_to") from None
+    image = None
+    if raw.startswith(IMAGE_PREFIX):
+        image, uid = _parse_image(raw), raw
+    else:
+        try:
+            uid = str(uuid.UUID(raw))
+        except ValueError:
+            raise FilterError(BAD_SIMILAR_TO.format(value=raw[:100]), param="similar_to") from None
     raw_k = params.get("k") or str(DEFAULT_K)
     if not raw_k.isdigit() or not 1 <= int(raw_k) <= MAX_K:
         raise FilterError(BAD_K.format(value=raw_k[:20], max=MAX_K), param="k")
-    return Similar(uid=uid, k=int(raw_k))
+    by = (params.get("by") or "").strip()
+    if image is not None and by:
+        raise FilterError(IMAGE_NOT_BY, param="by")
+    return Similar(uid=uid, k=int(raw_k), by=by, image=image)
 
 
-def query_item(similar: Similar, *, workspace) -> Item:
+def _embedding_field(similar: Similar, *, workspace):
+    from metadata_site.schemas.selectors import schema_current
+
+    spec = schema_current(workspace=workspace).embedding(similar.by)
+    if spec is None:
+        raise FilterError(BAD_BY.format(value=similar.by[:100]), param="by")
+    return vectors.field_of(spec)
+
+
+def query_item(similar: Similar, *, workspace) -> Item | UploadedQuery:
     """The query item, in `workspace` only (Item.DoesNotExist otherwise, a 404 for the caller); FilterError when
-    it has no descriptor."""
+    it has no descriptor (or, with `by`, no vector of that field, or `by` names no embedding field). With `by`,
+    the item carries its vector as `.query_vector` and the field as `.query_field`. An uploaded picture's
+    descriptor (`similar.image`) gives an UploadedQuery."""
+    if similar.image is not None:
+        return UploadedQuery(uid=similar.uid, phash=similar.image[0], colour=similar.image[1])
+    if similar.by:
+        field = _embedding_field(similar, workspace=workspace)
+        item = Item.objects.get(workspace=workspace, uid=similar.uid)
+        item.query_field = field
+        item.query_vector = vectors.query_vector(workspace=workspace, field=field, item=item)
+        if item.query_vector is None:
+            raise FilterError(NO_VECTOR.format(uid=item.uid, field=field.name), param="similar_to")
+        return item
     item = Item.objects.get(workspace=workspace, uid=similar.uid)
     if item.phash is None or item.colour is None:
         raise FilterError(NO_DESCRIPTOR.format(uid=item.uid), param="similar_to")
@@ -83,9 +157,21 @@ def _keyset_rows(rows: models.QuerySet, fields: tuple[str, ...], *, batch: int):
         last = chunk[-1][0]
 
 
-def nearest(candidates: models.QuerySet, *, query: Item, k: int) -> list[Item]:
+def nearest(candidates: models.QuerySet, *, query, k: int) -> list[Item]:
     """The k items of `candidates` nearest to `query`, nearest first (ties by id), each with `.distance`.
-    `candidates` must already be scoped to the query's workspace (the explorer's filtered queryset)."""
+    `candidates` must already be scoped to the query's workspace (the explorer's filtered queryset). `query` is
+    what `query_item` returns (with `by`: scored by its vector), or any object with `phash` and `colour` (an
+    uploaded picture's descriptor)."""
+    if getattr(query, "query_field", None) is not None:
+        ranked = vectors.nearest_by_vector(candidates, workspace=query.workspace_id, field=query.query_field,
+                                           query=query.query_vector, k=k)
+        by_pk = Item.objects.in_bulk([pk for _, pk in ranked])
+        found = []
+        for d, pk in ranked:
+            if pk in by_pk:
+                by_pk[pk].distance = round(d, 4)
+                found.append(by_pk[pk])
+        return found
     q_hash, q_colour = query.phash, unpack_colour(query.colour)
     heap: list[tuple[float, int]] = []  # (-distance, -id): the worst kept item on top
     rows = candidates.filter(phash__isnull=False, colour__isnull=False)

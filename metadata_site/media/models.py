@@ -66,3 +66,56 @@ class MediaBatch(BackgroundTask):
 
     def counters(self) -> list[tuple[str, str, int]]:
         return [("count-ready", "Ready", self.ready), ("count-unreadable", "Unreadable", self.unreadable)]
+
+
+class Embedding(models.Model):
+    """One item's vector for one embedding field of the schema: `dimension` little-endian float32 (2 KB for 512
+    dimensions), never in the item's JSON document. Written by the metadata write services
+    (`items.services`), read by "find similar" (`media.vectors`)."""
+
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey("items.Item", on_delete=models.CASCADE, related_name="embeddings")
+    field = models.CharField(max_length=100)
+    vector = models.BinaryField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["item", "field"], name="embedding_unique_item_field")]
+        indexes = [
+            models.Index(fields=["workspace", "field", "item"], name="embedding_scan"),
+            # the vectors written since an index was built (scored exactly next to the index's answer)
+            models.Index(fields=["workspace", "field", "updated_at"], name="embedding_fresh"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {len(self.vector) // 4}-d vector"
+
+
+class VectorIndex(models.Model):
+    """The approximate nearest-neighbour index (usearch) of one embedding field of a workspace: built and kept up
+    to date by the worker (`media.vectors.vector_index_build`), stored as a file under `VECTOR_INDEX_DIR`, one row
+    a (workspace, field), polled while it builds. `dirty` counts the vectors written since the last build."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    field = models.CharField(max_length=100)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    size = models.PositiveIntegerField(default=0)  # vectors in the built file
+    dimension = models.PositiveIntegerField(default=0)
+    metric = models.CharField(max_length=10, blank=True)
+    file_name = models.CharField(max_length=200, blank=True)  # relative to VECTOR_INDEX_DIR
+    built_at = models.DateTimeField(null=True, blank=True)
+    dirty = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "field"], name="vectorindex_unique_field")]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.state} ({self.size} vectors)"

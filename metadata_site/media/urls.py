@@ -10,4 +10,5 @@ urlpatterns = [
     path("duplicates/refresh", views.duplicates_refresh, name="duplicates-refresh"),
     path("duplicates/collect", views.duplicates_collect, name="duplicates-collect"),
     path("duplicates/out-of-dataset", views.duplicates_out_of_dataset, name="duplicates-out-of-dataset"),
+    path("similar/upload", views.similar_upload, name="similar-upload"),
 ]

@@ -97,6 +97,15 @@ def duplicates_refresh(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("media:duplicates", slug=slug)
 
 
+SIMILAR_UPLOAD_MAX_BYTES = 20 * 1024 * 1024
+UPLOAD_MISSING = "Choose an image file to find images like it."
+UPLOAD_TOO_LARGE = "The image is {size:,} bytes; at most {limit:,} bytes can be used to find similar images."
+UPLOAD_NOT_AN_IMAGE = "This file cannot be used: {reason}. Choose a JPEG, PNG, WebP, GIF, BMP or TIFF image."
+UPLOAD_VIDEO = "a video ({content_type}) is not accepted here"
+UPLOAD_UNREADABLE = "The image could not be read: {reason}."
+_STATE_DROPPED = ("similar_to", "k", "by", "after", "select", "explore")
+
+
 def _form_errors(form) -> str:
     return " ".join(f"{form.fields[k].label if k in form.fields else k}: {' '.join(v)}" for k, v in form.errors.items())
 
@@ -138,3 +147,46 @@ def duplicates_out_of_dataset(request: HttpRequest, slug: str) -> HttpResponse:
     messages.success(request, f"{removed} near-duplicate{'s' if removed != 1 else ''} taken out of “{dataset.name}” "
                               "(one item of each group kept).")
     return redirect("media:duplicates", slug=slug)
+
+
+@login_required
+@require_POST
+def similar_upload(request: HttpRequest, slug: str) -> HttpResponse:
+    """"Find images like this file": the uploaded picture's built-in descriptor, computed here from its bytes
+    (bounded size, sniffed, the decompression-bomb guard of `decode`) and never stored, becomes the explorer's
+    `similar_to=image:…`, its filters (``state``, the explorer's query string) kept. A bad file goes back to the
+    explorer with the reason."""
+    from io import BytesIO
+    from urllib.parse import urlencode
+
+    from django.http import QueryDict
+    from django.urls import reverse
+
+    from . import decode, sniff
+
+    get_access(request.user, slug)
+    state = QueryDict(request.POST.get("state", "")[:8000])
+    pairs = [(key, value) for key, values in state.lists() if key not in _STATE_DROPPED for value in values]
+    explorer = reverse("explorer:explore", args=[slug])
+    upload = request.FILES.get("image")
+    problem = None
+    if upload is None or not upload.size:
+        problem = UPLOAD_MISSING
+    elif upload.size > SIMILAR_UPLOAD_MAX_BYTES:
+        problem = UPLOAD_TOO_LARGE.format(size=upload.size, limit=SIMILAR_UPLOAD_MAX_BYTES)
+    else:
+        data = upload.read(SIMILAR_UPLOAD_MAX_BYTES + 1)
+        try:
+            content_type = sniff.sniff(data[: sniff.HEAD_BYTES])
+            if content_type not in sniff.IMAGE_TYPES:
+                raise sniff.NotAccepted(UPLOAD_VIDEO.format(content_type=content_type))
+            found = decode.read_image(BytesIO(data))
+        except sniff.NotAccepted as exc:
+            problem = UPLOAD_NOT_AN_IMAGE.format(reason=exc.message)
+        except decode.Unreadable as exc:
+            problem = UPLOAD_UNREADABLE.format(reason=exc.message)
+    if problem is not None:
+        messages.error(request, problem)
+        return redirect(f"{explorer}?{urlencode(pairs)}")
+    pairs += [("similar_to", lookalike.image_param(found.phash, found.colour)), ("k", str(lookalike.DEFAULT_K))]
+    return redirect(f"{explorer}?{urlencode(pairs)}")

@@ -10,14 +10,15 @@ from typing import Any
 
 from metadata_site.lib.errors import MessageError
 
-from .fields import FieldSpec, FieldType
-from .validation import RESERVED_NAMES, text_problem
+from .fields import Distance, FieldSpec, FieldType
+from .validation import RESERVED_NAMES, printable, text_problem
 
 ENUM_OPTION_MAX_LENGTH = 20
 ENUM_MAX_OPTIONS = 256
 FIELD_NAME_MAX_LENGTH = 100
 DESCRIPTION_MAX_LENGTH = 1000
 UNIT_MAX_LENGTH = 40
+EMBEDDING_MAX_DIMENSION = 4096
 
 # --- declaration messages (tests check these) ----------------------------------------------------------
 FIELD_NOT_AN_OBJECT = "A field declaration must be a JSON object."
@@ -29,7 +30,12 @@ FIELD_NAME_CHARACTERS = (
 FIELD_NAME_DOLLAR = "The field name {name!r} must not start with '$'."
 FIELD_NAME_RESERVED = "The field name {name!r} is reserved."
 FIELD_NAME_DUPLICATE = "The field {name!r} is declared more than once."
-FIELD_TYPE_UNKNOWN = "Unknown field type {type!r}: use one of string, float, integer, boolean, datetime, enum, link."
+FIELD_TYPE_UNKNOWN = (
+    "Unknown field type {type!r}: use one of string, float, integer, boolean, datetime, enum, link, embedding."
+)
+FIELD_DIMENSION = "An embedding field needs a dimension: a whole number from 1 to 4,096, got {value!r}."
+FIELD_DISTANCE = "An embedding field's distance is cosine or euclidean, got {value!r}."
+FIELD_DIMENSION_NOT_EMBEDDING = "Only embedding fields have a dimension and a distance."
 FIELD_OPTIONS_MISSING = "An enum field needs at least one option."
 FIELD_OPTIONS_NOT_A_LIST = "The options must be a list of strings."
 FIELD_OPTION_TOO_LONG = "The option {option!r} is longer than 20 characters."
@@ -113,6 +119,7 @@ def clean_field_declaration(data: Any) -> FieldSpec:
         if is_multi:
             raise FieldDeclarationError(FIELD_MULTI_NOT_ENUM)
         options = ()
+    dimension, distance = _clean_embedding_shape(field_type, data)
     description = str(data.get("description") or "").strip()
     if len(description) > DESCRIPTION_MAX_LENGTH:
         raise FieldDeclarationError(FIELD_DESCRIPTION_TOO_LONG)
@@ -122,5 +129,24 @@ def clean_field_declaration(data: Any) -> FieldSpec:
     _check_declaration_text(description)
     _check_declaration_text(unit)
     return FieldSpec(
-        name=name, type=field_type, options=options, is_multi=is_multi, description=description, unit=unit
+        name=name, type=field_type, options=options, is_multi=is_multi, description=description, unit=unit,
+        dimension=dimension, distance=distance,
     )
+
+
+def _clean_embedding_shape(field_type: FieldType, data: Mapping) -> tuple[int, str]:
+    """(dimension, distance) of an embedding declaration (distance defaults to cosine); (0, "") otherwise."""
+    raw_dimension, raw_distance = data.get("dimension"), data.get("distance")
+    if field_type != FieldType.EMBEDDING:
+        if raw_dimension is not None or raw_distance is not None:
+            raise FieldDeclarationError(FIELD_DIMENSION_NOT_EMBEDDING)
+        return 0, ""
+    if (
+        isinstance(raw_dimension, bool) or not isinstance(raw_dimension, int | float)
+        or int(raw_dimension) != raw_dimension or not 1 <= raw_dimension <= EMBEDDING_MAX_DIMENSION
+    ):
+        raise FieldDeclarationError(FIELD_DIMENSION.format(value=printable(raw_dimension)))
+    distance = str(raw_distance if raw_distance is not None else Distance.COSINE).strip().lower()
+    if distance not in tuple(Distance):
+        raise FieldDeclarationError(FIELD_DISTANCE.format(value=printable(raw_distance)))
+    return int(raw_dimension), distance

@@ -54,12 +54,12 @@ SCHEMA_FIELD_KEY_HINT = " (did you mean {guess!r}?)"
 # The keys of a field declaration in a schema document: ours (what `schema_document` writes), and Visual
 # Layer's. Any other key is refused rather than ignored (a "multi": true that was silently dropped made a
 # multi enum single).
-DECLARATION_KEYS = ("name", "type", "options", "is_multi", "description", "unit")
+DECLARATION_KEYS = ("name", "type", "options", "is_multi", "description", "unit", "dimension", "distance")
 VISUAL_LAYER_KEYS = ("field_name", "field_type", "enum_options")
 
 CONVERSION_SAMPLE_SIZE = 100
 CONVERSION_BATCH_SIZE = 5000
-_SHAPE_ATTRS = ("type", "options", "is_multi")
+_SHAPE_ATTRS = ("type", "options", "is_multi", "dimension", "distance")
 
 
 class SchemaError(MessageError):
@@ -156,7 +156,7 @@ def _unknown_key_message(key: Any) -> str:
 def schema_document(schema: Schema) -> dict:
     """The schema as the document `schema_document_fields` and `schema_import` read back: importing it
     unchanged changes nothing."""
-    return {"fields": [spec.to_dict() for spec in schema]}
+    return {"fields": [spec.to_dict() for spec in schema.all_fields()]}
 
 
 def schema_document_fields(text: str) -> list[Any]:
@@ -224,7 +224,7 @@ def _diff(*, workspace: Workspace, current: Schema, specs: list[FieldSpec]) -> S
     diff = SchemaDiff()
     new_names = {s.name for s in specs}
     for spec in specs:
-        before = current.get(spec.name)
+        before = current.any_field(spec.name)
         if before is None:
             diff.added.append(spec)
             continue
@@ -236,7 +236,7 @@ def _diff(*, workspace: Workspace, current: Schema, specs: list[FieldSpec]) -> S
         if any(a in _SHAPE_ATTRS for a in changes):
             change.conversion = _conversion_report(workspace=workspace, after=spec)
         diff.changed.append(change)
-    diff.dropped = [s for s in current if s.name not in new_names]
+    diff.dropped = [s for s in current.all_fields() if s.name not in new_names]
     return diff
 
 
@@ -286,10 +286,10 @@ def schema_declare_field(*, workspace: Workspace, user, field: dict) -> Metadata
     with transaction.atomic():
         _lock_workspace(workspace)
         current = schema_current(workspace=workspace)
-        if current.get(spec.name) is not None:
+        if current.any_field(spec.name) is not None:
             raise SchemaError(SCHEMA_FIELD_EXISTS.format(name=spec.name))
         return _new_version(
-            workspace=workspace, user=user, specs=[*current, spec], note=f"Declared field {spec.name}"
+            workspace=workspace, user=user, specs=[*current.all_fields(), spec], note=f"Declared field {spec.name}"
         )
 
 
@@ -298,9 +298,9 @@ def schema_drop_field(*, workspace: Workspace, user, name: str) -> MetadataSchem
     with transaction.atomic():
         _lock_workspace(workspace)
         current = schema_current(workspace=workspace)
-        if current.get(name) is None:
+        if current.any_field(name) is None:
             raise SchemaError(SCHEMA_FIELD_UNKNOWN.format(name=name))
-        specs = [s for s in current if s.name != name]
+        specs = [s for s in current.all_fields() if s.name != name]
         return _new_version(workspace=workspace, user=user, specs=specs, note=f"Dropped field {name}")
 
 
@@ -331,7 +331,7 @@ def schema_import(
 
 
 def _keep_description(spec: FieldSpec, declaration: dict, current: Schema) -> FieldSpec:
-    before = current.get(spec.name)
+    before = current.any_field(spec.name)
     if before is None or declaration.get("description") is not None:
         return spec
     return replace(spec, description=before.description)
@@ -344,7 +344,7 @@ def schema_change_field(*, workspace: Workspace, user, name: str, field: dict, d
     otherwise it writes the new version and converts the values that convert, leaving the others as they are.
     """
     current = schema_current(workspace=workspace)
-    if current.get(name) is None:
+    if current.any_field(name) is None:
         raise SchemaError(SCHEMA_FIELD_UNKNOWN.format(name=name))
     declaration = {**field, "name": name}
     declaration.pop("field_name", None)
@@ -352,7 +352,7 @@ def schema_change_field(*, workspace: Workspace, user, name: str, field: dict, d
         spec = clean_field_declaration(declaration)
     except FieldDeclarationError as exc:
         raise SchemaError(exc.message) from None
-    specs = [spec if s.name == name else s for s in current]
+    specs = [spec if s.name == name else s for s in current.all_fields()]
     with transaction.atomic():
         if not dry_run:
             _lock_workspace(workspace)
@@ -421,7 +421,7 @@ def _rename_in_saved_filters(*, workspace: Workspace, old: str, new: str) -> int
 
 
 def _renamed_specs(current: Schema, old: str, new: str) -> list[FieldSpec]:
-    return [replace(spec, name=new) if spec.name == old else spec for spec in current]
+    return [replace(spec, name=new) if spec.name == old else spec for spec in current.all_fields()]
 
 
 def schema_rename_field(*, workspace: Workspace, user, name: str, new_name: str) -> FieldRename:
@@ -440,7 +440,7 @@ def schema_rename_field(*, workspace: Workspace, user, name: str, new_name: str)
             raise SchemaError(SCHEMA_FIELD_UNKNOWN.format(name=name))
         if new_name == name:
             raise SchemaError(SCHEMA_RENAME_SAME)
-        if current.get(new_name) is not None:
+        if current.any_field(new_name) is not None:
             raise SchemaError(SCHEMA_FIELD_EXISTS.format(name=new_name))
         running = FieldRename.objects.filter(workspace=workspace, status=FieldRenameStatus.RUNNING).first()
         if running is not None:

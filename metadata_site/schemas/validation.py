@@ -14,6 +14,9 @@ datetime) is checked and normalised here afterwards, so a value is stored in exa
   without a time (``2024-02-24``, as the Encord documentation writes them) is midnight UTC of that day;
 - enum: one option, or (multi) a list of distinct options in the order given;
 - link: an absolute http/https URL.
+- embedding: a list of exactly `dimension` finite numbers (float32 range), not all zero for a cosine field;
+  normalised to the float32 values. The write services then move it out of the JSON document into its own
+  table (`media.Embedding`), so it never reaches the document or its indexes.
 
 Keys no field declares are kept as they are. ``keyframes`` is reserved: a list of non-negative frame numbers,
 allowed on video items only.
@@ -33,7 +36,7 @@ from metadata_site.lib import strictjson
 from metadata_site.lib.errors import MessageError
 from metadata_site.lib.userinput import to_utc
 
-from .fields import FieldSpec, FieldType, Schema
+from .fields import Distance, FieldSpec, FieldType, Schema
 
 STRING_MAX_LENGTH = 8192
 KEYFRAMES = "keyframes"
@@ -48,6 +51,7 @@ EXPECTED = {
     FieldType.DATETIME: "a date and time with a time zone",
     FieldType.ENUM: "one of the options",
     FieldType.LINK: "an http or https URL",
+    FieldType.EMBEDDING: "a list of numbers",
 }
 EXPECTED_MULTI_ENUM = "a list of options"
 EXPECTED_KEYFRAMES = "a list of frame numbers"
@@ -69,6 +73,11 @@ VALUE_DUPLICATE_OPTION = "The option {option!r} is given more than once."
 VALUE_NOT_A_LINK = "Expected an absolute http or https URL."
 VALUE_KEYFRAMES = "Expected a list of non-negative frame numbers."
 VALUE_KEYFRAMES_NOT_VIDEO = "Keyframes are allowed on video items only."
+VALUE_EMBEDDING_NOT_A_LIST = "Expected a list of {dimension} numbers (an embedding), got {found}."
+VALUE_EMBEDDING_LENGTH = "Expected {dimension} numbers (the field's dimension), got {count}."
+VALUE_EMBEDDING_ELEMENT = "Element {index} of the vector is not a number: {value!r}."
+VALUE_EMBEDDING_NOT_FINITE = "Element {index} of the vector is not a finite number (float32: at most 3.4e38)."
+VALUE_EMBEDDING_ZERO = "A cosine embedding must not be all zeros."
 METADATA_NOT_AN_OBJECT = "Metadata must be a JSON object."
 VALUE_NUL_CHARACTER = "Text must not contain the NUL character (\\u0000)."
 VALUE_LONE_SURROGATE = (
@@ -94,15 +103,15 @@ def text_problem(text: str) -> str | None:
     return None
 
 
-def _printable(value: Any) -> Any:
+def printable(value: Any) -> Any:
     """`value` with every lone surrogate written as its escape (``\\ud800``), so an error that quotes it can
     itself be stored, rendered and encoded."""
     if isinstance(value, str):
         return value if value.isascii() else value.encode("utf-8", "backslashreplace").decode("utf-8")
     if isinstance(value, list | tuple):
-        return [_printable(v) for v in value]
+        return [printable(v) for v in value]
     if isinstance(value, Mapping):
-        return {_printable(str(k)): _printable(v) for k, v in value.items()}
+        return {printable(str(k)): printable(v) for k, v in value.items()}
     return value
 
 
@@ -136,6 +145,9 @@ def field_json_schema(spec: FieldSpec) -> dict:
             return {"type": "string", "enum": list(spec.options)}
         case FieldType.LINK:
             return {"type": "string", "pattern": _LINK_PATTERN}
+        case FieldType.EMBEDDING:
+            return {"type": "array", "items": {"type": "number"}, "minItems": spec.dimension,
+                    "maxItems": spec.dimension}
     raise AssertionError(spec.type)
 
 
@@ -144,7 +156,7 @@ KEYFRAMES_JSON_SCHEMA = {"type": "array", "items": {"type": "integer", "minimum"
 
 def schema_json_schema(schema: Schema) -> dict:
     """The whole schema as one JSON Schema object (undeclared keys allowed)."""
-    properties = {spec.name: field_json_schema(spec) for spec in schema}
+    properties = {spec.name: field_json_schema(spec) for spec in schema.all_fields()}
     properties[KEYFRAMES] = KEYFRAMES_JSON_SCHEMA
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -398,6 +410,8 @@ def _normalise(spec: FieldSpec, value: Any) -> Any:
 
 def validate_value(spec: FieldSpec, value: Any) -> Any:
     """The normalised form of `value` for the field `spec`; raises FieldValueError with the reason."""
+    if spec.is_embedding:
+        return validate_embedding(spec, value)
     return _field_validator(spec).check(value)
 
 
@@ -456,12 +470,20 @@ def validate_metadata(
     normalised: dict = {}
     errors: list[dict] = []
     validators = _schema_validators(schema)
+    embeddings = _schema_embeddings(schema)
     for key, value in metadata.items():
         if type(key) is not str:
             key = str(key)
         if value is None:
             if partial:
                 normalised[key] = None
+            continue
+        if embeddings and key in embeddings:
+            try:
+                normalised[key] = validate_embedding(embeddings[key], value)
+            except FieldValueError as exc:
+                errors.append({"key": key, "msg": exc.message, "expected": EXPECTED[FieldType.EMBEDDING],
+                               "value": _embedding_excerpt(value)})
             continue
         validator = validators.get(key)
         if validator is not None:
@@ -482,10 +504,66 @@ def validate_metadata(
                 normalised[key] = validator.check_slow(value)
         except FieldValueError as exc:
             errors.append({
-                "key": _printable(key), "msg": exc.message, "expected": expected_text(spec, key),
-                "value": _printable(value),
+                "key": printable(key), "msg": exc.message, "expected": expected_text(spec, key),
+                "value": printable(value),
             })
     return normalised, errors
+
+
+def _schema_embeddings(schema: Schema) -> dict[str, FieldSpec]:
+    cached = schema.__dict__.get("_embeddings")
+    if cached is None:
+        cached = schema.embeddings
+        object.__setattr__(schema, "_embeddings", cached)
+    return cached
+
+
+_FLOAT32_MAX = 3.4028234663852886e38
+
+
+def validate_embedding(spec: FieldSpec, value: Any) -> list[float]:
+    """The vector of an embedding field as float32 values (a list of floats); FieldValueError saying which
+    element is wrong otherwise."""
+    if not isinstance(value, list | tuple):
+        raise FieldValueError(VALUE_EMBEDDING_NOT_A_LIST.format(dimension=spec.dimension, found=_json_type(value)))
+    if len(value) != spec.dimension:
+        raise FieldValueError(VALUE_EMBEDDING_LENGTH.format(dimension=spec.dimension, count=len(value)))
+    import numpy as np
+
+    for index, x in enumerate(value):
+        kind = type(x)
+        if kind is not float and kind is not int and (isinstance(x, bool) or not isinstance(x, int | float)):
+            raise FieldValueError(VALUE_EMBEDDING_ELEMENT.format(index=index, value=printable(x)))
+    try:
+        wide = np.asarray(value, dtype=np.float64)
+    except OverflowError:  # an integer beyond a double
+        wide = np.full(len(value), np.inf)
+    bad = ~np.isfinite(wide) | (np.abs(wide) > _FLOAT32_MAX)
+    if bad.any():
+        raise FieldValueError(VALUE_EMBEDDING_NOT_FINITE.format(index=int(np.argmax(bad))))
+    vector = wide.astype(np.float32)
+    if spec.distance == Distance.COSINE and not vector.any():
+        raise FieldValueError(VALUE_EMBEDDING_ZERO)
+    return vector.tolist()
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "an object"
+    return "null" if value is None else type(value).__name__
+
+
+def _embedding_excerpt(value: Any) -> Any:
+    """A bad vector as an error shows it: its first few elements, never a wall of numbers."""
+    if isinstance(value, list | tuple) and len(value) > 8:
+        return [*printable(list(value[:8])), f"… {len(value)} elements"]
+    return printable(value)
 
 
 def _schema_validators(schema: Schema) -> dict[str, "_FieldValidator"]:

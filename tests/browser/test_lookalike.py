@@ -85,3 +85,27 @@ def test_an_editor_collects_the_near_duplicates_but_one_and_sees_them_in_the_exp
     page.wait_for_function(  # real thumbnails of the copies
         "() => [...document.querySelectorAll('#grid .thumb img')].every(i => i.complete && i.naturalWidth > 0)"
     )
+
+
+def test_similar_by_an_embedding_field_from_the_viewer_lists_the_nearest_vectors(live_server, browser_login):
+    from metadata_site.items.services import MODE_MERGE, item_metadata_write
+    from tests.factories import make_item, make_schema
+
+    alice = make_user("alice")
+    workspace = make_workspace("acme", members={alice: Role.VIEWER})
+    make_schema(workspace, [{"name": "clip", "type": "embedding", "dimension": 3, "distance": "cosine"}])
+    folder = make_folder(workspace, "pictures")
+    vectors = {"query": [1, 0, 0], "near": [0.9, 0.1, 0], "middle": [0.5, 0.5, 0], "far": [0, 0, 1]}
+    items = {name: make_item(folder, f"{name}.jpg") for name in vectors}
+    item_metadata_write(workspace=workspace, user=alice, mode=MODE_MERGE,
+                        updates={items[n].pk: {"clip": v} for n, v in vectors.items()})
+
+    page = browser_login(alice)
+    page.goto(f"{live_server.url}/w/acme/items/{items['query'].uid}/")
+    button = page.locator(".similar-by")
+    assert "3-d vector" in button.inner_text() and page.locator(".similar-by svg polyline").count() == 1
+    button.click()
+    page.wait_for_url(lambda url: "by=clip" in url)
+    caps = page.locator("#grid .thumb .cap")
+    assert [caps.nth(n).inner_text().split()[0] for n in range(4)] == ["query.jpg", "near.jpg", "middle.jpg", "far.jpg"]
+    assert "distance 0.0" in caps.nth(0).inner_text() and "distance 1.0" in caps.nth(3).inner_text()

@@ -177,3 +177,18 @@ def test_upload_media_sends_files_in_batches_and_returns_a_row_per_path(client, 
     assert Item.objects.get(folder=folder, title="p1.png").client_metadata == {"weather": "Rain"}
     again = client.upload_media(folder.pk, paths[:1])
     assert again["updated"] == 1 and Item.objects.filter(folder=folder).count() == 5
+
+
+def test_embeddings_declared_written_and_searched_through_the_client(client, workspace, corpus):
+    client.schema.declare("clip", "embedding", dimension=3, distance="euclidean")
+    assert client.schema.get()["fields"][-1] == {
+        "name": "clip", "type": "embedding", "options": [], "is_multi": False, "description": "", "unit": "",
+        "dimension": 3, "distance": "euclidean"}
+    uids = [str(it.uid) for it in corpus["items"][:4]]
+    result = client.items.update_metadata({u: {"clip": [float(n), 0.0, 0.0]} for n, u in enumerate(uids)})
+    assert result["changed"] == 4
+    bad = client.items.update_metadata({uids[0]: {"clip": [1, 2]}})
+    assert bad["failed"] == 1 and bad["failures"][0]["errors"][0]["key"] == "clip"
+    assert "clip" not in client.items.get_metadata(uids[0])
+    found = client.items.similar(uids[0], by="clip", k=3, filters="weather:eq:Rain")  # items 0 and 2 are Rain
+    assert [(r["uid"], r["distance"]) for r in found] == [(uids[0], 0.0), (uids[2], 2.0)]

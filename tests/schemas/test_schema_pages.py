@@ -211,3 +211,15 @@ def test_an_import_with_an_unknown_key_is_refused_with_its_name(login, owner, sc
     response = login(owner).post(_url("import"), {"document": document})
     assert response.status_code == 400
     assert "Field 1 (weather): Unknown key &#x27;multi&#x27; (did you mean &#x27;is_multi&#x27;?)" in response.content.decode()
+
+
+def test_the_page_lists_embedding_fields_apart_and_an_editor_can_drop_one(login, owner, viewer, workspace):
+    make_schema(workspace, [{"name": "weather", "type": "string"},
+                            {"name": "clip", "type": "embedding", "dimension": 512, "distance": "cosine"}])
+    resp = login(viewer).get(_url("schema"))
+    html = resp.content.decode()
+    assert 'id="schema-embeddings"' in html and "512-d, cosine distance" in html
+    assert 'data-field="clip"' not in html.split('id="schema-embeddings"')[0]
+    login(owner).post(_url("drop"), {"field": "clip"})
+    current = schema_current(workspace=workspace)
+    assert current.embeddings == {} and current.get("weather") is not None

@@ -218,7 +218,7 @@ def test_an_import_refuses_a_key_it_does_not_know_and_names_it(workspace, owner)
         schema_import(workspace=workspace, user=owner, dry_run=False,
                       fields=[{"name": "colors", "type": "enum", "options": ["red", "blue"], "multi": True}])
     assert exc.value.errors == [{"index": 1, "name": "colors", "msg": SCHEMA_FIELD_KEY_UNKNOWN.format(
-        key="multi", hint=" (did you mean 'is_multi'?)", known="name, type, options, is_multi, description, unit")}]
+        key="multi", hint=" (did you mean 'is_multi'?)", known="name, type, options, is_multi, description, unit, dimension, distance")}]
     assert exc.value.message.startswith("Field 1 (colors): Unknown key 'multi' (did you mean 'is_multi'?)")
     assert schema_current(workspace=workspace).get("colors").is_multi
     assert MetadataSchema.objects.filter(workspace=workspace).count() == 1

@@ -132,6 +132,7 @@ MATRIX: dict[str, Entry] = {
     W + "duplicates/refresh": Entry({"POST": WRITE}),
     W + "duplicates/collect": Entry({"POST": WRITE}),
     W + "duplicates/out-of-dataset": Entry({"POST": WRITE}),
+    W + "similar/upload": Entry({"POST": READ}),  # find images like an uploaded file (nothing stored)
     W + "items/<uuid:uid>/metadata/": Entry({"POST": WRITE}),
     W + "items/<uuid:uid>/metadata/json/": Entry({"POST": WRITE}),
     W + "items/bulk-edit/": Entry({"POST": WRITE}),

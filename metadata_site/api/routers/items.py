@@ -40,6 +40,8 @@ F_PARAM = Query([], description="Conditions <field>:<op>:<value>, all must hold 
 ANY_PARAM = Query([], description="Conditions of which at least one must hold")
 SIMILAR_PARAM = Query(None, description="an item's uid: the k items nearest to it, nearest first")
 K_PARAM = Query(lookalike.DEFAULT_K, ge=1, le=lookalike.MAX_K, description="how many items with similar_to")
+BY_PARAM = Query(None, description="with similar_to: an embedding field to compare by (default: the built-in "
+                                   "visual descriptor)")
 
 
 def _filter_error(exc: FilterError, where: str) -> ApiError:
@@ -103,17 +105,19 @@ def item_list(
     sort: str | None = Query(None, description="title or a declared field; -field for descending"),
     similar_to: UUID | None = SIMILAR_PARAM,
     k: int = K_PARAM,
+    by: str | None = BY_PARAM,
 ):
     """Items with their metadata, filtered like the explorer (`f=weather:in:Sunny,Rain&f=temperature:gt:30`).
     With `similar_to`, the `k` items of the filtered result nearest to that item (built-in visual descriptor),
-    nearest first, each with its `distance` (0 = the same picture); no paging."""
+    nearest first, each with its `distance` (0 = the same picture); no paging. With `by=<embedding field>`, by
+    that field's vectors instead (its declared distance: cosine 1 - cos, or euclidean)."""
     access = read_access(request, slug)
     try:
         query = parse_query_string(request.GET, schema=schema_current(workspace=access.workspace))
     except FilterError as exc:
         raise _filter_error(exc, "query") from None
     if similar_to is not None:
-        return _similar(access, query, lookalike.Similar(uid=str(similar_to), k=k))
+        return _similar(access, query, lookalike.Similar(uid=str(similar_to), k=k, by=(by or "").strip()))
     return _ItemPages(access, query)
 
 

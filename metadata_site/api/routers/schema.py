@@ -31,7 +31,7 @@ def _schema_error(exc: SchemaError) -> ApiError:
 
 def _current(workspace) -> dict:
     schema = schema_current(workspace=workspace)
-    return {"version": schema.version, "fields": [spec.to_dict() for spec in schema]}
+    return {"version": schema.version, "fields": [spec.to_dict() for spec in schema.all_fields()]}
 
 
 @router.get("/w/{slug}/schema", response=responses(SchemaOut))

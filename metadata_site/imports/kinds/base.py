@@ -56,6 +56,14 @@ ROW_NO_URL = "The {what} has no objectUrl."
 ROW_BAD_URL = "The objectUrl {value!r} is not an http or https URL."
 ROW_FRAMES_NOT_A_LIST = "images must be a list of frames."
 ROW_FRAME = "Frame {position}: {reason}"
+# A video's per-frame metadata in the Encord shape: clientMetadata {"$frames": {"<frame>": {...}}} (custom
+# embeddings of sampled frames or keyframes, and their metadata).
+FRAMES_KEY = "$frames"
+ROW_FRAMES_NOT_AN_OBJECT = "clientMetadata.$frames must be an object of frame numbers to metadata objects, got {found}."
+ROW_FRAMES_NOT_VIDEO = "clientMetadata.$frames is for videos only."
+ROW_FRAMES_BAD_FRAME = "clientMetadata.$frames: {key!r} is not a frame number (a whole number, 0 or more)."
+ROW_FRAMES_NOT_METADATA = "clientMetadata.$frames[{key!r}] must be a metadata object, got {found}."
+ROW_FRAMES_METADATA = "clientMetadata.$frames[{frame}]: {reason}"
 ROW_TITLE_TOO_LONG = "The title is longer than 500 characters."
 ROW_KIND_MISMATCH = "An item titled {value!r} already exists in the folder as a {found}, not a {expected}."
 ROW_BAD_TEXT = "{key}: {problem}"
@@ -127,6 +135,22 @@ def csv_cell(spec: FieldSpec, text: str) -> Any:
     """A CSV cell as the typed value the validator expects (`schemas.values.parse_text`, options separated by
     ``|``); None when it holds no value. Raises FieldValueError for text that is not a value of the type."""
     return parse_text(spec, text, separator=CSV_SEPARATOR)
+
+
+def frames_metadata(raw: Any) -> dict[int, dict] | str:
+    """A video's `$frames` (Encord: per-frame custom metadata and embeddings) as {frame number: metadata}, or the
+    reason it is refused."""
+    if not isinstance(raw, dict):
+        return ROW_FRAMES_NOT_AN_OBJECT.format(found=json_type_name(raw))
+    frames: dict[int, dict] = {}
+    for key, value in raw.items():
+        text = str(key).strip()
+        if not text.isascii() or not text.isdigit():
+            return ROW_FRAMES_BAD_FRAME.format(key=text[:40])
+        if not isinstance(value, dict):
+            return ROW_FRAMES_NOT_METADATA.format(key=text[:40], found=json_type_name(value))
+        frames[int(text)] = value
+    return frames
 
 
 def clean_video_config(raw: Any) -> dict | str:

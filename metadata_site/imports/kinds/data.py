@@ -9,6 +9,7 @@ from django.db import transaction
 
 from metadata_site.items.models import ChangeSet, Item, ItemKind
 from metadata_site.items.services import (
+    MODE_MERGE,
     STATUS_CHANGED,
     NewItem,
     item_metadata_write,
@@ -26,13 +27,16 @@ from ..parsers import ImportFileError, Row, json_type_name
 from .base import (
     CSV_DATA_COLUMNS,
     CSV_UNKNOWN_COLUMN,
+    FRAMES_KEY,
     RECORD_KEYS,
     ROW_AMBIGUOUS_TITLE,
     ROW_BAD_TEXT,
     ROW_BAD_URL,
     ROW_CONFIG_NOT_VIDEO,
     ROW_FRAME,
+    ROW_FRAMES_METADATA,
     ROW_FRAMES_NOT_A_LIST,
+    ROW_FRAMES_NOT_VIDEO,
     ROW_KIND_MISMATCH,
     ROW_METADATA_NOT_AN_OBJECT,
     ROW_NO_KEY,
@@ -47,6 +51,7 @@ from .base import (
     clean_video_config,
     csv_metadata,
     distinct_runs,
+    frames_metadata,
     is_http_url,
     reason_text,
     url_name,
@@ -63,6 +68,7 @@ class _Spec:
     frames: list["_Spec"] = field(default_factory=list)
     frame_index: int | None = None
     config: dict | None = None  # a video's validated import config (None: none given)
+    frame_metadata: dict[int, dict] = field(default_factory=dict)  # a video's `$frames`, by frame number
 
 
 class DataImport(Kind):
@@ -129,12 +135,25 @@ class DataImport(Kind):
             return ROW_METADATA_NOT_AN_OBJECT.format(found=json_type_name(metadata))
         if kind == ItemKind.VIDEO and "keyframes" in record:
             metadata = {**metadata, "keyframes": record["keyframes"]}
+        frame_metadata: dict[int, dict] = {}
+        if FRAMES_KEY in metadata:
+            if kind != ItemKind.VIDEO:
+                return ROW_FRAMES_NOT_VIDEO
+            found = frames_metadata(metadata[FRAMES_KEY])
+            if isinstance(found, str):
+                return found
+            frame_metadata = found
+            metadata = {k: v for k, v in metadata.items() if k != FRAMES_KEY}
+            keyframes = metadata.get("keyframes", [])
+            if isinstance(keyframes, list):  # a frame with metadata is a frame of interest (else: validation says)
+                metadata["keyframes"] = keyframes + sorted(n for n in frame_metadata if n not in keyframes)
         config = None
         if "config" in record:
             config = clean_video_config(record["config"])
             if isinstance(config, str):
                 return config
-        return _Spec(index, kind, str(title), str(url), metadata, frame_index=frame_index, config=config)
+        return _Spec(index, kind, str(title), str(url), metadata, frame_index=frame_index, config=config,
+                     frame_metadata=frame_metadata)
 
     def _spec(self, row: Row) -> _Spec | str:
         if self.is_csv:
@@ -171,6 +190,11 @@ class DataImport(Kind):
             if errors:
                 return ROW_FRAME.format(position=frame.frame_index, reason=reason_text(errors))
             frame.metadata = normalised
+        for n, metadata in spec.frame_metadata.items():
+            normalised, errors = validate_metadata(self.schema, metadata, partial=False, item_kind=ItemKind.FRAME)
+            if errors:
+                return ROW_FRAMES_METADATA.format(frame=n, reason=reason_text(errors))
+            spec.frame_metadata[n] = normalised
         return None
 
     def prepare(self, rows: list[Row], *, write: bool) -> Prepared:
@@ -335,6 +359,25 @@ class DataImport(Kind):
             outcome.unchanged += len(old) - len(changed_rows & {s.index for s in old})
         if videos:
             self._video_configs(videos)
+        self._frames_metadata([(existing[s.title][0][0], s.frame_metadata) for s in specs if s.frame_metadata],
+                              change_set=change_set)
+
+    def _frames_metadata(self, videos: list[tuple[int, dict[int, dict]]], *, change_set: ChangeSet | None) -> None:
+        """Write the videos' `$frames` metadata (merged) to their frame items, which exist by now: each frame of
+        `$frames` was made a keyframe. Embedding values go to their own table like any metadata write's."""
+        if not videos:
+            return
+        wanted = {pk: frames for pk, frames in videos}
+        updates = {
+            frame_pk: wanted[parent][index]
+            for parent, index, frame_pk in Item.objects.filter(
+                workspace=self.task.workspace, parent_id__in=list(wanted)
+            ).values_list("parent_id", "frame_index", "pk")
+            if index in wanted[parent]
+        }
+        if updates:
+            item_metadata_write(workspace=self.task.workspace, user=self.user, updates=updates, mode=MODE_MERGE,
+                                source="import", change_set=change_set, validated=True)
 
     def _video_configs(self, videos: dict[int, dict | None]) -> None:
         """Store the videos' import configs and create their keyframe items (see `video_keyframes_sync`)."""

@@ -118,8 +118,9 @@ class MetadataRows(Kind):
 
     def _prepare_patches(self, prepared: Prepared) -> None:
         """Write each validated op as a patch document for `item_metadata_patch`. Left to the general path
-        (``patches`` stays None) when an op is matched by title."""
-        if any(op.uid is None for op in prepared.ops):
+        (``patches`` stays None) when an op is matched by title, or when the schema has an embedding field (its
+        vectors leave the document in `item_metadata_write`, see `items.embeddings`)."""
+        if any(op.uid is None for op in prepared.ops) or self.schema.embeddings:
             return
         dumps = fastjson.dumps
         runs: list[list[str]] = [[]]

@@ -2,15 +2,17 @@
 
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
 from metadata_site.lib import fastjson
+from metadata_site.schemas.selectors import schema_current
 from metadata_site.workspaces.models import Workspace
 
+from ..embeddings import pack, split_vectors, vectors_apply
 from ..models import Item, MediaStatus
 from ..signals import media_pending
 
@@ -46,6 +48,32 @@ def items_create_bulk(*, workspace: Workspace, folder_id: int, items: list[NewIt
     190 µs per item in Python, building and preparing one model per row)."""
     if not items:
         return []
+    items, vectors = _without_vectors(workspace, items)
+    pks = _items_insert(workspace=workspace, folder_id=folder_id, items=items)
+    if vectors:
+        ops = {(pks[n], name): pack(v) for n, given in vectors.items() for name, v in given.items() if v is not None}
+        vectors_apply(workspace=workspace, ops=ops)
+    return pks
+
+
+def _without_vectors(workspace: Workspace, items: list[NewItem]) -> tuple[list[NewItem], dict[int, dict]]:
+    """The new items with their embedding values taken out of their metadata (see `items.embeddings`), and those
+    values by the item's position."""
+    schema = schema_current(workspace=workspace)
+    if not schema.embeddings:
+        return items, {}
+    vectors: dict[int, dict] = {}
+    kept = []
+    for n, new in enumerate(items):
+        rest, given = split_vectors(schema, new.metadata)
+        if given:
+            vectors[n] = given
+            new = replace(new, metadata=rest)
+        kept.append(new)
+    return kept, vectors
+
+
+def _items_insert(*, workspace: Workspace, folder_id: int, items: list[NewItem]) -> list[int]:
     now = timezone.now()
     table = connection.ops.quote_name(Item._meta.db_table)
     columns = ("workspace_id, folder_id, uid, title, kind, parent_id, frame_index, media_url, client_metadata, created_at, "

@@ -18,6 +18,7 @@ from metadata_site.schemas.selectors import schema_current
 from metadata_site.schemas.validation import validate_metadata
 from metadata_site.workspaces.models import Workspace
 
+from ..embeddings import VectorOps, split_vectors, stored_vectors, vector_ops, vectors_apply
 from ..models import ChangeSet, Item
 from .rows import canonical_dumps, locked_rows, write_rows
 
@@ -118,8 +119,11 @@ def item_metadata_write(
     if not ids:
         return result
     schema = schema_current(workspace=workspace)
+    embedding_fields = list(schema.embeddings)
     with transaction.atomic():
         current = locked_rows(workspace, ids)
+        stored = stored_vectors(list(current), embedding_fields) if embedding_fields else {}
+        ops: VectorOps = {}
         to_write: list[tuple[int, dict, Any]] = []
         for pk, metadata in updates.items():
             pk = int(pk)
@@ -135,18 +139,25 @@ def item_metadata_write(
             else:
                 normalised, errors = validate_metadata(schema, metadata, partial=(mode == MODE_MERGE), item_kind=kind)
             row = {"item": pk, "uid": str(uid), "status": STATUS_FAILED, "errors": errors}
+            item_ops: VectorOps = {}
             if not errors:
+                normalised, vectors = split_vectors(schema, normalised)  # vectors never enter the document
+                if embedding_fields:
+                    item_ops = vector_ops(pk, vectors, overwrite=mode == MODE_OVERWRITE, fields=embedding_fields,
+                                          stored=stored)
                 new = _apply(mode, old, normalised)
                 errors = _size_errors(new)
                 row["errors"] = errors
             if not errors:
+                ops.update(item_ops)
                 # `!=` alone would call 1, 1.0 and True equal; equal objects are compared in canonical form.
                 if new == old and canonical_dumps(new) == canonical_dumps(old):
-                    row["status"] = STATUS_UNCHANGED
+                    row["status"] = STATUS_CHANGED if item_ops else STATUS_UNCHANGED
                 else:
                     row["status"] = STATUS_CHANGED
                     to_write.append((pk, new, old))
             result.rows.append(row)
+        vectors_apply(workspace=workspace, ops=ops)
         if to_write:
             if result.change_set is None:
                 result.change_set = ChangeSet.objects.create(

@@ -1,0 +1,100 @@
+"""Embedding values in item metadata writes: split out of the JSON document and stored as float32 bytes.
+
+A value of an embedding field (`schemas.fields.FieldType.EMBEDDING`) arrives in metadata like any other key (a
+metadata row, the API, the Python client, a data import), is validated with the rest (`validate_metadata`:
+dimension, finite numbers), then taken out of the document here, before it is written: the document and its
+JSON indexes never hold vectors. The vectors go to `media.Embedding` (one row an item and field), in the
+writer's transaction. Write modes keep their meaning: merge sets the given vectors and removes those given as
+null; overwrite also removes the item's vectors of fields it does not give. Vector writes are not recorded in
+change sets (an undo restores the JSON document only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+
+from metadata_site.schemas.fields import Schema
+
+from .signals import embeddings_written
+
+# (item id, field) -> float32 bytes to store, or None to remove
+VectorOps = dict[tuple[int, str], bytes | None]
+
+
+def pack(vector: Iterable[float]) -> bytes:
+    """A validated vector as little-endian float32 bytes."""
+    import numpy as np
+
+    return np.asarray(list(vector), dtype="<f4").tobytes()
+
+
+def split_vectors(schema: Schema, metadata: dict) -> tuple[dict, dict[str, Any]]:
+    """(`metadata` without its embedding fields' keys, {field: vector or None}). `metadata` is not changed."""
+    names = schema.embeddings
+    if not names or not any(key in names for key in metadata):
+        return metadata, {}
+    rest = {k: v for k, v in metadata.items() if k not in names}
+    return rest, {k: v for k, v in metadata.items() if k in names}
+
+
+def stored_vectors(item_ids: list[int], fields: Iterable[str]) -> dict[tuple[int, str], bytes]:
+    """The stored vectors of these items and fields."""
+    from metadata_site.media.models import Embedding
+
+    found: dict[tuple[int, str], bytes] = {}
+    for start in range(0, len(item_ids), 5000):
+        for pk, name, vector in Embedding.objects.filter(
+            item_id__in=item_ids[start:start + 5000], field__in=list(fields)
+        ).values_list("item_id", "field", "vector"):
+            found[(pk, name)] = bytes(vector)
+    return found
+
+
+def vector_ops(
+    pk: int, given: dict[str, Any], *, overwrite: bool, fields: Iterable[str], stored: dict[tuple[int, str], bytes]
+) -> VectorOps:
+    """What writing `given` to item `pk` changes: new or different vectors, and the ones to remove (null, or with
+    `overwrite` every stored one the write does not give)."""
+    ops: VectorOps = {}
+    for name in fields:
+        key = (pk, name)
+        if name in given and given[name] is not None:
+            data = pack(given[name])
+            if stored.get(key) != data:
+                ops[key] = data
+        elif (name in given or overwrite) and key in stored:
+            ops[key] = None
+    return ops
+
+
+def vectors_apply(*, workspace, ops: VectorOps) -> None:
+    """Store and remove vectors (the caller holds the transaction), then tell the media app which fields
+    changed (it marks their nearest-neighbour indexes for an update)."""
+    if not ops:
+        return
+    from metadata_site.media.models import Embedding
+
+    removed = [key for key, data in ops.items() if data is None]
+    by_field: dict[str, list[int]] = {}
+    for pk, name in removed:
+        by_field.setdefault(name, []).append(pk)
+    for name, pks in by_field.items():
+        for start in range(0, len(pks), 5000):
+            Embedding.objects.filter(workspace=workspace, field=name, item_id__in=pks[start:start + 5000]).delete()
+    rows = [
+        Embedding(workspace=workspace, item_id=pk, field=name, vector=data)
+        for (pk, name), data in ops.items() if data is not None
+    ]
+    if rows:
+        Embedding.objects.bulk_create(
+            rows, batch_size=1000, update_conflicts=True, unique_fields=["item", "field"],
+            update_fields=["vector", "updated_at"],
+        )
+    counts: dict[str, int] = {}
+    for _, name in ops:
+        counts[name] = counts.get(name, 0) + 1
+    workspace_id = workspace.pk
+    transaction.on_commit(lambda: embeddings_written.send(sender=None, workspace_id=workspace_id, counts=counts))

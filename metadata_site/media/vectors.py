@@ -1,0 +1,326 @@
+"""Look-alikes by an embedding field: exact search with numpy, and the approximate index (usearch) the worker keeps.
+
+- `nearest_by_vector`: the k items of a (filtered, workspace-scoped) queryset nearest to a query vector, nearest
+  first, each with its exact distance (cosine: 1 - cos, in [0, 2]; euclidean: the L2 distance).
+  * Exact: the candidates' vectors are read in keyset batches of SEARCH_BATCH rows (item id order) and scored
+    with one matrix product a batch; only the best k are kept, so memory is O(k + SEARCH_BATCH × dimension).
+  * Approximate, when the field's index is ready and holds more than `VECTOR_EXACT_MAX` vectors: the index is
+    asked for more neighbours than k (OVERFETCH × k), the hits are kept only if they are among the filtered
+    candidates (one query), and the request grows (× GROWTH) until k are found or it would cover the whole
+    index, when the exact scan takes over. Vectors written since the index was built are scored exactly and
+    merged in, and every hit's distance is recomputed from its stored vector, so a stale index can miss a
+    neighbour but never shows a wrong distance or an item that is no longer a candidate.
+- `vector_index_build` (a worker task): builds the index of a (workspace, field) from the stored vectors into a
+  file under `VECTOR_INDEX_DIR`, replacing the previous one. `embeddings_written` (from `items.embeddings`)
+  counts the vectors written since and queues a rebuild once they reach REBUILD_FRACTION of the index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import F
+from django.tasks import task
+from django.utils import timezone
+
+from metadata_site.items.models import Item
+
+from .models import Embedding, VectorIndex
+
+SEARCH_BATCH = 5000  # vectors read per query in the exact scan
+OVERFETCH = 4  # the first approximate request asks for k × OVERFETCH neighbours
+GROWTH = 8  # each further request asks for GROWTH times more
+REBUILD_FRACTION = 0.1  # vectors written since the build, as a share of the index, that queue a rebuild
+REBUILD_MIN = 1000  # ... but never fewer than this many (a small index is rebuilt at once: see `_needs_rebuild`)
+BUILD_BATCH = 5000  # vectors read per query while building (10 MB at 512 dimensions)
+CONNECTIVITY = 16
+EXPANSION_ADD = 128
+EXPANSION_SEARCH = 256
+_METRICS = {"cosine": "cos", "euclidean": "l2sq"}
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    dimension: int
+    distance: str  # cosine | euclidean
+
+
+def unpack(data: bytes) -> np.ndarray:
+    return np.frombuffer(bytes(data), dtype="<f4")
+
+
+def distances(matrix: np.ndarray, query: np.ndarray, distance: str) -> np.ndarray:
+    """The distance of each row of `matrix` to `query` (float64)."""
+    m = matrix.astype(np.float64, copy=False)
+    q = query.astype(np.float64)
+    if distance == "cosine":
+        norms = np.linalg.norm(m, axis=1) * np.linalg.norm(q)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cos = np.where(norms > 0, (m @ q) / norms, 0.0)
+        return 1.0 - cos
+    return np.linalg.norm(m - q, axis=1)
+
+
+def _top(heap: list[tuple[float, int]], ids: np.ndarray, dist: np.ndarray, k: int) -> None:
+    """Keep in `heap` (entries (-distance, -id): the worst kept on top) the k best of itself and (ids, dist)."""
+    if len(ids) > k:
+        part = np.argpartition(dist, k - 1)[:k]
+        ids, dist = ids[part], dist[part]
+    for pk, d in zip(ids.tolist(), dist.tolist(), strict=True):
+        entry = (-d, -pk)
+        if len(heap) < k:
+            heapq.heappush(heap, entry)
+        elif entry > heap[0]:
+            heapq.heapreplace(heap, entry)
+
+
+def _rows(workspace, field: Field, candidates: models.QuerySet | None) -> models.QuerySet:
+    rows = Embedding.objects.filter(workspace=workspace, field=field.name)
+    if candidates is not None:
+        rows = rows.filter(item_id__in=candidates.values("pk"))
+    return rows
+
+
+def _matrix(vectors: list[bytes], dimension: int) -> tuple[np.ndarray, np.ndarray]:
+    """The vectors of the field's dimension as a matrix, and which of the given rows they are (a vector stored
+    under an earlier declaration with another dimension is skipped)."""
+    size = dimension * 4
+    keep = np.fromiter((len(v) == size for v in vectors), dtype=bool, count=len(vectors))
+    data = b"".join(bytes(v) for v, ok in zip(vectors, keep.tolist(), strict=True) if ok)
+    return np.frombuffer(data, dtype="<f4").reshape(-1, dimension), keep
+
+
+def _candidate_ids(workspace, field: Field, candidates: models.QuerySet | None, batch: int):
+    """The candidates' ids in keyset batches (id order), or, without candidates, the ids of the field's vectors.
+    Two plain queries a batch (the explorer's own keyset page, then the vectors by id) rather than one join, so
+    the plan never depends on the planner's guess of how many items the filter keeps."""
+    rows = candidates if candidates is not None else _rows(workspace, field, None)
+    key = "pk" if candidates is not None else "item_id"
+    last = 0
+    while True:
+        ids = list(rows.filter(**{f"{key}__gt": last}).order_by(key).values_list(key, flat=True)[:batch])
+        if ids:
+            yield ids
+        if len(ids) < batch:
+            return
+        last = ids[-1]
+
+
+def exact_nearest(
+    *, workspace, field: Field, query: np.ndarray, k: int, candidates: models.QuerySet | None
+) -> list[tuple[float, int]]:
+    """[(distance, item id)] of the k candidates nearest to `query`, nearest first (ties by id)."""
+    heap: list[tuple[float, int]] = []
+    for ids in _candidate_ids(workspace, field, candidates, SEARCH_BATCH):
+        chunk = list(_rows(workspace, field, None).filter(item_id__in=ids).values_list("item_id", "vector"))
+        if not chunk:
+            continue
+        pks = np.fromiter((pk for pk, _ in chunk), dtype=np.int64, count=len(chunk))
+        matrix, keep = _matrix([v for _, v in chunk], field.dimension)
+        if len(matrix):
+            _top(heap, pks[keep], distances(matrix, query, field.distance), k)
+    return sorted((-d, -pk) for d, pk in heap)
+
+
+def _rescored(workspace, field: Field, query: np.ndarray, ids: list[int]) -> list[tuple[float, int]]:
+    """[(exact distance, id)] of these items from their stored vectors (an item without one is left out)."""
+    found = []
+    for start in range(0, len(ids), SEARCH_BATCH):
+        chunk = list(_rows(workspace, field, None).filter(item_id__in=ids[start:start + SEARCH_BATCH])
+                     .values_list("item_id", "vector"))
+        if not chunk:
+            continue
+        matrix, keep = _matrix([v for _, v in chunk], field.dimension)
+        kept = [pk for (pk, _), ok in zip(chunk, keep.tolist(), strict=True) if ok]
+        if kept:
+            found += zip(distances(matrix, query, field.distance).tolist(), kept, strict=True)
+    return found
+
+
+# --- the approximate index ---------------------------------------------------------------------------
+
+_loaded: dict[str, object] = {}  # file name -> usearch Index (memory-mapped view), per process
+
+
+def _index_dir() -> Path:
+    return Path(settings.VECTOR_INDEX_DIR)
+
+
+def _open(row: VectorIndex):
+    """The built index of `row`, memory-mapped (shared by the processes reading it), or None when its file is
+    missing (another machine's worker built it: then the exact scan answers)."""
+    from usearch.index import Index
+
+    index = _loaded.get(row.file_name)
+    if index is None:
+        path = _index_dir() / row.file_name
+        if not path.exists():
+            return None
+        index = Index.restore(str(path), view=True)
+        if index is None:
+            return None
+        index.expansion_search = EXPANSION_SEARCH
+        for name in [n for n in _loaded if n.split("/")[0] == row.file_name.split("/")[0]]:
+            _loaded.pop(name)  # an older build of the same field
+        _loaded[row.file_name] = index
+    return index
+
+
+def approximate_nearest(
+    *, workspace, field: Field, query: np.ndarray, k: int, candidates: models.QuerySet, row: VectorIndex
+) -> list[tuple[float, int]] | None:
+    """As `exact_nearest`, through the index of `row`; None when the exact scan must answer (no index file, or
+    the filter keeps too few of the index's neighbours)."""
+    index = _open(row)
+    if index is None or len(index) == 0:
+        return None
+    found: dict[int, float] = {}
+    count = min(len(index), k * OVERFETCH)
+    while True:
+        matches = index.search(query.astype(np.float32), count)
+        keys = [int(key) for key in matches.keys]
+        kept = set(candidates.filter(pk__in=keys).values_list("pk", flat=True)) if keys else set()
+        hits = [key for key in keys if key in kept]
+        if len(hits) >= k or count >= len(index):
+            break
+        if count * GROWTH >= len(index):
+            return None  # the filter keeps few of the neighbours: scan the candidates instead
+        count *= GROWTH
+    # Vectors written since the build are not (or not rightly) in the index: score them exactly.
+    fresh = _rows(workspace, field, None).filter(updated_at__gte=row.built_at)
+    fresh_ids = list(fresh.values_list("item_id", flat=True)[: SEARCH_BATCH + 1])
+    if len(fresh_ids) > SEARCH_BATCH:
+        return None  # the index is far behind (its rebuild is queued): the exact scan is right
+    if fresh_ids:
+        fresh_ids = list(candidates.filter(pk__in=fresh_ids).values_list("pk", flat=True))
+    for d, pk in _rescored(workspace, field, query, list(dict.fromkeys(hits[: k * 2] + fresh_ids))):
+        found[pk] = d
+    return sorted((d, pk) for pk, d in found.items())[:k]
+
+
+def field_of(spec) -> Field:
+    return Field(name=spec.name, dimension=spec.dimension, distance=spec.distance)
+
+
+def nearest_by_vector(
+    candidates: models.QuerySet, *, workspace, field: Field, query: np.ndarray, k: int
+) -> list[tuple[float, int]]:
+    """[(distance, item id)] of the k items of `candidates` nearest to `query`, nearest first: through the
+    field's index when it is ready and large (see the module's docstring), else exactly."""
+    row = VectorIndex.objects.filter(workspace=workspace, field=field.name, state=VectorIndex.State.READY,
+                                     dimension=field.dimension, metric=field.distance).first()
+    if row is not None and row.size > settings.VECTOR_EXACT_MAX and row.built_at is not None:
+        found = approximate_nearest(workspace=workspace, field=field, query=query, k=k, candidates=candidates, row=row)
+        if found is not None:
+            return found
+    return exact_nearest(workspace=workspace, field=field, query=query, k=k, candidates=candidates)
+
+
+def query_vector(*, workspace, field: Field, item: Item) -> np.ndarray | None:
+    data = Embedding.objects.filter(workspace=workspace, field=field.name, item=item).values_list("vector", flat=True).first()
+    if data is None or len(data) != field.dimension * 4:
+        return None
+    return unpack(data)
+
+
+# --- building the index in the worker -------------------------------------------------------------
+
+
+def _file_name(workspace_id: int, field: str) -> str:
+    digest = hashlib.sha256(field.encode()).hexdigest()[:16]
+    return f"{workspace_id}-{digest}/{time.time_ns()}.usearch"
+
+
+def vector_index_queue(*, workspace_id: int, field: str) -> None:
+    """Mark the field's index queued and queue its build once the caller commits (nothing if one is queued)."""
+    with transaction.atomic():
+        row, created = VectorIndex.objects.select_for_update().get_or_create(workspace_id=workspace_id, field=field)
+        if not created and row.state in (VectorIndex.State.QUEUED, VectorIndex.State.RUNNING):
+            return  # the queued build reads the new vectors; a running one leaves them fresh (scored exactly)
+        VectorIndex.objects.filter(pk=row.pk).update(state=VectorIndex.State.QUEUED)
+        transaction.on_commit(lambda: vector_index_build.enqueue(workspace_id, field))
+
+
+def _needs_rebuild(row: VectorIndex | None) -> bool:
+    if row is None or row.built_at is None:
+        return True
+    return row.dirty >= max(REBUILD_MIN, row.size * REBUILD_FRACTION)
+
+
+def embeddings_changed(*, workspace_id: int, counts: dict[str, int]) -> None:
+    """Vectors were written: count them against each field's index and queue the rebuilds that are due."""
+    for name, n in counts.items():
+        VectorIndex.objects.filter(workspace_id=workspace_id, field=name).update(dirty=F("dirty") + n)
+        row = VectorIndex.objects.filter(workspace_id=workspace_id, field=name).first()
+        if _needs_rebuild(row):
+            vector_index_queue(workspace_id=workspace_id, field=name)
+
+
+def index_build(*, workspace_id: int, field: str, progress=None) -> VectorIndex | None:
+    """Build the field's index from its stored vectors (keyset batches) and make it the current one."""
+    from usearch.index import Index
+
+    from metadata_site.schemas.selectors import schema_current
+    from metadata_site.workspaces.models import Workspace
+
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    spec = schema_current(workspace=workspace).embedding(field) if workspace else None
+    rows = VectorIndex.objects.filter(workspace_id=workspace_id, field=field)
+    if spec is None:
+        rows.delete()
+        return None
+    VectorIndex.objects.get_or_create(workspace_id=workspace_id, field=field)
+    started, dirty_before = timezone.now(), rows.values_list("dirty", flat=True).first()
+    rows.update(state=VectorIndex.State.RUNNING, progress=0)
+    index = Index(ndim=spec.dimension, metric=_METRICS[spec.distance], dtype="f32", connectivity=CONNECTIVITY,
+                  expansion_add=EXPANSION_ADD, expansion_search=EXPANSION_SEARCH)
+    source = Embedding.objects.filter(workspace_id=workspace_id, field=field)
+    total = max(source.count(), 1)
+    last = 0
+    while True:
+        chunk = list(source.filter(item_id__gt=last).order_by("item_id").values_list("item_id", "vector")[:BUILD_BATCH])
+        if not chunk:
+            break
+        ids = np.fromiter((pk for pk, _ in chunk), dtype=np.uint64, count=len(chunk))
+        matrix, keep = _matrix([v for _, v in chunk], spec.dimension)
+        if len(matrix):
+            index.add(ids[keep], matrix)
+        last = chunk[-1][0]
+        if progress is not None:
+            progress(min(95, 95 * len(index) // total))
+        if len(chunk) < BUILD_BATCH:
+            break
+    name = _file_name(workspace_id, field)
+    path = _index_dir() / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    index.save(str(path))
+    old = rows.values_list("file_name", flat=True).first()
+    rows.update(state=VectorIndex.State.READY, progress=100, size=len(index), dimension=spec.dimension,
+                metric=spec.distance, file_name=name, built_at=started, dirty=F("dirty") - dirty_before, error="")
+    if old and old != name:
+        try:
+            os.remove(_index_dir() / old)
+        except OSError:
+            pass  # a process may still map it (POSIX keeps the data until it unmaps); another build removed it
+    return rows.first()
+
+
+@task()
+def vector_index_build(workspace_id: int, field: str) -> dict[str, int]:
+    """The background task: (re)build the field's index, its progress in the VectorIndex row."""
+    rows = VectorIndex.objects.filter(workspace_id=workspace_id, field=field)
+    try:
+        row = index_build(workspace_id=workspace_id, field=field, progress=lambda p: rows.update(progress=p))
+    except Exception as exc:
+        rows.update(state=VectorIndex.State.FAILED, error=str(exc)[:1000])
+        raise
+    return {"size": row.size if row else 0}

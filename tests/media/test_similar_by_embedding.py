@@ -1,0 +1,149 @@
+"""Find similar by an embedding field (`similar_to=<uid>&by=<field>&k=`): the filtered result sorted by the field's
+distance, nearest first, with the distance shown; exact search in batches checked against a brute-force
+reference (cosine and euclidean), the approximate index (usearch) with filters applied, and a stranger's item
+never a query nor a result (owner / member / stranger)."""
+
+import numpy as np
+import pytest
+from django.urls import reverse
+
+from metadata_site.items.services import MODE_MERGE, item_metadata_write
+from metadata_site.media import lookalike, vectors
+from metadata_site.media.models import VectorIndex
+from tests.factories import make_folder, make_item, make_schema
+
+pytestmark = pytest.mark.django_db
+
+DIM = 16
+
+
+def _setup(workspace, owner, *, distance="cosine", n=120, seed=22):
+    make_schema(workspace, [
+        {"name": "emb", "type": "embedding", "dimension": DIM, "distance": distance},
+        {"name": "weather", "type": "enum", "options": ["Sunny", "Rain"]},
+    ])
+    folder = make_folder(workspace)
+    rng = np.random.default_rng(seed)
+    items = [make_item(folder, f"v{i:03d}", metadata={"weather": "Sunny" if i % 3 else "Rain"}) for i in range(n)]
+    matrix = rng.normal(size=(n, DIM)).astype(np.float32)
+    item_metadata_write(workspace=workspace, user=owner, mode=MODE_MERGE,
+                        updates={it.pk: {"emb": matrix[i].tolist()} for i, it in enumerate(items)})
+    return items, matrix
+
+
+def _reference(items, matrix, q: int, k: int, distance: str, keep=lambda it: True) -> list[tuple[str, float]]:
+    m = matrix.astype(np.float64)
+    if distance == "cosine":
+        d = 1 - (m @ m[q]) / (np.linalg.norm(m, axis=1) * np.linalg.norm(m[q]))
+    else:
+        d = np.linalg.norm(m - m[q], axis=1)
+    scored = sorted((round(float(d[i]), 4), it.pk, it.title) for i, it in enumerate(items) if keep(it))
+    return [(title, dist) for dist, _, title in scored[:k]]
+
+
+
+def _explorer(client, **params):
+    resp = client.get(reverse("explorer:explore", args=["acme"]), params)
+    assert resp.status_code == 200, resp.content.decode()[:800]
+    return [(row["item"].title, row["item"].distance) for row in resp.context["rows"]]
+
+
+@pytest.mark.parametrize("distance", ["cosine", "euclidean"])
+def test_exact_search_is_the_brute_force_order_across_batches(monkeypatch, login, owner, workspace, distance):
+    items, matrix = _setup(workspace, owner, distance=distance)
+    monkeypatch.setattr(vectors, "SEARCH_BATCH", 7)
+    got = _explorer(login(owner), similar_to=str(items[40].uid), by="emb", k="25")
+    assert got == _reference(items, matrix, 40, 25, distance)
+    assert got[0] == (items[40].title, 0.0)
+
+
+def test_filters_are_kept(login, owner, workspace):
+    items, matrix = _setup(workspace, owner)
+    got = _explorer(login(owner), similar_to=str(items[5].uid), by="emb", f="weather:eq:Rain", k="10")
+    assert got == _reference(items, matrix, 5, 10, "cosine", keep=lambda it: it.client_metadata["weather"] == "Rain")
+
+
+@pytest.fixture
+def exact_calls(monkeypatch):
+    """How many times the exact scan ran (the real one: this only counts)."""
+    calls = []
+    real = vectors.exact_nearest
+
+    def counted(**kwargs):
+        calls.append(kwargs["k"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(vectors, "exact_nearest", counted)
+    return calls
+
+
+def test_the_index_answers_with_filters_and_fresh_vectors(settings, tmp_path, login, owner, workspace, exact_calls):
+    settings.VECTOR_INDEX_DIR = tmp_path
+    settings.VECTOR_EXACT_MAX = 0
+    items, matrix = _setup(workspace, owner, n=300)
+    row = vectors.index_build(workspace_id=workspace.pk, field="emb")
+    assert row.state == VectorIndex.State.READY and row.size == 300
+    # A vector written after the build (the nearest to the query) is found, scored exactly.
+    item_metadata_write(workspace=workspace, user=owner, mode=MODE_MERGE,
+                        updates={items[299].pk: {"emb": (matrix[10] * 1.01).tolist()}})
+    matrix[299] = matrix[10] * 1.01
+    got = _explorer(login(owner), similar_to=str(items[10].uid), by="emb", k="20", f="weather:eq:Sunny")
+    expected = _reference(items, matrix, 10, 20, "cosine", keep=lambda it: it.client_metadata["weather"] == "Sunny")
+    assert got[:2] == expected[:2] and got[1][0] == items[299].title
+    recall = len({t for t, _ in got} & {t for t, _ in expected}) / 20
+    assert recall >= 0.9
+    assert all(d == dict(expected).get(t, d) for t, d in got)  # exact distances
+    assert exact_calls == []  # the index answered
+
+
+def test_with_the_index_a_filter_keeping_a_third_gives_the_exact_result(settings, tmp_path, login, owner, workspace,
+                                                                        exact_calls):
+    settings.VECTOR_INDEX_DIR = tmp_path
+    settings.VECTOR_EXACT_MAX = 0
+    items, matrix = _setup(workspace, owner, n=300)
+    vectors.index_build(workspace_id=workspace.pk, field="emb")
+    got = _explorer(login(owner), similar_to=str(items[0].uid), by="emb", k="50", f="weather:eq:Rain")
+    assert got == _reference(items, matrix, 0, 50, "cosine", keep=lambda it: it.client_metadata["weather"] == "Rain")
+    assert exact_calls == []
+
+
+def test_a_filter_keeping_few_of_the_neighbours_falls_back_to_the_exact_scan(settings, tmp_path, login, owner, workspace,
+                                                                             exact_calls):
+    settings.VECTOR_INDEX_DIR = tmp_path
+    settings.VECTOR_EXACT_MAX = 0
+    items, matrix = _setup(workspace, owner, n=300)
+    vectors.index_build(workspace_id=workspace.pk, field="emb")
+    got = _explorer(login(owner), similar_to=str(items[150].uid), by="emb", k="20", f="title:startswith:v00")  # v000 … v009
+    assert got == _reference(items, matrix, 150, 20, "cosine", keep=lambda it: it.title.startswith("v00"))
+    assert len(got) == 10 and exact_calls == [20]
+
+
+def test_without_its_index_file_the_exact_scan_answers(settings, tmp_path, login, owner, workspace, exact_calls):
+    settings.VECTOR_INDEX_DIR = tmp_path
+    settings.VECTOR_EXACT_MAX = 0
+    items, matrix = _setup(workspace, owner, n=40)
+    row = vectors.index_build(workspace_id=workspace.pk, field="emb")
+    (tmp_path / row.file_name).unlink()
+    vectors._loaded.clear()
+    got = _explorer(login(owner), similar_to=str(items[1].uid), by="emb", k="5")
+    assert got == _reference(items, matrix, 1, 5, "cosine") and exact_calls == [5]
+
+
+def test_an_item_without_a_vector_is_a_clear_400(login, owner, workspace):
+    items, _ = _setup(workspace, owner, n=5)
+    bare = make_item(items[0].folder, "bare")
+    resp = login(owner).get(reverse("explorer:explore", args=["acme"]), {"similar_to": str(bare.uid), "by": "emb"})
+    assert resp.status_code == 400
+    assert lookalike.NO_VECTOR.format(uid=bare.uid, field="emb").replace("'", "&#x27;") in resp.content.decode()
+
+
+def test_the_viewer_steps_through_the_result_in_distance_order(login, owner, workspace):
+    items, matrix = _setup(workspace, owner, n=30)
+    order = [t for t, _ in _reference(items, matrix, 4, 5, "cosine")]
+    by_title = {it.title: it for it in items}
+    resp = login(owner).get(reverse("items:item", args=["acme", by_title[order[1]].uid]),
+                            {"similar_to": str(items[4].uid), "by": "emb", "k": "5", "explore": "1"})
+    assert resp.status_code == 200
+    nav = resp.context["nav"]
+    assert (nav["previous"].title, nav["next"].title) == (order[0], order[2])
+    assert "by=emb" in nav["next_url"]
