@@ -119,6 +119,23 @@ def main() -> None:
         full += statistics.median(times)
         print(f"| {label} | {statistics.median(times):.1f} |")
     print(f"| **all of the Q6 page (sum)** | **{full:.1f}** |")
+    # The unfiltered explorer: the workspace's total, every facet and every histogram.
+    unfiltered = {
+        "explorer page (grid, no filter)": f"/w/{ws.slug}/explore/",
+        "  + counts/facets/histograms partial (no filter)": f"/w/{ws.slug}/explore/facets/",
+        "  + total count partial (no filter)": f"/w/{ws.slug}/explore/count/",
+    }
+    full = 0.0
+    for label, url in unfiltered.items():
+        times = []
+        for _ in range(args.page_runs):
+            started = time.perf_counter()
+            response = client.get(url)
+            times.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, (url, response.status_code)
+        full += statistics.median(times)
+        print(f"| {label} | {statistics.median(times):.1f} |")
+    print(f"| **all of the unfiltered page (sum)** | **{full:.1f}** |")
 
 
 def _explain(connection, label, run):

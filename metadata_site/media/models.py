@@ -91,31 +91,38 @@ class Embedding(models.Model):
         return f"{self.field}: {len(self.vector) // 4}-d vector"
 
 
-class VectorIndex(models.Model):
-    """The approximate nearest-neighbour index (usearch) of one embedding field of a workspace: built and kept up
-    to date by the worker (`media.vectors.vector_index_build`), stored as a file under `VECTOR_INDEX_DIR`, one row
-    a (workspace, field), polled while it builds. `dirty` counts the vectors written since the last build."""
+class VectorIndex(BackgroundTask):
+    """The approximate nearest-neighbour index (usearch) of one embedding field of a workspace, and its build as a
+    background task like the others (status, progress in percent as `done` of `total` = 100, failure reason, shown
+    on the Tasks page, recovered after a dead worker): built and kept up to date by the worker
+    (`media.tasks.vector_index_build`), stored as a file under `VECTOR_INDEX_DIR`, one row a (workspace, field).
+    The last built file (`file_name`) stays in use while the next one builds. `dirty` counts the vectors written
+    since the last build."""
 
-    class State(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        READY = "ready", "Ready"
-        FAILED = "failed", "Failed"
-
-    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
     field = models.CharField(max_length=100)
-    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
-    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    total = models.PositiveBigIntegerField(default=100)
     size = models.PositiveIntegerField(default=0)  # vectors in the built file
     dimension = models.PositiveIntegerField(default=0)
     metric = models.CharField(max_length=10, blank=True)
     file_name = models.CharField(max_length=200, blank=True)  # relative to VECTOR_INDEX_DIR
     built_at = models.DateTimeField(null=True, blank=True)
     dirty = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
 
-    class Meta:
+    kind_label = "Vector index build"
+    progress_unit = ""
+
+    class Meta(BackgroundTask.Meta):
         constraints = [models.UniqueConstraint(fields=["workspace", "field"], name="vectorindex_unique_field")]
 
     def __str__(self) -> str:
-        return f"{self.field}: {self.state} ({self.size} vectors)"
+        return f"{self.field}: {self.status} ({self.size} vectors)"
+
+    @property
+    def title(self) -> str:
+        return f"embedding field {self.field}"
+
+    def counters(self) -> list[tuple[str, str, int]]:
+        return [("count-vectors", "Vectors in the index", self.size)]
+
+    def get_absolute_url(self) -> str:
+        return reverse("workspaces:tasks", args=[self.workspace.slug])

@@ -20,8 +20,9 @@ from . import sniff
 from .decode import MediaProperties, Unreadable, read_image, read_video
 from .fetch import FetchError, fetch
 from .lookalike import duplicate_scan_run
-from .models import DuplicateScan, MediaBatch
+from .models import DuplicateScan, MediaBatch, VectorIndex
 from .storage import media_storage, save_derived
+from .vectors import index_build
 
 log = logging.getLogger(__name__)
 
@@ -190,3 +191,22 @@ def _enqueue_batch(sender, *, row: MediaBatch, item_ids: list[int], **kwargs):
 @receiver(work_queued, sender=DuplicateScan, dispatch_uid="media.enqueue_duplicate_scan")
 def _enqueue_duplicate_scan(sender, *, row: DuplicateScan, **kwargs):
     return find_duplicates.enqueue(row.workspace_id)
+
+
+@task()
+def vector_index_build(workspace_id: int, field: str) -> dict[str, int]:
+    """The worker's (re)build of an embedding field's index (`vectors.index_build`), its progress in the field's
+    VectorIndex row; a failure ends that build FAILED (the file built before stays in use)."""
+    rows = VectorIndex.objects.filter(workspace_id=workspace_id, field=field)
+    try:
+        row = index_build(workspace_id=workspace_id, field=field, progress=lambda p: rows.update(done=p))
+    except Exception as exc:
+        for row in rows:
+            row.mark_failed(str(exc))
+        raise
+    return {"size": row.size if row else 0}
+
+
+@receiver(work_queued, sender=VectorIndex, dispatch_uid="media.enqueue_vector_index")
+def _enqueue_vector_index(sender, *, row: VectorIndex, **kwargs):
+    return vector_index_build.enqueue(row.workspace_id, row.field)

@@ -28,10 +28,11 @@ import numpy as np
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import F
-from django.tasks import task
 from django.utils import timezone
 
 from metadata_site.items.models import Item
+from metadata_site.lib.background import queue_work
+from metadata_site.lib.taskmodel import TaskStatus
 
 from .models import Embedding, VectorIndex
 
@@ -216,7 +217,7 @@ def nearest_by_vector(
 ) -> list[tuple[float, int]]:
     """[(distance, item id)] of the k items of `candidates` nearest to `query`, nearest first: through the
     field's index when it is ready and large (see the module's docstring), else exactly."""
-    row = VectorIndex.objects.filter(workspace=workspace, field=field.name, state=VectorIndex.State.READY,
+    row = VectorIndex.objects.filter(workspace=workspace, field=field.name, file_name__gt="",
                                      dimension=field.dimension, metric=field.distance).first()
     if row is not None and row.size > settings.VECTOR_EXACT_MAX and row.built_at is not None:
         found = approximate_nearest(workspace=workspace, field=field, query=query, k=k, candidates=candidates, row=row)
@@ -241,13 +242,15 @@ def _file_name(workspace_id: int, field: str) -> str:
 
 
 def vector_index_queue(*, workspace_id: int, field: str) -> None:
-    """Mark the field's index queued and queue its build once the caller commits (nothing if one is queued)."""
+    """Mark the field's index build queued and queue it with the caller's transaction (nothing if one is queued)."""
     with transaction.atomic():
         row, created = VectorIndex.objects.select_for_update().get_or_create(workspace_id=workspace_id, field=field)
-        if not created and row.state in (VectorIndex.State.QUEUED, VectorIndex.State.RUNNING):
+        if not created and row.status in (TaskStatus.QUEUED, TaskStatus.RUNNING):
             return  # the queued build reads the new vectors; a running one leaves them fresh (scored exactly)
-        VectorIndex.objects.filter(pk=row.pk).update(state=VectorIndex.State.QUEUED)
-        transaction.on_commit(lambda: vector_index_build.enqueue(workspace_id, field))
+        VectorIndex.objects.filter(pk=row.pk).update(
+            status=TaskStatus.QUEUED, done=0, created_at=timezone.now(), started_at=None, finished_at=None,
+            heartbeat_at=None, failure_reason="")
+        queue_work(row)
 
 
 def _needs_rebuild(row: VectorIndex | None) -> bool:
@@ -280,7 +283,7 @@ def index_build(*, workspace_id: int, field: str, progress=None) -> VectorIndex 
         return None
     VectorIndex.objects.get_or_create(workspace_id=workspace_id, field=field)
     started, dirty_before = timezone.now(), rows.values_list("dirty", flat=True).first()
-    rows.update(state=VectorIndex.State.RUNNING, progress=0)
+    rows.update(status=TaskStatus.RUNNING, done=0, started_at=started, heartbeat_at=started)
     index = Index(ndim=spec.dimension, metric=_METRICS[spec.distance], dtype="f32", connectivity=CONNECTIVITY,
                   expansion_add=EXPANSION_ADD, expansion_search=EXPANSION_SEARCH)
     source = Embedding.objects.filter(workspace_id=workspace_id, field=field)
@@ -304,23 +307,12 @@ def index_build(*, workspace_id: int, field: str, progress=None) -> VectorIndex 
     path.parent.mkdir(parents=True, exist_ok=True)
     index.save(str(path))
     old = rows.values_list("file_name", flat=True).first()
-    rows.update(state=VectorIndex.State.READY, progress=100, size=len(index), dimension=spec.dimension,
-                metric=spec.distance, file_name=name, built_at=started, dirty=F("dirty") - dirty_before, error="")
+    rows.update(status=TaskStatus.COMPLETED, done=100, size=len(index), dimension=spec.dimension,
+                metric=spec.distance, file_name=name, built_at=started, dirty=F("dirty") - dirty_before,
+                failure_reason="", finished_at=timezone.now())
     if old and old != name:
         try:
             os.remove(_index_dir() / old)
         except OSError:
             pass  # a process may still map it (POSIX keeps the data until it unmaps); another build removed it
     return rows.first()
-
-
-@task()
-def vector_index_build(workspace_id: int, field: str) -> dict[str, int]:
-    """The background task: (re)build the field's index, its progress in the VectorIndex row."""
-    rows = VectorIndex.objects.filter(workspace_id=workspace_id, field=field)
-    try:
-        row = index_build(workspace_id=workspace_id, field=field, progress=lambda p: rows.update(progress=p))
-    except Exception as exc:
-        rows.update(state=VectorIndex.State.FAILED, error=str(exc)[:1000])
-        raise
-    return {"size": row.size if row else 0}

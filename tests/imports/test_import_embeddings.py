@@ -6,7 +6,7 @@ too. Vectors are stored in media.Embedding, never in the JSON document."""
 import numpy as np
 import pytest
 
-from metadata_site.imports import kinds
+from metadata_site.imports.kinds import base as kinds
 from metadata_site.items.models import Item, ItemKind
 from metadata_site.media.models import Embedding
 from metadata_site.schemas import validation as v

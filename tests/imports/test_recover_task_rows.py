@@ -1,5 +1,5 @@
 """`recover_tasks` recovers a task of a dead worker the same way whatever its kind: a collection add, an index
-build, a field rename, a near-duplicate search and an export whose task result is gone (pruned, or the worker died after it was
+build, a field rename, a near-duplicate search, an export and a vector index build whose task result is gone (pruned, or the worker died after it was
 marked finished) are queued again with the arguments they were queued with, and complete; a task whose result is
 still queued is left alone."""
 
@@ -73,8 +73,26 @@ def _index_build(workspace, owner, items, monkeypatch):
         workspace_id=workspace.pk, schema=schema_current(workspace=workspace))
 
 
-KINDS = {"collection add": _collection_add, "index build": _index_build, "field rename": _field_rename, "near-duplicate search": _duplicate_scan,
-         "export": _export}
+def _vector_index_build(workspace, owner, items, monkeypatch):
+    from django.conf import settings
+
+    from metadata_site.items.services import MODE_MERGE, item_metadata_write
+    from metadata_site.media.models import VectorIndex
+    from metadata_site.media.vectors import vector_index_queue
+
+    monkeypatch.setattr(settings, "VECTOR_INDEX_DIR", settings.MEDIA_ROOT / "vectors", raising=False)
+    make_schema(workspace, [{"name": "temp", "type": "float"},
+                            {"name": "clip", "type": "embedding", "dimension": 3, "distance": "cosine"}])
+    item_metadata_write(workspace=workspace, user=owner, mode=MODE_MERGE,
+                        updates={i.pk: {"clip": [1.0, float(n), 0.5]} for n, i in enumerate(items)})
+    DBTaskResult.objects.all().delete()  # a build the write may have queued: this test queues its own
+    VectorIndex.objects.all().delete()
+    vector_index_queue(workspace_id=workspace.pk, field="clip")
+    return VectorIndex.objects.get(), lambda: VectorIndex.objects.get().size == 5
+
+
+KINDS = {"collection add": _collection_add, "index build": _index_build, "field rename": _field_rename,
+         "near-duplicate search": _duplicate_scan, "export": _export, "vector index build": _vector_index_build}
 
 
 @pytest.mark.parametrize("kind", KINDS)
