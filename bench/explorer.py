@@ -40,7 +40,7 @@ def main() -> None:
 
     django.setup()
     from django.conf import settings
-    from django.db import connection, reset_queries
+    from django.db import connection
     from django.http import QueryDict
     from django.test import Client
 
@@ -101,41 +101,29 @@ def main() -> None:
     owner = Membership.objects.filter(workspace=ws).select_related("user").first().user
     client.force_login(owner)
     q6 = queries["Q6_compound"]["query_string"]
-    urls = {
-        "explorer page (grid, Q6)": f"/w/{ws.slug}/explore/?{q6}",
-        "  + counts/facets/histograms partial (Q6)": f"/w/{ws.slug}/explore/facets/?{q6}",
-        "  + total count partial (Q6)": f"/w/{ws.slug}/explore/count/?{q6}",
-    }
     print("\n| explorer HTML | median ms |\n|---|---|")
-    full = 0.0
-    for label, url in urls.items():
-        times = []
-        for _ in range(args.page_runs):
-            reset_queries()
-            started = time.perf_counter()
-            response = client.get(url)
-            times.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200, (url, response.status_code)
-        full += statistics.median(times)
-        print(f"| {label} | {statistics.median(times):.1f} |")
-    print(f"| **all of the Q6 page (sum)** | **{full:.1f}** |")
-    # The unfiltered explorer: the workspace's total, every facet and every histogram.
-    unfiltered = {
-        "explorer page (grid, no filter)": f"/w/{ws.slug}/explore/",
-        "  + counts/facets/histograms partial (no filter)": f"/w/{ws.slug}/explore/facets/",
-        "  + total count partial (no filter)": f"/w/{ws.slug}/explore/count/",
-    }
-    full = 0.0
-    for label, url in unfiltered.items():
-        times = []
-        for _ in range(args.page_runs):
-            started = time.perf_counter()
-            response = client.get(url)
-            times.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200, (url, response.status_code)
-        full += statistics.median(times)
-        print(f"| {label} | {statistics.median(times):.1f} |")
-    print(f"| **all of the unfiltered page (sum)** | **{full:.1f}** |")
+    # The Q6 page, then the unfiltered explorer (the workspace's total, every facet and every histogram).
+    for name, query in (("Q6", f"?{q6}"), ("no filter", "")):
+        full = 0.0
+        for label, path in (("explorer page (grid, {})", "explore/"),
+                            ("  + counts/facets/histograms partial ({})", "explore/facets/"),
+                            ("  + total count partial ({})", "explore/count/")):
+            median = _page_median(client, f"/w/{ws.slug}/{path}{query}", runs=args.page_runs)
+            full += median
+            print(f"| {label.format(name)} | {median:.1f} |")
+        print(f"| **all of the {name} page (sum)** | **{full:.1f}** |")
+
+
+def _page_median(client, url: str, *, runs: int) -> float:
+    """Median ms of `runs` GETs of `url` through the Django test client."""
+    times = []
+    for _ in range(runs):
+        reset_queries()
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    return statistics.median(times)
 
 
 def _explain(connection, label, run):
