@@ -116,6 +116,8 @@ def main() -> None:
 
 def _page_median(client, url: str, *, runs: int) -> float:
     """Median ms of `runs` GETs of `url` through the Django test client."""
+    from django.db import reset_queries
+
     times = []
     for _ in range(runs):
         reset_queries()
