@@ -33,7 +33,6 @@ import hashlib
 import json
 import logging
 import re
-import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +42,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from metadata_site.items.models import Item
+from metadata_site.lib.locks import polled_advisory_lock
 from metadata_site.schemas.fields import FieldSpec, Schema
 
 from . import filters as fl
@@ -212,20 +212,11 @@ def _index_sql(table: str, columns: list[Column], concurrently: str) -> list[str
     return statements
 
 
-def _lock_key(workspace_id: int) -> int:
-    return zlib.crc32(f"msx-projection:{workspace_id}".encode())
-
-
 @contextmanager
 def _build_lock(workspace_id: int):
-    """One build (or suspension) of a workspace's projection at a time."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [_lock_key(workspace_id)])
-    try:
+    """One build (or suspension) of a workspace's projection at a time (polled: lib/locks.py)."""
+    with polled_advisory_lock(f"msx-projection:{workspace_id}"):
         yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [_lock_key(workspace_id)])
 
 
 def _wait_out_writers(cursor) -> None:
