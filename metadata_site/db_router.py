@@ -39,7 +39,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import MiddlewareNotUsed
 from django.core.signals import request_finished
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, router
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
@@ -199,6 +199,12 @@ def choose_replica() -> str | None:
         if replica_health(alias)[0] and _usable(alias):
             return alias
     return None
+
+
+def read_connection():
+    """The connection a raw-SQL read uses: the one the ORM reads from now (the request's replica, or the primary),
+    so that the raw and the ORM reads of one request see the same data."""
+    return connections[router.db_for_read(None)]
 
 
 # --- the router -------------------------------------------------------------------------------------------

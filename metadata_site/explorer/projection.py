@@ -41,6 +41,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from metadata_site.db_router import read_connection
 from metadata_site.items.models import Item
 from metadata_site.lib.locks import polled_advisory_lock
 from metadata_site.schemas.fields import FieldSpec, Schema
@@ -377,7 +378,7 @@ def is_missing(*, workspace_id: int, schema: Schema) -> bool:
 
 
 def _exists(table: str) -> bool:
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [table])
         return bool(cursor.fetchone()[0])
 
@@ -503,7 +504,7 @@ class Reader:
 
     def _distinct(self, column: Column) -> float:
         """The planner's estimate of the column's distinct values (pg_stats; unknown: many)."""
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             cursor.execute(
                 "SELECT s.n_distinct, c.reltuples FROM pg_stats s JOIN pg_class c ON c.relname = s.tablename "
                 "WHERE s.schemaname = current_schema() AND s.tablename = %s AND s.attname = %s",
@@ -519,7 +520,7 @@ class Reader:
 
     def count(self, query: fl.Query) -> int:
         where, params = self.where(query)
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             cursor.execute(f"SELECT count(*) FROM {self.table} p WHERE {where}", params)
             return cursor.fetchone()[0]
 

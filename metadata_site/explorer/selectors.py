@@ -19,6 +19,7 @@ from django.db import connection, models
 from django.db.models import Case, Count, Value, When
 from django.db.models.expressions import Expression
 
+from metadata_site.db_router import read_connection
 from metadata_site.items.models import Item
 from metadata_site.schemas.fields import FieldSpec, Schema
 
@@ -479,7 +480,7 @@ def facets(query: fl.Query, *, schema: Schema, workspace) -> list[Facet]:
             [f"COUNT(CASE WHEN {condition} THEN 1 END)" for condition, _, _ in counts] + [sql for _, sql in histograms]
         )
         sql = f"WITH r AS {backend.cte} ({inner}) SELECT {select} FROM r"
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             cursor.execute(sql, (*params, *(p for _, _, extra in counts for p in extra)))
             row = cursor.fetchone()
         tally = {label: value for (_, label, _), value in zip(counts, row[: len(counts)], strict=True)}
@@ -600,7 +601,7 @@ def undeclared_keys(scope: fl.Scope, *, schema: Schema, workspace, sample: int =
     count_sql = f"SELECT (SELECT COUNT(*) FROM ({sub_sql}) s), EXISTS ({more_sql})"
     # The outer LIMIT bounds the rows returned; per item at most 1,000 keys are looked at on PostgreSQL.
     row_limit = (MAX_KEYS + len(schema)) * 8 + 1
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(count_sql, (*sub_params, *more_params))
         read, more = cursor.fetchone()
         if connection.vendor == "postgresql":

@@ -63,14 +63,32 @@ def test_reads_of_pages_and_of_the_api_reach_the_replica(pg_cluster, app_server)
         page = client.get(f"/w/acme/items/{pg_cluster.item_uid}/")
         assert page.status_code == 200
         assert before in page.text and after not in page.text, "the page was read on the paused replica"
-        explorer = client.get("/w/acme/explore/", params={"view": "list"})
-        assert explorer.status_code == 200 and after not in explorer.text
         api = client.get(f"/api/w/acme/items/{pg_cluster.item_uid}/metadata")
         assert api.status_code == 200 and api.json() == {"note": note_before}
     finally:
         pg_cluster.resume_replay()
     page = client.get(f"/w/acme/items/{pg_cluster.item_uid}/")
     assert after in page.text, "replay resumed: the replica has the change"
+
+
+def test_the_explorer_reads_its_grid_its_keys_and_its_exports_on_the_replica(pg_cluster, app_server):
+    server = app_server(**STALE_OK)
+    client = _unpinned_client(server, pg_cluster)
+    before, after, key = _title(pg_cluster), _fresh("explored") + ".jpg", _fresh("late_key").replace("-", "_")
+    pg_cluster.pause_replay()
+    try:
+        pg_cluster.primary("UPDATE items_item SET title = %s, client_metadata = client_metadata || jsonb_build_object("
+                           "%s::text, 1) WHERE uid = %s", [after, key, pg_cluster.item_uid])
+        grid = client.get("/w/acme/explore/")
+        assert grid.status_code == 200 and before in grid.text and after not in grid.text
+        keys = client.get("/w/acme/explore/undeclared/")  # raw SQL over the items' keys
+        assert keys.status_code == 200 and "note" in keys.text and key not in keys.text
+        export = client.get("/w/acme/export/", params={"format": "jsonl"})  # streamed after the view returned
+        assert export.status_code == 200 and before in export.text and after not in export.text
+    finally:
+        pg_cluster.resume_replay()
+    assert key in client.get("/w/acme/explore/undeclared/").text
+    assert after in client.get("/w/acme/export/", params={"format": "jsonl"}).text
 
 
 def test_a_write_then_a_read_in_the_same_session_sees_the_write(pg_cluster, app_server, paused_replica):
