@@ -70,8 +70,17 @@ HEALTH_SQL = (
 
 
 def replica_aliases() -> list[str]:
-    """The configured replicas' aliases (``replica_0``, ...); none without ``DATABASE_REPLICA_URLS``."""
-    return [alias for alias in settings.DATABASES if alias.startswith(REPLICA_PREFIX)]
+    """The replicas' aliases (``replica_0``, ...): none without ``DATABASE_REPLICA_URLS``, and none in tests, where
+    each is a mirror of the test database (reading it there would only fail as a database the test did not ask for)."""
+    primary = connections[DEFAULT_DB_ALIAS].settings_dict
+    where = (primary["HOST"], primary["PORT"], primary["NAME"])
+    aliases = []
+    for alias in settings.DATABASES:
+        if alias.startswith(REPLICA_PREFIX):
+            replica = connections[alias].settings_dict
+            if replica is not primary and (replica["HOST"], replica["PORT"], replica["NAME"]) != where:
+                aliases.append(alias)
+    return aliases
 
 
 def is_write(sql: str) -> bool:
