@@ -107,10 +107,6 @@ class RequestRouting:
 _routing: ContextVar[RequestRouting | None] = ContextVar("metadata_site_db_routing", default=None)
 
 
-def current_routing() -> RequestRouting | None:
-    return _routing.get()
-
-
 @receiver(request_finished, dispatch_uid="db_router_request_finished")
 def _end_routing(**kwargs) -> None:
     _routing.set(None)
@@ -136,8 +132,8 @@ def replica_health(alias: str) -> tuple[bool, str]:
         cached = _health.get(alias)
     if cached is not None and cached.until > now:
         return cached.ok, cached.reason
-    ok, reason = check_replica(alias)
-    _remember(alias, ok, reason, reachable=ok or not reason.startswith("unreachable"))
+    ok, reason, reachable = check_replica(alias)
+    _remember(alias, ok, reason, reachable=reachable)
     return ok, reason
 
 
@@ -153,14 +149,13 @@ def _remember(alias: str, ok: bool, reason: str, *, reachable: bool = True) -> N
             log.warning("replica %s is skipped, reads go to the primary: %s", alias, reason)
 
 
-def forget_health() -> None:
-    """Drop every cached verdict (tests; a process that changed its replicas)."""
-    with _health_lock:
-        _health.clear()
+def _unreachable(exc: Exception) -> str:
+    text = str(exc).strip()
+    return f"unreachable ({text.splitlines()[0] if text else type(exc).__name__})"
 
 
-def check_replica(alias: str) -> tuple[bool, str]:
-    """Ask the replica itself: reachable, in recovery, streaming, and lagging at most the bound."""
+def check_replica(alias: str) -> tuple[bool, str, bool]:
+    """Ask the replica itself: (healthy, why, reachable): in recovery, streaming, and lagging at most the bound."""
     db = connections[alias]
     try:
         with db.cursor() as cursor:
@@ -168,15 +163,15 @@ def check_replica(alias: str) -> tuple[bool, str]:
             in_recovery, receiving, status, lag = cursor.fetchone()
     except DatabaseError as exc:
         _close_quietly(db)
-        return False, f"unreachable ({str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__})"
+        return False, _unreachable(exc), False
     if not in_recovery:
-        return False, "not in recovery (a primary, or a promoted replica): it no longer follows this primary"
+        return False, "not in recovery (a primary, or a promoted replica): it no longer follows this primary", True
     if not receiving or (status is not None and status != "streaming"):
-        return False, f"its WAL receiver is {status or 'not running'}: it may be behind by any amount"
+        return False, f"its WAL receiver is {status or 'not running'}: it may be behind by any amount", True
     limit = settings.DATABASE_REPLICA_MAX_LAG_SECONDS
     if lag is None or float(lag) > limit:
-        return False, f"lagging {'an unknown time' if lag is None else f'{float(lag):.1f} s'} (limit {limit:g} s)"
-    return True, f"lagging {float(lag):.1f} s"
+        return False, f"lagging {'an unknown time' if lag is None else f'{float(lag):.1f} s'} (limit {limit:g} s)", True
+    return True, f"lagging {float(lag):.1f} s", True
 
 
 def _close_quietly(db) -> None:
@@ -194,8 +189,7 @@ def _usable(alias: str) -> bool:
         db.ensure_connection()
     except DatabaseError as exc:
         _close_quietly(db)
-        _remember(alias, False, f"unreachable ({str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r})",
-                  reachable=False)
+        _remember(alias, False, _unreachable(exc), reachable=False)
         return False
     return True
 
