@@ -124,8 +124,8 @@ def _search(args, ws) -> None:
     import numpy as np
     from django.conf import settings
     from django.http import QueryDict
-    from metadata_site.explorer.filters import items_matching, parse_query_string
 
+    from metadata_site.explorer.query import items_matching, parse_query_string
     from metadata_site.media import vectors
     from metadata_site.media.models import Embedding
     from metadata_site.schemas.selectors import schema_current

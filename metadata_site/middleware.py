@@ -4,7 +4,7 @@
 its first statement, once per connection: a persistent connection (``CONN_MAX_AGE``) of a web process keeps it for
 the next requests, which then send no SET and no RESET (two round trips less per request, on every thumbnail). Only
 web processes run this middleware: the worker (``db_worker``) and management commands have their own connections and
-keep the server default, no limit. Where the SET happens inside a transaction (a rollback would undo it) it is for
+keep the server default, no limit. The replicas' connections (``DATABASE_REPLICA_URLS``) get the same treatment. Where the SET happens inside a transaction (a rollback would undo it) it is for
 that request only, reset when the response is returned; a change of the setting (tests) resets the connections
 that carry the old value. A streamed response (an export) sends its body in keyset pages of bounded size. A statement the timeout cancels (SQLSTATE 57014, ``QueryCanceled``) becomes a
 503 with `QUERY_TOO_SLOW`: the page, or for htmx the message alone in place of the fragment (the htmx config
@@ -13,6 +13,7 @@ limits (`explorer.query`) bound the work a request can ask for.
 """
 
 from collections.abc import Callable
+from contextlib import ExitStack
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -20,6 +21,8 @@ from django.db import DatabaseError, connection, connections
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+
+from metadata_site.db_router import replica_aliases
 
 QUERY_TOO_SLOW = (
     "This query took too long and was stopped after {seconds:g} s. Narrow it down (a folder, fewer or more "
@@ -106,17 +109,23 @@ class StatementTimeoutMiddleware:
         timeout = settings.DATABASE_STATEMENT_TIMEOUT_MS
         if connection.vendor != "postgresql":
             return self.get_response(request)
+        # The primary and every replica the request may read from (metadata_site/db_router.py).
+        databases = [connection, *(connections[alias] for alias in replica_aliases())]
         if timeout <= 0:
-            if _carried(connection) is not None:
-                _reset(connection)
+            for db in databases:
+                if _carried(db) is not None:
+                    _reset(db)
             return self.get_response(request)
-        wrapper = _SetTimeoutFirst(timeout)
+        wrappers = [(db, _SetTimeoutFirst(timeout)) for db in databases]
         try:
-            with connection.execute_wrapper(wrapper):
+            with ExitStack() as stack:
+                for db, wrapper in wrappers:
+                    stack.enter_context(db.execute_wrapper(wrapper))
                 return self.get_response(request)
         finally:
-            if wrapper.reset_after:
-                _reset(connection)
+            for db, wrapper in wrappers:
+                if wrapper.reset_after:
+                    _reset(db)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_query_cancelled(exception):

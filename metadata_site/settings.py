@@ -1,13 +1,15 @@
 """Settings for metadata_site, read from the environment with safe development defaults.
 
 `DATABASE_URL` selects PostgreSQL (``postgres://user:pass@host:port/name``); without it the
-embedded SQLite database in ``var/`` is used, in WAL mode.
+embedded SQLite database in ``var/`` is used, in WAL mode. `DATABASE_REPLICA_URLS` adds PostgreSQL streaming
+replicas for the web requests' reads (docs/deployment.md).
 """
 
 import os
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import urlsplit
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -35,34 +37,66 @@ def envlist(name: str, default: str) -> list[str]:
     return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
 
 
-def database_from_url(url: str) -> dict:
-    """Turn ``postgres://user:pass@host:port/name?opt=v`` or ``sqlite:///path`` into a DATABASES entry."""
-    parts = urlsplit(url)
-    if parts.scheme in ("postgres", "postgresql", "pgsql"):
-        name = unquote(parts.path.lstrip("/"))
-        if not name:
-            raise ImproperlyConfigured(f"DATABASE_URL must name a database: {url!r}")
-        try:
-            port = parts.port
-        except ValueError:
-            raise ImproperlyConfigured(f"DATABASE_URL has a malformed port: {url!r}") from None
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": name,
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "",
-            "PORT": str(port or ""),
-            "CONN_MAX_AGE": envint("DATABASE_CONN_MAX_AGE", "60"),
-            "CONN_HEALTH_CHECKS": True,
-            # PostgreSQL's JIT compiles expressions of any query it costs above jit_above_cost: the
-            # explorer's facet pass (a few dozen jsonb expressions over 10^5 rows) spent 225 of its
-            # 1,000 ms compiling. The app runs short statements only, so it is off unless the URL says.
-            "OPTIONS": {"options": "-c jit=off", **dict(parse_qsl(parts.query))},
-        }
-    if parts.scheme == "sqlite":
-        return _sqlite(Path(unquote(parts.path)) if parts.path not in ("", "/") else BASE_DIR / "var" / "db.sqlite3")
-    raise ImproperlyConfigured(f"DATABASE_URL must start with postgres:// or sqlite://, got {url!r}")
+def envfloat(name: str, default: str) -> float:
+    value = os.environ.get(name, default)
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if number != number or number < 0 or number == float("inf"):
+        raise ImproperlyConfigured(f"{name} must be a number of seconds, 0 or more, got {value!r}")
+    return number
+
+
+DATABASE_ENGINES = {"postgres": "django.db.backends.postgresql", "sqlite": "django.db.backends.sqlite3"}
+
+
+def database_from_url(url: str, *, variable: str = "DATABASE_URL") -> dict:
+    """Turn ``postgres://user:pass@host:port/name?opt=v`` or ``sqlite:///path`` into a DATABASES entry.
+
+    dj-database-url parses the URL (``sqlite:///relative/path``, ``sqlite:////absolute/path``); query parameters
+    go to the driver. `variable` names the setting in error messages.
+    """
+    scheme = urlsplit(url).scheme
+    if scheme not in ("postgres", "postgresql", "pgsql", "sqlite"):
+        raise ImproperlyConfigured(f"{variable} must start with postgres:// or sqlite://, got {url!r}")
+    try:
+        urlsplit(url).port  # noqa: B018 - dj-database-url would say only "not a valid url"
+    except ValueError:
+        raise ImproperlyConfigured(f"{variable} has a malformed port: {url!r}") from None
+    try:
+        parsed = dict(dj_database_url.parse(url, conn_max_age=envint("DATABASE_CONN_MAX_AGE", "60"),
+                                            conn_health_checks=True))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{variable} is not a valid database URL ({exc}): {url!r}") from None
+    if scheme == "sqlite":
+        name = parsed.get("NAME")
+        return _sqlite(Path(name) if name and name != ":memory:" else BASE_DIR / "var" / "db.sqlite3")
+    if not parsed["NAME"]:
+        raise ImproperlyConfigured(f"{variable} must name a database: {url!r}")
+    parsed["PORT"] = str(parsed["PORT"] or "")
+    # PostgreSQL's JIT compiles expressions of any query it costs above jit_above_cost: the explorer's facet pass
+    # (a few dozen jsonb expressions over 10^5 rows) spent 225 of its 1,000 ms compiling. The app runs short
+    # statements only, so it is off unless the URL says. Other query parameters go to psycopg as they are.
+    parsed["OPTIONS"] = {"options": "-c jit=off", **parsed.get("OPTIONS", {})}
+    return parsed
+
+
+def replicas_from_urls(urls: list[str], *, primary: dict) -> dict[str, dict]:
+    """``replica_0``, ``replica_1``, ... for `DATABASE_REPLICA_URLS`: PostgreSQL streaming replicas of `primary`
+    that the web requests' reads go to (metadata_site/db_router.py). A replica that does not answer within
+    `DATABASE_REPLICA_CONNECT_TIMEOUT` seconds is skipped. In tests each is a mirror of the test database."""
+    if urls and primary["ENGINE"] != DATABASE_ENGINES["postgres"]:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URLS needs a PostgreSQL primary: set DATABASE_URL to postgres://...")
+    replicas = {}
+    for n, url in enumerate(urls):
+        replica = database_from_url(url, variable=f"DATABASE_REPLICA_URLS (replica {n + 1})")
+        if replica["ENGINE"] != DATABASE_ENGINES["postgres"]:
+            raise ImproperlyConfigured(f"DATABASE_REPLICA_URLS (replica {n + 1}) must start with postgres://: {url!r}")
+        replica["OPTIONS"].setdefault("connect_timeout", envint("DATABASE_REPLICA_CONNECT_TIMEOUT", "2"))
+        replica["TEST"] = {"MIRROR": "default"}
+        replicas[f"replica_{n}"] = replica
+    return replicas
 
 
 def _sqlite(path: Path) -> dict:
@@ -142,6 +176,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "metadata_site.middleware.StatementTimeoutMiddleware",
+    "metadata_site.db_router.ReplicaReadsMiddleware",  # before sessions, whose row it may read on a replica
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -176,6 +211,26 @@ if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": database_from_url(os.environ["DATABASE_URL"])}
 else:
     DATABASES = {"default": _sqlite(BASE_DIR / "var" / "db.sqlite3")}
+# Reads on PostgreSQL streaming replicas, writes on the primary (metadata_site/db_router.py): web requests' reads go
+# to a replica lagging at most DATABASE_REPLICA_MAX_LAG_SECONDS (checked every DATABASE_REPLICA_CHECK_SECONDS per
+# process; one that is down is tried again after DATABASE_REPLICA_RETRY_SECONDS), except in the
+# DATABASE_REPLICA_PIN_SECONDS after a request of the same browser or client wrote (read-your-writes). Writes,
+# reads inside a transaction, unsafe methods (POST, ...), the worker and management commands use the primary.
+DATABASES.update(replicas_from_urls(envlist("DATABASE_REPLICA_URLS", ""), primary=DATABASES["default"]))
+DATABASE_REPLICA_MAX_LAG_SECONDS = envfloat("DATABASE_REPLICA_MAX_LAG_SECONDS", "5")
+DATABASE_REPLICA_CHECK_SECONDS = envfloat("DATABASE_REPLICA_CHECK_SECONDS", "2")
+DATABASE_REPLICA_RETRY_SECONDS = envfloat("DATABASE_REPLICA_RETRY_SECONDS", "10")
+DATABASE_REPLICA_PIN_SECONDS = envfloat("DATABASE_REPLICA_PIN_SECONDS", "10")
+if len(DATABASES) > 1 and (
+    DATABASE_REPLICA_PIN_SECONDS < DATABASE_REPLICA_MAX_LAG_SECONDS + DATABASE_REPLICA_CHECK_SECONDS
+):
+    raise ImproperlyConfigured(
+        "DATABASE_REPLICA_PIN_SECONDS must be at least DATABASE_REPLICA_MAX_LAG_SECONDS + "
+        f"DATABASE_REPLICA_CHECK_SECONDS ({DATABASE_REPLICA_MAX_LAG_SECONDS:g} + {DATABASE_REPLICA_CHECK_SECONDS:g} "
+        f"s), got {DATABASE_REPLICA_PIN_SECONDS:g}: a client's reads must stay on the primary until every replica "
+        "in use has its write"
+    )
+DATABASE_ROUTERS = ["metadata_site.db_router.ReplicaRouter"] if len(DATABASES) > 1 else []
 (BASE_DIR / "var").mkdir(exist_ok=True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -24,6 +24,7 @@ from typing import Any
 from django.db import connection, models
 from django.db.models import Case, Count, Q, Value, When
 
+from metadata_site.db_router import read_connection
 from metadata_site.schemas.fields import FieldSpec, Schema
 
 from . import query as fl
@@ -413,7 +414,7 @@ def run_facets(plan: FacetPlan, backend) -> list[Facet]:
             [f"COUNT(CASE WHEN {condition} THEN 1 END)" for condition, _, _ in counts] + [sql for _, sql in histograms]
         )
         sql = f"WITH r AS {backend.cte} ({inner}) SELECT {select} FROM r"
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             cursor.execute(sql, (*params, *(p for _, _, extra in counts for p in extra)))
             row = cursor.fetchone()
         tally = {label: value for (_, label, _), value in zip(counts, row[: len(counts)], strict=True)}

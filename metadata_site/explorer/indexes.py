@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from django.db import DatabaseError, connection, transaction
 
 from metadata_site.items.models import Item
+from metadata_site.lib.locks import polled_advisory_lock
 from metadata_site.lib.maintenance import vacuum_analyze
 from metadata_site.schemas.fields import FieldSpec, Schema
 
@@ -163,12 +164,19 @@ def ensure_field_indexes(*, workspace_id: int, schema: Schema) -> dict[str, list
         # Only when run synchronously inside a transaction (tests): PostgreSQL refuses DDL on a
         # table with pending trigger events, which must not abort the caller's transaction.
         try:
-            with transaction.atomic():
+            with _one_at_a_time(workspace_id), transaction.atomic():
                 return _apply(workspace_id, wanted, concurrently)
         except DatabaseError as exc:
             log.warning("field indexes of workspace %s not built inside a transaction: %s", workspace_id, exc)
             return {"created": [], "dropped": []}
-    return _apply(workspace_id, wanted, concurrently)
+    with _one_at_a_time(workspace_id):
+        return _apply(workspace_id, wanted, concurrently)
+
+
+def _one_at_a_time(workspace_id: int):
+    """One change of a workspace's indexes at a time, across workers: two builds side by side deadlocked or
+    dropped the index the other was building (still invalid): "tuple concurrently updated"."""
+    return polled_advisory_lock(f"msx-indexes:{workspace_id}")
 
 
 def _wanted(workspace_id: int, schema: Schema) -> list[IndexSpec]:
@@ -240,10 +248,10 @@ def suspend_field_indexes(*, workspace_id: int) -> list[str]:
     dropped too (`projection.suspend`): its triggers would cost the write as much as the indexes."""
     from . import projection
 
-    existing = _existing(workspace_id)
     concurrently = _concurrently()
     dropped = []
-    with connection.cursor() as cursor:
+    with _one_at_a_time(workspace_id), connection.cursor() as cursor:
+        existing = _existing(workspace_id)
         statistics = _statistics(cursor, existing)
         for name in existing:
             if name not in statistics:

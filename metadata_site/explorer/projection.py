@@ -33,7 +33,6 @@ import hashlib
 import json
 import logging
 import re
-import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +41,9 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from metadata_site.db_router import read_connection
 from metadata_site.items.models import Item
+from metadata_site.lib.locks import polled_advisory_lock
 from metadata_site.schemas.fields import FieldSpec, Schema
 
 from . import query as fl
@@ -216,20 +217,11 @@ def _index_sql(table: str, columns: list[Column], concurrently: str) -> list[str
     return statements
 
 
-def _lock_key(workspace_id: int) -> int:
-    return zlib.crc32(f"msx-projection:{workspace_id}".encode())
-
-
 @contextmanager
 def _build_lock(workspace_id: int):
-    """One build (or suspension) of a workspace's projection at a time."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [_lock_key(workspace_id)])
-    try:
+    """One build (or suspension) of a workspace's projection at a time (polled: lib/locks.py)."""
+    with polled_advisory_lock(f"msx-projection:{workspace_id}"):
         yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [_lock_key(workspace_id)])
 
 
 def _wait_out_writers(cursor) -> None:
@@ -390,7 +382,7 @@ def is_missing(*, workspace_id: int, schema: Schema) -> bool:
 
 
 def _exists(table: str) -> bool:
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [table])
         return bool(cursor.fetchone()[0])
 
@@ -517,7 +509,7 @@ class ProjectionCompiler(Compiler[tuple[str, list]]):
 
     def _distinct(self, column: Column) -> float:
         """The planner's estimate of the column's distinct values (pg_stats; unknown: many)."""
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             cursor.execute(
                 "SELECT s.n_distinct, c.reltuples FROM pg_stats s JOIN pg_class c ON c.relname = s.tablename "
                 "WHERE s.schemaname = current_schema() AND s.tablename = %s AND s.attname = %s",
@@ -533,7 +525,7 @@ class ProjectionCompiler(Compiler[tuple[str, list]]):
 
     def count(self, query: fl.Query) -> int:
         where, params = self.where(query)
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             cursor.execute(f"SELECT count(*) FROM {self.table} p WHERE {where}", params)
             return cursor.fetchone()[0]
 

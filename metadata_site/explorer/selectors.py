@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.db import connection, models
 
+from metadata_site.db_router import read_connection
 from metadata_site.items.models import Item
 from metadata_site.items.selection import FOLDER, Selection
 from metadata_site.schemas.fields import Schema
@@ -146,7 +147,7 @@ def undeclared_keys(scope: fl.Scope, *, schema: Schema, workspace, sample: int =
     count_sql = f"SELECT (SELECT COUNT(*) FROM ({sub_sql}) s), EXISTS ({more_sql})"
     # The outer LIMIT bounds the rows returned; per item at most 1,000 keys are looked at on PostgreSQL.
     row_limit = (MAX_KEYS + len(schema)) * 8 + 1
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(count_sql, (*sub_params, *more_params))
         read, more = cursor.fetchone()
         if connection.vendor == "postgresql":
