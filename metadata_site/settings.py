@@ -7,7 +7,7 @@ replicas for the web requests' reads (docs/deployment.md).
 
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -54,8 +54,8 @@ DATABASE_ENGINES = {"postgres": "django.db.backends.postgresql", "sqlite": "djan
 def database_from_url(url: str, *, variable: str = "DATABASE_URL") -> dict:
     """Turn ``postgres://user:pass@host:port/name?opt=v`` or ``sqlite:///path`` into a DATABASES entry.
 
-    dj-database-url parses the URL (``sqlite:///relative/path``, ``sqlite:////absolute/path``); query parameters
-    go to the driver. `variable` names the setting in error messages.
+    dj-database-url parses the URL; query parameters go to the driver. A SQLite URL's path is absolute, as it always
+    was here. `variable` names the setting in error messages.
     """
     scheme = urlsplit(url).scheme
     if scheme not in ("postgres", "postgresql", "pgsql", "sqlite"):
@@ -70,8 +70,10 @@ def database_from_url(url: str, *, variable: str = "DATABASE_URL") -> dict:
     except ValueError as exc:
         raise ImproperlyConfigured(f"{variable} is not a valid database URL ({exc}): {url!r}") from None
     if scheme == "sqlite":
-        name = parsed.get("NAME")
-        return _sqlite(Path(name) if name and name != ":memory:" else BASE_DIR / "var" / "db.sqlite3")
+        # As before dj-database-url: the URL's path is the file's absolute path (``sqlite:///tmp/x.sqlite3`` is
+        # /tmp/x.sqlite3; dj-database-url would read it relative to the working directory).
+        path = unquote(urlsplit(url).path)
+        return _sqlite(Path(path) if path not in ("", "/") else BASE_DIR / "var" / "db.sqlite3")
     if not parsed["NAME"]:
         raise ImproperlyConfigured(f"{variable} must name a database: {url!r}")
     parsed["PORT"] = str(parsed["PORT"] or "")

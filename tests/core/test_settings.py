@@ -72,6 +72,10 @@ def test_a_malformed_database_url_is_refused_with_a_reason(url, message):
         database_from_url(url)
 
 
+def test_a_sqlite_url_names_an_absolute_path():
+    assert str(database_from_url("sqlite:///tmp/x.sqlite3")["NAME"]) == "/tmp/x.sqlite3"
+
+
 def test_a_sqlite_url_without_a_path_is_the_embedded_database():
     db = database_from_url("sqlite://")
     assert str(db["NAME"]).endswith("var/db.sqlite3")
