@@ -235,6 +235,12 @@ class BulkEditForm(forms.Form):
     def _values(self) -> list[str]:
         return self.data.getlist("value") if hasattr(self.data, "getlist") else [self.data.get("value", "")]
 
+    def value_input_field(self) -> str:
+        """The declared field `value_input` renders its input for ("" for the plain text input): the page script
+        swaps in the chosen field's own input when it differs (a choice made before the script ran)."""
+        spec = self.schema.get(self.data.get("field") or "") if self.is_bound else None
+        return spec.name if spec is not None else ""
+
     def value_input(self) -> str:
         """The value input as the user left it: the chosen field's own input showing what was posted."""
         spec = self.schema.get(self.data.get("field") or "") if self.is_bound else None

@@ -10,6 +10,7 @@
     var tpl = form.querySelector('template[data-bulk-value-for="' + CSS.escape(select.value) + '"]') ||
       form.querySelector('template[data-bulk-value-for=""]');
     slot.replaceChildren(tpl.content.cloneNode(true));
+    slot.dataset.bulkValueShown = select.value;
     var error = form.querySelector("#bulk-value-error");
     if (error) error.remove();
     slot.dispatchEvent(new CustomEvent("metadata:inputs", { bubbles: true }));
@@ -28,6 +29,10 @@
       if (ev.target.id === "id_bulk_action") toggleValue(form);
     });
     toggleValue(form);
+    // A field chosen before this script ran (a slow page) has no change event left to see: catch up with it.
+    var select = form.querySelector("#id_bulk_field");
+    var slot = form.querySelector("[data-bulk-value-slot]");
+    if (select && slot && select.value !== (slot.dataset.bulkValueShown || "")) swap(form);
   }
   document.addEventListener("DOMContentLoaded", function () { setup(document); });
 })();
