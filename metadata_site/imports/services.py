@@ -12,12 +12,12 @@ errors and error report length, so a worker killed mid-import and started again 
 last committed batch: no row applied twice, none lost. The whole import is one change set. While the
 database writes a batch, a read-ahead thread reads and checks the next one (`lib.pipeline`).
 
-Why this module is about 670 lines and not split yet: it has two halves, the requests about a task (create,
-upload, apply, cancel, undo, resume) and the worker's run (the check and apply passes, batches, the error report,
-index upkeep), and the natural split is the second half into a module of its own below this one. That move is
-left until the rework of the background-task model (one task shape for imports, exports and builds) has
-landed, because that rework changes both halves: moving them at the same time would turn its changes into a
-manual merge. The kinds of rows (`kinds`) and the file parsers (`parsers`) already live apart.
+Why this module is about 680 lines: it has two halves, the requests about a task (create, upload, apply, cancel,
+undo, resume) and the worker's run (the check and apply passes, batches, the error report, index upkeep), which share
+the task's state transitions and the batch transaction; the natural split is the second half into a module of its own
+below this one. It was left whole while the task model was reworked (one shape for every kind of background task),
+which changed both halves; that rework has landed and the split is the next step. The kinds of rows (`kinds`) and the
+file parsers (`parsers`) already live apart.
 """
 
 import csv
