@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.tasks import TaskResultStatus
 from django.utils import timezone
@@ -41,6 +42,8 @@ from metadata_site.lib.background import queue_work
 from metadata_site.lib.taskmodel import ACTIVE_STATUSES, task_models
 
 logger = logging.getLogger(__name__)
+
+NOT_REQUEUED = "The worker running this task stopped, and the task could not be queued again: {reason}"
 
 CLAIM_GRACE_SECONDS = 5.0
 
@@ -161,7 +164,12 @@ def recover_task_rows() -> list[Recovered]:
         for row in model.objects.filter(status__in=ACTIVE_STATUSES).select_related("workspace").order_by("pk"):
             if row.task_result_id and row.task_result_id in live_results:
                 continue
-            queue_work(row, **row.arguments)
+            try:
+                queue_work(row, **row.arguments)
+            except (TypeError, ImproperlyConfigured) as exc:  # a row whose arguments cannot queue its task
+                row.mark_failed(NOT_REQUEUED.format(reason=exc))
+                logger.warning("%s %s not queued again: %s", model._meta.label, row.pk, exc)
+                continue
             recovered.append(Recovered(row.task_result_id, model._meta.label,
                                        f"{row.kind_name.lower()} {row.pk} queued again ({row.done} of {row.total} done)"))
     return recovered

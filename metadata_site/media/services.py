@@ -194,8 +194,12 @@ def _queue_batch(item_ids: list[int]) -> None:
     workspace_id = Item.objects.filter(pk=item_ids[0]).values_list("workspace_id", flat=True).first()
     if workspace_id is None:
         return
-    batch = MediaBatch.objects.create(workspace_id=workspace_id, total=len(item_ids))
-    queue_work(batch, item_ids=item_ids)
+    # The row, its arguments and the queued task commit together: a worker killed in between leaves none of them,
+    # never a row that recovery could not queue again.
+    with transaction.atomic():
+        batch = MediaBatch.objects.create(workspace_id=workspace_id, total=len(item_ids),
+                                          arguments={"item_ids": item_ids})
+        queue_work(batch, item_ids=item_ids)
 
 
 def media_queue_new(item_ids: list[int]) -> None:

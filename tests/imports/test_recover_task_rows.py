@@ -134,3 +134,20 @@ def test_finished_tasks_are_not_recovered(db_backend, workspace, owner, items, m
     assert recover_tasks(grace_seconds=0) == []
     row.refresh_from_db()
     assert row.status == TaskStatus.COMPLETED
+
+
+def test_a_row_whose_arguments_cannot_queue_it_is_marked_failed_and_the_others_are_still_recovered(
+        db_backend, workspace, owner, items, monkeypatch):
+    from metadata_site.media.models import MediaBatch
+
+    broken = MediaBatch.objects.create(workspace=workspace, total=3)  # queued, but without its item ids
+    row, done = _field_rename(workspace, owner, items, monkeypatch)
+    DBTaskResult.objects.filter(pk=row.task_result_id).delete()
+
+    recovered = recover_tasks(grace_seconds=0)
+    assert [r.task_path for r in recovered] == [row._meta.label]
+    broken.refresh_from_db()
+    assert broken.status == TaskStatus.FAILED and "could not be queued again" in broken.failure_reason
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", "--interval", "0")
+    row.refresh_from_db()
+    assert row.status == TaskStatus.COMPLETED and done()
