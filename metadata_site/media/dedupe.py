@@ -30,10 +30,11 @@ def duplicates_out_of_dataset(*, dataset: Dataset, user) -> int:
     """Remove all but one item per near-duplicate group from `dataset`; returns how many were removed. The
     representative stays, even where the dataset held only copies of it (then one copy is kept: the smallest id
     the dataset holds of that group)."""
-    held = dataset.memberships.filter(item__dup_group__isnull=False)
-    keep: dict[int, int] = {}
-    for item_id, group in held.order_by("item_id").values_list("item_id", "item__dup_group"):
-        keep.setdefault(group, item_id)
-    kept = set(keep.values())
-    remove = [i for i in held.values_list("item_id", flat=True) if i not in kept]
+    held = dataset.memberships.filter(item__dup_group__isnull=False).order_by("item_id")
+    seen: set[int] = set()
+    remove = []
+    for item_id, group in held.values_list("item_id", "item__dup_group"):
+        if group in seen:
+            remove.append(item_id)
+        seen.add(group)
     return dataset_remove_items(dataset=dataset, item_ids=remove, reason="near-duplicates", user=user)

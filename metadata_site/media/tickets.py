@@ -59,9 +59,10 @@ def redeem(request: HttpRequest, *, slug: str, uid) -> str | None:
     match = _TICKET_RE.match(ticket)
     if match is None or not _NAME_RE.match(file_name):
         return None
-    period = int(match.group(1))
-    if period not in (_period(), _period() - 1):
+    period, now = int(match.group(1)), _period()
+    if period not in (now, now - 1):
         return None
     if not constant_time_compare(match.group(2), _signature(session_key, slug, str(uid), file_name, period)):
         return None
-    return hashed_name(THUMBNAILS, file_name.split(".", 1)[0], "." + file_name.split(".", 1)[1])
+    sha256, dot, suffix = file_name.partition(".")
+    return hashed_name(THUMBNAILS, sha256, dot + suffix)

@@ -143,16 +143,13 @@ def parse_filter_value(family: str, raw: Any, *, param: str, name: str, spec: Fi
                 return parse_integer(raw) if family == "integer" else parse_number(raw)
             except FieldValueError:
                 raise bad_value(param, name, family, raw) from None
-        if not isinstance(raw, int | float):
-            raise bad_value(param, name, family, raw)
-        number = raw
-        if not math.isfinite(number):
+        if not isinstance(raw, int | float) or not math.isfinite(raw):
             raise bad_value(param, name, family, raw)
         if family == "integer":
-            if float(number) != int(number):
+            if float(raw) != int(raw):
                 raise bad_value(param, name, family, raw)
-            return int(number)
-        return float(number)
+            return int(raw)
+        return float(raw)
     if family == "datetime":
         value = filter_datetime(raw)
         if value is None:
