@@ -299,6 +299,9 @@ MEDIA_FETCH_TIMEOUT = envint("MEDIA_FETCH_TIMEOUT", "20")
 # and the worker), and from how many candidates on "find similar" uses the index instead of an exact scan.
 VECTOR_INDEX_DIR = Path(os.environ.get("VECTOR_INDEX_DIR", BASE_DIR / "var" / "vector-indexes"))
 VECTOR_EXACT_MAX = envint("VECTOR_EXACT_MAX", "20000")
+# The most candidates a request compares exactly by an embedding field (no index, or the index cannot answer the
+# filter): past it the request is refused with a message instead of reading vectors without bound.
+VECTOR_EXACT_SCAN_MAX = envint("VECTOR_EXACT_SCAN_MAX", "100000")
 # On a storage without local files (an S3-compatible bucket), media is served by a redirect to a presigned URL
 # that expires after this many seconds.
 MEDIA_PRESIGNED_SECONDS = envint("MEDIA_PRESIGNED_SECONDS", "300")

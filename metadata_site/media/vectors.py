@@ -30,6 +30,7 @@ from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from metadata_site.explorer.query import FilterError
 from metadata_site.items.models import Item
 from metadata_site.lib.background import queue_work
 from metadata_site.lib.taskmodel import TaskStatus
@@ -37,6 +38,10 @@ from metadata_site.lib.taskmodel import TaskStatus
 from .models import Embedding, VectorIndex
 
 SEARCH_BATCH = 5000  # vectors read per query in the exact scan
+EXACT_SCAN_TOO_LARGE = (
+    "by={field}: more than {limit:,} items to compare exactly, and the field's index is not ready for them (it is "
+    "built in the background after vectors are written): narrow the filter, or try again once the index is built."
+)
 OVERFETCH = 4  # the first approximate request asks for k × OVERFETCH neighbours
 GROWTH = 8  # each further request asks for GROWTH times more
 REBUILD_FRACTION = 0.1  # vectors written since the build, as a share of the index, that queue a rebuild
@@ -121,7 +126,12 @@ def exact_nearest(
 ) -> list[tuple[float, int]]:
     """[(distance, item id)] of the k candidates nearest to `query`, nearest first (ties by id)."""
     heap: list[tuple[float, int]] = []
+    scanned = 0
     for ids in _candidate_ids(workspace, field, candidates, SEARCH_BATCH):
+        scanned += len(ids)
+        if scanned > settings.VECTOR_EXACT_SCAN_MAX:  # a request never reads vectors without bound
+            raise FilterError(EXACT_SCAN_TOO_LARGE.format(field=field.name, limit=settings.VECTOR_EXACT_SCAN_MAX),
+                              param="by")
         chunk = list(_rows(workspace, field, None).filter(item_id__in=ids).values_list("item_id", "vector"))
         if not chunk:
             continue

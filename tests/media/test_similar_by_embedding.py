@@ -153,3 +153,17 @@ def test_the_viewer_steps_through_the_result_in_distance_order(login, owner, wor
     nav = resp.context["nav"]
     assert (nav["previous"].title, nav["next"].title) == (order[0], order[2])
     assert "by=emb" in nav["next_url"]
+
+
+def test_an_exact_scan_past_its_bound_is_refused_with_the_reason_in_the_explorer_and_the_api(settings, login, owner,
+                                                                                          workspace):
+    settings.VECTOR_EXACT_SCAN_MAX = 50  # no index: 120 candidates would be compared exactly
+    items, _ = _setup(workspace, owner)
+    client = login(owner)
+    page = client.get(reverse("explorer:explore", args=["acme"]), {"similar_to": str(items[0].uid), "by": "emb"})
+    assert page.status_code == 400  # the explorer's answer to a refused filter: the page, with the reason
+    assert vectors.EXACT_SCAN_TOO_LARGE.format(field="emb", limit=50) in page.content.decode().replace("&#x27;", "'")
+    api = client.get(f"/api/w/acme/items?similar_to={items[0].uid}&by=emb")
+    assert api.status_code == 400 and "more than 50 items to compare exactly" in api.content.decode()
+    # A filter that keeps fewer candidates than the bound is answered.
+    assert len(_explorer(client, similar_to=str(items[0].uid), by="emb", k="10", f="title:startswith:v00")) == 10
