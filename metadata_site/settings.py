@@ -302,6 +302,8 @@ VECTOR_EXACT_MAX = envint("VECTOR_EXACT_MAX", "20000")
 # The most candidates a request compares exactly by an embedding field (no index, or the index cannot answer the
 # filter): past it the request is refused with a message instead of reading vectors without bound.
 VECTOR_EXACT_SCAN_MAX = envint("VECTOR_EXACT_SCAN_MAX", "100000")
+# The most candidates "find similar" by the built-in visual descriptor compares in one request (about 6 µs each).
+SIMILAR_SCAN_MAX = envint("SIMILAR_SCAN_MAX", "500000")
 # On a storage without local files (an S3-compatible bucket), media is served by a redirect to a presigned URL
 # that expires after this many seconds.
 MEDIA_PRESIGNED_SECONDS = envint("MEDIA_PRESIGNED_SECONDS", "300")

@@ -17,6 +17,7 @@ import heapq
 import struct
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -46,6 +47,10 @@ IMAGE_NOT_BY = "by: an uploaded image is compared by the built-in visual descrip
 BAD_BY = "by: {value!r} is not an embedding field of the schema (leave it out for the built-in visual descriptor)"
 NO_VECTOR = "similar_to: the item {uid} has no {field!r} vector"
 NO_DESCRIPTOR = "similar_to: the item {uid} has no visual descriptor yet (it is not an image, or its media is not ready)"
+SCAN_TOO_LARGE = (
+    "similar_to: more than {limit:,} pictures to compare; narrow the filter (a folder, a collection, a condition) "
+    "to find similar ones among them."
+)
 
 
 @dataclass(frozen=True)
@@ -175,7 +180,9 @@ def nearest(candidates: models.QuerySet, *, query, k: int) -> list[Item]:
     q_hash, q_colour = query.phash, unpack_colour(query.colour)
     heap: list[tuple[float, int]] = []  # (-distance, -id): the worst kept item on top
     rows = candidates.filter(phash__isnull=False, colour__isnull=False)
-    for pk, phash, colour in _keyset_rows(rows, ("pk", "phash", "colour"), batch=SEARCH_BATCH):
+    for scanned, (pk, phash, colour) in enumerate(_keyset_rows(rows, ("pk", "phash", "colour"), batch=SEARCH_BATCH)):
+        if scanned == settings.SIMILAR_SCAN_MAX:  # a request never compares without bound
+            raise FilterError(SCAN_TOO_LARGE.format(limit=settings.SIMILAR_SCAN_MAX), param="similar_to")
         entry = (-distance(q_hash, q_colour, phash, unpack_colour(colour)), -pk)
         if len(heap) < k:
             heapq.heappush(heap, entry)

@@ -145,3 +145,18 @@ def test_selecting_a_similar_result_selects_its_k_items_not_the_whole_filter(log
     html = resp.content.decode()
     assert resp.context["select_mode"] == "page" and 'id="select-all"' not in html
     assert 'name="selection" value="ids"' in html and html.count('type="checkbox" name="item"') == 5
+
+
+def test_a_search_past_its_bound_is_refused_with_the_reason_and_a_narrower_one_answers(settings, login, owner,
+                                                                                   random_items):
+    query = random_items[0]
+    count = len(random_items)
+    settings.SIMILAR_SCAN_MAX = count - 1
+    client = login(owner)
+    resp = client.get(reverse("explorer:explore", args=["acme"]), {"similar_to": str(query.uid)})
+    assert resp.status_code == 400
+    assert escape(lookalike.SCAN_TOO_LARGE.format(limit=count - 1)) in resp.content.decode()
+    api = client.get(f"/api/w/acme/items?similar_to={query.uid}")
+    assert api.status_code == 400 and f"more than {count - 1:,} pictures to compare" in api.content.decode()
+    settings.SIMILAR_SCAN_MAX = count
+    assert len(_explorer(client, similar_to=str(query.uid), k="5")) == 5
