@@ -46,6 +46,7 @@ from metadata_site.items.models import Item
 from metadata_site.lib.locks import polled_advisory_lock
 from metadata_site.schemas.fields import FieldSpec, Schema
 
+from . import counts
 from . import query as fl
 from .models import Projection
 from .query.compiler import Compiler
@@ -107,7 +108,7 @@ def columns_for(schema: Schema) -> list[Column]:
 
 
 # Bumped when the table's layout changes, so that every projection is rebuilt in the new one.
-LAYOUT = 2
+LAYOUT = 3  # 3: with its count store (explorer.counts)
 
 
 def fingerprint(columns: list[Column]) -> str:
@@ -292,14 +293,21 @@ def build(*, workspace_id: int, schema: Schema) -> str:
             return "unchanged"
         upsert, delete = _sync_sql(table, workspace_id, columns)
         definitions = "".join(f", {name} {sql_type}" for name, sql_type in _stored(columns))
+        with connection.cursor() as cursor:  # the count store's grid, from the data's range now (any grid is exact)
+            grid = counts.grids(workspace_id, columns, cursor)
         with transaction.atomic(), connection.cursor() as cursor:
             _wait_out_writers(cursor)
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            for statement in counts.drop_sql(workspace_id):
+                cursor.execute(statement)
             cursor.execute(f"CREATE TABLE {table} (item_id bigint PRIMARY KEY{definitions})")
+            # The count store, empty like the table: the fill below and every write after it reach it by its triggers.
+            for statement in counts.create_sql(workspace_id, table, counts.slots(columns, grid)):
+                cursor.execute(statement)
             Projection.objects.update_or_create(
                 workspace_id=workspace_id,
                 defaults={
-                    "fingerprint": print_,
+                    "fingerprint": print_, "count_grid": grid,
                     "upsert_sql": upsert, "delete_sql": delete, "maintained": True, "ready": False, "built_at": None,
                 },
             )
@@ -333,6 +341,8 @@ def suspend(*, workspace_id: int) -> bool:
         _wait_out_writers(cursor)
         Projection.objects.filter(workspace_id=workspace_id).update(maintained=False, ready=False)
         cursor.execute(f"DROP TABLE IF EXISTS {table_name(workspace_id)}")
+        for statement in counts.drop_sql(workspace_id):
+            cursor.execute(statement)
         _switch_triggers(cursor)
     return True
 
@@ -347,6 +357,8 @@ def drop(*, workspace_id: int) -> None:
         _wait_out_writers(cursor)
         Projection.objects.filter(workspace_id=workspace_id).delete()
         cursor.execute(f"DROP TABLE IF EXISTS {table_name(workspace_id)}")
+        for statement in counts.drop_sql(workspace_id):
+            cursor.execute(statement)
         _switch_triggers(cursor)
 
 
@@ -358,6 +370,7 @@ def vacuum(*, workspace_id: int) -> bool:
     table = table_name(workspace_id)
     if not _exists(table):
         return False
+    counts.compact(workspace_id=workspace_id)
     with connection.cursor() as cursor:
         cursor.execute(f"{'ANALYZE' if connection.in_atomic_block else 'VACUUM (ANALYZE)'} {table}")
     return True
@@ -371,6 +384,10 @@ def drop_table(table: str) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         _wait_out_writers(cursor)
         cursor.execute(f"DROP TABLE IF EXISTS {connection.ops.quote_name(table)}")
+        found = re.fullmatch(r"msx_w([0-9]+)_p", table)
+        if found:
+            for statement in counts.drop_sql(int(found.group(1))):
+                cursor.execute(statement)
         _switch_triggers(cursor)
 
 
