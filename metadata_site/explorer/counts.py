@@ -37,13 +37,12 @@ import logging
 import math
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import DatabaseError, connection, transaction
 
 from metadata_site.db_router import read_connection
-from metadata_site.schemas.fields import Schema
 
-from . import projection
 from . import query as fl
 from .models import Projection
 from .query.sql import bucket_sql
@@ -140,7 +139,7 @@ def _lit(x: float) -> str:
 class Slot:
     number: int
     kind: str
-    column: projection.Column | None = None
+    column: Any = None  # the projection's Column
     grid: Grid | None = None
 
     @property
@@ -150,7 +149,7 @@ class Slot:
         return self.column.epoch if self.column.family == "datetime" else self.column.name
 
 
-def slots(columns: list[projection.Column], grids: dict[str, list[float]]) -> list[Slot]:
+def slots(columns: list, grids: dict[str, list[float]]) -> list[Slot]:
     """The store's slots of a projection's columns (`grids`: a number column's [origin, width])."""
     result = [Slot(0, TOTAL)]
     for n, column in enumerate(columns, start=1):
@@ -170,29 +169,7 @@ def slots(columns: list[projection.Column], grids: dict[str, list[float]]) -> li
 # Building
 
 
-def grids(workspace_id: int, columns: list[projection.Column], cursor) -> dict[str, list[float]]:
-    """Each number's and datetime's grid from its range over the workspace's items now (two index ends when the
-    field's JSON index exists). Any grid gives exact counts; one that fits the data keeps the reads small."""
-    from metadata_site.items.models import Item
-
-    epoch_sql, typed_sql = projection.epoch_sql, projection.typed_sql
-    result: dict[str, list[float]] = {}
-    for column in columns:
-        if column.family not in ("float", "integer", "datetime"):
-            continue
-        value = typed_sql(column, "r.client_metadata")
-        rows = f"FROM {Item._meta.db_table} r WHERE r.workspace_id = {int(workspace_id)} AND {value} IS NOT NULL"
-        ends = f"(SELECT {value} {rows} ORDER BY 1 LIMIT 1), (SELECT {value} {rows} ORDER BY 1 DESC LIMIT 1)"
-        if column.family == "datetime":
-            cursor.execute(f"SELECT {epoch_sql('e.lo')}, {epoch_sql('e.hi')} FROM (SELECT {ends}) e(lo, hi)")
-        else:
-            cursor.execute(f"SELECT {ends}")
-        low, high = cursor.fetchone()
-        result[column.name] = list(_grid_for(low, high, integer=column.family == "integer"))
-    return result
-
-
-def _grid_for(low: float | None, high: float | None, *, integer: bool) -> tuple[float, float]:
+def grid_for(low: float | None, high: float | None, *, integer: bool) -> tuple[float, float]:
     if low is None or high is None or not math.isfinite(low) or not math.isfinite(high):
         return 0.0, 1.0
     if integer:  # whole-number bins, centred on the values
@@ -285,22 +262,23 @@ class Counts:
         return {k: n for (s, k), n in self.tally.items() if s == slot.number}
 
 
-def registry(workspace_id: int, schema: Schema) -> dict | None:
-    """The grid of the workspace's count store when its projection is current (PostgreSQL), else None."""
-    if connection.vendor != "postgresql" or not len(schema):
+def registry(workspace_id: int, fingerprint: str) -> dict | None:
+    """The grid of the workspace's count store when its projection is ready, maintained and of `fingerprint`
+    (PostgreSQL), else None."""
+    if connection.vendor != "postgresql":
         return None
     row = (
-        Projection.objects.filter(workspace_id=workspace_id, ready=True, maintained=True,
-                                  fingerprint=projection.fingerprint(projection.columns_for(schema)))
+        Projection.objects.filter(workspace_id=workspace_id, ready=True, maintained=True, fingerprint=fingerprint)
         .values_list("count_grid", flat=True)
         .first()
     )
     return row if isinstance(row, dict) else None
 
 
-def read(workspace_id: int, schema: Schema) -> Counts | None:
-    """The counts of the workspace in the reader's snapshot, or None when the store is not in use."""
-    grid = registry(workspace_id, schema)
+def read(workspace_id: int, columns: list, fingerprint: str) -> Counts | None:
+    """The counts of the workspace in the reader's snapshot, or None when the store is not in use (`columns`
+    and `fingerprint`: the projection's of the current schema)."""
+    grid = registry(workspace_id, fingerprint)
     if grid is None:
         return None
     with read_connection().cursor() as cursor:
@@ -308,7 +286,7 @@ def read(workspace_id: int, schema: Schema) -> Counts | None:
         fetched = cursor.fetchall()
     tally = {(s, k): n for s, k, n, _ in fetched if n}
     rows = sum(r for *_, r in fetched)
-    counts = Counts(workspace_id, slots(projection.columns_for(schema), grid), tally, rows)
+    counts = Counts(workspace_id, slots(columns, grid), tally, rows)
     if rows > max(COMPACT_ROWS, 2 * len(fetched)):
         compact(workspace_id=workspace_id)
     return counts
@@ -341,14 +319,6 @@ def compact(*, workspace_id: int) -> bool:
 def is_unfiltered(query: fl.Query) -> bool:
     """Whether the store can answer the query: no condition, the whole workspace."""
     return not query.all and not query.any and query.scope.kind == "workspace"
-
-
-def total(query: fl.Query, *, schema: Schema, workspace) -> int | None:
-    """The workspace's item total from the store when it answers `query`, else None."""
-    if not is_unfiltered(query):
-        return None
-    counts = read(workspace.pk, schema)
-    return None if counts is None else counts.total
 
 
 def _bucket(x: float, low: float, width: float, last: int) -> int:
@@ -397,8 +367,8 @@ def histogram(counts: Counts, slot: Slot, low: float, width: float, count: int) 
     return Histogram(slot, low, width, count, rows, edges)
 
 
-def count_edges(workspace_id: int, histograms: list[Histogram]) -> None:
-    """Count the cut bins of every histogram on the projection (one statement) into their rows."""
+def count_edges(table: str, histograms: list[Histogram]) -> None:
+    """Count the cut bins of every histogram on the projection `table` (one statement) into their rows."""
     parts, params = [], []
     for n, h in enumerate(histograms):
         for first, final, f in h.edges:
@@ -410,7 +380,7 @@ def count_edges(workspace_id: int, histograms: list[Histogram]) -> None:
                 tests.append(f"{col} <= {_lit(final)}")
             tests.append(f"{h.slot.grid.sql(col)} = {f}")
             parts.append(
-                f"SELECT {n} AS h, {bucket_sql(col)} AS b, count(*) AS c FROM {projection.table_name(workspace_id)} p "
+                f"SELECT {n} AS h, {bucket_sql(col)} AS b, count(*) AS c FROM {table} p "
                 f"WHERE {' AND '.join(tests)} GROUP BY 2"
             )
             params += [h.low, h.width, h.count - 1]

@@ -29,7 +29,7 @@ from metadata_site.schemas.fields import FieldSpec, Schema
 
 from . import counts
 from . import query as fl
-from .projection import NotProjected, ProjectionCompiler, columns_for
+from .projection import NotProjected, ProjectionCompiler, columns_for, stored_counts, table_name
 from .query.sql import Epoch, HistogramBucket, bucket_sql, not_null
 from .selectors import explorer_items, item_base_queryset
 
@@ -447,7 +447,7 @@ def stored_facets(plan: FacetPlan, *, schema: Schema, workspace) -> list[Facet] 
     cuts. None when the store cannot answer (a condition or scope, not PostgreSQL, not built)."""
     if not counts.is_unfiltered(plan.query):
         return None
-    store = counts.read(workspace.pk, schema)
+    store = stored_counts(workspace.pk, schema)
     if store is None:
         return None
     columns = {c.spec.name: c for c in columns_for(schema)}
@@ -461,7 +461,7 @@ def stored_facets(plan: FacetPlan, *, schema: Schema, workspace) -> list[Facet] 
         if histogram is None:
             return None
         histograms[spec.name] = histogram
-    counts.count_edges(workspace.pk, list(histograms.values()))
+    counts.count_edges(table_name(workspace.pk), list(histograms.values()))
     result = []
     for spec in plan.specs:
         family = fl.type_key(spec)

@@ -218,6 +218,26 @@ def _index_sql(table: str, columns: list[Column], concurrently: str) -> list[str
     return statements
 
 
+def count_grids(workspace_id: int, columns: list[Column], cursor) -> dict[str, list[float]]:
+    """The count store's grid of each number and datetime, from its range over the workspace's items now (two
+    index ends when the field's JSON index exists). Any grid gives exact counts; one that fits the data keeps
+    the reads small."""
+    result: dict[str, list[float]] = {}
+    for column in columns:
+        if column.family not in ("float", "integer", "datetime"):
+            continue
+        value = typed_sql(column, "r.client_metadata")
+        rows = f"FROM {Item._meta.db_table} r WHERE r.workspace_id = {int(workspace_id)} AND {value} IS NOT NULL"
+        ends = f"(SELECT {value} {rows} ORDER BY 1 LIMIT 1), (SELECT {value} {rows} ORDER BY 1 DESC LIMIT 1)"
+        if column.family == "datetime":
+            cursor.execute(f"SELECT {epoch_sql('e.lo')}, {epoch_sql('e.hi')} FROM (SELECT {ends}) e(lo, hi)")
+        else:
+            cursor.execute(f"SELECT {ends}")
+        low, high = cursor.fetchone()
+        result[column.name] = list(counts.grid_for(low, high, integer=column.family == "integer"))
+    return result
+
+
 @contextmanager
 def _build_lock(workspace_id: int):
     """One build (or suspension) of a workspace's projection at a time (polled: lib/locks.py)."""
@@ -294,7 +314,7 @@ def build(*, workspace_id: int, schema: Schema) -> str:
         upsert, delete = _sync_sql(table, workspace_id, columns)
         definitions = "".join(f", {name} {sql_type}" for name, sql_type in _stored(columns))
         with connection.cursor() as cursor:  # the count store's grid, from the data's range now (any grid is exact)
-            grid = counts.grids(workspace_id, columns, cursor)
+            grid = count_grids(workspace_id, columns, cursor)
         with transaction.atomic(), connection.cursor() as cursor:
             _wait_out_writers(cursor)
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
@@ -402,6 +422,23 @@ def _exists(table: str) -> bool:
     with read_connection().cursor() as cursor:
         cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [table])
         return bool(cursor.fetchone()[0])
+
+
+def stored_counts(workspace_id: int, schema: Schema) -> counts.Counts | None:
+    """The workspace's count store read in one snapshot, when it is in use for `schema` (`explorer.counts`)."""
+    if connection.vendor != "postgresql" or not len(schema):
+        return None
+    columns = columns_for(schema)
+    return counts.read(workspace_id, columns, fingerprint(columns))
+
+
+def stored_total(query: fl.Query, *, schema: Schema, workspace) -> int | None:
+    """The workspace's item total from the count store when it answers `query` (no condition, the whole
+    workspace), else None."""
+    if not counts.is_unfiltered(query):
+        return None
+    store = stored_counts(workspace.pk, schema)
+    return None if store is None else store.total
 
 
 # ----------------------------------------------------------------------------------------------

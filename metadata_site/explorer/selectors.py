@@ -16,9 +16,8 @@ from metadata_site.items.models import Item
 from metadata_site.items.selection import FOLDER, Selection
 from metadata_site.schemas.fields import Schema
 
-from . import counts
 from . import query as fl
-from .projection import NotProjected, ProjectionCompiler
+from .projection import NotProjected, ProjectionCompiler, stored_total
 
 
 def item_base_queryset() -> models.QuerySet:
@@ -60,7 +59,7 @@ def count(query: fl.Query, *, schema: Schema, workspace) -> int:
     """The exact number of the workspace's items matching `query`: without a condition, from the count store
     (`explorer.counts`); else from the typed projection when it is ready (index-only on PostgreSQL), else from
     the items' JSON."""
-    stored = counts.total(query, schema=schema, workspace=workspace)
+    stored = stored_total(query, schema=schema, workspace=workspace)
     if stored is not None:
         return stored
     compiler = ProjectionCompiler.for_workspace(workspace, schema)

@@ -77,7 +77,7 @@ def _stored(schema, workspace) -> tuple[int, list]:
     plan = facets.plan_facets(query, schema=schema, workspace=workspace)
     stored = facets.stored_facets(plan, schema=schema, workspace=workspace)
     assert stored is not None, "the store did not answer"
-    return counts.total(query, schema=schema, workspace=workspace), stored
+    return projection.stored_total(query, schema=schema, workspace=workspace), stored
 
 
 def _assert_exact(schema, workspace) -> None:
@@ -98,7 +98,7 @@ def test_a_built_store_gives_the_live_total_and_facets(workspace, schema, folder
         make_item(folder, metadata=md)
     assert projection.build(workspace_id=workspace.pk, schema=schema) == "built"
     _assert_exact(schema, workspace)
-    assert counts.total(fl.Query(), schema=schema, workspace=workspace) == len(METADATA)
+    assert projection.stored_total(fl.Query(), schema=schema, workspace=workspace) == len(METADATA)
 
 
 def test_every_write_path_keeps_it_exact(workspace, schema, folder, owner):
@@ -141,7 +141,7 @@ def test_a_schema_change_rebuilds_it_and_it_is_not_read_meanwhile(workspace, sch
     projection.build(workspace_id=workspace.pk, schema=schema)
     make_schema(workspace, FIELDS + [{"name": "mood", "type": "enum", "options": ["calm", "wild"]}])
     changed = schema_current(workspace=workspace)
-    assert counts.read(workspace.pk, changed) is None
+    assert projection.stored_counts(workspace.pk, changed) is None
     assert facets.stored_facets(facets.plan_facets(fl.Query(), schema=changed, workspace=workspace),
                                 schema=changed, workspace=workspace) is None
     make_item(folder, metadata={"mood": "calm", "temperature": 1e6})
@@ -157,7 +157,7 @@ def test_a_suspended_or_dropped_projection_takes_its_store_along(workspace, sche
     assert projection._exists(store)
     projection.suspend(workspace_id=workspace.pk)
     assert not projection._exists(store)
-    assert counts.read(workspace.pk, schema) is None
+    assert projection.stored_counts(workspace.pk, schema) is None
     projection.build(workspace_id=workspace.pk, schema=schema)
     _assert_exact(schema, workspace)
     projection.drop(workspace_id=workspace.pk)
@@ -187,7 +187,7 @@ def test_values_beyond_the_grid_s_range_are_counted_exactly(workspace, schema, f
                {"temperature": 7.0000001, "captured_at": "2999-12-31T23:59:59.999Z"}):
         make_item(folder, metadata=md)
         _assert_exact(schema, workspace)
-    store = counts.read(workspace.pk, schema)
+    store = projection.stored_counts(workspace.pk, schema)
     temperature = store.slot(projection.columns_for(schema)[1].name)
     assert {counts.CLAMP, -counts.CLAMP} <= set(store.keys(temperature))  # the far values' clamped bins
 
@@ -212,8 +212,8 @@ def test_a_reader_that_sees_many_deltas_compacts_the_store(workspace, schema, fo
     for md in METADATA * 4:
         make_item(folder, metadata=md)
     assert _store_rows(workspace) > 10
-    counts.read(workspace.pk, schema_current(workspace=workspace))
-    assert _store_rows(workspace) <= 2 * len(counts.read(workspace.pk, schema_current(workspace=workspace)).tally)
+    projection.stored_counts(workspace.pk, schema_current(workspace=workspace))
+    assert _store_rows(workspace) <= 2 * len(projection.stored_counts(workspace.pk, schema_current(workspace=workspace)).tally)
     _assert_exact(schema, workspace)
 
 
@@ -245,15 +245,15 @@ def test_concurrent_writers_give_exact_totals(workspace, schema, folder):
     for thread in threads:
         thread.join()
     assert not errors
-    assert counts.total(fl.Query(), schema=schema, workspace=workspace) == Item.objects.filter(workspace=workspace).count() == 24
+    assert projection.stored_total(fl.Query(), schema=schema, workspace=workspace) == Item.objects.filter(workspace=workspace).count() == 24
     _assert_exact(schema, workspace)
 
 
 def test_a_scope_or_a_condition_is_not_answered_by_the_store(workspace, schema, folder):
     make_item(folder, metadata=METADATA[0])
     projection.build(workspace_id=workspace.pk, schema=schema)
-    assert counts.total(fl.Query(all=(fl.Condition("weather", fl.EQ, "Sunny"),)), schema=schema, workspace=workspace) is None
-    assert counts.total(fl.Query(scope=fl.Scope("folder", folder.pk)), schema=schema, workspace=workspace) is None
+    assert projection.stored_total(fl.Query(all=(fl.Condition("weather", fl.EQ, "Sunny"),)), schema=schema, workspace=workspace) is None
+    assert projection.stored_total(fl.Query(scope=fl.Scope("folder", folder.pk)), schema=schema, workspace=workspace) is None
 
 
 def test_the_unfiltered_count_partial_reads_the_store(client, workspace, schema, folder, owner, django_assert_num_queries):
