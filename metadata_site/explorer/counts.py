@@ -37,6 +37,7 @@ import logging
 import math
 import struct
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
@@ -377,6 +378,22 @@ def histogram(counts: Counts, slot: Slot, low: float, width: float, count: int) 
     return Histogram(slot, low, width, count, rows, edges)
 
 
+def _text_range(column: str, first: float | None, final: float | None) -> list[str]:
+    """A range of a stored datetime's text holding every value whose epoch seconds lie in [first, final]: the
+    texts of a second all start with its ``YYYY-MM-DDTHH:MM:SS`` (a superset; the epoch test stays exact)."""
+    tests = []
+    for bound, op, shift in ((first, ">=", 0), (final, "<", 1)):
+        if bound is None:
+            continue
+        try:
+            text = datetime.fromtimestamp(math.floor(bound) + shift, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        except (OverflowError, OSError, ValueError):  # beyond the calendar's years: no bound on that side
+            continue
+        if len(text) == 19:
+            tests.append(f"{column} {op} '{text}'")
+    return tests
+
+
 def count_edges(table: str, histograms: list[Histogram]) -> None:
     """Count the cut bins of every histogram on the projection `table` (one statement) into their rows."""
     parts, params = [], []
@@ -389,6 +406,8 @@ def count_edges(table: str, histograms: list[Histogram]) -> None:
             if final is not None:
                 tests.append(f"{col} <= {_lit(final)}")
             tests.append(f"{h.slot.grid.sql(col)} = {f}")
+            if h.slot.column.family == "datetime":  # the text's B-tree (its INCLUDE has the epoch) finds the rows
+                tests += _text_range(f"p.{h.slot.column.name}", first, final)
             parts.append(
                 f"SELECT {n} AS h, {bucket_sql(col)} AS b, count(*) AS c FROM {table} p "
                 f"WHERE {' AND '.join(tests)} GROUP BY 2"
