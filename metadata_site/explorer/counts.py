@@ -177,7 +177,8 @@ def grid_for(low: float | None, high: float | None, *, integer: bool) -> tuple[f
         return math.floor(low) - 0.5, float(max(1, math.ceil((high - low + 1) / FINE_BINS)))
     if high <= low:
         return float(low), max(abs(low), 1.0) / FINE_BINS
-    return float(low), (high - low) / FINE_BINS
+    # Kept finite past the clamped bins (origin +/- CLAMP widths) for a range near the float's limits.
+    return float(low), min((high / FINE_BINS - low / FINE_BINS), 1e290)
 
 
 def _keys_sql(slot_list: list[Slot], rows: str, sign: int) -> str:
@@ -356,6 +357,8 @@ def histogram(counts: Counts, slot: Slot, low: float, width: float, count: int) 
     origin, step = slot.grid.origin, slot.grid.width
     floor = math.floor
     scale = (abs(origin) + abs(low) + abs(low + count * width) + width + step) * 1e-9
+    if not (math.isfinite(scale) and width > 0 and abs(origin) + CLAMP * step < 1e307):
+        return None  # a range near the float's limits: counted on the projection, as before
     for f, n in keys.items():
         if -CLAMP < f < CLAMP:
             # Far from every bucket boundary the bin's nominal bounds (widened by far more than float error)

@@ -306,3 +306,14 @@ def test_random_writes_keep_the_store_equal_to_the_live_facets(workspace, schema
                 NewItem(title="c.jpg", kind="image", media_url="", metadata={}),
             ])
     _assert_exact(schema, workspace)
+
+
+def test_values_near_the_float_s_limits_are_written_and_counted(workspace, schema, folder):
+    make_item(folder, metadata={"temperature": -1.7e308, "count": 1})
+    make_item(folder, metadata={"temperature": 1.7e308})
+    projection.build(workspace_id=workspace.pk, schema=schema)  # a grid over the whole float range
+    make_item(folder, metadata={"temperature": 5e-324, "count": 10**15})  # the trigger never overflows
+    assert projection.stored_total(fl.Query(), schema=schema, workspace=workspace) == 3
+    store = projection.stored_counts(workspace.pk, schema)
+    temperature = store.slot(projection.columns_for(schema)[1].name)
+    assert sum(store.keys(temperature).values()) == 3
