@@ -317,3 +317,30 @@ def test_values_near_the_float_s_limits_are_written_and_counted(workspace, schem
     store = projection.stored_counts(workspace.pk, schema)
     temperature = store.slot(projection.columns_for(schema)[1].name)
     assert sum(store.keys(temperature).values()) == 3
+
+
+@pytest.mark.parametrize("suspending", [False, True])
+def test_imports_keep_it_exact_whether_they_keep_the_projection_or_suspend_it(workspace, schema, folder, owner,
+                                                                             monkeypatch, suspending):
+    from tests.imports.helpers import run_import
+
+    monkeypatch.setattr("metadata_site.items.tasks.MAINTAIN_AFTER_ROWS", 2)
+    if suspending:  # an import of most of the workspace drops the projection and its store, and has them rebuilt
+        monkeypatch.setattr("metadata_site.explorer.indexes.SUSPEND_MIN_ROWS", 0)
+        monkeypatch.setattr("metadata_site.explorer.indexes.should_suspend", lambda **kwargs: True)
+    suspended = []
+    real_suspend = projection.suspend
+    monkeypatch.setattr(projection, "suspend", lambda **kwargs: suspended.append(1) or real_suspend(**kwargs))
+    items = [make_item(folder, metadata=md) for md in METADATA]
+    build_field_indexes.call(workspace_id=workspace.pk)  # the field indexes and the projection with its store
+    spec = {"images": [{"objectUrl": f"https://cdn.example.com/{n}.jpg",
+                        "clientMetadata": {"weather": "Rain", "temperature": 100.0 + n, "colors": ["red"]}}
+                       for n in range(3)]}
+    task = run_import(workspace, owner, spec, "spec.json", kind="data", target={"folder": folder.pk})
+    assert (task.status, task.inserted_rows) == ("COMPLETED", 3)
+    lines = "\n".join(json.dumps({"media_id": str(i.uid), "metadata": {"dark": True, "count": 7}}) for i in items[:4])
+    task = run_import(workspace, owner, lines + "\n", "rows.jsonl")
+    assert (task.status, task.updated_rows) == ("COMPLETED", 4)
+    assert bool(suspended) == suspending
+    assert projection.stored_counts(workspace.pk, schema) is not None  # in use again (rebuilt when suspended)
+    _assert_exact(schema, workspace)
