@@ -15,7 +15,8 @@ per workspace, the counts are kept by the writes themselves, exact in every snap
   (`msx_w<workspace>_c_sync()`): one aggregated INSERT per statement (new rows +1, old rows -1, keys whose sum is 0
   left out: an update that changes no counted column writes nothing). No row is ever updated, so concurrent
   writers never wait on each other, and a reader's ``SELECT s, k, sum(n) ... GROUP BY s, k`` sees exactly the
-  counts of its own MVCC snapshot: those of the grid it is shown with.
+  counts of its own MVCC snapshot (the total and every option count in one statement; a histogram's display
+  range comes, as before, from its own two B-tree reads).
 - Compaction (`compact`) folds the deltas into one row per key in one statement (``DELETE ... RETURNING`` + the
   sums; serialized by an advisory lock, a second one skips): run by the worker after a bulk write and by a reader
   that saw more than `COMPACT_ROWS` (or twice the keys) delta rows, so reads stay bounded.
