@@ -344,3 +344,36 @@ def test_imports_keep_it_exact_whether_they_keep_the_projection_or_suspend_it(wo
     assert bool(suspended) == suspending
     assert projection.stored_counts(workspace.pk, schema) is not None  # in use again (rebuilt when suspended)
     _assert_exact(schema, workspace)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reader_sees_the_counts_of_its_snapshot_while_another_transaction_writes(workspace, schema, folder):
+    from django.db import transaction
+
+    for md in METADATA:
+        make_item(folder, metadata=md)
+    projection.build(workspace_id=workspace.pk, schema=schema)
+    written, release, errors = threading.Event(), threading.Event(), []
+
+    def writer() -> None:
+        try:
+            with transaction.atomic():
+                make_item(folder, metadata={"weather": "Rain", "temperature": 1000.0})
+                Item.objects.filter(workspace=workspace, client_metadata__weather="Sunny").delete()
+                written.set()
+                release.wait(30)
+        except BaseException as exc:  # reported by the test, not lost in the thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert written.wait(30)
+    assert _stored(schema, workspace) == _live(schema, workspace)  # the uncommitted writes are in neither
+    assert projection.stored_total(fl.Query(), schema=schema, workspace=workspace) == len(METADATA)
+    release.set()
+    thread.join()
+    assert not errors
+    assert projection.stored_total(fl.Query(), schema=schema, workspace=workspace) == len(METADATA) - 2 + 1
+    _assert_exact(schema, workspace)
