@@ -309,7 +309,7 @@ def build(*, workspace_id: int, schema: Schema) -> str:
     print_ = fingerprint(columns)
     table = table_name(workspace_id)
     with _build_lock(workspace_id):
-        if is_current(workspace_id, schema) and _exists(table):
+        if is_current(workspace_id, schema) and _exists(table) and _exists(counts.store_name(workspace_id)):
             return "unchanged"
         upsert, delete = _sync_sql(table, workspace_id, columns)
         definitions = "".join(f", {name} {sql_type}" for name, sql_type in _stored(columns))
@@ -415,7 +415,9 @@ def is_missing(*, workspace_id: int, schema: Schema) -> bool:
     """Whether `build` has work to do (PostgreSQL only)."""
     if connection.vendor != "postgresql" or not len(schema):
         return False
-    return not (is_current(workspace_id, schema) and _exists(table_name(workspace_id)))
+    return not (
+        is_current(workspace_id, schema) and _exists(table_name(workspace_id)) and _exists(counts.store_name(workspace_id))
+    )
 
 
 def _exists(table: str) -> bool:

@@ -377,3 +377,14 @@ def test_a_reader_sees_the_counts_of_its_snapshot_while_another_transaction_writ
     assert not errors
     assert projection.stored_total(fl.Query(), schema=schema, workspace=workspace) == len(METADATA) - 2 + 1
     _assert_exact(schema, workspace)
+
+
+def test_a_projection_whose_store_is_missing_is_rebuilt(workspace, schema, folder):
+    make_item(folder, metadata=METADATA[0])
+    projection.build(workspace_id=workspace.pk, schema=schema)
+    assert not projection.is_missing(workspace_id=workspace.pk, schema=schema)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {counts.store_name(workspace.pk)}")
+    assert projection.is_missing(workspace_id=workspace.pk, schema=schema)
+    assert projection.build(workspace_id=workspace.pk, schema=schema) == "built"
+    _assert_exact(schema, workspace)
