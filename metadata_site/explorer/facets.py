@@ -9,6 +9,9 @@ A facet pass is a plan and its execution:
   each facet condition's truth and each facet field's value (bucket, option flags); the statement counts the
   options in one aggregate row and each histogram with a GROUP BY.
 
+Without any condition over the whole workspace, `stored_facets` answers instead from the workspace's count store
+(`explorer.counts`: option counts as kept, histograms over the same `HistogramRange` from fine bins), when in use.
+
 `facets_per_field` (one query per field: `option_counts`, `histogram`) is the plain definition the one-pass
 `facets` must equal (tested on both databases and on the projection). A histogram's bucket is defined once:
 `HistogramRange` here, its SQL in `query.sql.bucket_sql`.
