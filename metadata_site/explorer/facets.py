@@ -9,6 +9,9 @@ A facet pass is a plan and its execution:
   each facet condition's truth and each facet field's value (bucket, option flags); the statement counts the
   options in one aggregate row and each histogram with a GROUP BY.
 
+Without any condition over the whole workspace, `stored_facets` answers instead from the workspace's count store
+(`explorer.counts`: option counts as kept, histograms over the same `HistogramRange` from fine bins), when in use.
+
 `facets_per_field` (one query per field: `option_counts`, `histogram`) is the plain definition the one-pass
 `facets` must equal (tested on both databases and on the projection). A histogram's bucket is defined once:
 `HistogramRange` here, its SQL in `query.sql.bucket_sql`.
@@ -27,8 +30,9 @@ from django.db.models import Case, Count, Q, Value, When
 from metadata_site.db_router import read_connection
 from metadata_site.schemas.fields import FieldSpec, Schema
 
+from . import counts
 from . import query as fl
-from .projection import NotProjected, ProjectionCompiler
+from .projection import NotProjected, ProjectionCompiler, columns_for, stored_counts, table_name
 from .query.sql import Epoch, HistogramBucket, bucket_sql, not_null
 from .selectors import explorer_items, item_base_queryset
 
@@ -440,11 +444,55 @@ def run_facets(plan: FacetPlan, backend) -> list[Facet]:
     return result
 
 
+def stored_facets(plan: FacetPlan, *, schema: Schema, workspace) -> list[Facet] | None:
+    """The facets of an unfiltered plan from the workspace's count store (`explorer.counts`): the option counts
+    read as they are, each histogram from its fine bins plus a range count of the few bins a bucket boundary
+    cuts. None when the store cannot answer (a condition or scope, not PostgreSQL, not built)."""
+    if not counts.is_unfiltered(plan.query):
+        return None
+    store = stored_counts(workspace.pk, schema)
+    if store is None:
+        return None
+    columns = {c.spec.name: c for c in columns_for(schema)}
+    histograms: dict[str, counts.Histogram] = {}
+    for spec in plan.specs:
+        hr = plan.ranges.get(spec.name)
+        if fl.type_key(spec) not in HISTOGRAM_FAMILIES or hr is None:
+            continue
+        slot = store.slot(columns[spec.name].name)
+        histogram = counts.histogram(store, slot, hr.low, hr.width, hr.count) if slot is not None else None
+        if histogram is None:
+            return None
+        histograms[spec.name] = histogram
+    counts.count_edges(table_name(workspace.pk), list(histograms.values()))
+    result = []
+    for spec in plan.specs:
+        family = fl.type_key(spec)
+        if family in OPTION_FAMILIES:
+            slot = store.slot(columns[spec.name].name)
+            tally = store.keys(slot) if slot is not None else {}
+            if family == "boolean":
+                options = [OptionCount(f, "true" if f else "false", tally.get(int(f), 0)) for f in (True, False)]
+            else:
+                options = [OptionCount(o, o, tally.get(k, 0)) for k, o in enumerate(spec.options, start=1)]
+            result.append(Facet(spec, options=options))
+        elif spec.name in histograms:
+            hr, rows = plan.ranges[spec.name], histograms[spec.name].rows
+            result.append(Facet(spec, buckets=hr.buckets({k: rows.get(k, 0) for k in range(hr.count)})))
+        else:
+            result.append(Facet(spec, buckets=[]))
+    return result
+
+
 def facets(query: fl.Query, *, schema: Schema, workspace) -> list[Facet]:
     """Every declared field's facet: option counts (enum, multi enum, boolean) under the *other* active filters,
     or a histogram (numbers, datetimes) of the result; strings and links have none. Same results as
-    `facets_per_field`, at the cost of one scan instead of one per field."""
+    `facets_per_field`, at the cost of one scan instead of one per field; the unfiltered explorer's from the
+    count store, without a scan."""
     plan = plan_facets(query, schema=schema, workspace=workspace)
     if not plan.specs:
         return []
+    stored = stored_facets(plan, schema=schema, workspace=workspace)
+    if stored is not None:
+        return stored
     return run_facets(plan, facet_backend(plan, schema=schema, workspace=workspace))

@@ -24,6 +24,8 @@ class Projection(models.Model):
     # Filled, indexed and in step: the explorer counts from it.
     ready = models.BooleanField(default=False)
     built_at = models.DateTimeField(null=True, blank=True)
+    # The count store's fine-bin grid per number / datetime column: {column: [origin, width]} (explorer.counts).
+    count_grid = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         return f"workspace {self.workspace_id} ({'ready' if self.ready else 'maintained' if self.maintained else 'off'})"

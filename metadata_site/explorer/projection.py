@@ -46,6 +46,7 @@ from metadata_site.items.models import Item
 from metadata_site.lib.locks import polled_advisory_lock
 from metadata_site.schemas.fields import FieldSpec, Schema
 
+from . import counts
 from . import query as fl
 from .models import Projection
 from .query.compiler import Compiler
@@ -107,7 +108,7 @@ def columns_for(schema: Schema) -> list[Column]:
 
 
 # Bumped when the table's layout changes, so that every projection is rebuilt in the new one.
-LAYOUT = 2
+LAYOUT = 3  # 3: with its count store (explorer.counts)
 
 
 def fingerprint(columns: list[Column]) -> str:
@@ -217,6 +218,26 @@ def _index_sql(table: str, columns: list[Column], concurrently: str) -> list[str
     return statements
 
 
+def count_grids(workspace_id: int, columns: list[Column], cursor) -> dict[str, list[float]]:
+    """The count store's grid of each number and datetime, from its range over the workspace's items now (two
+    index ends when the field's JSON index exists). Any grid gives exact counts; one that fits the data keeps
+    the reads small."""
+    result: dict[str, list[float]] = {}
+    for column in columns:
+        if column.family not in ("float", "integer", "datetime"):
+            continue
+        value = typed_sql(column, "r.client_metadata")
+        rows = f"FROM {Item._meta.db_table} r WHERE r.workspace_id = {int(workspace_id)} AND {value} IS NOT NULL"
+        ends = f"(SELECT {value} {rows} ORDER BY 1 LIMIT 1), (SELECT {value} {rows} ORDER BY 1 DESC LIMIT 1)"
+        if column.family == "datetime":
+            cursor.execute(f"SELECT {epoch_sql('e.lo')}, {epoch_sql('e.hi')} FROM (SELECT {ends}) e(lo, hi)")
+        else:
+            cursor.execute(f"SELECT {ends}")
+        low, high = cursor.fetchone()
+        result[column.name] = list(counts.grid_for(low, high, integer=column.family == "integer"))
+    return result
+
+
 @contextmanager
 def _build_lock(workspace_id: int):
     """One build (or suspension) of a workspace's projection at a time (polled: lib/locks.py)."""
@@ -288,18 +309,25 @@ def build(*, workspace_id: int, schema: Schema) -> str:
     print_ = fingerprint(columns)
     table = table_name(workspace_id)
     with _build_lock(workspace_id):
-        if is_current(workspace_id, schema) and _exists(table):
+        if is_current(workspace_id, schema) and _exists(table) and _exists(counts.store_name(workspace_id)):
             return "unchanged"
         upsert, delete = _sync_sql(table, workspace_id, columns)
         definitions = "".join(f", {name} {sql_type}" for name, sql_type in _stored(columns))
+        with connection.cursor() as cursor:  # the count store's grid, from the data's range now (any grid is exact)
+            grid = count_grids(workspace_id, columns, cursor)
         with transaction.atomic(), connection.cursor() as cursor:
             _wait_out_writers(cursor)
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            for statement in counts.drop_sql(workspace_id):
+                cursor.execute(statement)
             cursor.execute(f"CREATE TABLE {table} (item_id bigint PRIMARY KEY{definitions})")
+            # The count store, empty like the table: the fill below and every write after it reach it by its triggers.
+            for statement in counts.create_sql(workspace_id, table, counts.slots(columns, grid)):
+                cursor.execute(statement)
             Projection.objects.update_or_create(
                 workspace_id=workspace_id,
                 defaults={
-                    "fingerprint": print_,
+                    "fingerprint": print_, "count_grid": grid,
                     "upsert_sql": upsert, "delete_sql": delete, "maintained": True, "ready": False, "built_at": None,
                 },
             )
@@ -333,6 +361,8 @@ def suspend(*, workspace_id: int) -> bool:
         _wait_out_writers(cursor)
         Projection.objects.filter(workspace_id=workspace_id).update(maintained=False, ready=False)
         cursor.execute(f"DROP TABLE IF EXISTS {table_name(workspace_id)}")
+        for statement in counts.drop_sql(workspace_id):
+            cursor.execute(statement)
         _switch_triggers(cursor)
     return True
 
@@ -347,6 +377,8 @@ def drop(*, workspace_id: int) -> None:
         _wait_out_writers(cursor)
         Projection.objects.filter(workspace_id=workspace_id).delete()
         cursor.execute(f"DROP TABLE IF EXISTS {table_name(workspace_id)}")
+        for statement in counts.drop_sql(workspace_id):
+            cursor.execute(statement)
         _switch_triggers(cursor)
 
 
@@ -358,6 +390,7 @@ def vacuum(*, workspace_id: int) -> bool:
     table = table_name(workspace_id)
     if not _exists(table):
         return False
+    counts.compact(workspace_id=workspace_id)
     with connection.cursor() as cursor:
         cursor.execute(f"{'ANALYZE' if connection.in_atomic_block else 'VACUUM (ANALYZE)'} {table}")
     return True
@@ -371,6 +404,10 @@ def drop_table(table: str) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         _wait_out_writers(cursor)
         cursor.execute(f"DROP TABLE IF EXISTS {connection.ops.quote_name(table)}")
+        found = re.fullmatch(r"msx_w([0-9]+)_p", table)
+        if found:
+            for statement in counts.drop_sql(int(found.group(1))):
+                cursor.execute(statement)
         _switch_triggers(cursor)
 
 
@@ -378,13 +415,32 @@ def is_missing(*, workspace_id: int, schema: Schema) -> bool:
     """Whether `build` has work to do (PostgreSQL only)."""
     if connection.vendor != "postgresql" or not len(schema):
         return False
-    return not (is_current(workspace_id, schema) and _exists(table_name(workspace_id)))
+    return not (
+        is_current(workspace_id, schema) and _exists(table_name(workspace_id)) and _exists(counts.store_name(workspace_id))
+    )
 
 
 def _exists(table: str) -> bool:
     with read_connection().cursor() as cursor:
         cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [table])
         return bool(cursor.fetchone()[0])
+
+
+def stored_counts(workspace_id: int, schema: Schema) -> counts.Counts | None:
+    """The workspace's count store read in one snapshot, when it is in use for `schema` (`explorer.counts`)."""
+    if connection.vendor != "postgresql" or not len(schema):
+        return None
+    columns = columns_for(schema)
+    return counts.read(workspace_id, columns, fingerprint(columns))
+
+
+def stored_total(query: fl.Query, *, schema: Schema, workspace) -> int | None:
+    """The workspace's item total from the count store when it answers `query` (no condition, the whole
+    workspace), else None."""
+    if not counts.is_unfiltered(query):
+        return None
+    store = stored_counts(workspace.pk, schema)
+    return None if store is None else store.total
 
 
 # ----------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from metadata_site.items.selection import FOLDER, Selection
 from metadata_site.schemas.fields import Schema
 
 from . import query as fl
-from .projection import NotProjected, ProjectionCompiler
+from .projection import NotProjected, ProjectionCompiler, stored_total
 
 
 def item_base_queryset() -> models.QuerySet:
@@ -56,8 +56,12 @@ def selection_count(selection: Selection, *, schema: Schema, workspace) -> int:
 
 
 def count(query: fl.Query, *, schema: Schema, workspace) -> int:
-    """The exact number of the workspace's items matching `query`: from the typed projection when it is
-    ready (index-only on PostgreSQL), else from the items' JSON."""
+    """The exact number of the workspace's items matching `query`: without a condition, from the count store
+    (`explorer.counts`); else from the typed projection when it is ready (index-only on PostgreSQL), else from
+    the items' JSON."""
+    stored = stored_total(query, schema=schema, workspace=workspace)
+    if stored is not None:
+        return stored
     compiler = ProjectionCompiler.for_workspace(workspace, schema)
     if compiler is not None:
         try:

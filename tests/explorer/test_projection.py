@@ -325,3 +325,4 @@ def test_writes_while_it_is_built_are_all_in_it_when_it_is_ready(workspace, sche
     assert _rows(workspace) == Item.objects.filter(workspace=workspace).count() == len(items)
     _assert_same_counts(schema, workspace)
     assert selectors.count(_query(schema, ["temperature:gte:50"]), schema=schema, workspace=workspace) == 2
+    assert projection.stored_total(fl.Query(), schema=schema, workspace=workspace) == len(items)  # the count store too
