@@ -150,7 +150,7 @@ def recover_tasks(*, grace_seconds: float = CLAIM_GRACE_SECONDS) -> list[Recover
         ):
             dead = result.worker_ids[-1] if result.worker_ids else "?"
             recovered.append(Recovered(str(result.id), result.task_path, f"requeued (worker {dead} is gone)"))
-    return recovered + recover_task_rows()
+    return recovered + recover_task_rows() + recover_stale_projections()
 
 
 def recover_task_rows() -> list[Recovered]:
@@ -172,4 +172,28 @@ def recover_task_rows() -> list[Recovered]:
                 continue
             recovered.append(Recovered(row.task_result_id, model._meta.label,
                                        f"{row.kind_name.lower()} {row.pk} queued again ({row.done} of {row.total} done)"))
+    return recovered
+
+
+def recover_stale_projections() -> list[Recovered]:
+    """Queue a build for every workspace whose typed projection exists but no longer fits (an upgrade changed its
+    layout, e.g. the count store came with layout 3), unless a build is already queued or running. Until it runs
+    the explorer counts from the JSON: exact, slower. Nothing on SQLite (no projections there)."""
+    from metadata_site.explorer import projection
+    from metadata_site.explorer.builds import index_build_queue
+    from metadata_site.explorer.models import IndexBuild, Projection
+    from metadata_site.schemas.selectors import schema_current
+    from metadata_site.workspaces.models import Workspace
+
+    if connection.vendor != "postgresql":
+        return []
+    recovered: list[Recovered] = []
+    building = set(IndexBuild.objects.filter(status__in=ACTIVE_STATUSES).values_list("workspace_id", flat=True))
+    for workspace in Workspace.objects.filter(pk__in=Projection.objects.values("workspace_id")).order_by("pk"):
+        if workspace.pk in building:
+            continue
+        if projection.is_missing(workspace_id=workspace.pk, schema=schema_current(workspace=workspace)):
+            build = index_build_queue(workspace_id=workspace.pk)
+            recovered.append(Recovered(build.task_result_id, IndexBuild._meta.label,
+                                       f"queued: the explorer projection of {workspace.slug} is out of date"))
     return recovered
