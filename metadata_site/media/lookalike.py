@@ -6,9 +6,10 @@
   SEARCH_BATCH rows (id, hash, histogram: about 300 bytes a row) and only the best k are kept in a heap, so memory
   is O(k + SEARCH_BATCH) whatever the result's size; the time is linear in the number of candidates.
 - `duplicate_groups_compute`: pairs of items whose hashes differ in at most DUPLICATE_BITS bits, found by
-  multi-index hashing (the 64 bits split into 8 bytes: two hashes within 7 bits share at least one byte, so only
-  items sharing a byte value at the same position are compared), then union-find into groups whose
-  representative is the oldest item. Written to `Item.dup_group` by the `find_duplicates` task.
+  multi-index hashing on whole numpy arrays (`groups_of`: the 64 bits split into four 16-bit chunks; two hashes
+  within 7 bits differ in at most one bit of some chunk, so only items whose chunk values are equal or one bit
+  apart are compared), then union-find into groups whose representative is the oldest item. Written to
+  `Item.dup_group` by the `find_duplicates` task.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import heapq
 import struct
 from dataclasses import dataclass
 
+import numpy as np
 from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
@@ -33,9 +35,11 @@ from .models import DuplicateScan
 DEFAULT_K = 50
 MAX_K = 500
 SEARCH_BATCH = 2000  # candidate rows read per query
-DUPLICATE_BITS = 7  # at most 7 of 64 bits differ (the most for which 8-byte multi-index hashing is exact)
-SCAN_BATCH = 5000
-WRITE_BATCH = 1000
+DUPLICATE_BITS = 7  # at most 7 of 64 bits differ (the most for which 4 × 16-bit multi-index hashing is exact)
+CHUNKS, CHUNK_BITS, CHUNK_VALUES = 4, 16, 1 << 16
+PAIR_BLOCK = 1_000_000  # candidate pairs compared at once by `groups_of` (about 60 MB of temporary arrays)
+SCAN_BATCH = 20_000
+WRITE_BATCH = 5000
 GROUPS_SHOWN = 50  # groups on the duplicates page
 GROUP_ITEMS_SHOWN = 24  # items shown per group
 
@@ -198,87 +202,157 @@ def nearest(candidates: models.QuerySet, *, query, k: int) -> list[Item]:
     return found
 
 
-class _UnionFind:
-    def __init__(self, n: int):
-        self.parent = list(range(n))
-
-    def find(self, i: int) -> int:
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]
-            i = self.parent[i]
-        return i
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)  # the smaller index (the older item) stays the root
+def duplicate_hashes(*, workspace, progress=None) -> tuple[np.ndarray, np.ndarray]:
+    """(ids ascending, unsigned hashes) of the workspace's items that have a descriptor, as numpy arrays: one
+    keyset scan of (id, phash) in SCAN_BATCH rows a query (16 bytes an item kept). `progress(percent)`: 0-40."""
+    rows = Item.objects.filter(workspace=workspace, phash__isnull=False)
+    total = rows.count() if progress is not None else 0
+    ids: list[np.ndarray] = []
+    hashes: list[np.ndarray] = []
+    read = 0
+    last = 0
+    while True:
+        chunk = list(rows.filter(pk__gt=last).order_by("pk").values_list("pk", "phash")[:SCAN_BATCH])
+        if chunk:
+            pair = np.array(chunk, dtype=np.int64)
+            ids.append(pair[:, 0])
+            hashes.append(pair[:, 1].view(np.uint64))  # the stored signed 64 bits, read unsigned
+            read += len(chunk)
+            last = chunk[-1][0]
+            if progress is not None:
+                progress(min(40, 40 * read // max(total, 1)))
+        if len(chunk) < SCAN_BATCH:
+            break
+    if not ids:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64)
+    return np.concatenate(ids), np.concatenate(hashes)
 
 
 def duplicate_groups_compute(*, workspace, bits: int = DUPLICATE_BITS, progress=None) -> dict[int, int]:
     """{item id: representative id} for every item of `workspace` that has a near-duplicate (Hamming distance
-    ≤ `bits`, at most 7). Reads the hashes in keyset batches (16 bytes an item kept), then one pass per byte.
-    `progress(percent)` is called now and then: 0-40 while reading, 40-90 over the eight passes."""
-    ids: list[int] = []
-    hashes: list[int] = []
-    rows = Item.objects.filter(workspace=workspace, phash__isnull=False)
-    total = rows.count() if progress is not None else 0
-    for pk, phash in _keyset_rows(rows, ("pk", "phash"), batch=SCAN_BATCH):
-        ids.append(pk)
-        hashes.append(to_unsigned(phash))
-        if progress is not None and len(ids) % SCAN_BATCH == 0:
-            progress(min(40, 40 * len(ids) // max(total, 1)))
+    ≤ `bits`, at most 7). `progress(percent)` is called now and then: 0-40 while reading, 40-90 over the four
+    chunks of `groups_of`."""
+    ids, hashes = duplicate_hashes(workspace=workspace, progress=progress)
     return groups_of(ids, hashes, bits=bits, progress=progress)
 
 
-def groups_of(ids: list[int], hashes: list[int], *, bits: int = DUPLICATE_BITS, progress=None) -> dict[int, int]:
+def _pair_blocks(counts: np.ndarray, limit: int):
+    """Slices [start, stop) of the sources such that the sum of `counts` over each stays about `limit` or less (a
+    single source over it gets a slice of its own)."""
+    ends = np.cumsum(counts)
+    start = 0
+    while start < len(counts):
+        base = ends[start - 1] if start else 0
+        stop = int(np.searchsorted(ends, base + limit, side="right"))
+        stop = max(stop, start + 1)
+        yield start, stop
+        start = stop
+
+
+def _close_pairs(hashes: np.ndarray, src: np.ndarray, lo: np.ndarray, hi: np.ndarray, bits: int) -> np.ndarray:
+    """The pairs (as a 2×P array of positions in `hashes`) of each source `src[i]` with each position of
+    [lo[i], hi[i]) whose hashes differ in at most `bits` bits, compared PAIR_BLOCK pairs at a time."""
+    counts = np.maximum(hi - lo, 0)
+    keep = counts > 0
+    src, lo, counts = src[keep], lo[keep], counts[keep]
+    found = []
+    for start, stop in _pair_blocks(counts, PAIR_BLOCK):
+        c = counts[start:stop]
+        total = int(c.sum())
+        offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(c) - c, c)
+        a = np.repeat(src[start:stop], c)
+        b = np.repeat(lo[start:stop], c) + offsets
+        near = np.bitwise_count(hashes[a] ^ hashes[b]) <= bits
+        if near.any():
+            found.append(np.stack([a[near], b[near]]))
+    return np.concatenate(found, axis=1) if found else np.empty((2, 0), dtype=np.int64)
+
+
+def components(n: int, pairs: np.ndarray, parent: np.ndarray | None = None) -> np.ndarray:
+    """The root of each of n nodes joined by `pairs` (2×P), the root being the smallest node of its component:
+    union-find done on whole arrays (hook each pair's larger root under the smaller, then jump pointers until
+    every node points at its root; repeat until every pair has one root). `parent`: the roots an earlier call
+    returned, to join more pairs to them (pairs found a block at a time)."""
+    parent = np.arange(n, dtype=np.int64) if parent is None else parent
+    a, b = pairs
+    while len(a):
+        ra, rb = parent[a], parent[b]
+        differ = ra != rb
+        if not differ.any():
+            break
+        a, b, ra, rb = a[differ], b[differ], ra[differ], rb[differ]
+        np.minimum.at(parent, np.maximum(ra, rb), np.minimum(ra, rb))  # a root's parent only ever gets smaller
+        while True:
+            jumped = parent[parent]
+            if np.array_equal(jumped, parent):
+                break
+            parent = jumped
+    return parent
+
+
+def groups_of(ids, hashes, *, bits: int = DUPLICATE_BITS, progress=None) -> dict[int, int]:
     """{id: representative id} of the ids (ascending) whose unsigned 64-bit hashes lie within `bits` (≤ 7) of
-    another's, the representative being the smallest id of its group. No database: pure computation."""
-    uf = _UnionFind(len(ids))
-    # Equal hashes are joined first and only one item per distinct hash takes part in the byte buckets (a
-    # workspace of many identical pictures costs no pairwise comparisons among them).
-    first_of: dict[int, int] = {}
-    for i, h in enumerate(hashes):
-        if h in first_of:
-            uf.union(first_of[h], i)
-        else:
-            first_of[h] = i
-    distinct = list(first_of.items())
-    for position in range(8):
-        shift = position * 8
-        buckets: dict[int, list[tuple[int, int]]] = {}
-        for h, i in distinct:
-            buckets.setdefault((h >> shift) & 0xFF, []).append((h, i))
-        for members in buckets.values():
-            for n, (ha, a) in enumerate(members):
-                for hb, b in members[n + 1:]:
-                    if (ha ^ hb).bit_count() <= bits:
-                        uf.union(a, b)
+    another's, the representative being the smallest id of its group. No database: numpy on whole arrays.
+
+    Equal hashes are joined first and only one item per distinct hash is compared. Then multi-index hashing with
+    four 16-bit chunks: two hashes within 7 bits differ in at most one bit in some chunk (7 < 2 × 4), so for each
+    chunk the distinct hashes are sorted by it and each is compared with those of its own bucket (same chunk
+    value) and of the buckets one bit above (the chunk with one of its 0 bits set): every pair within one bit in
+    that chunk is compared exactly once per chunk. The pairs within `bits` are joined by `components`."""
+    if not 0 <= bits <= DUPLICATE_BITS:
+        raise ValueError(f"bits must be from 0 to {DUPLICATE_BITS}")
+    ids = np.asarray(ids, dtype=np.int64)
+    values = np.asarray(hashes, dtype=np.uint64) if not isinstance(hashes, np.ndarray) else hashes.astype(np.uint64)
+    n = len(ids)
+    if n < 2:
+        return {}
+    distinct, first, inverse = np.unique(values, return_index=True, return_inverse=True)
+    pairs = [np.stack([np.arange(n, dtype=np.int64), first[inverse].astype(np.int64)])]  # equal hashes
+    keys_all = np.arange(CHUNK_VALUES + 1, dtype=np.int64)
+    for chunk in range(CHUNKS):
+        keys = ((distinct >> np.uint64(CHUNK_BITS * chunk)) & np.uint64(CHUNK_VALUES - 1)).astype(np.int64)
+        order = np.argsort(keys, kind="stable")
+        sorted_keys, sorted_hashes = keys[order], distinct[order]
+        bucket = np.searchsorted(sorted_keys, keys_all)  # bucket[k]: the first position of chunk value k
+        positions = np.arange(len(order), dtype=np.int64)
+        found = [_close_pairs(sorted_hashes, positions, positions + 1, bucket[sorted_keys + 1], bits)]
+        for bit in range(CHUNK_BITS):
+            flag = 1 << bit
+            src = positions[(sorted_keys & flag) == 0]
+            target = sorted_keys[src] | flag
+            found.append(_close_pairs(sorted_hashes, src, bucket[target], bucket[target + 1], bits))
+        close = np.concatenate(found, axis=1)
+        pairs.append(first[order[close]].astype(np.int64))  # sorted position → distinct hash → its first item
         if progress is not None:
-            progress(40 + 50 * (position + 1) // 8)
-    groups: dict[int, int] = {}
-    sizes: dict[int, int] = {}
-    for i in range(len(ids)):
-        root = uf.find(i)
-        sizes[root] = sizes.get(root, 0) + 1
-    for i in range(len(ids)):
-        root = uf.find(i)
-        if sizes[root] > 1:
-            groups[ids[i]] = ids[root]
-    return groups
+            progress(40 + 50 * (chunk + 1) // CHUNKS)
+    roots = components(n, np.concatenate(pairs, axis=1))
+    sizes = np.bincount(roots, minlength=n)
+    grouped = np.flatnonzero(sizes[roots] > 1)
+    return dict(zip(ids[grouped].tolist(), ids[roots[grouped]].tolist(), strict=True))
 
 
 def duplicate_groups_write(*, workspace, groups: dict[int, int]) -> int:
     """Set every item's `dup_group` of `workspace` from `groups` (None for the others), in one transaction;
-    returns the number of groups."""
-    by_rep: dict[int, list[int]] = {}
-    for pk, rep in groups.items():
-        by_rep.setdefault(rep, []).append(pk)
-    with transaction.atomic():
+    returns the number of groups. WRITE_BATCH items a statement (PostgreSQL: one UPDATE … FROM unnest(ids, reps);
+    SQLite: executemany), so a million grouped items take a few hundred statements, not one a group."""
+    from django.db import connection
+
+    table = connection.ops.quote_name(Item._meta.db_table)
+    rows = sorted(groups.items())
+    with transaction.atomic(), connection.cursor() as cursor:
         Item.objects.filter(workspace=workspace, dup_group__isnull=False).update(dup_group=None)
-        for rep, members in by_rep.items():
-            for start in range(0, len(members), WRITE_BATCH):
-                Item.objects.filter(workspace=workspace, pk__in=members[start:start + WRITE_BATCH]).update(dup_group=rep)
-    return len(by_rep)
+        for start in range(0, len(rows), WRITE_BATCH):
+            batch = rows[start:start + WRITE_BATCH]
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    f"UPDATE {table} AS t SET dup_group = v.rep FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, rep)"
+                    " WHERE t.id = v.id AND t.workspace_id = %s",
+                    [[pk for pk, _ in batch], [rep for _, rep in batch], workspace.pk],
+                )
+            else:
+                cursor.executemany(f"UPDATE {table} SET dup_group = %s WHERE id = %s AND workspace_id = %s",
+                                   [(rep, pk, workspace.pk) for pk, rep in batch])
+    return len(set(groups.values()))
 
 
 def duplicate_scan_queue(*, workspace, user=None) -> DuplicateScan:
