@@ -355,33 +355,52 @@ def duplicate_groups_write(*, workspace, groups: dict[int, int]) -> int:
     return len(set(groups.values()))
 
 
-def duplicate_scan_queue(*, workspace, user=None) -> DuplicateScan:
+def duplicate_scan_queue(*, workspace, user=None, source: str = "", threshold: float | None = None) -> DuplicateScan:
     """Mark the workspace's near-duplicate search queued and queue `find_duplicates` (with the caller's
-    transaction)."""
+    transaction). `source`: "" for the built-in descriptor (`threshold` bits, default DUPLICATE_BITS) or an
+    embedding field's name (`threshold` a distance of its metric); the caller has validated both
+    (`forms.DuplicateScanForm`)."""
     with transaction.atomic():
         scan, _ = DuplicateScan.objects.update_or_create(
             workspace=workspace,
             defaults={"status": TaskStatus.QUEUED, "done": 0, "created_by": user, "created_at": timezone.now(),
-                      "started_at": None, "finished_at": None, "heartbeat_at": None, "failure_reason": ""},
+                      "started_at": None, "finished_at": None, "heartbeat_at": None, "failure_reason": "",
+                      "source": source, "threshold": threshold},
         )
         queue_work(scan)
     return scan
 
 
 def duplicate_scan_run(*, workspace_id: int) -> dict[str, int]:
-    """The body of the background search: compute and store the workspace's near-duplicate groups, its progress
-    in the workspace's DuplicateScan row (written outside any transaction, so the page sees it while it runs)."""
+    """The body of the background search: compute and store the workspace's near-duplicate groups by the scan's
+    source and threshold, its progress in the workspace's DuplicateScan row (written outside any transaction, so
+    the page sees it while it runs). An embedding field no longer in the schema fails the scan with the reason."""
+    from metadata_site.schemas.selectors import schema_current
     from metadata_site.workspaces.models import Workspace
+
+    from .vector_dupes import groups_by_vector
 
     workspace = Workspace.objects.filter(pk=workspace_id).first()
     if workspace is None:
         return {"groups": 0, "items": 0}
     scans = DuplicateScan.objects.filter(workspace=workspace)
-    DuplicateScan.objects.update_or_create(workspace=workspace, defaults={"status": TaskStatus.RUNNING, "done": 0,
-                                                                          "started_at": timezone.now()})
-    groups = duplicate_groups_compute(
-        workspace=workspace, progress=lambda p: scans.update(done=p, heartbeat_at=timezone.now())
-    )
+    scan, _ = DuplicateScan.objects.update_or_create(
+        workspace=workspace, defaults={"status": TaskStatus.RUNNING, "done": 0, "started_at": timezone.now()})
+
+    def progress(percent: int) -> None:
+        scans.update(done=percent, heartbeat_at=timezone.now())
+
+    if scan.source:
+        spec = schema_current(workspace=workspace).embedding(scan.source)
+        if spec is None:
+            raise ValueError(f"{scan.source!r} is no longer an embedding field of the schema")
+        if scan.threshold is None:
+            raise ValueError(f"no threshold given for the embedding field {scan.source!r}")
+        groups = groups_by_vector(workspace_id=workspace.pk, field=vectors.field_of(spec),
+                                  threshold=scan.threshold, progress=progress)
+    else:
+        bits = DUPLICATE_BITS if scan.threshold is None else int(scan.threshold)
+        groups = duplicate_groups_compute(workspace=workspace, bits=bits, progress=progress)
     found = duplicate_groups_write(workspace=workspace, groups=groups)
     scans.update(status=TaskStatus.COMPLETED, done=100, groups=found, items=len(groups), finished_at=timezone.now())
     return {"groups": found, "items": len(groups)}
