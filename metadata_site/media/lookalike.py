@@ -31,6 +31,7 @@ from metadata_site.lib.taskmodel import TaskStatus
 from . import vectors
 from .descriptor import distance, to_signed, to_unsigned, unpack_colour
 from .models import DuplicateScan
+from .unionfind import components, groups_from_roots
 
 DEFAULT_K = 50
 MAX_K = 500
@@ -268,28 +269,6 @@ def _close_pairs(hashes: np.ndarray, src: np.ndarray, lo: np.ndarray, hi: np.nda
     return np.concatenate(found, axis=1) if found else np.empty((2, 0), dtype=np.int64)
 
 
-def components(n: int, pairs: np.ndarray, parent: np.ndarray | None = None) -> np.ndarray:
-    """The root of each of n nodes joined by `pairs` (2×P), the root being the smallest node of its component:
-    union-find done on whole arrays (hook each pair's larger root under the smaller, then jump pointers until
-    every node points at its root; repeat until every pair has one root). `parent`: the roots an earlier call
-    returned, to join more pairs to them (pairs found a block at a time)."""
-    parent = np.arange(n, dtype=np.int64) if parent is None else parent
-    a, b = pairs
-    while len(a):
-        ra, rb = parent[a], parent[b]
-        differ = ra != rb
-        if not differ.any():
-            break
-        a, b, ra, rb = a[differ], b[differ], ra[differ], rb[differ]
-        np.minimum.at(parent, np.maximum(ra, rb), np.minimum(ra, rb))  # a root's parent only ever gets smaller
-        while True:
-            jumped = parent[parent]
-            if np.array_equal(jumped, parent):
-                break
-            parent = jumped
-    return parent
-
-
 def groups_of(ids, hashes, *, bits: int = DUPLICATE_BITS, progress=None) -> dict[int, int]:
     """{id: representative id} of the ids (ascending) whose unsigned 64-bit hashes lie within `bits` (≤ 7) of
     another's, the representative being the smallest id of its group. No database: numpy on whole arrays.
@@ -325,10 +304,7 @@ def groups_of(ids, hashes, *, bits: int = DUPLICATE_BITS, progress=None) -> dict
         pairs.append(first[order[close]].astype(np.int64))  # sorted position → distinct hash → its first item
         if progress is not None:
             progress(40 + 50 * (chunk + 1) // CHUNKS)
-    roots = components(n, np.concatenate(pairs, axis=1))
-    sizes = np.bincount(roots, minlength=n)
-    grouped = np.flatnonzero(sizes[roots] > 1)
-    return dict(zip(ids[grouped].tolist(), ids[roots[grouped]].tolist(), strict=True))
+    return groups_from_roots(ids, components(n, np.concatenate(pairs, axis=1)))
 
 
 def duplicate_groups_write(*, workspace, groups: dict[int, int]) -> int:

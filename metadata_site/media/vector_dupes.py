@@ -20,12 +20,13 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
-from .lookalike import SCAN_BATCH, components
 from .models import Embedding, VectorIndex
+from .unionfind import components, groups_from_roots
 from .vectors import Field, _matrix
 
 EXACT_BLOCK = 256  # rows compared against all the later ones at once (256 × 20,000 float32: 20 MB)
 NEIGHBOURS = 32  # neighbours asked of the index per vector
+SCAN_BATCH = 20_000  # vectors read per query for the exact comparison
 SEARCH_BATCH = 2000  # vectors read and searched at once through the index (4 MB at 512 dimensions)
 MAX_COSINE = 2.0
 
@@ -184,6 +185,4 @@ def groups_by_vector(*, workspace_id: int, field: Field, threshold: float, progr
     roots = np.arange(len(ids), dtype=np.int64)
     for block in pairs:
         roots = components(len(ids), block, roots)
-    sizes = np.bincount(roots, minlength=len(ids))
-    grouped = np.flatnonzero(sizes[roots] > 1)
-    return dict(zip(ids[grouped].tolist(), ids[roots[grouped]].tolist(), strict=True))
+    return groups_from_roots(ids, roots)
