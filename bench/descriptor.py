@@ -2,7 +2,8 @@
 """The built-in visual descriptor's cost at thumbnail time: `decode.read_image` (decode, thumbnail, JPEG encode)
 with and without the descriptor, on generated road scenes (nothing downloaded), best of several interleaved rounds.
 Then, in memory (no database), the near-duplicate grouping (`lookalike.groups_of`) of --hashes random hashes
-(a comma-separated list of counts) with a tenth of them near copies (3 bits flipped) of their predecessor, and the
+(a comma-separated list of counts) with a tenth of them near copies (3 bits flipped) of their predecessor, then
+as many clustered hashes (those of generated road scenes with a few bits flipped: `_clustered`), and the
 exact-search distance per candidate (`descriptor.distance`). With --db (a PostgreSQL database of that name is
 dropped and made from scratch, migrated), --items items with such hashes are written (COPY) and the background
 task's body (`lookalike.duplicate_scan_run`) is timed end to end, then its parts (read, group, write).
@@ -100,6 +101,25 @@ def _rss() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _clustered(count: int):
+    """`count` hashes like those of a dataset of similar pictures: the hashes of 1,000 generated road scenes
+    (`demo_scenes`, the same few layouts: their difference hashes share long runs of bits), each drawn at random
+    and then given up to 12 random bit flips (8 in 10 chances each)."""
+    import numpy as np
+
+    from metadata_site.lib.demo_scenes import render
+    from metadata_site.media.descriptor import describe, to_unsigned
+
+    scenes = np.array([to_unsigned(describe(render({}, seed=s, size=(320, 240)))[0]) for s in range(1000)],
+                      dtype=np.uint64)
+    rng = np.random.default_rng(2)
+    hashes = scenes[rng.integers(0, len(scenes), count)]
+    for _ in range(12):
+        flip = rng.random(count) < 0.8
+        hashes[flip] ^= np.uint64(1) << rng.integers(0, 64, int(flip.sum())).astype(np.uint64)
+    return hashes
+
+
 def _lookalike(count: int) -> None:
     import struct
 
@@ -108,13 +128,16 @@ def _lookalike(count: int) -> None:
     from metadata_site.media.descriptor import distance
     from metadata_site.media.lookalike import groups_of
 
+    for label, make in (("random hashes, a tenth near copies", _planted), ("clustered hashes", _clustered)):
+        hashes = make(count)
+        before = _rss()
+        started = time.perf_counter()
+        groups = groups_of(np.arange(count), hashes)
+        print(f"near-duplicate groups of {count:,} {label}: {time.perf_counter() - started:.2f} s, "
+              f"{len(set(groups.values())):,} groups of {len(groups):,} items; peak RSS {_rss():.0f} MB "
+              f"({before:.0f} MB before)")
+        del groups
     hashes = _planted(count)
-    before = _rss()
-    started = time.perf_counter()
-    groups = groups_of(np.arange(count), hashes)
-    print(f"near-duplicate groups of {count:,} hashes: {time.perf_counter() - started:.2f} s, "
-          f"{len(set(groups.values())):,} groups of {len(groups):,} items; peak RSS {_rss():.0f} MB "
-          f"({before:.0f} MB before)")
     colour = struct.unpack("<64f", struct.pack("<64f", *([1 / 64] * 64)))
     started = time.perf_counter()
     hashes = hashes[:20_000].tolist()

@@ -6,8 +6,8 @@
   SEARCH_BATCH rows (id, hash, histogram: about 300 bytes a row) and only the best k are kept in a heap, so memory
   is O(k + SEARCH_BATCH) whatever the result's size; the time is linear in the number of candidates.
 - `duplicate_groups_compute`: pairs of items whose hashes differ in at most DUPLICATE_BITS bits, found by
-  multi-index hashing on whole numpy arrays (`groups_of`: the 64 bits split into four 16-bit chunks; two hashes
-  within 7 bits differ in at most one bit of some chunk, so only items whose chunk values are equal or one bit
+  multi-index hashing on whole numpy arrays (`groups_of`: the 64 bits split into four interleaved 16-bit keys;
+  two hashes within 7 bits differ in at most one bit of some key, so only items whose keys are equal or one bit
   apart are compared), then union-find into groups whose representative is the oldest item. Written to
   `Item.dup_group` by the `find_duplicates` task.
 """
@@ -38,7 +38,7 @@ MAX_K = 500
 SEARCH_BATCH = 2000  # candidate rows read per query
 DUPLICATE_BITS = 7  # at most 7 of 64 bits differ (the most for which 4 × 16-bit multi-index hashing is exact)
 CHUNKS, CHUNK_BITS, CHUNK_VALUES = 4, 16, 1 << 16
-PAIR_BLOCK = 1_000_000  # candidate pairs compared at once by `groups_of` (about 60 MB of temporary arrays)
+PAIR_BLOCK = 500_000  # candidate pairs compared at once by `groups_of` (about 50 MB of temporary arrays)
 SCAN_BATCH = 20_000
 WRITE_BATCH = 5000
 GROUPS_SHOWN = 50  # groups on the duplicates page
@@ -250,13 +250,12 @@ def _pair_blocks(counts: np.ndarray, limit: int):
         start = stop
 
 
-def _close_pairs(hashes: np.ndarray, src: np.ndarray, lo: np.ndarray, hi: np.ndarray, bits: int) -> np.ndarray:
-    """The pairs (as a 2×P array of positions in `hashes`) of each source `src[i]` with each position of
-    [lo[i], hi[i]) whose hashes differ in at most `bits` bits, compared PAIR_BLOCK pairs at a time."""
+def _close_pairs(hashes: np.ndarray, src: np.ndarray, lo: np.ndarray, hi: np.ndarray, bits: int):
+    """The pairs (2×P arrays of positions in `hashes`, one a block of about PAIR_BLOCK compared pairs) of each
+    source `src[i]` with each position of [lo[i], hi[i]) whose hashes differ in at most `bits` bits."""
     counts = np.maximum(hi - lo, 0)
     keep = counts > 0
     src, lo, counts = src[keep], lo[keep], counts[keep]
-    found = []
     for start, stop in _pair_blocks(counts, PAIR_BLOCK):
         c = counts[start:stop]
         total = int(c.sum())
@@ -265,8 +264,19 @@ def _close_pairs(hashes: np.ndarray, src: np.ndarray, lo: np.ndarray, hi: np.nda
         b = np.repeat(lo[start:stop], c) + offsets
         near = np.bitwise_count(hashes[a] ^ hashes[b]) <= bits
         if near.any():
-            found.append(np.stack([a[near], b[near]]))
-    return np.concatenate(found, axis=1) if found else np.empty((2, 0), dtype=np.int64)
+            yield np.stack([a[near], b[near]])
+
+
+def _chunk_keys(hashes: np.ndarray, chunk: int) -> np.ndarray:
+    """The 16-bit key of each hash for `chunk`: its bits chunk, chunk + 4, …, chunk + 60. Interleaved rather
+    than 16 contiguous bits (two rows of the 8×8 difference hash), so that a region most pictures share (a
+    uniform sky: rows of 0 bits) fixes a few bits of every key instead of all the bits of one, which would put
+    most of the pictures in one bucket and compare them all pairwise."""
+    keys = np.zeros(len(hashes), dtype=np.int64)
+    one = np.uint64(1)
+    for j in range(CHUNK_BITS):
+        keys |= ((hashes >> np.uint64(CHUNKS * j + chunk)) & one).astype(np.int64) << j
+    return keys
 
 
 def groups_of(ids, hashes, *, bits: int = DUPLICATE_BITS, progress=None) -> dict[int, int]:
@@ -274,10 +284,11 @@ def groups_of(ids, hashes, *, bits: int = DUPLICATE_BITS, progress=None) -> dict
     another's, the representative being the smallest id of its group. No database: numpy on whole arrays.
 
     Equal hashes are joined first and only one item per distinct hash is compared. Then multi-index hashing with
-    four 16-bit chunks: two hashes within 7 bits differ in at most one bit in some chunk (7 < 2 × 4), so for each
-    chunk the distinct hashes are sorted by it and each is compared with those of its own bucket (same chunk
-    value) and of the buckets one bit above (the chunk with one of its 0 bits set): every pair within one bit in
-    that chunk is compared exactly once per chunk. The pairs within `bits` are joined by `components`."""
+    four 16-bit keys (`_chunk_keys`, a partition of the 64 bits): two hashes within 7 bits differ in at most one
+    bit of some key (7 < 2 × 4), so for each key the distinct hashes are sorted by it and each is compared with
+    those of its own bucket (same key) and of the buckets one bit above (the key with one of its 0 bits set):
+    every pair within one bit on that key is compared exactly once per key. The pairs within `bits` are joined
+    (`components`) block by block as they are found, so memory does not grow with the number of close pairs."""
     if not 0 <= bits <= DUPLICATE_BITS:
         raise ValueError(f"bits must be from 0 to {DUPLICATE_BITS}")
     ids = np.asarray(ids, dtype=np.int64)
@@ -286,25 +297,27 @@ def groups_of(ids, hashes, *, bits: int = DUPLICATE_BITS, progress=None) -> dict
     if n < 2:
         return {}
     distinct, first, inverse = np.unique(values, return_index=True, return_inverse=True)
-    pairs = [np.stack([np.arange(n, dtype=np.int64), first[inverse].astype(np.int64)])]  # equal hashes
+    first = first.astype(np.int64)
+    parent = components(n, np.stack([np.arange(n, dtype=np.int64), first[inverse]]))  # equal hashes
     keys_all = np.arange(CHUNK_VALUES + 1, dtype=np.int64)
     for chunk in range(CHUNKS):
-        keys = ((distinct >> np.uint64(CHUNK_BITS * chunk)) & np.uint64(CHUNK_VALUES - 1)).astype(np.int64)
+        keys = _chunk_keys(distinct, chunk)
         order = np.argsort(keys, kind="stable")
         sorted_keys, sorted_hashes = keys[order], distinct[order]
-        bucket = np.searchsorted(sorted_keys, keys_all)  # bucket[k]: the first position of chunk value k
+        bucket = np.searchsorted(sorted_keys, keys_all)  # bucket[k]: the first position of key k
         positions = np.arange(len(order), dtype=np.int64)
-        found = [_close_pairs(sorted_hashes, positions, positions + 1, bucket[sorted_keys + 1], bits)]
+        first_of = first[order]  # sorted position → distinct hash → its first item
+        for close in _close_pairs(sorted_hashes, positions, positions + 1, bucket[sorted_keys + 1], bits):
+            parent = components(n, first_of[close], parent)
         for bit in range(CHUNK_BITS):
             flag = 1 << bit
             src = positions[(sorted_keys & flag) == 0]
             target = sorted_keys[src] | flag
-            found.append(_close_pairs(sorted_hashes, src, bucket[target], bucket[target + 1], bits))
-        close = np.concatenate(found, axis=1)
-        pairs.append(first[order[close]].astype(np.int64))  # sorted position → distinct hash → its first item
+            for close in _close_pairs(sorted_hashes, src, bucket[target], bucket[target + 1], bits):
+                parent = components(n, first_of[close], parent)
         if progress is not None:
             progress(40 + 50 * (chunk + 1) // CHUNKS)
-    return groups_from_roots(ids, components(n, np.concatenate(pairs, axis=1)))
+    return groups_from_roots(ids, parent)
 
 
 def duplicate_groups_write(*, workspace, groups: dict[int, int]) -> int:

@@ -91,3 +91,25 @@ def test_numpy_arrays_of_unsigned_hashes_are_accepted_and_empty_input_gives_no_g
     assert groups_of([], []) == {}
     with pytest.raises(ValueError):
         groups_of([1, 2], [0, 1], bits=8)
+
+
+def test_union_find_joined_block_by_block_gives_the_components_of_all_the_pairs():
+    from metadata_site.media.unionfind import components, roots_of
+
+    rng = np.random.default_rng(4)
+    n = 500
+    pairs = rng.integers(0, n, size=(2, 400))
+    parent = None
+    for start in range(0, 400, 37):  # blocks, as the grouping finds them
+        parent = components(n, pairs[:, start:start + 37], parent)
+    expected = list(range(n))
+
+    def find(i):
+        while expected[i] != i:
+            i = expected[i]
+        return i
+
+    for a, b in pairs.T.tolist():
+        ra, rb = find(a), find(b)
+        expected[max(ra, rb)] = min(ra, rb)
+    assert roots_of(parent).tolist() == [find(i) for i in range(n)]
