@@ -11,6 +11,11 @@ task's body (`lookalike.duplicate_scan_run`) is timed end to end, then its parts
     .venv/bin/python bench/descriptor.py [--rounds 5] [--n 40] [--hashes 100000,1000000] [--skip-thumbnails]
     .venv/bin/python bench/descriptor.py --skip-thumbnails --hashes 0 \
         --db postgres://postgres@127.0.0.1:5432/ms_dupes_bench --items 1000000
+    .venv/bin/python bench/descriptor.py --skip-thumbnails --hashes 0 --items 0 --vectors 20000 \
+        --db postgres://postgres@127.0.0.1:5432/ms_dupes_bench
+
+--vectors N (with --db): N items with a 512-d cosine embedding, a tenth near copies of another; their
+near-duplicate groups (distance 0.01) exactly, then through the field's usearch index.
 """
 
 import argparse
@@ -53,6 +58,7 @@ def main() -> None:
     parser.add_argument("--skip-thumbnails", action="store_true")
     parser.add_argument("--db", default="")
     parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--vectors", type=int, default=0, help="with --db: near-duplicates of N 512-d vectors too")
     args = parser.parse_args()
     if args.db:
         _prepare_db(args.db)
@@ -63,8 +69,10 @@ def main() -> None:
         _thumbnails(args)
     for count in (int(c) for c in args.hashes.split(",") if int(c)):
         _lookalike(count)
-    if args.db:
+    if args.db and args.items:
         _end_to_end(args.items)
+    if args.db and args.vectors:
+        _vectors(args.vectors)
 
 
 def _thumbnails(args) -> None:
@@ -202,6 +210,65 @@ def _end_to_end(count: int) -> None:
     lookalike.duplicate_groups_write(workspace=ws, groups=groups)
     print(f"  its parts, run again: read {read:.1f} s, group {group:.1f} s, "
           f"write {time.perf_counter() - started:.1f} s (clear the previous groups and set {len(groups):,})")
+
+
+def _vectors(count: int, dim: int = 512) -> None:
+    """Near-duplicates by an embedding field of `count` 512-d vectors (cosine), a tenth of them near copies of
+    another (noise 1 % of the norm): `vector_dupes.groups_by_vector` exactly, then through the field's usearch
+    index (built by the worker's own `index_build`), and the groups of each compared."""
+    import tempfile
+
+    import numpy as np
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    from metadata_site.items.services import NewItem, items_create_bulk
+    from metadata_site.media import vector_dupes, vectors
+    from metadata_site.media.models import Embedding
+    from metadata_site.projects.models import Folder
+    from metadata_site.schemas.models import MetadataSchema
+    from metadata_site.workspaces.models import Workspace
+
+    call_command("migrate", verbosity=0)
+    settings.VECTOR_INDEX_DIR = Path(tempfile.mkdtemp(prefix="bench-dupes-index-"))
+    ws = Workspace.objects.create(name="vectors", slug="vectors")
+    MetadataSchema.objects.create(workspace=ws, version=1, fields=[
+        {"name": "clip", "type": "embedding", "dimension": dim, "distance": "cosine", "options": [], "is_multi": False,
+         "description": "", "unit": ""}])
+    folder = Folder.objects.create(workspace=ws, name="vectors")
+    rng = np.random.default_rng(22)
+    matrix = rng.normal(size=(count, dim)).astype(np.float32)
+    copies = np.arange(10, count, 10)
+    matrix[copies] = matrix[copies - 1] + rng.normal(scale=0.01, size=(len(copies), dim)).astype(np.float32)
+    started = time.perf_counter()
+    for start in range(0, count, 10_000):
+        block = matrix[start:start + 10_000]
+        with transaction.atomic():
+            ids = items_create_bulk(workspace=ws, folder_id=folder.pk,
+                                    items=[NewItem(f"v{start + i:07d}", "image", "", {}) for i in range(len(block))])
+            Embedding.objects.bulk_create([Embedding(workspace=ws, item_id=pk, field="clip", vector=block[i].tobytes())
+                                           for i, pk in enumerate(ids)], batch_size=2000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(f"{count:,} items with {dim}-d vectors written in {time.perf_counter() - started:.1f} s")
+    field = vectors.Field(name="clip", dimension=dim, distance="cosine")
+    before = _rss()
+    settings.VECTOR_EXACT_MAX = count
+    started = time.perf_counter()
+    exact = vector_dupes.groups_by_vector(workspace_id=ws.pk, field=field, threshold=0.01)
+    print(f"near-duplicates by the embedding, exact (every pair): {time.perf_counter() - started:.1f} s, "
+          f"{len(set(exact.values())):,} groups of {len(exact):,} items; peak RSS {_rss():.0f} MB ({before:.0f} before)")
+    started = time.perf_counter()
+    vectors.index_build(workspace_id=ws.pk, field="clip")
+    print(f"  the field's index built in {time.perf_counter() - started:.1f} s")
+    settings.VECTOR_EXACT_MAX = 0
+    started = time.perf_counter()
+    found = vector_dupes.groups_by_vector(workspace_id=ws.pk, field=field, threshold=0.01)
+    same = found == exact
+    print(f"near-duplicates by the embedding, through the index: {time.perf_counter() - started:.1f} s, "
+          f"{len(set(found.values())):,} groups of {len(found):,} items; the same groups as exact: {same}; "
+          f"peak RSS {_rss():.0f} MB")
 
 
 if __name__ == "__main__":

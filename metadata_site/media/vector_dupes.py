@@ -22,7 +22,7 @@ from django.conf import settings
 
 from .models import Embedding, VectorIndex
 from .unionfind import components, groups_from_roots
-from .vectors import Field, _matrix
+from .vectors import Field
 
 EXACT_BLOCK = 256  # rows compared against all the later ones at once (256 × 20,000 float32: 20 MB)
 NEIGHBOURS = 32  # neighbours asked of the index per vector
@@ -34,6 +34,15 @@ NO_INDEX = (
     "{field}: {count:,} vectors are more than can be compared pair by pair ({limit:,}), and the field's index is not "
     "built yet (the worker builds it after vectors are written): try again once it is."
 )
+
+
+def _matrix(vectors: list[bytes], dimension: int) -> tuple[np.ndarray, np.ndarray]:
+    """The vectors of the field's dimension as a matrix, and which of the rows they are (a vector stored under an
+    earlier declaration with another dimension is left out)."""
+    size = dimension * 4
+    keep = np.fromiter((len(v) == size for v in vectors), dtype=bool, count=len(vectors))
+    data = b"".join(bytes(v) for v, ok in zip(vectors, keep.tolist(), strict=True) if ok)
+    return np.frombuffer(data, dtype="<f4").reshape(-1, dimension), keep
 
 
 def threshold_error(field: Field, threshold: float) -> str | None:
