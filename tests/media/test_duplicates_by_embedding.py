@@ -158,3 +158,19 @@ def test_searching_by_an_embedding_is_for_editors(who, status, request, login, o
                                                         {"source": "emb", "threshold": "0.001"})
     assert resp.status_code == status
     assert Item.objects.filter(workspace=workspace, dup_group__isnull=False).count() == (10 if status == 302 else 0)
+
+
+def test_a_field_removed_from_the_schema_before_the_run_fails_the_scan_with_the_reason(settings, editor, owner,
+                                                                                      workspace):
+    from metadata_site.media import lookalike
+    from metadata_site.media import tasks as media_tasks
+
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    _planted(workspace, owner, n=20)
+    lookalike.duplicate_scan_queue(workspace=workspace, user=editor, source="emb", threshold=0.01)
+    make_schema(workspace, [{"name": "weather", "type": "enum", "options": ["Sunny"]}])  # emb no longer declared
+    with pytest.raises(ValueError):
+        media_tasks.find_duplicates.call(workspace.pk)
+    scan = DuplicateScan.objects.get(workspace=workspace)
+    assert scan.status == "FAILED" and "'emb' is no longer an embedding field of the schema" in scan.failure_reason
+    assert not Item.objects.filter(workspace=workspace, dup_group__isnull=False).exists()
