@@ -15,6 +15,7 @@ each group), as `lookalike.groups_of` does for the built-in descriptor.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -72,7 +73,7 @@ def unavailable(*, workspace_id: int, field: Field) -> str | None:
     return None
 
 
-def _vectors(workspace_id: int, field: Field, *, batch: int):
+def _vectors(workspace_id: int, field: Field, *, batch: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(item ids, matrix) of the field's vectors in keyset batches (item id order), skipping vectors of another
     dimension (stored under an earlier declaration)."""
     rows = Embedding.objects.filter(workspace_id=workspace_id, field=field.name)
@@ -96,7 +97,8 @@ def _normalised(matrix: np.ndarray) -> np.ndarray:
     return m
 
 
-def _exact_pairs(matrix: np.ndarray, field: Field, threshold: float, progress=None):
+def _exact_pairs(matrix: np.ndarray, field: Field, threshold: float,
+                 progress: Callable[[int], object] | None = None) -> Iterator[np.ndarray]:
     """The pairs (2×P, a < b) of rows within `threshold`, a block of EXACT_BLOCK rows against the later rows at
     a time (one array a block: joined as they come, never all kept)."""
     n = len(matrix)
@@ -138,7 +140,7 @@ def _open_index(row: VectorIndex):
 
 
 def _index_pairs(workspace_id: int, field: Field, threshold: float, ids: np.ndarray, row: VectorIndex,
-                 progress=None):
+                 progress: Callable[[int], object] | None = None) -> Iterator[np.ndarray]:
     """The pairs (2×P, positions in `ids`) of each vector and its index neighbours within `threshold`, one array
     a batch of SEARCH_BATCH vectors."""
     index = _open_index(row)
@@ -165,7 +167,8 @@ def _index_pairs(workspace_id: int, field: Field, threshold: float, ids: np.ndar
             progress(40 + 50 * done // max(len(ids), 1))
 
 
-def groups_by_vector(*, workspace_id: int, field: Field, threshold: float, progress=None) -> dict[int, int]:
+def groups_by_vector(*, workspace_id: int, field: Field, threshold: float,
+                     progress: Callable[[int], object] | None = None) -> dict[int, int]:
     """{item id: representative id} of the items whose `field` vectors lie within `threshold` of another's (see
     the module's docstring: exact for a small field, through the index for a large one). `progress(percent)`:
     0-40 while reading, 40-90 while comparing."""
