@@ -138,3 +138,19 @@ def vectors_record(*, workspace, change_set, ops: VectorOps, stored: dict[tuple[
 
         ChangeSet.objects.filter(pk=change_set.pk).update(item_count=F("item_count") + added)
         change_set.refresh_from_db(fields=["item_count"])
+
+
+def vectors_deleting(*, workspace_id: int, items) -> None:
+    """The vectors of `items` (a queryset about to be deleted, which deletes its vectors with it) count as written
+    against their fields' indexes after commit, as `vectors_apply` counts the vectors it changes (an import's undo
+    deleting the items it created)."""
+    from django.db.models import Count
+
+    from metadata_site.media.models import Embedding
+
+    counts = dict(
+        Embedding.objects.filter(workspace_id=workspace_id, item__in=items.values("pk"))
+        .values("field").annotate(n=Count("pk")).values_list("field", "n")
+    )
+    if counts:
+        transaction.on_commit(lambda: embeddings_written.send(sender=None, workspace_id=workspace_id, counts=counts))
