@@ -150,6 +150,9 @@ def conditions_from_widgets(data, *, schema: Schema, now: datetime | None = None
     kinds = [k for k in data.getlist("kind") if k]
     if kinds:
         out.append(f"kind:in:{','.join(kinds)}")
+    dup = DUP_WIDGET.get(data.get("dup") or "")
+    if dup:
+        out.append(dup)
     for key in dict.fromkeys(data.getlist("u")):
         # a key found in the data that no field declares (the "found in the data" widgets)
         if not key or schema.get(key) is not None:
@@ -208,7 +211,7 @@ def widget_state(query: fl.Query, *, schema: Schema) -> tuple[dict, list[fl.Cond
     Keys: ``q`` (title contains), ``kind`` (list), and per declared field ``<name>`` ->
     {"op", "values" (set), "v", "v2", "presence", "error"}.
     """
-    state: dict = {"q": "", "kind": []}
+    state: dict = {"q": "", "kind": [], "dup": ""}
     hidden: list[fl.Condition] = []
     for c in query.all:
         if c.builtin:
@@ -216,6 +219,8 @@ def widget_state(query: fl.Query, *, schema: Schema) -> tuple[dict, list[fl.Cond
                 state["q"] = c.value
             elif c.field == "kind" and c.op in (fl.IN, fl.EQ) and not state["kind"]:
                 state["kind"] = list(c.value) if c.op == fl.IN else [c.value]
+            elif c.to_param() in DUP_WIDGET_OF and not state["dup"]:
+                state["dup"] = DUP_WIDGET_OF[c.to_param()]
             else:
                 hidden.append(c)
             continue
@@ -300,12 +305,29 @@ def or_rows(query: fl.Query, problems: list[Problem]) -> list[dict]:
 
 def or_fields(schema: Schema) -> list[tuple[str, str, str]]:
     """(name as written in a condition, label, the operators it allows, space-separated) for the OR builder."""
-    out = [("title", "title", " ".join(fl.OPERATORS["title"])), ("kind", "kind", " ".join(fl.OPERATORS["kind"]))]
+    out = [("title", "title", " ".join(fl.OPERATORS["title"])), ("kind", "kind", " ".join(fl.OPERATORS["kind"])),
+           (fl.DUP_ROLE, "near-duplicate role (representative, copy)", " ".join(fl.OPERATORS["dup_role"]))]
     for spec in schema:
         name = fl.META_PREFIX + spec.name if spec.name in fl.BUILTINS else spec.name
         out.append((name, spec.name, " ".join(fl.operators_for(spec))))
     return out
 
+
+# The sidebar's "Near-duplicates" choice (`dup`) and the condition each choice stands for.
+DUP_WIDGET = {
+    "any": "$dup_group:is_set",
+    "representative": f"{fl.DUP_ROLE}:eq:representative",
+    "copy": f"{fl.DUP_ROLE}:eq:copy",
+    "none": "$dup_group:is_unset",
+}
+DUP_WIDGET_OF = {condition: choice for choice, condition in DUP_WIDGET.items()}
+DUP_CHOICES = [
+    ("", "any item"),
+    ("any", "has near-duplicates"),
+    ("representative", "is the representative of its group"),
+    ("copy", "is a copy (not the representative)"),
+    ("none", "has no near-duplicates"),
+]
 
 OR_OPS = (
     fl.EQ, fl.NE, fl.LT, fl.LTE, fl.GT, fl.GTE, fl.BETWEEN, fl.CONTAINS, fl.STARTSWITH, fl.IN,

@@ -190,6 +190,7 @@ def _page_ctx(ctx: dict, request, query: fl.Query, problems: list, page: fl.Item
         or_ops=[(op, forms.OP_LABELS[op]) for op in forms.OR_OPS],
         chips=chips,
         kinds=ItemKind.choices,
+        dup_choices=forms.DUP_CHOICES,
         sort_value=query.sort.to_param(),
         sort_options=sort_options,
         presets=forms.PRESET_LABELS,

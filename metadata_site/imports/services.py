@@ -36,6 +36,7 @@ from django.utils import timezone
 from metadata_site.explorer import indexes as explorer_indexes
 from metadata_site.explorer.builds import index_build_queue
 from metadata_site.explorer.tasks import maintain_projection
+from metadata_site.items.embeddings import vectors_deleting
 from metadata_site.items.models import ChangeSet, Item
 from metadata_site.items.services import CHANGE_SET_ALREADY_UNDONE, ChangeSetError, change_set_undo
 from metadata_site.lib.background import queue_work
@@ -315,12 +316,14 @@ def import_task_undo(*, task: ImportTask, user) -> ImportTask:
         for low, high in locked.created_ranges:
             # In slices, so the deletion collector never holds a million items at once.
             for start in range(low, high + 1, UNDO_DELETE_SLICE):
-                Item.objects.filter(
+                created = Item.objects.filter(
                     workspace_id=locked.workspace_id,
                     folder_id=locked.target.get("folder"),
                     pk__gte=start,
                     pk__lte=min(high, start + UNDO_DELETE_SLICE - 1),
-                ).delete()
+                )
+                vectors_deleting(workspace_id=locked.workspace_id, items=created)
+                created.delete()
         if not conflicts:
             locked.undone_at = timezone.now()
             locked.save(update_fields=["undone_at"])

@@ -5,12 +5,14 @@ metadata row, the API, the Python client, a data import), is validated with the 
 dimension, finite numbers), then taken out of the document here, before it is written: the document and its
 JSON indexes never hold vectors. The vectors go to `media.Embedding` (one row an item and field), in the
 writer's transaction. Write modes keep their meaning: merge sets the given vectors and removes those given as
-null; overwrite also removes the item's vectors of fields it does not give. Vector writes are not recorded in
-change sets (an undo restores the JSON document only).
+null; overwrite also removes the item's vectors of fields it does not give. Each vector a write changes is
+recorded in the write's change set (`vectors_record`: `ChangeSetVector`, the previous bytes and a hash of the new
+ones), so an undo restores it exactly, as it restores the JSON document.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -98,3 +100,57 @@ def vectors_apply(*, workspace, ops: VectorOps) -> None:
         counts[name] = counts.get(name, 0) + 1
     workspace_id = workspace.pk
     transaction.on_commit(lambda: embeddings_written.send(sender=None, workspace_id=workspace_id, counts=counts))
+
+
+def vector_hash(data: bytes | None) -> str:
+    """What a change set keeps of the vector a write stored: its sha256, "" for no vector (removed)."""
+    return "" if data is None else hashlib.sha256(data).hexdigest()
+
+
+def vectors_record(*, workspace, change_set, ops: VectorOps, stored: dict[tuple[int, str], bytes]) -> None:
+    """Record in `change_set` the vectors `ops` changed: each (item, field)'s previous bytes (`stored`, read before
+    the write; None when it had none) and the hash of what was stored. A second write of the same vector within
+    one change set (an import in batches) keeps the first previous bytes and moves the hash forward. Items the
+    change set did not hold yet (a write that changed vectors only) count in its `item_count`. The caller holds
+    the transaction and calls this after writing the JSON rows (`write_rows`)."""
+    from .models import ChangeSet, ChangeSetEntry, ChangeSetVector
+
+    if not ops:
+        return
+    pks = sorted({pk for pk, _ in ops})
+    known: set[int] = set()
+    for start in range(0, len(pks), 5000):
+        chunk = pks[start:start + 5000]
+        known.update(ChangeSetEntry.objects.filter(change_set=change_set, item_id__in=chunk)
+                     .values_list("item_id", flat=True))
+        known.update(ChangeSetVector.objects.filter(change_set=change_set, item_id__in=chunk)
+                     .values_list("item_id", flat=True))
+    ChangeSetVector.objects.bulk_create(
+        [ChangeSetVector(workspace=workspace, change_set=change_set, item_id=pk, field=name,
+                         previous=stored.get((pk, name)), new_hash=vector_hash(data))
+         for (pk, name), data in ops.items()],
+        batch_size=1000, update_conflicts=True, unique_fields=["change_set", "item", "field"],
+        update_fields=["new_hash"],
+    )
+    added = len(set(pks) - known)
+    if added:
+        from django.db.models import F
+
+        ChangeSet.objects.filter(pk=change_set.pk).update(item_count=F("item_count") + added)
+        change_set.refresh_from_db(fields=["item_count"])
+
+
+def vectors_deleting(*, workspace_id: int, items) -> None:
+    """The vectors of `items` (a queryset about to be deleted, which deletes its vectors with it) count as written
+    against their fields' indexes after commit, as `vectors_apply` counts the vectors it changes (an import's undo
+    deleting the items it created)."""
+    from django.db.models import Count
+
+    from metadata_site.media.models import Embedding
+
+    counts = dict(
+        Embedding.objects.filter(workspace_id=workspace_id, item__in=items.values("pk"))
+        .values("field").annotate(n=Count("pk")).values_list("field", "n")
+    )
+    if counts:
+        transaction.on_commit(lambda: embeddings_written.send(sender=None, workspace_id=workspace_id, counts=counts))

@@ -170,3 +170,30 @@ class ChangeSetEntry(models.Model):
 
     def __str__(self) -> str:
         return f"entry {self.pk} of change set {self.change_set_id}"
+
+
+class ChangeSetVector(models.Model):
+    """One item's previous vector of one embedding field in a change set (vectors live in `media.Embedding`, not
+    in the JSON document, so `ChangeSetEntry` cannot hold them): `previous` the bytes it held before (None: it
+    had none), `new_hash` the sha256 of the bytes the change stored ("" when it removed the vector), so an undo
+    restores exactly the previous vector and can tell when it was changed again since. Written with the item's
+    metadata by `items.services` (same transaction); like entries, no database-level foreign keys."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    change_set = models.ForeignKey(
+        ChangeSet, on_delete=models.CASCADE, related_name="vector_entries", db_index=False, db_constraint=False
+    )
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    field = models.CharField(max_length=100)
+    previous = models.BinaryField(null=True, blank=True)
+    new_hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["change_set", "item", "field"], name="changeset_vector_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.field} of item {self.item_id} in change set {self.change_set_id}"

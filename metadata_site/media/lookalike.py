@@ -6,9 +6,10 @@
   SEARCH_BATCH rows (id, hash, histogram: about 300 bytes a row) and only the best k are kept in a heap, so memory
   is O(k + SEARCH_BATCH) whatever the result's size; the time is linear in the number of candidates.
 - `duplicate_groups_compute`: pairs of items whose hashes differ in at most DUPLICATE_BITS bits, found by
-  multi-index hashing (the 64 bits split into 8 bytes: two hashes within 7 bits share at least one byte, so only
-  items sharing a byte value at the same position are compared), then union-find into groups whose
-  representative is the oldest item. Written to `Item.dup_group` by the `find_duplicates` task.
+  multi-index hashing on whole numpy arrays (`groups_of`: the 64 bits split into four interleaved 16-bit keys;
+  two hashes within 7 bits differ in at most one bit of some key, so only items whose keys are equal or one bit
+  apart are compared), then union-find into groups whose representative is the oldest item. Written to
+  `Item.dup_group` by the `find_duplicates` task.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import heapq
 import struct
 from dataclasses import dataclass
 
+import numpy as np
 from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
@@ -29,13 +31,16 @@ from metadata_site.lib.taskmodel import TaskStatus
 from . import vectors
 from .descriptor import distance, to_signed, to_unsigned, unpack_colour
 from .models import DuplicateScan
+from .unionfind import components, groups_from_roots
 
 DEFAULT_K = 50
 MAX_K = 500
 SEARCH_BATCH = 2000  # candidate rows read per query
-DUPLICATE_BITS = 7  # at most 7 of 64 bits differ (the most for which 8-byte multi-index hashing is exact)
-SCAN_BATCH = 5000
-WRITE_BATCH = 1000
+DUPLICATE_BITS = 7  # at most 7 of 64 bits differ (the most for which 4 × 16-bit multi-index hashing is exact)
+CHUNKS, CHUNK_BITS, CHUNK_VALUES = 4, 16, 1 << 16
+PAIR_BLOCK = 500_000  # candidate pairs compared at once by `groups_of` (about 50 MB of temporary arrays)
+SCAN_BATCH = 20_000
+WRITE_BATCH = 5000
 GROUPS_SHOWN = 50  # groups on the duplicates page
 GROUP_ITEMS_SHOWN = 24  # items shown per group
 
@@ -198,116 +203,193 @@ def nearest(candidates: models.QuerySet, *, query, k: int) -> list[Item]:
     return found
 
 
-class _UnionFind:
-    def __init__(self, n: int):
-        self.parent = list(range(n))
-
-    def find(self, i: int) -> int:
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]
-            i = self.parent[i]
-        return i
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)  # the smaller index (the older item) stays the root
+def duplicate_hashes(*, workspace, progress=None) -> tuple[np.ndarray, np.ndarray]:
+    """(ids ascending, unsigned hashes) of the workspace's items that have a descriptor, as numpy arrays: one
+    keyset scan of (id, phash) in SCAN_BATCH rows a query (16 bytes an item kept). `progress(percent)`: 0-40."""
+    rows = Item.objects.filter(workspace=workspace, phash__isnull=False)
+    total = rows.count() if progress is not None else 0
+    ids: list[np.ndarray] = []
+    hashes: list[np.ndarray] = []
+    read = 0
+    last = 0
+    while True:
+        chunk = list(rows.filter(pk__gt=last).order_by("pk").values_list("pk", "phash")[:SCAN_BATCH])
+        if chunk:
+            pair = np.array(chunk, dtype=np.int64)
+            ids.append(pair[:, 0])
+            hashes.append(pair[:, 1].view(np.uint64))  # the stored signed 64 bits, read unsigned
+            read += len(chunk)
+            last = chunk[-1][0]
+            if progress is not None:
+                progress(min(40, 40 * read // max(total, 1)))
+        if len(chunk) < SCAN_BATCH:
+            break
+    if not ids:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64)
+    return np.concatenate(ids), np.concatenate(hashes)
 
 
 def duplicate_groups_compute(*, workspace, bits: int = DUPLICATE_BITS, progress=None) -> dict[int, int]:
     """{item id: representative id} for every item of `workspace` that has a near-duplicate (Hamming distance
-    ≤ `bits`, at most 7). Reads the hashes in keyset batches (16 bytes an item kept), then one pass per byte.
-    `progress(percent)` is called now and then: 0-40 while reading, 40-90 over the eight passes."""
-    ids: list[int] = []
-    hashes: list[int] = []
-    rows = Item.objects.filter(workspace=workspace, phash__isnull=False)
-    total = rows.count() if progress is not None else 0
-    for pk, phash in _keyset_rows(rows, ("pk", "phash"), batch=SCAN_BATCH):
-        ids.append(pk)
-        hashes.append(to_unsigned(phash))
-        if progress is not None and len(ids) % SCAN_BATCH == 0:
-            progress(min(40, 40 * len(ids) // max(total, 1)))
+    ≤ `bits`, at most 7). `progress(percent)` is called now and then: 0-40 while reading, 40-90 over the four
+    chunks of `groups_of`."""
+    ids, hashes = duplicate_hashes(workspace=workspace, progress=progress)
     return groups_of(ids, hashes, bits=bits, progress=progress)
 
 
-def groups_of(ids: list[int], hashes: list[int], *, bits: int = DUPLICATE_BITS, progress=None) -> dict[int, int]:
+def _pair_blocks(counts: np.ndarray, limit: int):
+    """Slices [start, stop) of the sources such that the sum of `counts` over each stays about `limit` or less (a
+    single source over it gets a slice of its own)."""
+    ends = np.cumsum(counts)
+    start = 0
+    while start < len(counts):
+        base = ends[start - 1] if start else 0
+        stop = int(np.searchsorted(ends, base + limit, side="right"))
+        stop = max(stop, start + 1)
+        yield start, stop
+        start = stop
+
+
+def _close_pairs(hashes: np.ndarray, src: np.ndarray, lo: np.ndarray, hi: np.ndarray, bits: int):
+    """The pairs (2×P arrays of positions in `hashes`, one a block of about PAIR_BLOCK compared pairs) of each
+    source `src[i]` with each position of [lo[i], hi[i]) whose hashes differ in at most `bits` bits."""
+    counts = np.maximum(hi - lo, 0)
+    keep = counts > 0
+    src, lo, counts = src[keep], lo[keep], counts[keep]
+    for start, stop in _pair_blocks(counts, PAIR_BLOCK):
+        c = counts[start:stop]
+        total = int(c.sum())
+        offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(c) - c, c)
+        a = np.repeat(src[start:stop], c)
+        b = np.repeat(lo[start:stop], c) + offsets
+        near = np.bitwise_count(hashes[a] ^ hashes[b]) <= bits
+        if near.any():
+            yield np.stack([a[near], b[near]])
+
+
+def _chunk_keys(hashes: np.ndarray, chunk: int) -> np.ndarray:
+    """The 16-bit key of each hash for `chunk`: its bits chunk, chunk + 4, …, chunk + 60. Interleaved rather
+    than 16 contiguous bits (two rows of the 8×8 difference hash), so that a region most pictures share (a
+    uniform sky: rows of 0 bits) fixes a few bits of every key instead of all the bits of one, which would put
+    most of the pictures in one bucket and compare them all pairwise."""
+    keys = np.zeros(len(hashes), dtype=np.int64)
+    one = np.uint64(1)
+    for j in range(CHUNK_BITS):
+        keys |= ((hashes >> np.uint64(CHUNKS * j + chunk)) & one).astype(np.int64) << j
+    return keys
+
+
+def groups_of(ids, hashes, *, bits: int = DUPLICATE_BITS, progress=None) -> dict[int, int]:
     """{id: representative id} of the ids (ascending) whose unsigned 64-bit hashes lie within `bits` (≤ 7) of
-    another's, the representative being the smallest id of its group. No database: pure computation."""
-    uf = _UnionFind(len(ids))
-    # Equal hashes are joined first and only one item per distinct hash takes part in the byte buckets (a
-    # workspace of many identical pictures costs no pairwise comparisons among them).
-    first_of: dict[int, int] = {}
-    for i, h in enumerate(hashes):
-        if h in first_of:
-            uf.union(first_of[h], i)
-        else:
-            first_of[h] = i
-    distinct = list(first_of.items())
-    for position in range(8):
-        shift = position * 8
-        buckets: dict[int, list[tuple[int, int]]] = {}
-        for h, i in distinct:
-            buckets.setdefault((h >> shift) & 0xFF, []).append((h, i))
-        for members in buckets.values():
-            for n, (ha, a) in enumerate(members):
-                for hb, b in members[n + 1:]:
-                    if (ha ^ hb).bit_count() <= bits:
-                        uf.union(a, b)
+    another's, the representative being the smallest id of its group. No database: numpy on whole arrays.
+
+    Equal hashes are joined first and only one item per distinct hash is compared. Then multi-index hashing with
+    four 16-bit keys (`_chunk_keys`, a partition of the 64 bits): two hashes within 7 bits differ in at most one
+    bit of some key (7 < 2 × 4), so for each key the distinct hashes are sorted by it and each is compared with
+    those of its own bucket (same key) and of the buckets one bit above (the key with one of its 0 bits set):
+    every pair within one bit on that key is compared exactly once per key. The pairs within `bits` are joined
+    (`components`) block by block as they are found, so memory does not grow with the number of close pairs."""
+    if not 0 <= bits <= DUPLICATE_BITS:
+        raise ValueError(f"bits must be from 0 to {DUPLICATE_BITS}")
+    ids = np.asarray(ids, dtype=np.int64)
+    values = np.asarray(hashes, dtype=np.uint64) if not isinstance(hashes, np.ndarray) else hashes.astype(np.uint64)
+    n = len(ids)
+    if n < 2:
+        return {}
+    distinct, first, inverse = np.unique(values, return_index=True, return_inverse=True)
+    first = first.astype(np.int64)
+    parent = components(n, np.stack([np.arange(n, dtype=np.int64), first[inverse]]))  # equal hashes
+    keys_all = np.arange(CHUNK_VALUES + 1, dtype=np.int64)
+    for chunk in range(CHUNKS):
+        keys = _chunk_keys(distinct, chunk)
+        order = np.argsort(keys, kind="stable")
+        sorted_keys, sorted_hashes = keys[order], distinct[order]
+        bucket = np.searchsorted(sorted_keys, keys_all)  # bucket[k]: the first position of key k
+        positions = np.arange(len(order), dtype=np.int64)
+        first_of = first[order]  # sorted position → distinct hash → its first item
+        for close in _close_pairs(sorted_hashes, positions, positions + 1, bucket[sorted_keys + 1], bits):
+            parent = components(n, first_of[close], parent)
+        for bit in range(CHUNK_BITS):
+            flag = 1 << bit
+            src = positions[(sorted_keys & flag) == 0]
+            target = sorted_keys[src] | flag
+            for close in _close_pairs(sorted_hashes, src, bucket[target], bucket[target + 1], bits):
+                parent = components(n, first_of[close], parent)
         if progress is not None:
-            progress(40 + 50 * (position + 1) // 8)
-    groups: dict[int, int] = {}
-    sizes: dict[int, int] = {}
-    for i in range(len(ids)):
-        root = uf.find(i)
-        sizes[root] = sizes.get(root, 0) + 1
-    for i in range(len(ids)):
-        root = uf.find(i)
-        if sizes[root] > 1:
-            groups[ids[i]] = ids[root]
-    return groups
+            progress(40 + 50 * (chunk + 1) // CHUNKS)
+    return groups_from_roots(ids, parent)
 
 
 def duplicate_groups_write(*, workspace, groups: dict[int, int]) -> int:
     """Set every item's `dup_group` of `workspace` from `groups` (None for the others), in one transaction;
-    returns the number of groups."""
-    by_rep: dict[int, list[int]] = {}
-    for pk, rep in groups.items():
-        by_rep.setdefault(rep, []).append(pk)
-    with transaction.atomic():
+    returns the number of groups. WRITE_BATCH items a statement (PostgreSQL: one UPDATE … FROM unnest(ids, reps);
+    SQLite: executemany), so a million grouped items take a few hundred statements, not one a group."""
+    from django.db import connection
+
+    table = connection.ops.quote_name(Item._meta.db_table)
+    rows = sorted(groups.items())
+    with transaction.atomic(), connection.cursor() as cursor:
         Item.objects.filter(workspace=workspace, dup_group__isnull=False).update(dup_group=None)
-        for rep, members in by_rep.items():
-            for start in range(0, len(members), WRITE_BATCH):
-                Item.objects.filter(workspace=workspace, pk__in=members[start:start + WRITE_BATCH]).update(dup_group=rep)
-    return len(by_rep)
+        for start in range(0, len(rows), WRITE_BATCH):
+            batch = rows[start:start + WRITE_BATCH]
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    f"UPDATE {table} AS t SET dup_group = v.rep FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, rep)"
+                    " WHERE t.id = v.id AND t.workspace_id = %s",
+                    [[pk for pk, _ in batch], [rep for _, rep in batch], workspace.pk],
+                )
+            else:
+                cursor.executemany(f"UPDATE {table} SET dup_group = %s WHERE id = %s AND workspace_id = %s",
+                                   [(rep, pk, workspace.pk) for pk, rep in batch])
+    return len(set(groups.values()))
 
 
-def duplicate_scan_queue(*, workspace, user=None) -> DuplicateScan:
+def duplicate_scan_queue(*, workspace, user=None, source: str = "", threshold: float | None = None) -> DuplicateScan:
     """Mark the workspace's near-duplicate search queued and queue `find_duplicates` (with the caller's
-    transaction)."""
+    transaction). `source`: "" for the built-in descriptor (`threshold` bits, default DUPLICATE_BITS) or an
+    embedding field's name (`threshold` a distance of its metric); the caller has validated both
+    (`forms.DuplicateScanForm`)."""
     with transaction.atomic():
         scan, _ = DuplicateScan.objects.update_or_create(
             workspace=workspace,
             defaults={"status": TaskStatus.QUEUED, "done": 0, "created_by": user, "created_at": timezone.now(),
-                      "started_at": None, "finished_at": None, "heartbeat_at": None, "failure_reason": ""},
+                      "started_at": None, "finished_at": None, "heartbeat_at": None, "failure_reason": "",
+                      "source": source, "threshold": threshold},
         )
         queue_work(scan)
     return scan
 
 
 def duplicate_scan_run(*, workspace_id: int) -> dict[str, int]:
-    """The body of the background search: compute and store the workspace's near-duplicate groups, its progress
-    in the workspace's DuplicateScan row (written outside any transaction, so the page sees it while it runs)."""
+    """The body of the background search: compute and store the workspace's near-duplicate groups by the scan's
+    source and threshold, its progress in the workspace's DuplicateScan row (written outside any transaction, so
+    the page sees it while it runs). An embedding field no longer in the schema fails the scan with the reason."""
+    from metadata_site.schemas.selectors import schema_current
     from metadata_site.workspaces.models import Workspace
+
+    from .vector_dupes import groups_by_vector
 
     workspace = Workspace.objects.filter(pk=workspace_id).first()
     if workspace is None:
         return {"groups": 0, "items": 0}
     scans = DuplicateScan.objects.filter(workspace=workspace)
-    DuplicateScan.objects.update_or_create(workspace=workspace, defaults={"status": TaskStatus.RUNNING, "done": 0,
-                                                                          "started_at": timezone.now()})
-    groups = duplicate_groups_compute(
-        workspace=workspace, progress=lambda p: scans.update(done=p, heartbeat_at=timezone.now())
-    )
+    scan, _ = DuplicateScan.objects.update_or_create(
+        workspace=workspace, defaults={"status": TaskStatus.RUNNING, "done": 0, "started_at": timezone.now()})
+
+    def progress(percent: int) -> None:
+        scans.update(done=percent, heartbeat_at=timezone.now())
+
+    if scan.source:
+        spec = schema_current(workspace=workspace).embedding(scan.source)
+        if spec is None:
+            raise ValueError(f"{scan.source!r} is no longer an embedding field of the schema")
+        if scan.threshold is None:
+            raise ValueError(f"no threshold given for the embedding field {scan.source!r}")
+        groups = groups_by_vector(workspace_id=workspace.pk, field=vectors.field_of(spec),
+                                  threshold=scan.threshold, progress=progress)
+    else:
+        bits = DUPLICATE_BITS if scan.threshold is None else int(scan.threshold)
+        groups = duplicate_groups_compute(workspace=workspace, bits=bits, progress=progress)
     found = duplicate_groups_write(workspace=workspace, groups=groups)
     scans.update(status=TaskStatus.COMPLETED, done=100, groups=found, items=len(groups), finished_at=timezone.now())
     return {"groups": found, "items": len(groups)}

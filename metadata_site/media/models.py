@@ -30,6 +30,10 @@ class DuplicateScan(BackgroundTask):
     groups = models.PositiveIntegerField(default=0)
     items = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
+    # What the search compares: "" for the built-in descriptor (`threshold` bits of 64, at most 7), else the name
+    # of an embedding field (`threshold` a distance in the field's metric). None: the default (7 bits).
+    source = models.CharField(max_length=100, blank=True, default="")
+    threshold = models.FloatField(null=True, blank=True)
 
     kind_label = "Near-duplicate search"
     progress_unit = ""
@@ -39,6 +43,14 @@ class DuplicateScan(BackgroundTask):
 
     def counters(self) -> list[tuple[str, str, int]]:
         return [("count-groups", "Groups", self.groups), ("count-grouped", "Items in groups", self.items)]
+
+    @property
+    def compared(self) -> str:
+        """What the search compares, for the page: "the built-in descriptor, within 7 bits"."""
+        if not self.source:
+            bits = 7 if self.threshold is None else int(self.threshold)
+            return f"the built-in descriptor, within {bits} bit{'s' if bits != 1 else ''} of 64"
+        return f"the embedding “{self.source}”, within a distance of {self.threshold:g}"
 
     def get_absolute_url(self) -> str:
         return reverse("media:duplicates", args=[self.workspace.slug])

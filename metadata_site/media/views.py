@@ -15,7 +15,7 @@ from metadata_site.workspaces.models import Role
 
 from . import dedupe, lookalike, tickets
 from .decode import thumbnail_content_type
-from .forms import DuplicatesCollectionForm, DuplicatesDatasetForm
+from .forms import DuplicateScanForm, DuplicatesCollectionForm, DuplicatesDatasetForm
 from .models import DuplicateScan
 from .serving import serve_stored
 from .storage import name_version
@@ -67,32 +67,49 @@ def _keyframe_for_member(request: HttpRequest, slug: str, uid, n: int) -> HttpRe
     return serve_thumbnail(request, keyframes[n]["thumb"])
 
 
-@login_required
-@require_safe
-def duplicates(request: HttpRequest, slug: str) -> HttpResponse:
-    """The workspace's near-duplicate groups (as the last `find_duplicates` run stored them), largest first, each
-    with its size and thumbnails, the representative (the oldest item) first."""
-    access = get_access(request.user, slug)
+def _duplicates_page(request: HttpRequest, access, *, scan_form: DuplicateScanForm | None = None,
+                     status: int = 200) -> HttpResponse:
+    scan = DuplicateScan.objects.filter(workspace=access.workspace).first()
+    if scan_form is None:
+        initial = {"source": scan.source, "threshold": "" if scan.threshold is None else f"{scan.threshold:g}"} \
+            if scan is not None else {"threshold": str(lookalike.DUPLICATE_BITS)}
+        scan_form = DuplicateScanForm(workspace=access.workspace, initial=initial)
     ctx = {
         "workspace": access.workspace,
         "access": access,
         "extras": dedupe.duplicate_extras(workspace=access.workspace).count(),
         "collection_form": DuplicatesCollectionForm(),
         "dataset_form": DuplicatesDatasetForm(workspace=access.workspace),
+        "scan_form": scan_form,
         "groups": lookalike.duplicate_groups(workspace=access.workspace),
         "bits": lookalike.DUPLICATE_BITS,
         "shown": lookalike.GROUPS_SHOWN,
-        "scan": DuplicateScan.objects.filter(workspace=access.workspace).first(),
+        "scan": scan,
     }
-    return render(request, "media/duplicates.html", ctx)
+    return render(request, "media/duplicates.html", ctx, status=status)
+
+
+@login_required
+@require_safe
+def duplicates(request: HttpRequest, slug: str) -> HttpResponse:
+    """The workspace's near-duplicate groups (as the last `find_duplicates` run stored them), largest first, each
+    with its size and thumbnails, the representative (the oldest item) first; what the last search compared."""
+    return _duplicates_page(request, get_access(request.user, slug))
 
 
 @login_required
 @require_POST
 def duplicates_refresh(request: HttpRequest, slug: str) -> HttpResponse:
-    """Queue the background search for near-duplicates (editors and admins)."""
+    """Queue the background search for near-duplicates (editors and admins) by the chosen source (the built-in
+    descriptor or an embedding field) and threshold; a bad choice re-renders the page with the error (400)."""
     access = get_access(request.user, slug, role=Role.EDITOR)
-    lookalike.duplicate_scan_queue(workspace=access.workspace, user=request.user)
+    form = DuplicateScanForm(request.POST, workspace=access.workspace)
+    if not form.is_valid():
+        return _duplicates_page(request, access, scan_form=form, status=400)
+    field = form.cleaned_data["field"]
+    lookalike.duplicate_scan_queue(workspace=access.workspace, user=request.user,
+                                   source=field.name if field is not None else "",
+                                   threshold=form.cleaned_data["threshold_value"])
     messages.info(request, "Looking for near-duplicates in the background.")
     return redirect("media:duplicates", slug=slug)
 

@@ -72,6 +72,7 @@ def _pages(world) -> dict[str, str]:
         "task": f"/w/acme/tasks/{world['task'].pk}/",
         "import": "/w/acme/tasks/new/",
         "collections": "/w/acme/collections/",
+        "duplicates": "/w/acme/duplicates/",
         "settings": "/accounts/settings/",
     }
 

@@ -86,3 +86,21 @@ def test_metadata_rows_carry_vectors(workspace, owner, folder):
     assert (task.status, task.error_count) == ("COMPLETED", 0), task.sample_errors
     item.refresh_from_db()
     assert item.client_metadata == {"dark": True} and _vector(item) == CLIP
+
+
+def test_undoing_an_import_counts_the_vectors_of_the_items_it_created_against_the_index(
+        settings, tmp_path, workspace, owner, folder, django_capture_on_commit_callbacks):
+    from metadata_site.imports.services import import_task_undo
+    from metadata_site.media import vectors
+    from metadata_site.media.models import VectorIndex
+
+    settings.VECTOR_INDEX_DIR = tmp_path
+    spec = {"images": [{"objectUrl": f"https://cdn.example.com/{n}.jpg", "clientMetadata": {"clip": [n + 1, 0, 1]}}
+                       for n in range(3)]}
+    task = run_import(workspace, owner, spec, "spec.json", kind="data", target={"folder": folder.pk})
+    vectors.index_build(workspace_id=workspace.pk, field="clip")
+    assert VectorIndex.objects.get(workspace=workspace, field="clip").dirty == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        import_task_undo(task=task, user=owner)
+    assert not Embedding.objects.filter(workspace=workspace).exists()
+    assert VectorIndex.objects.get(workspace=workspace, field="clip").dirty == 3

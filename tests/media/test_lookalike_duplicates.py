@@ -111,7 +111,7 @@ def test_the_search_reports_its_progress_while_reading_and_comparing(monkeypatch
     monkeypatch.setattr(lookalike, "SCAN_BATCH", 2)
     seen: list[int] = []
     lookalike.duplicate_groups_compute(workspace=workspace, progress=seen.append)
-    assert seen == sorted(seen) and seen[0] <= 40 and seen[-1] == 90 and len(seen) == 3 + 8
+    assert seen == sorted(seen) and seen[0] <= 40 and seen[-1] == 90 and len(seen) == 4 + 4  # 7 items read 2 a query, then 4 chunks
 
 
 def test_the_page_shows_the_queued_search_then_its_result(login, editor, workspace, pictures, settings):

@@ -29,6 +29,9 @@ from .objects import Condition, Query
 from .operators import (
     BETWEEN,
     CONTAINS,
+    COPY,
+    DUP_ROLE,
+    DUP_ROLES,
     EQ,
     GT,
     GTE,
@@ -42,6 +45,7 @@ from .operators import (
     LTE,
     MEDIA_FIELDS,
     NE,
+    REPRESENTATIVE,
     SQL_COMPARISONS,
     STARTSWITH,
     type_key,
@@ -87,6 +91,26 @@ def media_expression(name: str):
     """The column of a media field; text columns read '' as NULL (unset), as declared fields do."""
     column, family = MEDIA_FIELDS[name]
     return NullIf(F(column), Value("")) if family == "media_text" else F(column)
+
+
+def dup_role_q(op: str, value: Any) -> Q:
+    """`$dup_role`: "representative" is `dup_group = id`, "copy" a `dup_group` that is another item's id; unset
+    (no near-duplicate) matches is_unset only, as every unset value does."""
+    roles = {
+        REPRESENTATIVE: Q(dup_group=F("pk")),
+        COPY: Q(dup_group__isnull=False) & ~Q(dup_group=F("pk")),
+    }
+    if op == IS_SET:
+        return Q(dup_group__isnull=False)
+    if op == IS_UNSET:
+        return Q(dup_group__isnull=True)
+    if op == EQ:
+        return roles[value]
+    if op == NE:
+        return reduce(operator.or_, [roles[r] for r in DUP_ROLES if r != value])
+    if op == IN:
+        return reduce(operator.or_, [roles[r] for r in dict.fromkeys(value)])
+    raise AssertionError(op)
 
 
 def compare(expr: Any, op: str, value: Any) -> Q:
@@ -140,6 +164,8 @@ class JsonCompiler(Compiler[Q]):
         return compare(expr, c.op, c.value)
 
     def _builtin(self, c: Condition) -> Q:
+        if c.field == DUP_ROLE:
+            return dup_role_q(c.op, c.value)
         if c.field in MEDIA_FIELDS:
             expr = media_expression(c.field)
             return Q(Startswith(expr, c.value)) if c.op == STARTSWITH else compare(expr, c.op, c.value)

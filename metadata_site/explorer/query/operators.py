@@ -27,6 +27,7 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     # a key no field declares: operators on its raw JSON value (see the package docstring)
     "undeclared": (EQ, NE, IN, CONTAINS, STARTSWITH, LT, LTE, GT, GTE, BETWEEN, IS_SET, IS_UNSET),
     "media_text": (EQ, NE, IN, STARTSWITH, IS_SET, IS_UNSET),
+    "dup_role": (EQ, NE, IN, IS_SET, IS_UNSET),
 }
 UNDECLARED = "undeclared"
 NO_VALUE_OPS = (IS_SET, IS_UNSET)
@@ -56,6 +57,14 @@ MEDIA_FIELDS: dict[str, tuple[str, str]] = {
     "$dup_group": ("dup_group", "integer"),
 }
 
+# Built-in fields derived from columns (no column of their own, not sortable). `$dup_role`: an item's role in its
+# near-duplicate group: "representative" (its `dup_group` is itself), "copy" (another item), unset when it has no
+# near-duplicate; `$dup_role:eq:representative` is "is the representative of its group".
+DUP_ROLE = "$dup_role"
+REPRESENTATIVE, COPY = "representative", "copy"
+DUP_ROLES = (REPRESENTATIVE, COPY)
+DERIVED_FIELDS: dict[str, str] = {DUP_ROLE: "dup_role"}
+
 MEDIA_SORT_LABELS = {"$width": "width (media)", "$height": "height (media)", "$duration": "duration (media)",
                      "$file_size": "file size (media)"}
 
@@ -75,6 +84,8 @@ def family_of(name: str, spec: FieldSpec | None, builtin: bool = True) -> str:
         return type_key(spec)
     if name in MEDIA_FIELDS:
         return MEDIA_FIELDS[name][1]
+    if name in DERIVED_FIELDS:
+        return DERIVED_FIELDS[name]
     if not builtin:
         return UNDECLARED
     return BUILTIN_FAMILIES[name]

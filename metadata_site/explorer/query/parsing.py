@@ -38,6 +38,7 @@ from .objects import Condition, Query, Scope, Sort, format_value
 from .operators import (
     BETWEEN,
     BUILTINS,
+    DERIVED_FIELDS,
     LIST_OPS,
     MEDIA_FIELDS,
     META_PREFIX,
@@ -73,7 +74,7 @@ def _split_range(raw: Any, *, param: str) -> list:
 
 def resolve_field(name: str, *, schema: Schema, param: str) -> tuple[str, FieldSpec | None, bool]:
     """(field name, its spec or None for a built-in or an undeclared key, is_builtin)."""
-    if name in MEDIA_FIELDS:
+    if name in MEDIA_FIELDS or name in DERIVED_FIELDS:
         return name, None, True
     if name.startswith("$"):  # reserved for media fields (no declared field takes it): a typo, not a key
         raise FilterError(FILTER_UNKNOWN_FIELD.format(param=param, field=short(name)), param=param)

@@ -18,6 +18,7 @@ from .objects import Condition, Query, Sort
 from .operators import (
     BETWEEN,
     CONTAINS,
+    DUP_ROLE,
     EQ,
     GT,
     GTE,
@@ -59,6 +60,14 @@ def media_value(item: RefItem, name: str) -> Any:
     """A media field's value, None when unset (NULL, or '' for text)."""
     value = item.media.get(name)
     return None if value == "" else value
+
+
+def dup_role(item: RefItem) -> str | None:
+    """The item's role in its near-duplicate group (`$dup_role`), from its `$dup_group` media value."""
+    group = item.media.get("$dup_group")
+    if group is None:
+        return None
+    return "representative" if group == item.id else "copy"
 
 
 def typed_value(spec: FieldSpec, metadata: dict) -> Any:
@@ -176,6 +185,8 @@ class ReferenceCompiler(Compiler[Predicate]):
         c, schema = condition, self.schema
         if c.undeclared and schema.get(c.field) is None:
             return lambda item: undeclared_matches(item.metadata, c)
+        if c.builtin and c.field == DUP_ROLE:
+            return lambda item: _present_matches(dup_role(item), c)
         if c.builtin and c.field in MEDIA_FIELDS:
             return lambda item: _present_matches(media_value(item, c.field), c)
         if c.builtin:

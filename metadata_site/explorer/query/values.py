@@ -21,7 +21,7 @@ from metadata_site.schemas.values import parse_boolean, parse_integer, parse_num
 
 from .errors import FILTER_BAD_OPTION, FILTER_BAD_VALUE, FilterError
 from .objects import format_scalar
-from .operators import BETWEEN, EQ, GT, GTE, LT, LTE, NE, UNDECLARED
+from .operators import BETWEEN, DUP_ROLES, EQ, GT, GTE, LT, LTE, NE, UNDECLARED
 
 EXPECTED = {
     "float": "a number",
@@ -39,6 +39,7 @@ EXPECTED = {
     "undeclared": "a value",
     "undeclared_number": "a number (an undeclared key compares numbers only)",
     "media_text": "a string",
+    "dup_role": "representative or copy",
 }
 
 
@@ -173,6 +174,12 @@ def parse_filter_value(family: str, raw: Any, *, param: str, name: str, spec: Fi
             raise FilterError(
                 FILTER_BAD_OPTION.format(param=param, value=raw, field=name, options=", ".join(ItemKind.values)),
                 param=param,
+            )
+        return raw
+    if family == "dup_role":
+        if raw not in DUP_ROLES:
+            raise FilterError(
+                FILTER_BAD_OPTION.format(param=param, value=raw, field=name, options=", ".join(DUP_ROLES)), param=param
             )
         return raw
     if family == UNDECLARED:

@@ -1,14 +1,16 @@
-"""Undo of a change set: every item it touched put back to its previous metadata, exactly, unless changed since."""
+"""Undo of a change set: every item it touched put back to its previous metadata, exactly, unless changed since:
+its JSON document (`ChangeSetEntry`) and its embedding vectors (`ChangeSetVector`)."""
 
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from metadata_site.lib.errors import MessageError
 
-from ..models import ChangeSet, ChangeSetEntry
+from ..embeddings import VectorOps, stored_vectors, vector_hash, vectors_apply, vectors_record
+from ..models import ChangeSet, ChangeSetEntry, ChangeSetVector, Item
 from ..signals import change_set_undoing
 from .patch import PG_HASH_PREFIX, entry_hash_matches, pg_hashes_of
 from .rows import canonical_dumps, locked_rows, write_rows
@@ -17,6 +19,7 @@ CHANGE_SET_ALREADY_UNDONE = "This change set was already undone."
 CHANGE_SET_NOTHING_TO_UNDO = "This change set changed no items."
 
 UNDO_BATCH_SIZE = 5000
+UNDO_VECTOR_BATCH = 1000  # vector entries read at once (2 KB a 512-d vector, twice: previous and stored)
 
 
 class ChangeSetError(MessageError):
@@ -58,8 +61,23 @@ def change_set_undo(*, change_set: ChangeSet, user) -> UndoResult:
         # A rename's field and saved filters (schemas connects the receiver); the loop below, the values.
         change_set_undoing.send(sender=ChangeSet, change_set=locked, user=user)
         workspace = locked.workspace
-        undo = None
-        restored = already = 0
+        undo: ChangeSet | None = None
+
+        def undo_change_set() -> ChangeSet:
+            nonlocal undo
+            if undo is None:
+                undo = ChangeSet.objects.create(
+                    workspace=workspace,
+                    user=user,
+                    operation="undo",
+                    description=f"Undo of change set {locked.pk}: {locked.description or locked.operation}"[:500],
+                    source="ui",
+                    undo_of=locked,
+                )
+            return undo
+
+        restored: set[int] = set()
+        already: set[int] = set()
         conflicts: list[dict] = []
         last_item_id = 0
         while True:
@@ -82,52 +100,91 @@ def change_set_undo(*, change_set: ChangeSet, user) -> UndoResult:
                 uid, _kind, now_md, text = current[item_id]
                 if not entry_hash_matches(new_hash, now_md, text, pg_hashes.get(item_id)):
                     if canonical_dumps(now_md) == canonical_dumps(previous):
-                        already += 1
+                        already.add(item_id)
                     else:
                         conflicts.append({"item": item_id, "uid": str(uid)})
                 elif canonical_dumps(now_md) != canonical_dumps(previous):
                     to_write.append((item_id, previous, now_md))
                 else:
-                    restored += 1
+                    restored.add(item_id)
             if to_write:
-                if undo is None:
-                    undo = ChangeSet.objects.create(
-                        workspace=workspace,
-                        user=user,
-                        operation="undo",
-                        description=f"Undo of change set {locked.pk}: {locked.description or locked.operation}"[:500],
-                        source="ui",
-                        undo_of=locked,
-                    )
-                write_rows(workspace=workspace, change_set=undo, rows=to_write)
-                restored += len(to_write)
+                write_rows(workspace=workspace, change_set=undo_change_set(), rows=to_write)
+                restored.update(item_id for item_id, _, _ in to_write)
+        vector_conflicts = _undo_vectors(locked, workspace, undo_change_set, restored, already)
+        listed = {c["item"] for c in conflicts}
+        conflicts += [c for c in vector_conflicts if c["item"] not in listed]
         _name_newer_change_sets(locked, conflicts)
         if not conflicts:
             locked.undone_at = timezone.now()
             locked.undone_by = user
             locked.save(update_fields=["undone_at", "undone_by"])
     change_set.undone_at, change_set.undone_by = locked.undone_at, locked.undone_by
+    conflicted = {c["item"] for c in conflicts}
     return UndoResult(
-        change_set=locked, undo_change_set=undo, restored=restored, conflicts=conflicts, already=already
+        change_set=locked, undo_change_set=undo, restored=len(restored), conflicts=conflicts,
+        already=len(already - restored - conflicted),
     )
+
+
+def _undo_vectors(locked: ChangeSet, workspace, undo_change_set, restored: set[int], already: set[int]) -> list[dict]:
+    """Put back every vector `locked` changed (its `ChangeSetVector`s) whose stored bytes are still what it wrote:
+    the previous bytes stored again, or the vector removed when there was none, recorded in the undo's change
+    set (so the undo can be undone) and counted against the field's index (`vectors_apply`). A vector changed
+    since is left alone: its item is returned as a conflict. Adds the items put back to `restored`, those an
+    earlier undo had put back to `already`."""
+    conflicted: set[int] = set()
+    after = Q()
+    while True:
+        # Keyset pages in the order of the (change set, item, field) unique index; the undo's own entries go to
+        # another change set.
+        batch = list(
+            ChangeSetVector.objects.filter(after, change_set=locked).order_by("item_id", "field")
+            .values_list("item_id", "field", "previous", "new_hash")[:UNDO_VECTOR_BATCH]
+        )
+        if not batch:
+            break
+        last_item, last_field = batch[-1][0], batch[-1][1]
+        after = Q(item_id__gt=last_item) | Q(item_id=last_item, field__gt=last_field)
+        stored = stored_vectors(sorted({item_id for item_id, _, _, _ in batch}), {name for _, name, _, _ in batch})
+        ops: VectorOps = {}
+        for item_id, name, previous, new_hash in batch:
+            key = (item_id, name)
+            now = stored.get(key)
+            before = None if previous is None else bytes(previous)
+            if vector_hash(now) == new_hash:
+                if now != before:
+                    ops[key] = before
+                restored.add(item_id)
+            elif now == before:
+                already.add(item_id)
+            else:
+                conflicted.add(item_id)
+        if ops:
+            vectors_apply(workspace=workspace, ops=ops)
+            vectors_record(workspace=workspace, change_set=undo_change_set(), ops=ops, stored=stored)
+    uids = dict(Item.objects.filter(pk__in=sorted(conflicted)).values_list("pk", "uid")) if conflicted else {}
+    return [{"item": pk, "uid": str(uids[pk])} for pk in sorted(conflicted) if pk in uids]
 
 
 UNDO_CONFLICTS_NAMED = 20
 
 
 def _name_newer_change_sets(change_set: ChangeSet, conflicts: list[dict]) -> None:
-    """Add to the first conflicts the newest change set that wrote each item after `change_set` (the reason it
-    was left alone); one query, bounded by UNDO_CONFLICTS_NAMED."""
+    """Add to the first conflicts the newest change set that wrote each item (its document or a vector) after
+    `change_set` (the reason it was left alone); two queries, bounded by UNDO_CONFLICTS_NAMED."""
     named = conflicts[:UNDO_CONFLICTS_NAMED]
-    newer = dict(
-        ChangeSetEntry.objects.filter(
-            workspace_id=change_set.workspace_id,
-            item_id__in=[c["item"] for c in named],
-            change_set_id__gt=change_set.pk,
-        )
-        .values("item_id")
-        .annotate(newest=Max("change_set_id"))
-        .values_list("item_id", "newest")
-    )
+    newer: dict[int, int] = {}
+    for model in (ChangeSetEntry, ChangeSetVector):
+        for item_id, newest in (
+            model.objects.filter(
+                workspace_id=change_set.workspace_id,
+                item_id__in=[c["item"] for c in named],
+                change_set_id__gt=change_set.pk,
+            )
+            .values("item_id")
+            .annotate(newest=Max("change_set_id"))
+            .values_list("item_id", "newest")
+        ):
+            newer[item_id] = max(newer.get(item_id, 0), newest)
     for conflict in named:
         conflict["newer_change_set"] = newer.get(conflict["item"])

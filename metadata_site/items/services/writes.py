@@ -18,7 +18,7 @@ from metadata_site.schemas.selectors import schema_current
 from metadata_site.schemas.validation import validate_metadata
 from metadata_site.workspaces.models import Workspace
 
-from ..embeddings import VectorOps, split_vectors, stored_vectors, vector_ops, vectors_apply
+from ..embeddings import VectorOps, split_vectors, stored_vectors, vector_ops, vectors_apply, vectors_record
 from ..models import ChangeSet, Item
 from .rows import canonical_dumps, locked_rows, write_rows
 
@@ -158,7 +158,7 @@ def item_metadata_write(
                     to_write.append((pk, new, old))
             result.rows.append(row)
         vectors_apply(workspace=workspace, ops=ops)
-        if to_write:
+        if to_write or ops:
             if result.change_set is None:
                 result.change_set = ChangeSet.objects.create(
                     workspace=workspace,
@@ -171,6 +171,7 @@ def item_metadata_write(
                 workspace=workspace, change_set=result.change_set, rows=to_write,
                 texts={pk: current[pk][3] for pk, _, _ in to_write},
             )
+            vectors_record(workspace=workspace, change_set=result.change_set, ops=ops, stored=stored)
     return result
 
 
