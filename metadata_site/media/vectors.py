@@ -22,6 +22,7 @@ import heapq
 import os
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -159,7 +160,7 @@ def _rescored(workspace, field: Field, query: np.ndarray, ids: list[int]) -> lis
 
 # --- the approximate index ---------------------------------------------------------------------------
 
-_loaded: dict[str, object] = {}  # file name -> usearch Index (memory-mapped view), per process
+_loaded: dict[str, object] = {}  # file name -> usearch Index or its stamps (memory-mapped views), per process
 
 
 def _index_dir() -> Path:
@@ -186,34 +187,101 @@ def _open(row: VectorIndex):
     return index
 
 
+def _stamps_name(file_name: str) -> str:
+    return file_name + ".stamps.npy"
+
+
+def _stamps(row: VectorIndex) -> np.ndarray | None:
+    """The build's (item id, the vector's `updated_at` in µs) rows, id order, memory-mapped (16 B a vector); None
+    for a file built before they were kept (then every hit is rescored from its stored vector)."""
+    stamps = _loaded.get(_stamps_name(row.file_name))
+    if stamps is None:
+        path = _index_dir() / _stamps_name(row.file_name)
+        if not path.exists():
+            return None
+        stamps = np.load(path, mmap_mode="r")
+        _loaded[_stamps_name(row.file_name)] = stamps
+    return stamps  # type: ignore[return-value]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(moment: datetime) -> int:
+    """A stored `updated_at` as whole microseconds since 1970 (integer arithmetic: the same moment, the same
+    number, in the build and in every request)."""
+    return (moment - (_EPOCH if moment.tzinfo else _EPOCH.replace(tzinfo=None))) // timedelta(microseconds=1)
+
+
+def _from_index(index, stamps: np.ndarray | None, hits: dict[int, int], field: Field, query: np.ndarray):
+    """[(exact distance, id)] of the hits (id -> its stored vector's `updated_at` in µs) whose vector in the index
+    is the stored one (the build saw this very version), scored from the index's float32 copy; and the ids whose
+    vector changed since (to be read from the database)."""
+    if stamps is None or not hits:
+        return [], list(hits)
+    ids = np.fromiter(hits, dtype=np.int64, count=len(hits))
+    at = np.minimum(np.searchsorted(stamps[:, 0], ids), len(stamps) - 1)
+    same = (stamps[at, 0] == ids) & (stamps[at, 1] == np.fromiter(hits.values(), dtype=np.int64, count=len(hits)))
+    same_ids = ids[same]
+    if not len(same_ids):
+        return [], list(hits)
+    found = index.get(same_ids.astype(np.uint64), dtype=np.float32)
+    rows = list(found) if isinstance(found, tuple) else list(found.reshape(len(same_ids), -1))
+    missing = [int(pk) for pk, v in zip(same_ids.tolist(), rows, strict=True) if v is None]
+    good = [(int(pk), v) for pk, v in zip(same_ids.tolist(), rows, strict=True) if v is not None]
+    scored = []
+    if good:
+        matrix = np.stack([v for _, v in good])
+        scored = list(zip(distances(matrix, query, field.distance).tolist(), [pk for pk, _ in good], strict=True))
+    return scored, [int(pk) for pk in ids[~same].tolist()] + missing
+
+
 def approximate_nearest(
     *, workspace, field: Field, query: np.ndarray, k: int, candidates: models.QuerySet, row: VectorIndex
 ) -> list[tuple[float, int]] | None:
-    """As `exact_nearest`, through the index of `row`; None when the exact scan must answer (no index file, or
-    the filter keeps too few of the index's neighbours)."""
+    """As `exact_nearest`, through the index of `row`; None when the exact scan must answer (no index file, the
+    index far behind, or a filter keeping so few items that scanning them is the better plan).
+
+    The index is asked for OVERFETCH × k neighbours; their membership of the candidates (and their stored vector's
+    `updated_at`) is one indexed query on those ids; while fewer than k are candidates, the request grows to what
+    the share of candidates seen so far says is needed (only the new ids are asked about). Each kept hit is scored
+    exactly: from the index's float32 copy when the build stored that very version of its vector (the stamps),
+    else from the database; the vectors written since the build are found by one indexed probe and scored from
+    the database too. So a stale index may miss a neighbour but never shows a wrong distance or a non-candidate."""
     index = _open(row)
     if index is None or len(index) == 0:
         return None
-    found: dict[int, float] = {}
-    count = min(len(index), k * OVERFETCH)
-    while True:
-        matches = index.search(query.astype(np.float32), count)
-        keys = [int(key) for key in matches.keys]
-        kept = set(candidates.filter(pk__in=keys).values_list("pk", flat=True)) if keys else set()
-        hits = [key for key in keys if key in kept]
-        if len(hits) >= k or count >= len(index):
-            break
-        if count * GROWTH >= len(index):
-            return None  # the filter keeps few of the neighbours: scan the candidates instead
-        count *= GROWTH
-    # Vectors written since the build are not (or not rightly) in the index: score them exactly.
-    fresh = _rows(workspace, field, None).filter(updated_at__gte=row.built_at)
-    fresh_ids = list(fresh.values_list("item_id", flat=True)[: SEARCH_BATCH + 1])
+    fresh_ids = list(_rows(workspace, field, None).filter(updated_at__gte=row.built_at)
+                     .values_list("item_id", flat=True)[: SEARCH_BATCH + 1])
     if len(fresh_ids) > SEARCH_BATCH:
         return None  # the index is far behind (its rebuild is queued): the exact scan is right
+    q32 = query.astype(np.float32)
+    checked: dict[int, int | None] = {}  # id -> its vector's updated_at (µs) when a candidate with a vector, else None
+    count = min(len(index), k * OVERFETCH)
+    while True:
+        keys = [int(key) for key in index.search(q32, count).keys]
+        new = [key for key in keys if key not in checked]
+        for key in new:
+            checked[key] = None
+        if new:
+            rows = candidates.filter(pk__in=new, embeddings__field=field.name).values_list("pk", "embeddings__updated_at")
+            for pk, updated in rows:
+                checked[pk] = _micros(updated)
+        hits = [key for key in keys if checked[key] is not None]
+        if len(hits) >= k or count >= len(index):
+            break
+        share = (len(hits) + 1) / len(keys)  # of the neighbours seen, how many are candidates (an upper guess)
+        if len(index) * share <= settings.VECTOR_EXACT_MAX:
+            return None  # few candidates: scanning them exactly is cheap, and exact
+        wanted = int(k / share * 1.5)
+        count = min(max(wanted, count * 2), count * GROWTH)
+        if count >= len(index):
+            return None  # the filter keeps few of the neighbours: scan the candidates instead
+    scored, from_db = _from_index(index, _stamps(row), {pk: checked[pk] for pk in hits[: k * 2]}, field, query)
     if fresh_ids:
         fresh_ids = list(candidates.filter(pk__in=fresh_ids).values_list("pk", flat=True))
-    for d, pk in _rescored(workspace, field, query, list(dict.fromkeys(hits[: k * 2] + fresh_ids))):
+    found = dict((pk, d) for d, pk in scored)
+    for d, pk in _rescored(workspace, field, query, list(dict.fromkeys(from_db + fresh_ids))):
         found[pk] = d
     return sorted((d, pk) for pk, d in found.items())[:k]
 
@@ -299,14 +367,20 @@ def index_build(*, workspace_id: int, field: str, progress=None) -> VectorIndex 
     source = Embedding.objects.filter(workspace_id=workspace_id, field=field)
     total = max(source.count(), 1)
     last = 0
+    stamps: list[np.ndarray] = []  # (id, updated_at µs) of each vector added: which version the index holds
     while True:
-        chunk = list(source.filter(item_id__gt=last).order_by("item_id").values_list("item_id", "vector")[:BUILD_BATCH])
+        chunk = list(source.filter(item_id__gt=last).order_by("item_id")
+                     .values_list("item_id", "vector", "updated_at")[:BUILD_BATCH])
         if not chunk:
             break
-        ids = np.fromiter((pk for pk, _ in chunk), dtype=np.uint64, count=len(chunk))
-        matrix, keep = _matrix([v for _, v in chunk], spec.dimension)
+        ids = np.fromiter((pk for pk, _, _ in chunk), dtype=np.uint64, count=len(chunk))
+        matrix, keep = _matrix([v for _, v, _ in chunk], spec.dimension)
         if len(matrix):
             index.add(ids[keep], matrix)
+            stamps.append(np.column_stack([
+                ids[keep].astype(np.int64),
+                np.fromiter((_micros(at) for (_, _, at), ok in zip(chunk, keep.tolist(), strict=True) if ok),
+                            dtype=np.int64, count=int(keep.sum()))]))
         last = chunk[-1][0]
         if progress is not None:
             progress(min(95, 95 * len(index) // total))
@@ -316,13 +390,16 @@ def index_build(*, workspace_id: int, field: str, progress=None) -> VectorIndex 
     path = _index_dir() / name
     path.parent.mkdir(parents=True, exist_ok=True)
     index.save(str(path))
+    np.save(_index_dir() / _stamps_name(name),
+            np.concatenate(stamps) if stamps else np.zeros((0, 2), dtype=np.int64), allow_pickle=False)
     old = rows.values_list("file_name", flat=True).first()
     rows.update(status=TaskStatus.COMPLETED, done=100, size=len(index), dimension=spec.dimension,
                 metric=spec.distance, file_name=name, built_at=started, dirty=F("dirty") - dirty_before,
                 failure_reason="", finished_at=timezone.now())
     if old and old != name:
-        try:
-            os.remove(_index_dir() / old)
-        except OSError:
-            pass  # a process may still map it (POSIX keeps the data until it unmaps); another build removed it
+        for stale in (old, _stamps_name(old)):
+            try:
+                os.remove(_index_dir() / stale)
+            except OSError:
+                pass  # a process may still map it (POSIX keeps the data until it unmaps); another build removed it
     return rows.first()

@@ -3,10 +3,13 @@ distance, nearest first, with the distance shown; exact search in batches checke
 reference (cosine and euclidean), the approximate index (usearch) with filters applied, and a stranger's item
 never a query nor a result (owner / member / stranger)."""
 
+from datetime import timedelta
+
 import numpy as np
 import pytest
 from django.urls import reverse
 
+from metadata_site.items.models import Item
 from metadata_site.items.services import MODE_MERGE, item_metadata_write
 from metadata_site.lib.taskmodel import TaskStatus
 from metadata_site.media import lookalike, vectors
@@ -167,3 +170,106 @@ def test_an_exact_scan_past_its_bound_is_refused_with_the_reason_in_the_explorer
     assert api.status_code == 400 and "more than 50 items to compare exactly" in api.content.decode()
     # A filter that keeps fewer candidates than the bound is answered.
     assert len(_explorer(client, similar_to=str(items[0].uid), by="emb", k="10", f="title:startswith:v00")) == 10
+
+
+# --- the index's answer: exact distances, candidates only, whatever the index holds ----------------------------------
+
+
+def _candidates(workspace, f: str | None = None):
+    from django.http import QueryDict
+
+    from metadata_site.explorer.query import items_matching, parse_query_string
+    from metadata_site.schemas.selectors import schema_current
+
+    schema = schema_current(workspace=workspace)
+    return items_matching(parse_query_string(QueryDict(f"f={f}" if f else ""), schema=schema), schema=schema,
+                          workspace=workspace)
+
+
+def _through_index(workspace, matrix, q, k: int, f: str | None = None):
+    field = vectors.Field(name="emb", dimension=DIM, distance="cosine")
+    return vectors.nearest_by_vector(_candidates(workspace, f), workspace=workspace.pk, field=field,
+                                     query=matrix[q], k=k)
+
+
+def _exact_distances(matrix, q: int, pks: list[int], items) -> dict[int, float]:
+    m = matrix.astype(np.float64)
+    d = 1 - (m @ m[q]) / (np.linalg.norm(m, axis=1) * np.linalg.norm(m[q]))
+    return {it.pk: float(d[i]) for i, it in enumerate(items) if it.pk in pks}
+
+
+@pytest.mark.parametrize("f", [None, "weather:eq:Rain"])
+def test_the_index_answer_is_the_brute_force_one_on_random_vectors(settings, tmp_path, owner, workspace, exact_calls, f):
+    settings.VECTOR_INDEX_DIR = tmp_path
+    settings.VECTOR_EXACT_MAX = 0
+    items, matrix = _setup(workspace, owner, n=400, seed=5)
+    vectors.index_build(workspace_id=workspace.pk, field="emb")
+    keep = (lambda it: True) if f is None else (lambda it: it.client_metadata["weather"] == "Rain")
+    for q in (0, 7, 123, 399):
+        got = _through_index(workspace, matrix, q, 30, f)
+        expected = _reference(items, matrix, q, 30, "cosine", keep=keep)
+        by_pk = {it.pk: it for it in items}
+        assert [by_pk[pk].title for _, pk in got] == [t for t, _ in expected]  # 400 vectors: the HNSW is exact
+        reference = _exact_distances(matrix, q, [pk for _, pk in got], items)
+        assert all(abs(d - reference[pk]) < 1e-12 for d, pk in got)
+    assert exact_calls == []
+
+
+def test_a_stale_index_never_shows_a_wrong_distance_or_a_non_candidate(settings, tmp_path, owner, workspace,
+                                                                       exact_calls):
+    from metadata_site.media.models import Embedding
+
+    settings.VECTOR_INDEX_DIR = tmp_path
+    settings.VECTOR_EXACT_MAX = 0
+    items, matrix = _setup(workspace, owner, n=300, seed=9)
+    row = vectors.index_build(workspace_id=workspace.pk, field="emb")
+    before = [pk for _, pk in _through_index(workspace, matrix, 0, 10, "weather:eq:Sunny")]
+    moved, gone, filtered_out = before[:3]
+    # A vector rewritten with a stamp older than the build (a write the build did not see but dated before it):
+    # the index holds the old vector; the answer must score the stored one.
+    far = -matrix[0]
+    Embedding.objects.filter(item_id=moved, field="emb").update(
+        vector=far.astype("<f4").tobytes(), updated_at=row.built_at - timedelta(seconds=5))
+    matrix[[i for i, it in enumerate(items) if it.pk == moved][0]] = far
+    Embedding.objects.filter(item_id=gone, field="emb").delete()  # a vector removed: no longer comparable
+    Item.objects.filter(pk=filtered_out).update(client_metadata={"weather": "Rain"})  # leaves the Sunny filter
+    got = _through_index(workspace, matrix, 0, 10, "weather:eq:Sunny")
+    pks = [pk for _, pk in got]
+    assert gone not in pks and filtered_out not in pks
+    sunny = set(Item.objects.filter(client_metadata__weather="Sunny").values_list("pk", flat=True))
+    assert set(pks) <= sunny
+    reference = _exact_distances(matrix, 0, pks, items)
+    assert all(abs(d - reference[pk]) < 1e-12 for d, pk in got)  # `moved` is far now, or scored as far
+    assert dict((pk, d) for d, pk in got).get(moved, 2.0) > 1.5
+    assert len(got) == 10 and exact_calls == []
+
+
+def test_an_index_built_without_stamps_rescores_every_hit_from_the_database(settings, tmp_path, owner, workspace):
+    from metadata_site.media.models import Embedding
+
+    settings.VECTOR_INDEX_DIR = tmp_path
+    settings.VECTOR_EXACT_MAX = 0
+    items, matrix = _setup(workspace, owner, n=200, seed=3)
+    row = vectors.index_build(workspace_id=workspace.pk, field="emb")
+    (tmp_path / vectors._stamps_name(row.file_name)).unlink()
+    vectors._loaded.clear()
+    target = _through_index(workspace, matrix, 4, 5)[1][1]
+    Embedding.objects.filter(item_id=target, field="emb").update(
+        vector=(-matrix[4]).astype("<f4").tobytes(), updated_at=row.built_at - timedelta(seconds=5))
+    got = dict((pk, d) for d, pk in _through_index(workspace, matrix, 4, 5))
+    assert got.get(target, 2.0) > 1.5
+
+
+def test_a_selective_filter_grows_the_request_once_and_asks_about_each_id_once(settings, tmp_path, owner, workspace,
+                                                                             exact_calls, django_assert_max_num_queries):
+    settings.VECTOR_INDEX_DIR = tmp_path
+    settings.VECTOR_EXACT_MAX = 0
+    items, matrix = _setup(workspace, owner, n=600, seed=11)
+    vectors.index_build(workspace_id=workspace.pk, field="emb")
+    # 1 item in 3 (Rain) and k = 40: the first request (160 neighbours) finds about 53 of them.
+    with django_assert_max_num_queries(6):  # the index row, the fresh probe, at most two membership queries ...
+        got = _through_index(workspace, matrix, 0, 40, "weather:eq:Rain")
+    expected = _reference(items, matrix, 0, 40, "cosine", keep=lambda it: it.client_metadata["weather"] == "Rain")
+    by_pk = {it.pk: it for it in items}
+    assert len({by_pk[pk].title for _, pk in got} & {t for t, _ in expected}) >= 0.95 * 40
+    assert exact_calls == []
