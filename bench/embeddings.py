@@ -92,9 +92,10 @@ def main() -> None:
     parser.add_argument("--clusters", type=int, default=1000)
     parser.add_argument("--index-dir", default=str(Path(tempfile.gettempdir()) / "bench-vector-indexes"))
     parser.add_argument("--reuse", action="store_true")
+    parser.add_argument("--rebuild", action="store_true", help="reuse the database, build the index again")
     parser.add_argument("--exact-check", type=int, default=0, help="queries also run through the real exact scan")
     args = parser.parse_args()
-    _prepare_db(args.db, reuse=args.reuse)
+    _prepare_db(args.db, reuse=args.reuse or args.rebuild)
     import django
 
     django.setup()
@@ -104,7 +105,6 @@ def main() -> None:
     from django.db import connection, transaction
 
     from metadata_site.items.services import NewItem, items_create_bulk
-    from metadata_site.media import vectors
     from metadata_site.projects.models import Folder
     from metadata_site.schemas.models import MetadataSchema
     from metadata_site.workspaces.models import Workspace
@@ -112,6 +112,9 @@ def main() -> None:
     settings.VECTOR_INDEX_DIR = Path(args.index_dir)
     if args.reuse:
         _search(args, Workspace.objects.get(slug="bench"))
+        return
+    if args.rebuild:
+        _build(args, Workspace.objects.get(slug="bench"))
         return
     call_command("migrate", verbosity=0)
     ws = Workspace.objects.create(name="bench", slug="bench")
@@ -151,9 +154,25 @@ def main() -> None:
         cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")  # as autovacuum would
     print(f"vacuum analyze done at {time.perf_counter() - started:.1f} s")
 
+    _build(args, ws)
+
+
+def _build(args, ws) -> None:
+    from django.conf import settings
+
+    from metadata_site.media import vectors
+
     rss_load = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"index build starts; load average {_load()}", flush=True)
     started, cpu = time.perf_counter(), time.process_time()
-    row = vectors.index_build(workspace_id=ws.pk, field="clip")
+    shown = [0]
+
+    def progress(percent: int) -> None:
+        if percent >= shown[0] + 10:
+            shown[0] = percent
+            print(f"  {percent} % at {time.perf_counter() - started:.0f} s, load average {_load()}", flush=True)
+
+    row = vectors.index_build(workspace_id=ws.pk, field="clip", progress=progress)
     build, cpu = time.perf_counter() - started, time.process_time() - cpu
     rss_build = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     size = (Path(settings.VECTOR_INDEX_DIR) / row.file_name).stat().st_size
@@ -161,7 +180,9 @@ def main() -> None:
           f"({size / 2**20 * 1_000_000 / row.size:.0f} MiB per million vectors); peak RSS after the load "
           f"{rss_load:.0f} MB, after the build {rss_build:.0f} MB")
 
-    _search(args, ws)
+    print(f"load average after the build {_load()}")
+    if not args.rebuild:
+        _search(args, ws)
 
 
 def _search(args, ws) -> None:
