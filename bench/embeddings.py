@@ -217,8 +217,13 @@ def _search(args, ws) -> None:
         answers[spec] = (candidates, got, times, _load())
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     mapped = sum((Path(args.index_dir) / name).stat().st_size for name in vectors._loaded) / 2**20
-    print(f"peak RSS of the searches {rss:.0f} MB, of which at most {mapped:.0f} MiB the mapped index file: "
-          f"{rss - mapped:.0f} MB beyond it")
+    status = Path("/proc/self/status")
+    anon = ""
+    if status.exists():  # Linux: the process's own memory, apart from the mapped files' pages
+        fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+        anon = (f"; now anonymous {int(fields['RssAnon'].split()[0]) / 1024:.0f} MB, file-backed "
+                f"{int(fields['RssFile'].split()[0]) / 1024:.0f} MB")
+    print(f"peak RSS of the searches {rss:.0f} MB, the mapped index files {mapped:.0f} MiB{anon}")
 
     matrix = np.load(_reference_path(args), mmap_mode="r")
     norms = np.concatenate([np.linalg.norm(matrix[i:i + 50_000].astype(np.float64), axis=1)

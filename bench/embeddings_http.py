@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--url", required=True)
     parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--server-pid", type=int, help="the web worker's pid: its memory is reported after the requests")
     args = parser.parse_args()
     os.environ["DATABASE_URL"] = args.db
     os.environ.setdefault("DEBUG", "false")
@@ -83,6 +84,17 @@ def main() -> None:
                   f"{sorted(times)[int(len(times) * 0.9)]:.0f} ms over {len(times)} requests "
                   f"({statistics.median(sizes) / 1024:.0f} KiB a response); load average "
                   f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    if args.server_pid:
+        print(_memory(args.server_pid))
+
+
+def _memory(pid: int) -> str:
+    """The worker's resident memory from /proc (Linux): anonymous (the process's own) and file-backed (mapped
+    files, the index among them), and its peak."""
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    mb = {key: int(status[key].split()[0]) / 1024 for key in ("VmRSS", "VmHWM", "RssAnon", "RssFile")}
+    return (f"web worker {pid}: RSS {mb['VmRSS']:.0f} MB (peak {mb['VmHWM']:.0f}), of which anonymous {mb['RssAnon']:.0f} MB "
+            f"and file-backed {mb['RssFile']:.0f} MB (the mapped index's pages among them)")
 
 
 if __name__ == "__main__":
