@@ -6,12 +6,16 @@
     with one matrix product a batch; only the best k are kept, so memory is O(k + SEARCH_BATCH × dimension).
   * Approximate, when the field's index is ready and holds more than `VECTOR_EXACT_MAX` vectors: the index is
     asked for more neighbours than k (OVERFETCH × k), the hits are kept only if they are among the filtered
-    candidates (one query), and the request grows (× GROWTH) until k are found or it would cover the whole
-    index, when the exact scan takes over. Vectors written since the index was built are scored exactly and
-    merged in, and every hit's distance is recomputed from its stored vector, so a stale index can miss a
-    neighbour but never shows a wrong distance or an item that is no longer a candidate.
+    candidates with a stored vector (one query on those ids, which also returns each vector's `updated_at`),
+    and the request grows to what the share of candidates seen says is needed until k are found, or the exact
+    scan takes over (few candidates, or a request that would cover the whole index). Each hit's exact distance
+    comes from the index's float32 copy when the build stored that very version of its vector (the build's
+    stamps), else from the stored vector; vectors written since the build are scored from the database and
+    merged in. So a stale index can miss a neighbour but never shows a wrong distance or an item that is no
+    longer a candidate (see `approximate_nearest`).
 - `vector_index_build` (a worker task): builds the index of a (workspace, field) from the stored vectors into a
-  file under `VECTOR_INDEX_DIR`, replacing the previous one. `embeddings_written` (from `items.embeddings`)
+  file under `VECTOR_INDEX_DIR` (with its stamps: each vector's item id and `updated_at`), replacing the previous
+  one. `embeddings_written` (from `items.embeddings`)
   counts the vectors written since and queues a rebuild once they reach REBUILD_FRACTION of the index.
 """
 
