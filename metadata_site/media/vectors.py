@@ -6,12 +6,16 @@
     with one matrix product a batch; only the best k are kept, so memory is O(k + SEARCH_BATCH × dimension).
   * Approximate, when the field's index is ready and holds more than `VECTOR_EXACT_MAX` vectors: the index is
     asked for more neighbours than k (OVERFETCH × k), the hits are kept only if they are among the filtered
-    candidates (one query), and the request grows (× GROWTH) until k are found or it would cover the whole
-    index, when the exact scan takes over. Vectors written since the index was built are scored exactly and
-    merged in, and every hit's distance is recomputed from its stored vector, so a stale index can miss a
-    neighbour but never shows a wrong distance or an item that is no longer a candidate.
+    candidates with a stored vector (one query on those ids, which also returns each vector's `updated_at`),
+    and the request grows to what the share of candidates seen says is needed until k are found, or the exact
+    scan takes over (few candidates, or a request that would cover the whole index). Each hit's exact distance
+    comes from the index's float32 copy when the build stored that very version of its vector (the build's
+    stamps), else from the stored vector; vectors written since the build are scored from the database and
+    merged in. So a stale index can miss a neighbour but never shows a wrong distance or an item that is no
+    longer a candidate (see `approximate_nearest`).
 - `vector_index_build` (a worker task): builds the index of a (workspace, field) from the stored vectors into a
-  file under `VECTOR_INDEX_DIR`, replacing the previous one. `embeddings_written` (from `items.embeddings`)
+  file under `VECTOR_INDEX_DIR` (with its stamps: each vector's item id and `updated_at`), replacing the previous
+  one. `embeddings_written` (from `items.embeddings`)
   counts the vectors written since and queues a rebuild once they reach REBUILD_FRACTION of the index.
 """
 
@@ -22,12 +26,14 @@ import heapq
 import os
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.db.models import F
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from metadata_site.explorer.query import FilterError
@@ -43,13 +49,16 @@ EXACT_SCAN_TOO_LARGE = (
     "built in the background after vectors are written): narrow the filter, or try again once the index is built."
 )
 OVERFETCH = 4  # the first approximate request asks for k × OVERFETCH neighbours
-GROWTH = 8  # each further request asks for GROWTH times more
+GROWTH = 8  # each further request asks for at most GROWTH times more ...
+GROW_MARGIN = 1.5  # ... than what the share of candidates seen says is needed, × this
 REBUILD_FRACTION = 0.1  # vectors written since the build, as a share of the index, that queue a rebuild
 REBUILD_MIN = 1000  # ... but never fewer than this many (a small index is rebuilt at once: see `_needs_rebuild`)
 BUILD_BATCH = 5000  # vectors read per query while building (10 MB at 512 dimensions)
 CONNECTIVITY = 16
 EXPANSION_ADD = 128
-EXPANSION_SEARCH = 256
+# 512, not 256: at 1,000,000 clustered 512-d vectors one query in 21 reached none of its true neighbours with
+# 256 (recall 0), and all did with 512 (bench/README.md); a request asking for more neighbours searches wider still
+EXPANSION_SEARCH = 512
 _METRICS = {"cosine": "cos", "euclidean": "l2sq"}
 
 
@@ -87,6 +96,15 @@ def _top(heap: list[tuple[float, int]], ids: np.ndarray, dist: np.ndarray, k: in
             heapq.heappush(heap, entry)
         elif entry > heap[0]:
             heapq.heapreplace(heap, entry)
+
+
+def _any(ids: list[int], queryset: models.QuerySet):
+    """A `__in` value for many ids: on PostgreSQL one array parameter (`IN (SELECT unnest(%s))`), since building,
+    sending and planning thousands of separate parameters cost more than the indexed lookup itself (measured:
+    most of a 1,000-id membership query); the plain list elsewhere."""
+    if connections[queryset.db].vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", (list(ids),))
+    return ids
 
 
 def _rows(workspace, field: Field, candidates: models.QuerySet | None) -> models.QuerySet:
@@ -132,7 +150,8 @@ def exact_nearest(
         if scanned > settings.VECTOR_EXACT_SCAN_MAX:  # a request never reads vectors without bound
             raise FilterError(EXACT_SCAN_TOO_LARGE.format(field=field.name, limit=settings.VECTOR_EXACT_SCAN_MAX),
                               param="by")
-        chunk = list(_rows(workspace, field, None).filter(item_id__in=ids).values_list("item_id", "vector"))
+        rows = _rows(workspace, field, None)
+        chunk = list(rows.filter(item_id__in=_any(ids, rows)).values_list("item_id", "vector"))
         if not chunk:
             continue
         pks = np.fromiter((pk for pk, _ in chunk), dtype=np.int64, count=len(chunk))
@@ -146,7 +165,8 @@ def _rescored(workspace, field: Field, query: np.ndarray, ids: list[int]) -> lis
     """[(exact distance, id)] of these items from their stored vectors (an item without one is left out)."""
     found = []
     for start in range(0, len(ids), SEARCH_BATCH):
-        chunk = list(_rows(workspace, field, None).filter(item_id__in=ids[start:start + SEARCH_BATCH])
+        rows = _rows(workspace, field, None)
+        chunk = list(rows.filter(item_id__in=_any(ids[start:start + SEARCH_BATCH], rows))
                      .values_list("item_id", "vector"))
         if not chunk:
             continue
@@ -159,7 +179,7 @@ def _rescored(workspace, field: Field, query: np.ndarray, ids: list[int]) -> lis
 
 # --- the approximate index ---------------------------------------------------------------------------
 
-_loaded: dict[str, object] = {}  # file name -> usearch Index (memory-mapped view), per process
+_loaded: dict[str, object] = {}  # file name -> usearch Index or its stamps (memory-mapped views), per process
 
 
 def _index_dir() -> Path:
@@ -186,34 +206,102 @@ def _open(row: VectorIndex):
     return index
 
 
+def _stamps_name(file_name: str) -> str:
+    return file_name + ".stamps.npy"
+
+
+def _stamps(row: VectorIndex) -> np.ndarray | None:
+    """The build's (item id, the vector's `updated_at` in µs) rows, id order, memory-mapped (16 B a vector); None
+    for a file built before they were kept (then every hit is rescored from its stored vector)."""
+    stamps = _loaded.get(_stamps_name(row.file_name))
+    if stamps is None:
+        path = _index_dir() / _stamps_name(row.file_name)
+        if not path.exists():
+            return None
+        stamps = np.load(path, mmap_mode="r")
+        _loaded[_stamps_name(row.file_name)] = stamps
+    return stamps  # type: ignore[return-value]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(moment: datetime) -> int:
+    """A stored `updated_at` as whole microseconds since 1970 (integer arithmetic: the same moment, the same
+    number, in the build and in every request)."""
+    return (moment - (_EPOCH if moment.tzinfo else _EPOCH.replace(tzinfo=None))) // timedelta(microseconds=1)
+
+
+def _from_index(index, stamps: np.ndarray | None, hits: dict[int, int], field: Field, query: np.ndarray):
+    """[(exact distance, id)] of the hits (id -> its stored vector's `updated_at` in µs) whose vector in the index
+    is the stored one (the build saw this very version), scored from the index's float32 copy; and the ids whose
+    vector changed since (to be read from the database)."""
+    if stamps is None or not hits:
+        return [], list(hits)
+    ids = np.fromiter(hits, dtype=np.int64, count=len(hits))
+    at = np.minimum(np.searchsorted(stamps[:, 0], ids), len(stamps) - 1)
+    same = (stamps[at, 0] == ids) & (stamps[at, 1] == np.fromiter(hits.values(), dtype=np.int64, count=len(hits)))
+    same_ids = ids[same]
+    if not len(same_ids):
+        return [], list(hits)
+    found = index.get(same_ids.astype(np.uint64), dtype=np.float32)
+    rows = list(found) if isinstance(found, tuple) else list(found.reshape(len(same_ids), -1))
+    missing = [int(pk) for pk, v in zip(same_ids.tolist(), rows, strict=True) if v is None]
+    good = [(int(pk), v) for pk, v in zip(same_ids.tolist(), rows, strict=True) if v is not None]
+    scored = []
+    if good:
+        matrix = np.stack([v for _, v in good])
+        scored = list(zip(distances(matrix, query, field.distance).tolist(), [pk for pk, _ in good], strict=True))
+    return scored, [int(pk) for pk in ids[~same].tolist()] + missing
+
+
 def approximate_nearest(
     *, workspace, field: Field, query: np.ndarray, k: int, candidates: models.QuerySet, row: VectorIndex
 ) -> list[tuple[float, int]] | None:
-    """As `exact_nearest`, through the index of `row`; None when the exact scan must answer (no index file, or
-    the filter keeps too few of the index's neighbours)."""
+    """As `exact_nearest`, through the index of `row`; None when the exact scan must answer (no index file, the
+    index far behind, or a filter keeping so few items that scanning them is the better plan).
+
+    The index is asked for OVERFETCH × k neighbours; their membership of the candidates (and their stored vector's
+    `updated_at`) is one indexed query on those ids; while fewer than k are candidates, the request grows to what
+    the share of candidates seen so far says is needed (only the new ids are asked about). Each kept hit is scored
+    exactly: from the index's float32 copy when the build stored that very version of its vector (the stamps),
+    else from the database; the vectors written since the build are found by one indexed probe and scored from
+    the database too. So a stale index may miss a neighbour but never shows a wrong distance or a non-candidate."""
     index = _open(row)
     if index is None or len(index) == 0:
         return None
-    found: dict[int, float] = {}
-    count = min(len(index), k * OVERFETCH)
-    while True:
-        matches = index.search(query.astype(np.float32), count)
-        keys = [int(key) for key in matches.keys]
-        kept = set(candidates.filter(pk__in=keys).values_list("pk", flat=True)) if keys else set()
-        hits = [key for key in keys if key in kept]
-        if len(hits) >= k or count >= len(index):
-            break
-        if count * GROWTH >= len(index):
-            return None  # the filter keeps few of the neighbours: scan the candidates instead
-        count *= GROWTH
-    # Vectors written since the build are not (or not rightly) in the index: score them exactly.
-    fresh = _rows(workspace, field, None).filter(updated_at__gte=row.built_at)
-    fresh_ids = list(fresh.values_list("item_id", flat=True)[: SEARCH_BATCH + 1])
+    fresh_ids = list(_rows(workspace, field, None).filter(updated_at__gte=row.built_at)
+                     .values_list("item_id", flat=True)[: SEARCH_BATCH + 1])
     if len(fresh_ids) > SEARCH_BATCH:
         return None  # the index is far behind (its rebuild is queued): the exact scan is right
+    q32 = query.astype(np.float32)
+    checked: dict[int, int | None] = {}  # id -> its vector's updated_at (µs) when a candidate with a vector, else None
+    count = min(len(index), k * OVERFETCH)
+    while True:
+        keys = [int(key) for key in index.search(q32, count).keys]
+        new = [key for key in keys if key not in checked]
+        for key in new:
+            checked[key] = None
+        if new:
+            rows = candidates.order_by().filter(pk__in=_any(new, candidates), embeddings__field=field.name).values_list(
+                "pk", "embeddings__updated_at")
+            for pk, updated in rows:
+                checked[pk] = _micros(updated)
+        hits = [key for key in keys if checked[key] is not None]
+        if len(hits) >= k or count >= len(index):
+            break
+        share = (len(hits) + 1) / len(keys)  # of the neighbours seen, how many are candidates (an upper guess)
+        if len(index) * share <= settings.VECTOR_EXACT_MAX:
+            return None  # few candidates: scanning them exactly is cheap, and exact
+        wanted = int(k / share * GROW_MARGIN)
+        count = min(max(wanted, count * 2), count * GROWTH)
+        if count >= len(index):
+            return None  # the filter keeps few of the neighbours: scan the candidates instead
+    scored, from_db = _from_index(index, _stamps(row), {pk: checked[pk] for pk in hits[: k * 2]}, field, query)
     if fresh_ids:
-        fresh_ids = list(candidates.filter(pk__in=fresh_ids).values_list("pk", flat=True))
-    for d, pk in _rescored(workspace, field, query, list(dict.fromkeys(hits[: k * 2] + fresh_ids))):
+        fresh_ids = list(candidates.order_by().filter(pk__in=_any(fresh_ids, candidates)).values_list("pk", flat=True))
+    found = dict((pk, d) for d, pk in scored)
+    for d, pk in _rescored(workspace, field, query, list(dict.fromkeys(from_db + fresh_ids))):
         found[pk] = d
     return sorted((d, pk) for pk, d in found.items())[:k]
 
@@ -299,14 +387,20 @@ def index_build(*, workspace_id: int, field: str, progress=None) -> VectorIndex 
     source = Embedding.objects.filter(workspace_id=workspace_id, field=field)
     total = max(source.count(), 1)
     last = 0
+    stamps: list[np.ndarray] = []  # (id, updated_at µs) of each vector added: which version the index holds
     while True:
-        chunk = list(source.filter(item_id__gt=last).order_by("item_id").values_list("item_id", "vector")[:BUILD_BATCH])
+        chunk = list(source.filter(item_id__gt=last).order_by("item_id")
+                     .values_list("item_id", "vector", "updated_at")[:BUILD_BATCH])
         if not chunk:
             break
-        ids = np.fromiter((pk for pk, _ in chunk), dtype=np.uint64, count=len(chunk))
-        matrix, keep = _matrix([v for _, v in chunk], spec.dimension)
+        ids = np.fromiter((pk for pk, _, _ in chunk), dtype=np.uint64, count=len(chunk))
+        matrix, keep = _matrix([v for _, v, _ in chunk], spec.dimension)
         if len(matrix):
             index.add(ids[keep], matrix)
+            stamps.append(np.column_stack([
+                ids[keep].astype(np.int64),
+                np.fromiter((_micros(at) for (_, _, at), ok in zip(chunk, keep.tolist(), strict=True) if ok),
+                            dtype=np.int64, count=int(keep.sum()))]))
         last = chunk[-1][0]
         if progress is not None:
             progress(min(95, 95 * len(index) // total))
@@ -316,13 +410,16 @@ def index_build(*, workspace_id: int, field: str, progress=None) -> VectorIndex 
     path = _index_dir() / name
     path.parent.mkdir(parents=True, exist_ok=True)
     index.save(str(path))
+    np.save(_index_dir() / _stamps_name(name),
+            np.concatenate(stamps) if stamps else np.zeros((0, 2), dtype=np.int64), allow_pickle=False)
     old = rows.values_list("file_name", flat=True).first()
     rows.update(status=TaskStatus.COMPLETED, done=100, size=len(index), dimension=spec.dimension,
                 metric=spec.distance, file_name=name, built_at=started, dirty=F("dirty") - dirty_before,
                 failure_reason="", finished_at=timezone.now())
     if old and old != name:
-        try:
-            os.remove(_index_dir() / old)
-        except OSError:
-            pass  # a process may still map it (POSIX keeps the data until it unmaps); another build removed it
+        for stale in (old, _stamps_name(old)):
+            try:
+                os.remove(_index_dir() / stale)
+            except OSError:
+                pass  # a process may still map it (POSIX keeps the data until it unmaps); another build removed it
     return rows.first()

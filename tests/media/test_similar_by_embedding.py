@@ -3,10 +3,16 @@ distance, nearest first, with the distance shown; exact search in batches checke
 reference (cosine and euclidean), the approximate index (usearch) with filters applied, and a stranger's item
 never a query nor a result (owner / member / stranger)."""
 
+import re
+from datetime import timedelta
+
 import numpy as np
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from metadata_site.items.models import Item
 from metadata_site.items.services import MODE_MERGE, item_metadata_write
 from metadata_site.lib.taskmodel import TaskStatus
 from metadata_site.media import lookalike, vectors
@@ -167,3 +173,121 @@ def test_an_exact_scan_past_its_bound_is_refused_with_the_reason_in_the_explorer
     assert api.status_code == 400 and "more than 50 items to compare exactly" in api.content.decode()
     # A filter that keeps fewer candidates than the bound is answered.
     assert len(_explorer(client, similar_to=str(items[0].uid), by="emb", k="10", f="title:startswith:v00")) == 10
+
+
+# --- the index's answer: exact distances, candidates only, whatever the index holds ----------------------------------
+
+
+def _candidates(workspace, f: str | None = None):
+    from django.http import QueryDict
+
+    from metadata_site.explorer.query import items_matching, parse_query_string
+    from metadata_site.schemas.selectors import schema_current
+
+    schema = schema_current(workspace=workspace)
+    return items_matching(parse_query_string(QueryDict(f"f={f}" if f else ""), schema=schema), schema=schema,
+                          workspace=workspace)
+
+
+def _through_index(workspace, matrix, q, k: int, f: str | None = None):
+    field = vectors.Field(name="emb", dimension=DIM, distance="cosine")
+    return vectors.nearest_by_vector(_candidates(workspace, f), workspace=workspace.pk, field=field,
+                                     query=matrix[q], k=k)
+
+
+def _exact_distances(matrix, q: int, pks: list[int], items) -> dict[int, float]:
+    m = matrix.astype(np.float64)
+    d = 1 - (m @ m[q]) / (np.linalg.norm(m, axis=1) * np.linalg.norm(m[q]))
+    return {it.pk: float(d[i]) for i, it in enumerate(items) if it.pk in pks}
+
+
+@pytest.mark.parametrize("f", [None, "weather:eq:Rain"])
+def test_the_index_answer_is_the_brute_force_one_on_random_vectors(settings, tmp_path, owner, workspace, exact_calls, f):
+    settings.VECTOR_INDEX_DIR = tmp_path
+    settings.VECTOR_EXACT_MAX = 0
+    items, matrix = _setup(workspace, owner, n=400, seed=5)
+    vectors.index_build(workspace_id=workspace.pk, field="emb")
+    keep = (lambda it: True) if f is None else (lambda it: it.client_metadata["weather"] == "Rain")
+    for q in (0, 7, 123, 399):
+        got = _through_index(workspace, matrix, q, 30, f)
+        expected = _reference(items, matrix, q, 30, "cosine", keep=keep)
+        by_pk = {it.pk: it for it in items}
+        assert [by_pk[pk].title for _, pk in got] == [t for t, _ in expected]  # 400 vectors: the HNSW is exact
+        reference = _exact_distances(matrix, q, [pk for _, pk in got], items)
+        assert all(abs(d - reference[pk]) < 1e-12 for d, pk in got)
+    assert exact_calls == []
+
+
+def test_a_stale_index_never_shows_a_wrong_distance_or_a_non_candidate(settings, tmp_path, owner, workspace,
+                                                                       exact_calls):
+    from metadata_site.media.models import Embedding
+
+    settings.VECTOR_INDEX_DIR = tmp_path
+    settings.VECTOR_EXACT_MAX = 0
+    items, matrix = _setup(workspace, owner, n=300, seed=9)
+    row = vectors.index_build(workspace_id=workspace.pk, field="emb")
+    before = [pk for _, pk in _through_index(workspace, matrix, 0, 10, "weather:eq:Sunny")]
+    moved, gone, filtered_out = before[:3]
+    # A vector rewritten with a stamp older than the build (a write the build did not see but dated before it):
+    # the index holds the old vector; the answer must score the stored one.
+    far = -matrix[0]
+    Embedding.objects.filter(item_id=moved, field="emb").update(
+        vector=far.astype("<f4").tobytes(), updated_at=row.built_at - timedelta(seconds=5))
+    matrix[[i for i, it in enumerate(items) if it.pk == moved][0]] = far
+    Embedding.objects.filter(item_id=gone, field="emb").delete()  # a vector removed: no longer comparable
+    Item.objects.filter(pk=filtered_out).update(client_metadata={"weather": "Rain"})  # leaves the Sunny filter
+    got = _through_index(workspace, matrix, 0, 10, "weather:eq:Sunny")
+    pks = [pk for _, pk in got]
+    assert gone not in pks and filtered_out not in pks
+    sunny = set(Item.objects.filter(client_metadata__weather="Sunny").values_list("pk", flat=True))
+    assert set(pks) <= sunny
+    reference = _exact_distances(matrix, 0, pks, items)
+    assert all(abs(d - reference[pk]) < 1e-12 for d, pk in got)  # `moved` is far now, or scored as far
+    assert dict((pk, d) for d, pk in got).get(moved, 2.0) > 1.5
+    assert len(got) == 10 and exact_calls == []
+
+
+def test_an_index_built_without_stamps_rescores_every_hit_from_the_database(settings, tmp_path, owner, workspace):
+    from metadata_site.media.models import Embedding
+
+    settings.VECTOR_INDEX_DIR = tmp_path
+    settings.VECTOR_EXACT_MAX = 0
+    items, matrix = _setup(workspace, owner, n=200, seed=3)
+    row = vectors.index_build(workspace_id=workspace.pk, field="emb")
+    (tmp_path / vectors._stamps_name(row.file_name)).unlink()
+    vectors._loaded.clear()
+    target = _through_index(workspace, matrix, 4, 5)[1][1]
+    Embedding.objects.filter(item_id=target, field="emb").update(
+        vector=(-matrix[4]).astype("<f4").tobytes(), updated_at=row.built_at - timedelta(seconds=5))
+    got = dict((pk, d) for d, pk in _through_index(workspace, matrix, 4, 5))
+    assert got.get(target, 2.0) > 1.5
+
+
+def _membership_ids(queries) -> list[set[int]]:
+    """The ids each membership query (the candidates joined to their vectors) asked about."""
+    asked = []
+    for q in queries:
+        if 'JOIN "media_embedding"' not in q["sql"]:
+            continue
+        found = re.search(r"unnest\('\{([\d,]+)\}'", q["sql"]) or re.search(r'"items_item"\."id" IN \(([\d, ]+)\)', q["sql"])
+        asked.append({int(x) for x in found.group(1).replace(" ", "").split(",")})
+    return asked
+
+
+def test_a_selective_filter_grows_the_request_once_and_asks_about_each_id_once(settings, tmp_path, owner, workspace,
+                                                                             exact_calls):
+    settings.VECTOR_INDEX_DIR = tmp_path
+    settings.VECTOR_EXACT_MAX = 0
+    items, matrix = _setup(workspace, owner, n=600, seed=11)
+    vectors.index_build(workspace_id=workspace.pk, field="emb")
+    # 1 item in 6 (v100 … v199) and k = 30: the first request (120 neighbours) keeps about 20, so the second asks
+    # for what that share says is needed.
+    with CaptureQueriesContext(connection) as captured:
+        got = _through_index(workspace, matrix, 150, 30, "title:startswith:v1")
+    asked = _membership_ids(captured.captured_queries)
+    assert len(asked) == 2 and not asked[0] & asked[1]
+    expected = _reference(items, matrix, 150, 30, "cosine", keep=lambda it: it.title.startswith("v1"))
+    by_pk = {it.pk: it for it in items}
+    assert len({by_pk[pk].title for _, pk in got} & {t for t, _ in expected}) >= 0.95 * 30
+    assert all(by_pk[pk].title.startswith("v1") for _, pk in got)
+    assert exact_calls == []
