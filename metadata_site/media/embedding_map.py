@@ -366,9 +366,10 @@ def box_estimate(row: EmbeddingMap, box: tuple[float, float, float, float] | Non
 
 def map_points(row: EmbeddingMap, *, box: tuple[float, float, float, float] | None = None,
                items: models.QuerySet | None = None, colour: FieldSpec | None = None,
-               limit: int = POINTS_MAX) -> Points:
+               limit: int | None = None) -> Points:
     """The map's points (in `box`, of the items of `items` when given: the explorer's filtered queryset), at most
     about `limit` of them: when the box holds more, those whose `sample` is below limit/estimate of the space."""
+    limit = limit or POINTS_MAX
     estimate = box_estimate(row, box)
     points = MapPoint.objects.filter(map=row)
     sampled = estimate > limit
