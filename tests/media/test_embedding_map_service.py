@@ -145,3 +145,28 @@ def test_the_points_carry_enum_codes_and_number_ramp_codes(owner, workspace):
     codes = dict(zip(by_number.ids.tolist(), by_number.colours.tolist(), strict=True))
     assert (by_number.low, by_number.high) == (0.0, 8.0)
     assert codes[items[0].pk] == 1 and codes[items[8].pk] == 255 and codes[items[4].pk] == 128
+
+
+def test_a_filtered_sample_is_read_again_denser_when_the_filter_keeps_few_points(owner, workspace):
+    from metadata_site.items.models import Item
+
+    items, _ = _setup(workspace, owner, n=90)
+    row = em.map_queue(workspace=workspace, field="emb", method="pca")
+    row.refresh_from_db()
+    rain = Item.objects.filter(workspace=workspace, client_metadata__weather="Rain")  # 30 of 90
+    points = em.map_points(row, items=rain, limit=40)  # the first read keeps about 40 × 30/90 ≈ 13
+    assert len(points.ids) > 20 and set(points.ids.tolist()) <= set(rain.values_list("pk", flat=True))
+
+
+def test_the_grid_estimate_of_a_box_is_never_below_its_count(owner, workspace):
+    import random
+
+    _setup(workspace, owner, n=90)
+    row = em.map_queue(workspace=workspace, field="emb", method="pca")
+    row.refresh_from_db()
+    rnd = random.Random(3)
+    for _ in range(30):
+        x0, x1 = sorted(rnd.uniform(row.x_min - 1, row.x_max + 1) for _ in range(2))
+        y0, y1 = sorted(rnd.uniform(row.y_min - 1, row.y_max + 1) for _ in range(2))
+        count = MapPoint.objects.filter(map=row, x__gte=x0, x__lte=x1, y__gte=y0, y__lte=y1).count()
+        assert em.box_estimate(row, (x0, y0, x1, y1)) >= count
