@@ -176,7 +176,9 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=512)
     parser.add_argument("--clusters", type=int, default=200)
     parser.add_argument("--reuse", action="store_true", help="keep the database (and the PCA map) of an earlier run")
+    parser.add_argument("--rebuild", action="store_true", help="with --reuse: build the PCA map again")
     parser.add_argument("--umap", action="store_true", help="also build (and measure) the UMAP map")
+    parser.add_argument("--only-umap", action="store_true", help="measure the UMAP map only")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--draws", type=int, default=5)
     parser.add_argument("--chromium", default="/usr/bin/chromium")
@@ -189,9 +191,9 @@ def main() -> None:
     from metadata_site.workspaces.models import Workspace
 
     ws = Workspace.objects.get(slug="bench") if args.reuse else _load(args)
-    methods = ["pca"] + (["umap"] if args.umap else [])
+    methods = ["umap"] if args.only_umap else ["pca"] + (["umap"] if args.umap else [])
     for method in methods:
-        if not args.reuse or method == "umap":
+        if not args.reuse or args.rebuild or method == "umap":
             _build(ws, method)
         _endpoint(ws, method)
         _first_drawn(args, method)

@@ -254,6 +254,9 @@ def _replace_points(row: EmbeddingMap, ids: np.ndarray, xy: np.ndarray) -> None:
     """The map's points become these (old ones deleted, new ones inserted, in the caller's transaction)."""
     MapPoint.objects.filter(map=row).delete()
     samples = sample_of(ids)
+    # In the order of `sample`: the sampled read of the whole map (the lowest samples) then reads adjacent rows.
+    order = np.argsort(samples, kind="stable")
+    ids, xy, samples = ids[order], xy[order], samples[order]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor, cursor.cursor.copy(
                 "COPY media_mappoint (map_id, item_id, x, y, sample) FROM STDIN") as copy:
@@ -384,32 +387,81 @@ def map_points(row: EmbeddingMap, *, box: tuple[float, float, float, float] | No
         fields.append("colour")
     threshold = SAMPLE_SPACE if estimate <= limit else max(1, SAMPLE_SPACE * limit // estimate)
 
-    def read(threshold: int) -> list[tuple]:
+    def read(threshold: int) -> Columns:
         points = base.filter(sample__lt=threshold) if threshold < SAMPLE_SPACE else base
-        return list(points.values_list(*fields)[: limit * 2])  # a sample's size varies a little around `limit`
+        points = points.values_list(*fields)[: limit * 2]  # a sample's size varies a little around `limit`
+        return _read_copy(points, colour) if connection.vendor == "postgresql" else _read_rows(points, colour)
 
-    rows = read(threshold)
-    if threshold < SAMPLE_SPACE and items is not None and len(rows) < limit // 2:
-        threshold = min(SAMPLE_SPACE, threshold * limit // max(len(rows), 1) * 9 // 10)
-        rows = read(threshold)
-    sampled = threshold < SAMPLE_SPACE
+    x, y, ids, raw = read(threshold)
+    if threshold < SAMPLE_SPACE and items is not None and len(ids) < limit // 2:
+        threshold = min(SAMPLE_SPACE, threshold * limit // max(len(ids), 1) * 9 // 10)
+        x, y, ids, raw = read(threshold)
+    n = len(ids)
+    result = Points(x, y, ids, np.zeros(n, dtype=np.uint8), estimate, threshold < SAMPLE_SPACE)
+    if raw is None or not n:
+        return result
+    if colour.type == FieldType.ENUM:
+        result.colours = raw.astype(np.uint8)
+        return result
+    present = ~np.isnan(raw)
+    if present.any():
+        low, high = float(raw[present].min()), float(raw[present].max())
+        span = high - low if high > low else 1.0
+        codes = np.zeros(n, dtype=np.uint8)
+        codes[present] = 1 + np.round((raw[present] - low) / span * 254).astype(np.uint8)
+        result.colours, result.low, result.high = codes, low, high
+    return result
+
+
+# x, y (float32), item ids (int32), and the colour field's values: an enum's option number (1-based, 0 unset), a
+# number (float64, NaN unset), or None without a colour field.
+Columns = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]
+
+
+def _options(colour: FieldSpec) -> list[str]:
+    return list(colour.options[:255])
+
+
+def _read_rows(points: models.QuerySet, colour: FieldSpec | None) -> Columns:
+    """The points through the ORM, row by row (SQLite)."""
+    rows = list(points)
     n = len(rows)
     x = np.fromiter((r[0] for r in rows), dtype=np.float32, count=n)
     y = np.fromiter((r[1] for r in rows), dtype=np.float32, count=n)
     ids = np.fromiter((r[2] for r in rows), dtype=np.int32, count=n)
-    result = Points(x, y, ids, np.zeros(n, dtype=np.uint8), estimate, sampled)
-    if colour is None or not n:
-        return result
+    if colour is None:
+        return x, y, ids, None
     if colour.type == FieldType.ENUM:
-        codes = {option: i + 1 for i, option in enumerate(colour.options[:255])}
-        result.colours = np.fromiter((codes.get(r[3], 0) for r in rows), dtype=np.uint8, count=n)
-        return result
-    values = np.fromiter((np.nan if r[3] is None else r[3] for r in rows), dtype=np.float64, count=n)
-    present = ~np.isnan(values)
-    if present.any():
-        low, high = float(values[present].min()), float(values[present].max())
-        span = high - low if high > low else 1.0
-        codes = np.zeros(n, dtype=np.uint8)
-        codes[present] = 1 + np.round((values[present] - low) / span * 254).astype(np.uint8)
-        result.colours, result.low, result.high = codes, low, high
-    return result
+        codes = {option: i + 1 for i, option in enumerate(_options(colour))}
+        return x, y, ids, np.fromiter((codes.get(r[3], 0) for r in rows), dtype=np.int16, count=n)
+    return x, y, ids, np.fromiter((np.nan if r[3] is None else r[3] for r in rows), dtype=np.float64, count=n)
+
+
+_COPY_HEADER = 19  # PGCOPY signature (11), flags (4), header extension length (4)
+
+
+def _read_copy(points: models.QuerySet, colour: FieldSpec | None) -> Columns:
+    """The points through one ``COPY (SELECT ...) TO STDOUT (FORMAT binary)`` (PostgreSQL): every column is cast to a
+    fixed size and never NULL, so each row has the same layout and numpy reads them all at once, with no Python
+    object a row (200,000 points: 13 bytes each instead of a tuple each)."""
+    sql, params = points.query.sql_with_params()
+    columns = ["s.x::float4", "s.y::float4", "s.item_id::int4"]
+    params = list(params)  # the subquery's, after the select list's own
+    dtype = [("n", ">i2"), ("lx", ">i4"), ("x", ">f4"), ("ly", ">i4"), ("y", ">f4"), ("li", ">i4"), ("id", ">i4")]
+    if colour is not None and colour.type == FieldType.ENUM:
+        columns.append("COALESCE(array_position(%s::text[], s.colour::text), 0)::int2")
+        params.insert(0, _options(colour))
+        dtype += [("lc", ">i4"), ("c", ">i2")]
+    elif colour is not None:
+        columns.append("COALESCE(s.colour, 'NaN')::float8")
+        dtype += [("lc", ">i4"), ("c", ">f8")]
+    statement = f"COPY (SELECT {', '.join(columns)} FROM ({sql}) s) TO STDOUT (FORMAT binary)"
+    buffer = bytearray()
+    with connection.cursor() as cursor, cursor.cursor.copy(statement, params) as copy:
+        for chunk in copy:
+            buffer += chunk
+    rows = np.frombuffer(bytes(buffer[_COPY_HEADER:-2]), dtype=np.dtype(dtype))  # the trailer is one int16 (-1)
+    raw = None
+    if colour is not None:
+        raw = rows["c"].astype(np.int16 if colour.type == FieldType.ENUM else np.float64)
+    return rows["x"].astype(np.float32), rows["y"].astype(np.float32), rows["id"].astype(np.int32), raw
