@@ -303,6 +303,9 @@ def map_build(*, map_id: int) -> EmbeddingMap | None:
                     x_min=bounds[0], y_min=bounds[1], x_max=bounds[2], y_max=bounds[3],
                     grid=count_grid(xy, bounds), built_at=timezone.now(), finished_at=timezone.now(),
                     seconds=round(time.monotonic() - started, 3))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # fresh statistics: the sampled read's plan depends on them
+            cursor.execute("ANALYZE media_mappoint")
     return rows.first()
 
 
@@ -371,9 +374,9 @@ def map_points(row: EmbeddingMap, *, box: tuple[float, float, float, float] | No
                items: models.QuerySet | None = None, colour: FieldSpec | None = None,
                limit: int | None = None) -> Points:
     """The map's points (in `box`, of the items of `items` when given: the explorer's filtered queryset), at most
-    about `limit` of them: when the box holds more, those whose `sample` is below limit/estimate of the space. A
-    filter that keeps few of the sampled points gets one second, denser read (its share of the first one tells how
-    much denser), so a filtered map is not drawn thinner than it needs to be."""
+    about `limit` of them: when the box holds more, those whose `sample` is below limit/estimate of the space. The
+    sample is taken over the map's points, then the filter applied (a filter that keeps a third of the items shows a
+    third of the sample; zooming in reads denser), so a request never probes more than about `limit` items."""
     limit = limit or POINTS_MAX
     estimate = box_estimate(row, box)
     base = MapPoint.objects.filter(map=row)
@@ -393,9 +396,6 @@ def map_points(row: EmbeddingMap, *, box: tuple[float, float, float, float] | No
         return _read_copy(points, colour) if connection.vendor == "postgresql" else _read_rows(points, colour)
 
     x, y, ids, raw = read(threshold)
-    if threshold < SAMPLE_SPACE and items is not None and len(ids) < limit // 2:
-        threshold = min(SAMPLE_SPACE, threshold * limit // max(len(ids), 1) * 9 // 10)
-        x, y, ids, raw = read(threshold)
     n = len(ids)
     result = Points(x, y, ids, np.zeros(n, dtype=np.uint8), estimate, threshold < SAMPLE_SPACE)
     if raw is None or not n:

@@ -2,7 +2,8 @@
 // y float32 × n, item id int32 × n, colour code uint8 × n) on a 2-D canvas by writing pixels into an ImageData,
 // zooms (wheel, buttons) and pans (drag), fetches the points again for the box in view when zoomed in, shows a
 // point's item on hover or click, and turns a dragged box (shift-drag, or "Select a box") into the explorer's
-// `$map:box` filter ("Show in explorer"). `window.mapTimings.firstDrawn` is when the first points were drawn.
+// `$map:box` filter ("Show in explorer"). `window.mapTimings.firstDrawn` is when the first points were drawn,
+// `lastDrawn` when the last (coloured) ones were.
 (function () {
   "use strict";
   window.mapTimings = {};
@@ -115,9 +116,12 @@
     }
     function coversWhole(box) { return covers(box, bounds); }
 
-    async function load() {
+    // `uncoloured`: without the colour field (reading it joins every point to its item: slower). The first load of
+    // a coloured map draws the points that way first, then again coloured.
+    async function load(uncoloured) {
       const box = coversWhole(view) ? null : view.slice();
-      const url = canvas.dataset.points + (box ? "&box=" + box.join(",") : "");
+      const points = uncoloured ? canvas.dataset.points.replace(/([?&])color=[^&]*/, "$1") : canvas.dataset.points;
+      const url = points + (box ? "&box=" + box.join(",") : "");
       loading++;
       describe();
       try {
@@ -139,6 +143,7 @@
           if (highEl) highEl.textContent = String(+high.toPrecision(4));
         }
         draw();
+        if (!uncoloured) window.mapTimings.lastDrawn = performance.now();
         if (window.mapTimings.firstDrawn === undefined) {
           window.mapTimings.firstDrawn = performance.now();
           canvas.dataset.firstDrawn = String(Math.round(window.mapTimings.firstDrawn));
@@ -158,7 +163,7 @@
         // Fetch again when the points in view were a sample, or when the view leaves the box that was fetched.
         if (!data) return;
         const outside = data.box && !covers(data.box, view);
-        if (data.sampled || outside) load();
+        if (data.sampled || outside) load(false);
       }, 250);
     }
 
@@ -264,7 +269,7 @@
       hover.hidden = false;
     }
 
-    load();
+    (kind ? load(true) : Promise.resolve()).then(function () { return load(false); });
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();

@@ -147,15 +147,16 @@ def test_the_points_carry_enum_codes_and_number_ramp_codes(owner, workspace):
     assert codes[items[0].pk] == 1 and codes[items[8].pk] == 255 and codes[items[4].pk] == 128
 
 
-def test_a_filtered_sample_is_read_again_denser_when_the_filter_keeps_few_points(owner, workspace):
+def test_a_filtered_sample_keeps_only_the_filtered_items_of_the_sample(owner, workspace):
     from metadata_site.items.models import Item
 
-    items, _ = _setup(workspace, owner, n=90)
+    _setup(workspace, owner, n=90)
     row = em.map_queue(workspace=workspace, field="emb", method="pca")
     row.refresh_from_db()
     rain = Item.objects.filter(workspace=workspace, client_metadata__weather="Rain")  # 30 of 90
-    points = em.map_points(row, items=rain, limit=40)  # the first read keeps about 40 × 30/90 ≈ 13
-    assert len(points.ids) > 20 and set(points.ids.tolist()) <= set(rain.values_list("pk", flat=True))
+    sample = set(em.map_points(row, limit=40).ids.tolist())
+    points = em.map_points(row, items=rain, limit=40)
+    assert points.sampled and set(points.ids.tolist()) == sample & set(rain.values_list("pk", flat=True))
 
 
 def test_the_grid_estimate_of_a_box_is_never_below_its_count(owner, workspace):
