@@ -126,7 +126,8 @@ def _endpoint(ws, method: str) -> None:
             times.append((time.perf_counter() - t) * 1000)
             assert resp.status_code == 200, resp.content[:200]
         print(f"points endpoint, {label}: median {statistics.median(times):.0f} ms (min {min(times):.0f}), "
-              f"{int(resp['X-Map-Count']):,} points, {len(resp.content) / 2**20:.1f} MiB, sampled={resp['X-Map-Sampled']}")
+              f"{int(resp['X-Map-Count']):,} points, {len(resp.content) / 2**20:.1f} MiB, sampled={resp['X-Map-Sampled']} "
+              f"(estimate {int(resp['X-Map-Estimate']):,})")
 
 
 def _first_drawn(args, method: str) -> None:
