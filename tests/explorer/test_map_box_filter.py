@@ -131,3 +131,21 @@ def test_another_workspaces_map_never_matches(owner, workspace):
     schema = schema_current(workspace=other)
     query = fl.parse_query_string({"f": ["$map:box:emb/pca/-1e9,-1e9,1e9,1e9"]}, schema=schema)
     assert not fl.items_matching(query, schema=schema, workspace=other).exists()
+
+
+@pytest.mark.parametrize("kind", ["frozen", "live"])
+def test_select_all_matching_a_box_makes_a_collection_of_exactly_its_items(login, owner, workspace, kind):
+    from metadata_site.collections.models import Collection
+
+    _, row = _mapped(workspace, owner, n=30)
+    half = (row.y_min + row.y_max) / 2
+    condition = f"$map:box:emb/pca/{row.x_min},{row.y_min},{row.x_max},{half}"
+    resp = login(owner).post(reverse("collections:add-items", args=[workspace.slug]), {
+        "selection": "filter", "f": [condition, "weather:eq:Sunny"], "target": "new", "title": "Boxed", "kind": kind})
+    assert resp.status_code == 302, resp.content.decode()[:500]
+    collection = Collection.objects.get(title="Boxed")
+    want = sorted(MapPoint.objects.filter(map=row, y__lte=half, item__client_metadata__weather="Sunny")
+                  .values_list("item_id", flat=True))
+    schema = schema_current(workspace=workspace)
+    query = fl.parse_query_string({"scope": [f"collection:{collection.pk}"]}, schema=schema)
+    assert sorted(fl.items_matching(query, schema=schema, workspace=workspace).values_list("pk", flat=True)) == want
