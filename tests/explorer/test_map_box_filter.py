@@ -8,6 +8,7 @@ import random
 
 import numpy as np
 import pytest
+from django.db import connection  # noqa: F401 - read by the skipif condition
 from django.test import Client
 from django.urls import reverse
 
@@ -149,3 +150,18 @@ def test_select_all_matching_a_box_makes_a_collection_of_exactly_its_items(login
     schema = schema_current(workspace=workspace)
     query = fl.parse_query_string({"scope": [f"collection:{collection.pk}"]}, schema=schema)
     assert sorted(fl.items_matching(query, schema=schema, workspace=workspace).values_list("pk", flat=True)) == want
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the typed projection is PostgreSQL's")
+def test_the_typed_projection_counts_a_box_as_the_json_path_does(owner, workspace):
+    from metadata_site.explorer import projection
+
+    _, row = _mapped(workspace, owner, n=40)
+    schema = schema_current(workspace=workspace)
+    assert projection.build(workspace_id=workspace.pk, schema=schema) == "built"
+    reader = projection.ProjectionCompiler.for_workspace(workspace, schema)
+    half = (row.x_min + row.x_max) / 2
+    for raw in ([f"$map:box:emb/pca/{row.x_min},{row.y_min},{half},{row.y_max}"],
+                [f"$map:box:emb/pca/{half},{row.y_min},{row.x_max},{row.y_max}", "weather:eq:Rain"]):
+        query = fl.parse_query_string({"f": raw}, schema=schema)
+        assert reader.count(query) == fl.items_matching(query, schema=schema, workspace=workspace).count() > 0
