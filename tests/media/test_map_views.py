@@ -167,3 +167,26 @@ def test_the_tasks_page_lists_the_map_build(login, owner, workspace):
     em.map_queue(workspace=workspace, field="emb", method="pca")
     page = login(owner).get(reverse("workspaces:tasks", args=[workspace.slug]))
     assert page.status_code == 200 and "PCA map of emb" in page.content.decode()
+
+
+def test_a_running_build_shows_its_progress_and_the_page_polls_it(login, owner, workspace):
+    _mapped(workspace, owner, n=3)
+    row = em.map_queue(workspace=workspace, field="emb", method="pca")
+    EmbeddingMap.objects.filter(pk=row.pk).update(status=TaskStatus.RUNNING, done=45)
+    client = login(owner)
+    page = client.get(_url("map", workspace), {"field": "emb"}).content.decode()
+    assert 'hx-trigger="every 1s"' in page and 'aria-valuenow="45"' in page
+    partial = client.get(_url("map", workspace), {"field": "emb"}, headers={"HX-Request": "true"}).content.decode()
+    assert partial.lstrip().startswith('<div id="map-status"') and "<html" not in partial
+
+
+def test_a_build_whose_worker_died_is_queued_again_by_recovery(owner, workspace):
+    from metadata_site.imports.recovery import recover_task_rows
+
+    items = _mapped(workspace, owner, n=5)
+    row = em.map_queue(workspace=workspace, field="emb", method="pca")
+    EmbeddingMap.objects.filter(pk=row.pk).update(status=TaskStatus.RUNNING, done=45, task_result_id="gone")
+    MapPoint.objects.all().delete()
+    assert [r.task_path for r in recover_task_rows()] == ["media.EmbeddingMap"]
+    row.refresh_from_db()
+    assert row.status == TaskStatus.COMPLETED and MapPoint.objects.filter(map=row).count() == len(items)
