@@ -17,6 +17,7 @@ import argparse
 import os
 import resource
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -184,7 +185,7 @@ def main() -> None:
     parser.add_argument("--only-umap", action="store_true", help="measure the UMAP map only")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--draws", type=int, default=5)
-    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--chromium", default=shutil.which("chromium") or shutil.which("chromium-browser"))
     parser.add_argument("--screenshot", default="", help="save the coloured map's page here")
     args = parser.parse_args()
     _prepare_db(args.db, reuse=args.reuse)
