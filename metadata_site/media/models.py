@@ -138,3 +138,73 @@ class VectorIndex(BackgroundTask):
 
     def get_absolute_url(self) -> str:
         return reverse("workspaces:tasks", args=[self.workspace.slug])
+
+
+class MapMethod(models.TextChoices):
+    PCA = "pca", "PCA"
+    UMAP = "umap", "UMAP"
+
+
+class EmbeddingMap(BackgroundTask):
+    """The 2-D map of one embedding field of a workspace by one method (`media.embedding_map`): its build as a
+    background task (progress in percent, `done` of `total` = 100; shown on the Tasks page, recovered after a dead
+    worker) and what the last build made: `size` points in `MapPoint`, their bounds, and `grid`, a GRID × GRID
+    count of the points over the bounds (row-major, y then x) from which the points endpoint estimates how many
+    points a box holds without counting them. One row a (workspace, field, method); a rebuild replaces the
+    points in one transaction."""
+
+    field = models.CharField(max_length=100)
+    method = models.CharField(max_length=10, choices=MapMethod.choices, default=MapMethod.PCA)
+    total = models.PositiveBigIntegerField(default=100)
+    size = models.PositiveIntegerField(default=0)  # points of the last build
+    dimension = models.PositiveIntegerField(default=0)
+    x_min = models.FloatField(default=0.0)
+    x_max = models.FloatField(default=0.0)
+    y_min = models.FloatField(default=0.0)
+    y_max = models.FloatField(default=0.0)
+    grid = models.JSONField(default=list, blank=True)
+    built_at = models.DateTimeField(null=True, blank=True)
+    seconds = models.FloatField(default=0.0)  # how long the last build took
+
+    kind_label = "Embedding map"
+    progress_unit = ""
+
+    class Meta(BackgroundTask.Meta):
+        constraints = [models.UniqueConstraint(fields=["workspace", "field", "method"], name="embeddingmap_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.field} ({self.method}): {self.status}, {self.size} points"
+
+    @property
+    def title(self) -> str:
+        return f"{self.get_method_display()} map of {self.field}"
+
+    def counters(self) -> list[tuple[str, str, int]]:
+        return [("count-points", "Points", self.size)]
+
+    def get_absolute_url(self) -> str:
+        from urllib.parse import urlencode
+
+        return reverse("media:map", args=[self.workspace.slug]) + "?" + urlencode({"field": self.field,
+                                                                                   "method": self.method})
+
+
+class MapPoint(models.Model):
+    """One item's place on a map. `sample` is a hash of the item id in [0, SAMPLE_SPACE): the points endpoint keeps
+    the points whose `sample` is below a threshold, the same points at every request (a deterministic sample)."""
+
+    map = models.ForeignKey(EmbeddingMap, on_delete=models.CASCADE, related_name="points")
+    item = models.ForeignKey("items.Item", on_delete=models.CASCADE, related_name="map_points")
+    x = models.FloatField()
+    y = models.FloatField()
+    sample = models.IntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["item", "map"], name="mappoint_unique_item_map")]
+        indexes = [
+            models.Index(fields=["map", "sample"], name="mappoint_sample"),  # the whole map, sampled
+            models.Index(fields=["map", "x", "y"], name="mappoint_box"),  # a box of it (zoomed in, the filter)
+        ]
+
+    def __str__(self) -> str:
+        return f"({self.x:.3f}, {self.y:.3f})"

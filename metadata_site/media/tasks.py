@@ -18,9 +18,10 @@ from metadata_site.lib.taskmodel import TaskStatus
 
 from . import sniff
 from .decode import MediaProperties, Unreadable, read_image, read_video
+from .embedding_map import MapError, map_build
 from .fetch import FetchError, fetch
 from .lookalike import duplicate_scan_run
-from .models import DuplicateScan, MediaBatch, VectorIndex
+from .models import DuplicateScan, EmbeddingMap, MediaBatch, VectorIndex
 from .storage import media_storage, save_derived
 from .vectors import index_build
 
@@ -210,3 +211,25 @@ def vector_index_build(workspace_id: int, field: str) -> dict[str, int]:
 @receiver(work_queued, sender=VectorIndex, dispatch_uid="media.enqueue_vector_index")
 def _enqueue_vector_index(sender, *, row: VectorIndex, **kwargs):
     return vector_index_build.enqueue(row.workspace_id, row.field)
+
+
+@task()
+def embedding_map_build(map_id: int) -> dict[str, int]:
+    """The worker's build of an embedding map (`embedding_map.map_build`); a failure ends the build FAILED with the
+    reason (the points of the previous build stay)."""
+    try:
+        row = map_build(map_id=map_id)
+    except MapError as exc:
+        for row in EmbeddingMap.objects.filter(pk=map_id):
+            row.mark_failed(exc.message)
+        return {"size": 0}
+    except Exception as exc:
+        for row in EmbeddingMap.objects.filter(pk=map_id):
+            row.mark_failed(f"{type(exc).__name__}: {exc}")
+        raise
+    return {"size": row.size if row else 0}
+
+
+@receiver(work_queued, sender=EmbeddingMap, dispatch_uid="media.enqueue_embedding_map")
+def _enqueue_embedding_map(sender, *, row: EmbeddingMap, **kwargs):
+    return embedding_map_build.enqueue(row.pk)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_map
 
 app_name = "media"
 urlpatterns = [
@@ -11,4 +11,8 @@ urlpatterns = [
     path("duplicates/collect", views.duplicates_collect, name="duplicates-collect"),
     path("duplicates/out-of-dataset", views.duplicates_out_of_dataset, name="duplicates-out-of-dataset"),
     path("similar/upload", views.similar_upload, name="similar-upload"),
+    path("map/", views_map.map_page, name="map"),
+    path("map/points", views_map.map_points, name="map-points"),
+    path("map/point", views_map.map_point, name="map-point"),
+    path("map/build", views_map.map_build, name="map-build"),
 ]

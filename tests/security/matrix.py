@@ -133,6 +133,11 @@ MATRIX: dict[str, Entry] = {
     W + "duplicates/collect": Entry({"POST": WRITE}),
     W + "duplicates/out-of-dataset": Entry({"POST": WRITE}),
     W + "similar/upload": Entry({"POST": READ}),  # find images like an uploaded file (nothing stored)
+    # the embedding map: no embedding field in the matrix's world, so the page and points answer 400 with the reason
+    W + "map/": Entry({"GET": READ}, ok=frozenset({200, 400})),
+    W + "map/points": Entry({"GET": READ}, ok=frozenset({400})),
+    W + "map/point": Entry({"GET": READ}, query="id=1", ok=frozenset({200, 404})),
+    W + "map/build": Entry({"POST": WRITE}),
     W + "items/<uuid:uid>/metadata/": Entry({"POST": WRITE}),
     W + "items/<uuid:uid>/metadata/json/": Entry({"POST": WRITE}),
     W + "items/bulk-edit/": Entry({"POST": WRITE}),

@@ -34,7 +34,9 @@ Fields: every field the workspace schema declares, any *undeclared* key of the m
 plus the built-ins ``title`` (string ops),
 ``kind`` (``eq``/``ne``/``in`` over image, video, image_group, frame), ``dataset`` and
 ``collection`` (``eq``/``in`` with ids: membership), ``frame_of`` (``eq``/``in`` with item uids: the
-frames of an image group, the keyframe items of a video). A declared field whose name is also a
+frames of an image group, the keyframe items of a video), ``$map`` (``box`` with
+``<embedding field>/<method>/<x0>,<y0>,<x1>,<y1>``: the items whose point on that embedding map lies in the box,
+edges included; see `media.embedding_map`). A declared field whose name is also a
 built-in is addressed as ``meta.<name>``.
 
 Meaning (defined once, in plain Python, by `query.reference`):
@@ -118,6 +120,7 @@ from .objects import (
 )
 from .operators import (
     BETWEEN,
+    BOX,
     BUILTINS,
     CONTAINS,
     DUP_ROLE,
@@ -134,6 +137,8 @@ from .operators import (
     LIST_OPS,
     LT,
     LTE,
+    MAP_FIELD,
+    MAP_METHODS,
     MEDIA_FIELDS,
     MEDIA_SORT_LABELS,
     META_PREFIX,
@@ -188,6 +193,7 @@ from .values import (
 
 __all__ = [
     "BETWEEN",
+    "BOX",
     "BUILTINS",
     "CONTAINS",
     "Compiler",
@@ -228,6 +234,8 @@ __all__ = [
     "MAX_KEY_LENGTH",
     "MAX_LIST",
     "MAX_SCOPE_DEPTH",
+    "MAP_FIELD",
+    "MAP_METHODS",
     "MAX_VALUE_LENGTH",
     "DUP_ROLE",
     "DUP_ROLES",

@@ -43,6 +43,7 @@ from .operators import (
     IS_UNSET,
     LT,
     LTE,
+    MAP_FIELD,
     MEDIA_FIELDS,
     NE,
     REPRESENTATIVE,
@@ -126,6 +127,17 @@ def compare(expr: Any, op: str, value: Any) -> Q:
     raise AssertionError(op)
 
 
+def map_box_q(value: tuple) -> Q:
+    """Items whose point on the (field, method) map of their own workspace lies in the box (edges included): one
+    EXISTS probe a candidate (the (item, map) unique index)."""
+    from metadata_site.media.models import MapPoint
+
+    field, method, x0, y0, x1, y1 = value
+    points = MapPoint.objects.filter(item=OuterRef("pk"), map__workspace_id=OuterRef("workspace_id"), map__field=field,
+                                     map__method=method, x__gte=x0, x__lte=x1, y__gte=y0, y__lte=y1)
+    return Q(Exists(points))
+
+
 class JsonCompiler(Compiler[Q]):
     """Conditions as a Django ``Q`` over the items' JSON (and their built-in columns), for both databases."""
 
@@ -181,6 +193,8 @@ class JsonCompiler(Compiler[Q]):
             if c.op == NE:
                 return ~Q(kind=c.value)
             return Q(kind__in=list(c.value))
+        if c.field == MAP_FIELD:
+            return map_box_q(c.value)
         ids = [c.value] if c.op == EQ else list(c.value)
         if c.field == "frame_of":
             return Q(parent_id__in=Item.objects.filter(uid__in=ids).values("id"))

@@ -12,6 +12,7 @@ from typing import Any
 
 from .operators import (
     BETWEEN,
+    BOX,
     CONTAINS,
     EQ,
     GT,
@@ -45,6 +46,8 @@ def format_value(op: str, value: Any) -> str:
     """A condition's value as the query string writes it: a range ``low..high``, a list comma-separated."""
     if op == BETWEEN:
         return f"{format_scalar(value[0])}..{format_scalar(value[1])}"
+    if op == BOX:  # (field, method, x0, y0, x1, y1): see operators.MAP_FIELD
+        return f"{value[0]}/{value[1]}/" + ",".join(format_scalar(v) for v in value[2:])
     if op in LIST_OPS:
         return ",".join(format_scalar(v) for v in value)
     return format_scalar(value)
@@ -153,6 +156,10 @@ _WORDS = {
 
 def describe(condition: Condition) -> str:
     """A short human label: ``weather in Sunny, Rain``."""
+    if condition.op == BOX:
+        field, method, *box = condition.value
+        corners = ", ".join(f"{v:.4g}" for v in box)
+        return f"in a box of the {method.upper()} map of {field} ({corners})"
     if condition.builtin and condition.field == "frame_of":
         return "frame of " + (condition.value if condition.op == EQ else ", ".join(condition.value))
     if condition.op in NO_VALUE_OPS:

@@ -8,6 +8,7 @@ EQ, NE, LT, LTE, GT, GTE, BETWEEN = "eq", "ne", "lt", "lte", "gt", "gte", "betwe
 CONTAINS, STARTSWITH, IN = "contains", "startswith", "in"
 HAS_ANY, HAS_ALL, HAS_NONE = "has_any", "has_all", "has_none"
 IS_SET, IS_UNSET = "is_set", "is_unset"
+BOX = "box"
 
 ORDERED_OPS = (EQ, NE, LT, LTE, GT, GTE, BETWEEN, IS_SET, IS_UNSET)
 OPERATORS: dict[str, tuple[str, ...]] = {
@@ -28,6 +29,7 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "undeclared": (EQ, NE, IN, CONTAINS, STARTSWITH, LT, LTE, GT, GTE, BETWEEN, IS_SET, IS_UNSET),
     "media_text": (EQ, NE, IN, STARTSWITH, IS_SET, IS_UNSET),
     "dup_role": (EQ, NE, IN, IS_SET, IS_UNSET),
+    "map": (BOX,),
 }
 UNDECLARED = "undeclared"
 NO_VALUE_OPS = (IS_SET, IS_UNSET)
@@ -38,7 +40,14 @@ SQL_COMPARISONS = {EQ: "=", NE: "<>", LT: "<", LTE: "<=", GT: ">", GTE: ">="}
 
 BUILTINS = ("title", "kind", "dataset", "collection", "frame_of")
 META_PREFIX = "meta."
-BUILTIN_FAMILIES = {"title": "title", "kind": "kind", "dataset": "membership", "collection": "membership", "frame_of": "item"}
+BUILTIN_FAMILIES = {"title": "title", "kind": "kind", "dataset": "membership", "collection": "membership", "frame_of": "item",
+                    "$map": "map"}
+
+# "Inside this box of this embedding map" (media.embedding_map): ``$map:box:<field>/<method>/<x0>,<y0>,<x1>,<y1>``,
+# the items whose point on the (field, method) map of their workspace lies in the box (edges included). Named with
+# the "$" no declared field can take, like the media fields; its value is (field, method, x0, y0, x1, y1).
+MAP_FIELD = "$map"
+MAP_METHODS = ("pca", "umap")
 
 # The media properties the worker reads from the real bytes: built-in fields on real columns of Item, named with
 # a leading "$" that no declared field can take (schemas refuse it), so they never clash with user metadata.

@@ -40,6 +40,8 @@ from .operators import (
     BUILTINS,
     DERIVED_FIELDS,
     LIST_OPS,
+    MAP_FIELD,
+    MAP_METHODS,
     MEDIA_FIELDS,
     META_PREFIX,
     NO_VALUE_OPS,
@@ -74,7 +76,7 @@ def _split_range(raw: Any, *, param: str) -> list:
 
 def resolve_field(name: str, *, schema: Schema, param: str) -> tuple[str, FieldSpec | None, bool]:
     """(field name, its spec or None for a built-in or an undeclared key, is_builtin)."""
-    if name in MEDIA_FIELDS or name in DERIVED_FIELDS:
+    if name in MEDIA_FIELDS or name in DERIVED_FIELDS or name == MAP_FIELD:
         return name, None, True
     if name.startswith("$"):  # reserved for media fields (no declared field takes it): a typo, not a key
         raise FilterError(FILTER_UNKNOWN_FIELD.format(param=param, field=short(name)), param=param)
@@ -119,6 +121,8 @@ def make_condition(name: str, op: str, raw: Any, *, schema: Schema, param: str =
         return Condition(field_name, op, None, builtin, undeclared)
     if raw is None or raw == "" or raw == []:
         raise FilterError(FILTER_NEEDS_VALUE.format(param=param, op=op), param=param)
+    if family == "map":
+        return Condition(field_name, op, map_box_value(raw, schema=schema, param=param), builtin)
     if undeclared and op in RANGE_OPS:
         family = "undeclared_number"
 
@@ -141,6 +145,38 @@ def make_condition(name: str, op: str, raw: Any, *, schema: Schema, param: str =
     if isinstance(raw, list | tuple | dict):
         raise bad_value(param, name, family, raw)
     return Condition(field_name, op, one(raw), builtin, undeclared)
+
+
+FILTER_BAD_MAP_BOX = (
+    "{param}: {raw!r} is not a box of a map: expected <embedding field>/<method>/<x0>,<y0>,<x1>,<y1> "
+    "(method one of {methods}; four finite numbers)"
+)
+FILTER_MAP_NO_FIELD = "{param}: {field!r} is not an embedding field of the schema"
+
+
+def map_box_value(raw: Any, *, schema: Schema, param: str) -> tuple:
+    """The value of a ``$map:box`` condition, from ``field/method/x0,y0,x1,y1`` or a list of those six: (field,
+    method, x_min, y_min, x_max, y_max), the corners given in any order."""
+    import math
+
+    if isinstance(raw, str):
+        parts = raw.rsplit("/", 2)
+        parts = parts[:2] + parts[2].split(",") if len(parts) == 3 else []
+    else:
+        parts = list(raw) if isinstance(raw, list | tuple) else []
+    bad = FilterError(FILTER_BAD_MAP_BOX.format(param=param, raw=short(str(raw)), methods=", ".join(MAP_METHODS)),
+                      param=param)
+    if len(parts) != 6 or not all(isinstance(p, str) for p in parts[:2]) or parts[1] not in MAP_METHODS:
+        raise bad
+    try:
+        x0, y0, x1, y1 = (float(p) for p in parts[2:])
+    except (TypeError, ValueError):
+        raise bad from None
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
+        raise bad
+    if schema.embedding(parts[0]) is None:
+        raise FilterError(FILTER_MAP_NO_FIELD.format(param=param, field=short(parts[0])), param=param)
+    return (parts[0], parts[1], min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
 
 
 def parse_condition(raw: str, *, schema: Schema, param: str = "f") -> Condition:

@@ -30,6 +30,7 @@ from .operators import (
     IS_UNSET,
     LT,
     LTE,
+    MAP_FIELD,
     MEDIA_FIELDS,
     NE,
     STARTSWITH,
@@ -51,6 +52,7 @@ class RefItem:
     collections: frozenset[int] = frozenset()
     parent_uid: str | None = None  # a frame's group or video
     media: dict = field(default_factory=dict)  # media field ("$width", ...) → its column's value
+    map_points: dict = field(default_factory=dict)  # (embedding field, method) → the item's (x, y) on that map
 
 
 Predicate = Callable[[RefItem], bool]
@@ -169,6 +171,11 @@ def _present_matches(value: Any, c: Condition, spec: FieldSpec | None = None) ->
     return _compare(value, c.op, c.value)
 
 
+def _in_box(point: tuple[float, float] | None, box: tuple) -> bool:
+    """A map's point lies in the box (x0, y0, x1, y1), edges included; an item without a point never does."""
+    return point is not None and box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]
+
+
 class ReferenceCompiler(Compiler[Predicate]):
     """Conditions as Python predicates over `RefItem`s."""
 
@@ -189,6 +196,8 @@ class ReferenceCompiler(Compiler[Predicate]):
             return lambda item: _present_matches(dup_role(item), c)
         if c.builtin and c.field in MEDIA_FIELDS:
             return lambda item: _present_matches(media_value(item, c.field), c)
+        if c.builtin and c.field == MAP_FIELD:
+            return lambda item: _in_box(item.map_points.get(c.value[:2]), c.value[2:])
         if c.builtin:
             if c.field in ("title", "kind"):
                 return lambda item: _compare(getattr(item, c.field), c.op, c.value)
