@@ -99,7 +99,9 @@ def _build(ws, method: str) -> None:
     row = em.map_build(map_id=row.pk)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{method} map build: {wall:.1f} s wall, {cpu:.1f} s CPU for {row.size:,} points; peak RSS {rss:.0f} MB")
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # UMAP's process (PCA has none)
+    print(f"{method} map build: {wall:.1f} s wall, {cpu:.1f} s CPU for {row.size:,} points; peak RSS {rss:.0f} MB"
+          + (f", its UMAP child process {child:.0f} MB" if method == "umap" else ""))
 
 
 def _endpoint(ws, method: str) -> None:

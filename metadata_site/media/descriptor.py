@@ -10,6 +10,7 @@ thumbnail (no model, no download):
 
 import struct
 
+import numpy as np
 from PIL import Image
 
 COLOUR_BINS = 64
@@ -27,8 +28,6 @@ def to_unsigned(h: int) -> int:
     return h & 0xFFFFFFFFFFFFFFFF
 
 
-# A channel's level (of 4) shifted to its place in the colour bin r4 * 16 + g4 * 4 + b4.
-_R, _G, _B = (tuple(v >> 6 << shift for v in range(256)) for shift in (4, 2, 0))
 _BASE = (36, 32)  # an integer reduction to about this size first (cheap), then the small resizes
 
 
@@ -44,21 +43,19 @@ def dhash(im: Image.Image) -> int:
     return _dhash_bits(px)
 
 
+_BIT_WEIGHTS = np.left_shift(np.uint64(1), np.arange(63, -1, -1, dtype=np.uint64))  # first comparison: top bit
+
+
 def _dhash_bits(px: bytes) -> int:
-    h = 0
-    for row in range(8):
-        base = row * 9
-        for col in range(8):
-            h = (h << 1) | (px[base + col] > px[base + col + 1])
-    return h
+    grey = np.frombuffer(px, dtype=np.uint8).reshape(8, 9)
+    brighter = (grey[:, :8] > grey[:, 1:]).ravel()
+    return int(_BIT_WEIGHTS[brighter].sum(dtype=np.uint64))
 
 
 def _histogram(base: Image.Image) -> bytes:
-    data = base.resize((16, 16), Image.Resampling.BOX).tobytes()
-    counts = [0] * COLOUR_BINS
-    for r, g, b in zip(data[0::3], data[1::3], data[2::3], strict=True):  # 256 pixels
-        counts[_R[r] | _G[g] | _B[b]] += 1
-    return struct.pack(_COLOUR_FORMAT, *(c / 256 for c in counts))
+    rgb = np.frombuffer(base.resize((16, 16), Image.Resampling.BOX).tobytes(), dtype=np.uint8).reshape(-1, 3) >> 6
+    bins = (rgb[:, 0].astype(np.intp) << 4) | (rgb[:, 1] << 2) | rgb[:, 2]  # r4 * 16 + g4 * 4 + b4 (256 pixels)
+    return (np.bincount(bins, minlength=COLOUR_BINS) / 256).astype("<f4").tobytes()
 
 
 def colour_histogram(im: Image.Image) -> bytes:
@@ -68,7 +65,7 @@ def colour_histogram(im: Image.Image) -> bytes:
 
 def describe(im: Image.Image) -> tuple[int, bytes]:
     """(phash as a signed 64-bit integer, colour histogram bytes) of an image (the thumbnail-sized pixels),
-    (0.1-0.25 ms: an integer reduction, two tiny resizes, 64 comparisons and 256 bin counts)."""
+    (an integer reduction, two tiny resizes, then 64 comparisons and 256 bin counts in numpy)."""
     base = _reduced(im)
     grey = base.resize((9, 8), Image.Resampling.BOX).convert("L").tobytes()
     return to_signed(_dhash_bits(grey)), _histogram(base)

@@ -33,6 +33,7 @@ from metadata_site.lib.background import queue_work
 from metadata_site.lib.taskmodel import TaskStatus
 from metadata_site.schemas.fields import FieldSpec, FieldType, Schema
 
+from . import umap_child
 from .models import Embedding, EmbeddingMap, MapMethod, MapPoint
 
 READ_BATCH = 5000  # vectors read per query (10 MB at 512 dimensions)
@@ -51,6 +52,7 @@ BAD_BOX = "box: {value!r} is not four finite numbers x0,y0,x1,y1"
 NO_VECTORS = "the field {field!r} has no {dimension}-d vectors to map"
 NOT_BUILT = "the {method} map of {field!r} is not built yet"
 UMAP_MISSING = "UMAP needs the umap-learn package, which is not installed on the worker"
+UMAP_CHILD_DIED = "the UMAP process stopped before the map was done (out of memory?); PCA needs far less"
 
 
 class MapError(Exception):
@@ -202,33 +204,45 @@ def _pca(workspace_id: int, spec: FieldSpec, total: int, progress: Callable[[int
 
 
 def _umap(workspace_id: int, spec: FieldSpec, total: int, progress: Callable[[int], None]):
-    try:
-        import umap
-    except ImportError:
-        raise MapError(UMAP_MISSING) from None
-    all_ids = list(Embedding.objects.filter(workspace_id=workspace_id, field=spec.name)
-                   .order_by("item_id").values_list("item_id", flat=True))
-    fit_ids = sorted(random.Random(22).sample(all_ids, UMAP_FIT_MAX)) if len(all_ids) > UMAP_FIT_MAX else all_ids
-    fitted = [(ids, m) for ids, m in _vector_batches(workspace_id, spec, ids=fit_ids)]
+    import importlib.util
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    if importlib.util.find_spec("umap") is None:
+        raise MapError(UMAP_MISSING)
+    all_ids = np.fromiter(Embedding.objects.filter(workspace_id=workspace_id, field=spec.name)
+                          .order_by("item_id").values_list("item_id", flat=True).iterator(chunk_size=READ_BATCH),
+                          dtype=np.int64)
+    if len(all_ids) > UMAP_FIT_MAX:
+        fit_ids = np.sort(np.asarray(random.Random(22).sample(all_ids.tolist(), UMAP_FIT_MAX), dtype=np.int64))
+    else:
+        fit_ids = all_ids
+    del all_ids
+    # float32: what UMAP computes in anyway (its `check_array`), half the memory here and in the pipe to the child
+    fitted = [(ids, m.astype(np.float32)) for ids, m in _vector_batches(workspace_id, spec, ids=fit_ids.tolist())]
     if not fitted:
         return None
     ids_fit = np.concatenate([ids for ids, _ in fitted])
     matrix = np.concatenate([m for _, m in fitted])
+    del fitted
     progress(10)
-    reducer = umap.UMAP(n_components=2, n_neighbors=min(15, max(2, len(ids_fit) - 1)), random_state=22, n_jobs=1,
-                        metric="euclidean")
-    xy_fit = reducer.fit_transform(matrix) if len(ids_fit) > 2 else np.zeros((len(ids_fit), 2))
-    del matrix, fitted
-    progress(50)
-    parts_ids, parts_xy = [ids_fit], [np.asarray(xy_fit, dtype=np.float64)]
-    in_fit, done = set(ids_fit.tolist()), len(ids_fit)
-    for ids, m in _vector_batches(workspace_id, spec):
-        keep = np.fromiter((pk not in in_fit for pk in ids.tolist()), dtype=bool, count=len(ids))
-        if keep.any():
-            parts_ids.append(ids[keep])
-            parts_xy.append(np.asarray(reducer.transform(m[keep]), dtype=np.float64))
-            done += int(keep.sum())
-            progress(50 + 35 * done // total)
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as child:
+            xy_fit = child.submit(umap_child.fit, matrix).result()
+            del matrix
+            progress(50)
+            parts_ids, parts_xy = [ids_fit], [xy_fit]
+            done = len(ids_fit)
+            for ids, m in _vector_batches(workspace_id, spec):
+                keep = ~np.isin(ids, ids_fit, assume_unique=True)
+                if keep.any():
+                    parts_ids.append(ids[keep])
+                    parts_xy.append(child.submit(umap_child.transform, m[keep].astype(np.float32)).result())
+                    done += int(keep.sum())
+                    progress(50 + 35 * done // total)
+    except BrokenProcessPool:
+        raise MapError(UMAP_CHILD_DIED) from None
     ids, xy = np.concatenate(parts_ids), np.concatenate(parts_xy)
     order = np.argsort(ids)
     return ids[order], xy[order]
@@ -260,8 +274,12 @@ def _replace_points(row: EmbeddingMap, ids: np.ndarray, xy: np.ndarray) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor, cursor.cursor.copy(
                 "COPY media_mappoint (map_id, item_id, x, y, sample) FROM STDIN") as copy:
-            for pk, (x, y), s in zip(ids.tolist(), xy.tolist(), samples.tolist(), strict=True):
-                copy.write_row((row.pk, pk, x, y, s))
+            # Python objects a chunk at a time (a million points as lists of tuples would be ~150 MB).
+            for start in range(0, len(ids), WRITE_BATCH):
+                end = start + WRITE_BATCH
+                for pk, (x, y), s in zip(ids[start:end].tolist(), xy[start:end].tolist(),
+                                         samples[start:end].tolist(), strict=True):
+                    copy.write_row((row.pk, pk, x, y, s))
         return
     for start in range(0, len(ids), WRITE_BATCH):
         end = start + WRITE_BATCH
