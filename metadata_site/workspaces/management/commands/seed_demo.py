@@ -14,6 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from itertools import islice
 from pathlib import Path
 
+import orjson
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -22,7 +23,7 @@ from django.utils import timezone
 
 from metadata_site.items.models import Item, ItemKind
 from metadata_site.items.services import video_keyframes_sync
-from metadata_site.lib import corpus, demo_scenes
+from metadata_site.lib import corpus, demo_scenes, fastjson
 from metadata_site.media.services import item_attach_media, media_queue_new, media_store
 from metadata_site.projects.models import Dataset, DatasetItem, Folder, Project
 from metadata_site.projects.services import project_attach_dataset
@@ -299,11 +300,12 @@ class Command(BaseCommand):
     ) -> int:
         now = timezone.now()
         records = []
+        loads = orjson.loads  # half the time of json.loads a row (the client's parse is not overlapped by COPY)
         for offset, line in enumerate(lines):
             if not line.strip():
                 continue
             try:
-                rec = json.loads(line)
+                rec = loads(line)
                 records.append((str(make_uid(rec["media_id"])), rec["title"], rec.get("metadata") or {}))
             except (ValueError, KeyError, TypeError) as exc:
                 raise CommandError(f"line {start_line + offset + 1}: not a corpus record ({exc})") from None
@@ -313,8 +315,9 @@ class Command(BaseCommand):
                     "COPY items_item (workspace_id, folder_id, uid, title, kind, media_url, client_metadata,"
                     " created_at, updated_at) FROM STDIN"
                 ) as copy:
+                    write, dumps = copy.write_row, fastjson.dumps
                     for uid, title, md in records:
-                        copy.write_row((ws.pk, folder.pk, uid, title, "image", _media_url(md), json.dumps(md), now, now))
+                        write((ws.pk, folder.pk, uid, title, "image", _media_url(md), dumps(md), now, now))
         else:
             Item.objects.bulk_create(
                 [
