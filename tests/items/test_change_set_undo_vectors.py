@@ -3,40 +3,23 @@ removed (null, or left out by an overwrite) and first-written vectors, by a meta
 services (the API: tests/api/test_change_set_undo_vectors.py); a vector changed again since is a conflict left alone; the undo can itself be undone; the field's
 index counts every restored vector as written (its `dirty` count)."""
 
-import numpy as np
 import pytest
 
 from metadata_site.imports.services import import_task_undo
 from metadata_site.items.models import ChangeSet, ChangeSetVector
 from metadata_site.items.services import MODE_MERGE, MODE_OVERWRITE, change_set_undo, item_metadata_write
 from metadata_site.media import vectors
-from metadata_site.media.models import Embedding, VectorIndex
-from tests.factories import make_folder, make_item, make_schema
+from metadata_site.media.models import VectorIndex
 from tests.imports.helpers import run_import
+from tests.items.vector_undo_helpers import make_vector_items, packed, stored_bytes
 
 pytestmark = pytest.mark.django_db
 
-DIM = 4
 
 
 @pytest.fixture
 def items(workspace):
-    make_schema(workspace, [
-        {"name": "clip", "type": "embedding", "dimension": DIM, "distance": "cosine"},
-        {"name": "dino", "type": "embedding", "dimension": DIM, "distance": "euclidean"},
-        {"name": "weather", "type": "enum", "options": ["Sunny", "Rain"]},
-    ])
-    folder = make_folder(workspace)
-    return [make_item(folder, f"i{n}.jpg", metadata={"weather": "Sunny"}) for n in range(3)]
-
-
-def _bytes(item, field="clip") -> bytes | None:
-    row = Embedding.objects.filter(item=item, field=field).first()
-    return None if row is None else bytes(row.vector)
-
-
-def _packed(values) -> bytes:
-    return np.asarray(values, dtype="<f4").tobytes()
+    return make_vector_items(workspace)
 
 
 # Values whose float32 rounding matters: the bytes restored must be the bytes stored, not a re-rounding.
@@ -56,25 +39,25 @@ def test_a_write_that_changes_only_vectors_is_recorded_and_undone(workspace, edi
     assert ChangeSetVector.objects.filter(change_set=result.change_set).count() == 1
     undo = change_set_undo(change_set=result.change_set, user=editor)
     assert (undo.restored, undo.conflicts, undo.undone) == (1, [], True)
-    assert _bytes(a) == _packed(FIRST) and _bytes(b) is None
+    assert stored_bytes(a) == packed(FIRST) and stored_bytes(b) is None
 
 
 def test_undo_of_a_first_write_removes_the_vector_and_undo_of_the_undo_puts_it_back(workspace, editor, items):
     a, _, _ = items
     first = _write(workspace, editor, {a.pk: {"clip": FIRST}}).change_set
     undo = change_set_undo(change_set=first, user=editor)
-    assert _bytes(a) is None
+    assert stored_bytes(a) is None
     change_set_undo(change_set=undo.undo_change_set, user=editor)
-    assert _bytes(a) == _packed(FIRST)
+    assert stored_bytes(a) == packed(FIRST)
 
 
 def test_null_and_overwrite_removals_are_restored(workspace, editor, items):
     a, b, _ = items
     _write(workspace, editor, {a.pk: {"clip": FIRST}, b.pk: {"clip": SECOND, "dino": FIRST}})
     removed = _write(workspace, editor, {a.pk: {"clip": None}, b.pk: {"weather": "Rain"}}, mode=MODE_OVERWRITE)
-    assert _bytes(a) is None and _bytes(b) is None and _bytes(b, "dino") is None
+    assert stored_bytes(a) is None and stored_bytes(b) is None and stored_bytes(b, "dino") is None
     change_set_undo(change_set=removed.change_set, user=editor)
-    assert (_bytes(a), _bytes(b), _bytes(b, "dino")) == (_packed(FIRST), _packed(SECOND), _packed(FIRST))
+    assert (stored_bytes(a), stored_bytes(b), stored_bytes(b, "dino")) == (packed(FIRST), packed(SECOND), packed(FIRST))
 
 
 def test_a_vector_changed_again_since_is_a_conflict_left_alone(workspace, editor, items):
@@ -85,11 +68,11 @@ def test_a_vector_changed_again_since_is_a_conflict_left_alone(workspace, editor
     undo = change_set_undo(change_set=change, user=editor)
     assert undo.conflicts == [{"item": b.pk, "uid": str(b.uid), "newer_change_set": newer.pk}]
     assert undo.undone is False and undo.restored == 1
-    assert _bytes(a) == _packed(FIRST) and _bytes(b) == _packed([9, 9, 9, 9])
+    assert stored_bytes(a) == packed(FIRST) and stored_bytes(b) == packed([9, 9, 9, 9])
     # Once the newer change is undone, the first undo can finish: b goes back to FIRST.
     change_set_undo(change_set=newer, user=editor)
     again = change_set_undo(change_set=ChangeSet.objects.get(pk=change.pk), user=editor)
-    assert again.undone is True and again.already == 1 and _bytes(b) == _packed(FIRST)
+    assert again.undone is True and again.already == 1 and stored_bytes(b) == packed(FIRST)
 
 
 def test_undo_of_an_import_restores_the_vectors_it_overwrote(workspace, owner, items):
@@ -100,10 +83,10 @@ def test_undo_of_an_import_restores_the_vectors_it_overwrote(workspace, owner, i
             {"media_id": str(c.uid), "metadata": {"clip": SECOND, "weather": "Rain"}}]
     task = run_import(workspace, owner, rows, "rows.json")
     assert (task.status, task.error_count) == ("COMPLETED", 0), task.sample_errors
-    assert (_bytes(a), _bytes(b), _bytes(c)) == (_packed(SECOND), None, _packed(SECOND))
+    assert (stored_bytes(a), stored_bytes(b), stored_bytes(c)) == (packed(SECOND), None, packed(SECOND))
     task = import_task_undo(task=task, user=owner)
     assert task.undone_at is not None
-    assert (_bytes(a), _bytes(b), _bytes(c)) == (_packed(FIRST), _packed(FIRST), None)
+    assert (stored_bytes(a), stored_bytes(b), stored_bytes(c)) == (packed(FIRST), packed(FIRST), None)
     c.refresh_from_db()
     assert c.client_metadata == {"weather": "Sunny"}
 
