@@ -27,3 +27,22 @@ def run_import(workspace, user, content, name, *, kind="metadata_rows", target=N
                        file_format=file_format)
     task.refresh_from_db()
     return task
+
+
+def recover_after_kill(task_result_id, *, timeout: float = 15.0):
+    """Run `recover_tasks` until the task result a killed worker held is queued again (or `timeout` passes) and
+    return it: PostgreSQL ends the dead worker's sessions, and with them its liveness lock, once it notices the
+    closed sockets, a moment after the kill; until then the task rightly looks alive and is left alone."""
+    import time
+
+    from django.core.management import call_command
+    from django.tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    deadline = time.monotonic() + timeout
+    while True:
+        call_command("recover_tasks", "--grace", "0")
+        result = DBTaskResult.objects.get(pk=task_result_id)
+        if result.status != TaskResultStatus.RUNNING or time.monotonic() > deadline:
+            return result
+        time.sleep(0.2)

@@ -18,6 +18,7 @@ from metadata_site.items.models import Item, ItemKind, MediaStatus
 from metadata_site.media.models import Blob
 from metadata_site.projects.models import Folder
 from tests.factories import make_folder, make_schema, make_workspace
+from tests.imports.helpers import recover_after_kill
 from tests.media.helpers import image_bytes, video_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -195,7 +196,7 @@ def test_a_killed_worker_process_is_resumed_and_registers_every_file_once(worksp
     process.wait()
     task.refresh_from_db()
     assert task.status == ImportStatus.RUNNING and 0 < task.committed_offset < n
-    call_command("resume_imports")
+    recover_after_kill(task.task_result_id)  # what `resume_imports` (`recover_tasks`) does, once PostgreSQL noticed
     worker("--batch").wait(timeout=300)
     worker("--batch", "--queue-name", "media").wait(timeout=300)  # the thumbnails (the media queue's worker)
     task.refresh_from_db()

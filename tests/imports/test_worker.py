@@ -17,7 +17,7 @@ from metadata_site.imports.services import import_task_create, import_task_uploa
 from metadata_site.items.models import Item
 
 from ..factories import make_folder, make_item
-from .helpers import corpus_schema
+from .helpers import corpus_schema, recover_after_kill
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -67,8 +67,7 @@ def test_a_killed_worker_is_resumed_from_its_last_committed_batch(workspace, own
     worker.wait()
     task.refresh_from_db()
     assert task.status == "RUNNING" and 0 < task.committed_offset < n
-    call_command("recover_tasks", "--grace", "0")
-    result.refresh_from_db()
+    result = recover_after_kill(result.pk)
     assert result.status == TaskResultStatus.READY, "the dead worker's task is queued again, the same result"
     real_worker("--batch").wait(timeout=180)
     task.refresh_from_db()
