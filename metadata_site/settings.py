@@ -274,7 +274,8 @@ if os.environ.get("MEDIA_S3_BUCKET"):
         },
     }
 else:
-    _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    # FileSystemStorage whose files appear whole or not at all (a killed worker leaves no cut file behind).
+    _media_storage = {"BACKEND": "metadata_site.media.storage.AtomicFileSystemStorage"}
 STORAGES = {
     "default": _media_storage,
     "staticfiles": {

@@ -138,7 +138,8 @@ def media_store(*, data: bytes | BinaryIO, filename: str) -> Blob:
             raise MediaRefused(exc.message, status=415) from None
         existing = Blob.objects.filter(sha256=sha256).first()
         if existing is not None:
-            save_once(existing.storage_name, fileobj)  # the file was lost (a restored database): store it again
+            # The file was lost (a restored database) or cut (a crash before writes were atomic): store it again.
+            save_once(existing.storage_name, fileobj, size=existing.size)
             return existing
         if content_type in sniff.IMAGE_TYPES:
             try:
@@ -147,7 +148,7 @@ def media_store(*, data: bytes | BinaryIO, filename: str) -> Blob:
             except Unreadable as exc:
                 raise MediaRefused(f"cannot read this image: {exc.message}") from None
             fileobj.seek(0)
-        name = save_once(hashed_name(ORIGINALS, sha256), fileobj)
+        name = save_once(hashed_name(ORIGINALS, sha256), fileobj, size=size)
         try:
             with transaction.atomic():
                 return Blob.objects.create(sha256=sha256, size=size, content_type=content_type, storage_name=name)

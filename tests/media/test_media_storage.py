@@ -3,6 +3,7 @@ streams through the same checks (here Django's in-memory storage); an S3-compati
 served by a redirect to a short-lived presigned URL. No S3 server runs here: the redirect is signed offline, and
 the upload into a bucket is not exercised."""
 
+import io
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -10,7 +11,7 @@ from django.urls import reverse
 
 from metadata_site.items.models import MediaStatus
 from metadata_site.media.models import Blob
-from metadata_site.media.storage import hashed_name
+from metadata_site.media.storage import hashed_name, save_once
 from tests.factories import make_folder, make_item
 
 from .helpers import image_bytes, uploaded, video_bytes
@@ -87,3 +88,32 @@ def test_media_s3_bucket_in_the_environment_selects_the_bucket():
     assert (options["bucket_name"], options["endpoint_url"], options["querystring_expire"]) == (
         "team-media", "https://minio.example:9000", 60)
     assert options["default_acl"] is None
+
+
+class _CutShort(io.BytesIO):
+    """Bytes whose reading fails halfway, as a process killed mid-write would leave them."""
+
+    def read(self, size=-1):
+        if self.tell():
+            raise OSError("killed")
+        return super().read(max(1, len(self.getvalue()) // 2))
+
+
+def test_a_write_cut_short_leaves_no_file_under_the_name(media_root):
+    from django.core.files import File
+
+    name = hashed_name("originals", "ef" * 32)
+    with pytest.raises(OSError):
+        save_once(name, File(_CutShort(b"x" * 10_000), name="x"))
+    assert not (media_root / name).exists()
+    assert not [p for p in media_root.rglob("*") if p.is_file()]  # nor a part file
+
+
+def test_an_original_cut_by_an_earlier_crash_is_stored_again_whole(workspace, media_root):
+    data = image_bytes()
+    first = uploaded(workspace, data, "a.jpg")
+    path = media_root / first.blob.storage_name
+    path.write_bytes(data[:10])  # what a crash mid-write left before writes were atomic
+    second = uploaded(workspace, data, "b.jpg")
+    assert second.blob_id == first.blob_id and path.read_bytes() == data
+    assert second.media_status == MediaStatus.READY
