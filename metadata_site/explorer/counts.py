@@ -28,7 +28,7 @@ A histogram (the display range is the field's current min..max from two B-tree e
 each fine bin whose values all fall into one display bucket adds its count there (decided in Python on the bin's
 exact float bounds, with the same IEEE arithmetic as `query.sql.bucket_sql`); the few bins a bucket boundary cuts
 (at most one per boundary, and the lowest) are counted on the projection, index-only range counts over the
-``(column, item_id)`` B-tree grouped by `bucket_sql` itself. A folder, dataset or collection scope, or any
+column's B-tree grouped by `bucket_sql` itself. A folder, dataset or collection scope, or any
 condition, is not served here (the store has no per-scope counts): those read the projection as before.
 """
 

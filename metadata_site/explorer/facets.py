@@ -19,6 +19,7 @@ Without any condition over the whole workspace, `stored_facets` answers instead 
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -426,17 +427,107 @@ def run_facets(plan: FacetPlan, backend) -> list[Facet]:
             for part in text.split(",") if text else ():
                 bucket, tallied = part.split(":")
                 tally[f"{label}_{bucket}"] = int(tallied)
+    return _assemble(plan, tally)
+
+
+# At most this many combinations of condition flags and option values for the grouped pass (else one aggregate
+# per option and bucket), and histograms grouped together (their buckets' product: 21 ** 3 groups at most).
+GROUPED_MAX_KEYS = 50_000
+HISTOGRAMS_PER_GROUP = 3
+
+
+def run_grouped_facets(plan: FacetPlan, backend: ProjectionColumns) -> list[Facet] | None:
+    """The projection's facet pass as GROUP BYs on small keys, in one statement: the rows read grouped by each
+    facet condition's truth and each option field's stored value (enum code, boolean, multi-enum code array),
+    then the result's rows by up to three histograms' buckets at a time. Each row costs a hash probe instead of
+    one CASE per option and bucket, and the histograms share one scan: Q6 at 1,000,000 items 131 -> 75 ms.
+    None when the option keys could combine into more than GROUPED_MAX_KEYS groups (many multi-enum options):
+    `run_facets` then counts per option."""
+    compiler = backend.compiler
+    flags = [compiler.condition(c) for c in plan.facet_conditions]
+    options = [(n, spec) for n, spec in enumerate(plan.specs) if fl.type_key(spec) in OPTION_FAMILIES]
+    bound = 2 ** len(flags)
+    for _, spec in options:
+        family = fl.type_key(spec)
+        bound *= 3 if family == "boolean" else 2 ** len(spec.options) if family == "multi_enum" else len(spec.options) + 2
+    if bound > GROUPED_MAX_KEYS:
+        return None
+    branches: list[tuple[str, list]] = []
+    if options:
+        names = [f"c{i}" for i in range(len(flags))] + [f"v{n}" for n, _ in options]
+        select = [f"coalesce(({sql}), false) AS c{i}" for i, (sql, _) in enumerate(flags)]
+        select += [f"p.{compiler.column(spec.name).name} AS v{n}" for n, spec in options]
+        params = [x for _, p in flags for x in p] + backend.params
+        branches.append((
+            f"SELECT 0 AS part, json_build_array({', '.join(names)}) AS key, count(*) AS n FROM "
+            f"(SELECT {', '.join(select)} FROM {compiler.table} p WHERE {backend.where}) s GROUP BY {', '.join(names)}",
+            params,
+        ))
+    histograms = [(n, spec) for n, spec in enumerate(plan.specs) if plan.ranges.get(spec.name) is not None
+                  and fl.type_key(spec) in HISTOGRAM_FAMILIES]
+    base, base_params = compiler.where(plan.base)
+    result, result_params = backend.result
+    for start in range(0, len(histograms), HISTOGRAMS_PER_GROUP):
+        chunk = histograms[start: start + HISTOGRAMS_PER_GROUP]
+        select, params = [], []
+        for n, spec in chunk:
+            hr = plan.ranges[spec.name]
+            value = compiler.epoch(spec) if hr.is_time else compiler.value(spec)
+            select.append(f"{bucket_sql(value)} AS b{n}")
+            params += [hr.low, hr.width, hr.count - 1]
+        names = [f"b{n}" for n, _ in chunk]
+        branches.append((
+            f"SELECT {start // HISTOGRAMS_PER_GROUP + 1} AS part, json_build_array({', '.join(names)}) AS key, "
+            f"count(*) AS n FROM (SELECT {', '.join(select)} FROM {compiler.table} p WHERE ({base}) AND ({result})) s "
+            f"GROUP BY {', '.join(names)}",
+            params + base_params + result_params,
+        ))
+    tally: dict[str, int] = {}
+    if branches:
+        sql = " UNION ALL ".join(f"({branch})" for branch, _ in branches)
+        with read_connection().cursor() as cursor:
+            cursor.execute(sql, [x for _, p in branches for x in p])
+            rows = cursor.fetchall()
+        fields = [c.field for c in plan.facet_conditions]
+        for part, key, count in rows:
+            key = json.loads(key) if isinstance(key, str) else key
+            if part == 0:
+                truth, values = key[: len(flags)], key[len(flags):]
+                for (n, spec), value in zip(options, values, strict=True):
+                    if value is None or not all(t for t, f in zip(truth, fields, strict=True) if f != spec.name):
+                        continue
+                    family = fl.type_key(spec)
+                    if family == "boolean":
+                        labels = [f"k{n}_{'t' if value else 'f'}"]
+                    elif family == "multi_enum":
+                        labels = [f"k{n}_{code - 1}" for code in value]
+                    else:
+                        labels = [f"k{n}_{value - 1}"] if 1 <= value <= len(spec.options) else []
+                    for label in labels:
+                        tally[label] = tally.get(label, 0) + count
+            else:
+                chunk = histograms[(part - 1) * HISTOGRAMS_PER_GROUP: part * HISTOGRAMS_PER_GROUP]
+                for (n, _), bucket in zip(chunk, key, strict=True):
+                    if bucket is not None:
+                        tally[f"k{n}_{bucket}"] = tally.get(f"k{n}_{bucket}", 0) + count
+    return _assemble(plan, tally)
+
+
+def _assemble(plan: FacetPlan, tally: dict[str, int]) -> list[Facet]:
+    """The facets of `plan` from its tallies: ``k<n>_<k>`` the count of field n's option k (``_t`` / ``_f`` for a
+    boolean's true and false), or of its histogram's bucket k."""
     result = []
-    for spec in plan.specs:
-        kind, n = keys[spec.name]
+    for n, spec in enumerate(plan.specs):
+        family = fl.type_key(spec)
         active = _active(plan.query, spec)
-        if kind in ("multi", "enum"):
-            options = [OptionCount(o, o, tally[f"k{n}_{k}"], o in active) for k, o in enumerate(spec.options)]
+        if family in ("multi_enum", "enum"):
+            options = [OptionCount(o, o, tally.get(f"k{n}_{k}", 0), o in active) for k, o in enumerate(spec.options)]
             result.append(Facet(spec, options=options))
-        elif kind == "boolean":
-            options = [OptionCount(f, "true" if f else "false", tally[f"k{n}_{'t' if f else 'f'}"], f in active) for f in (True, False)]
+        elif family == "boolean":
+            options = [OptionCount(f, "true" if f else "false", tally.get(f"k{n}_{'t' if f else 'f'}", 0), f in active)
+                       for f in (True, False)]
             result.append(Facet(spec, options=options))
-        elif kind == "bucket":
+        elif plan.ranges.get(spec.name) is not None:
             hr = plan.ranges[spec.name]
             result.append(Facet(spec, buckets=hr.buckets({k: tally.get(f"k{n}_{k}", 0) for k in range(hr.count)})))
         else:
@@ -495,4 +586,9 @@ def facets(query: fl.Query, *, schema: Schema, workspace) -> list[Facet]:
     stored = stored_facets(plan, schema=schema, workspace=workspace)
     if stored is not None:
         return stored
-    return run_facets(plan, facet_backend(plan, schema=schema, workspace=workspace))
+    backend = facet_backend(plan, schema=schema, workspace=workspace)
+    if isinstance(backend, ProjectionColumns):
+        grouped = run_grouped_facets(plan, backend)
+        if grouped is not None:
+            return grouped
+    return run_facets(plan, backend)
