@@ -224,15 +224,20 @@ def _partial_query(request: HttpRequest, slug: str):
 @login_required
 @require_GET
 def explore_count(request: HttpRequest, slug: str) -> HttpResponse:
-    """The exact number of matching items (lazy partial)."""
+    """The exact number of matching items (lazy partial). Where the exact count looks slow (many matches,
+    `selectors.estimate`), first the planner's estimate, labelled, which then asks for the exact figure
+    (``exact=1``)."""
     access, schema, query, invalid = _partial_query(request, slug)
     if invalid:
         return invalid
-    ctx = {
-        "workspace": access.workspace,
-        "rebuilding": selectors.index_rebuild_pending(workspace=access.workspace),
-        "total": selectors.count(query, schema=schema, workspace=access.workspace),
-    }
+    ctx = {"workspace": access.workspace, "rebuilding": selectors.index_rebuild_pending(workspace=access.workspace)}
+    if request.GET.get("exact") != "1":
+        ctx["estimate"] = selectors.estimate(query, schema=schema, workspace=access.workspace)
+        if ctx["estimate"] is not None:
+            ctx["estimate_text"] = f"{ctx['estimate']:,}"
+            ctx["count_url"] = request.path + "?" + urlencode([*request.GET.lists(), ("exact", ["1"])], doseq=True)
+            return render(request, "explorer/explore.html#count", ctx)
+    ctx["total"] = selectors.count(query, schema=schema, workspace=access.workspace)
     return render(request, "explorer/explore.html#count", ctx)
 
 

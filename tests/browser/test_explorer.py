@@ -416,3 +416,26 @@ def test_a_count_stopped_by_the_statement_timeout_shows_the_message_in_place(use
     message.wait_for(timeout=15_000)
     assert "This query took too long and was stopped after 0.3 s" in message.inner_text()
     assert page.locator("#explorer").is_visible()  # the rest of the page stays
+
+
+def test_a_count_that_looks_slow_shows_a_labelled_estimate_then_the_exact_figure(live_server, page_as, user,
+                                                                                 monkeypatch):
+    from django.db import connection
+
+    from metadata_site.explorer import selectors
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite gives no planner estimate: its counts are always exact")
+    monkeypatch.setattr(selectors, "ESTIMATE_ABOVE", 0)  # every filtered count looks slow
+    monkeypatch.setattr(selectors, "ESTIMATE_ABOVE_JSON", 0)
+    page = page_as(user)
+    held = []  # the exact count's request, held until the estimate has been seen
+    page.route(re.compile(r".*/explore/count/\?.*exact=1.*"), lambda route: held.append(route))
+    page.goto(f"{live_server.url}/w/acme/explore/?f=temperature:gt:10")
+    page.wait_for_selector("#total [data-estimate]")
+    assert "(estimate; counting exactly…)" in page.inner_text("#total")
+    page.wait_for_function("() => true")  # let the route handler run
+    assert held, "the estimate did not ask for the exact count"
+    held[0].continue_()
+    assert _total(page) == 8
+    assert "estimate" not in page.inner_text("#total")

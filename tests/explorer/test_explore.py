@@ -1,5 +1,7 @@
 """The explorer page and its lazy partials: access, filters from the URL, errors, query counts."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -392,3 +394,39 @@ def test_a_facet_option_link_keeps_the_sort_and_the_table_view(login, workspace,
     response = login(owner).get(url(workspace, "explorer:facets"), {"f": "dark:eq:true", "sort": "-temperature", "view": "table", "cols": "dark"})
     weather = response.context["facets"][0]
     assert weather.options[1].url == "?f=dark%3Aeq%3Atrue&f=weather%3Aeq%3ARain&sort=-temperature&view=table&cols=dark"
+
+
+# --- a count with many matches: a labelled estimate first, then the exact figure (issue 23) -------------------
+
+
+@pytest.mark.parametrize("from_projection", [False, True], ids=["json", "projection"])
+def test_a_count_that_looks_slow_shows_a_labelled_estimate_then_asks_for_the_exact_figure(
+    login, workspace, items, owner, monkeypatch, from_projection
+):
+    from django.db import connection
+
+    from metadata_site.explorer import projection, selectors
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite gives no planner estimate: its counts are always exact")
+    if from_projection:
+        projection.build(workspace_id=workspace.pk, schema=schema_current(workspace=workspace))
+    monkeypatch.setattr(selectors, "ESTIMATE_ABOVE", 0)
+    monkeypatch.setattr(selectors, "ESTIMATE_ABOVE_JSON", 0)
+    client = login(owner)
+    body = client.get(url(workspace, "explorer:count"), {"f": "temperature:gt:30"}).content.decode()
+    assert "data-estimate=" in body and "(estimate; counting exactly…)" in body and "data-total" not in body
+    follow = re.search(r'hx-get="([^"]+)"', body).group(1).replace("&amp;", "&")
+    assert "exact=1" in follow and "f=temperature%3Agt%3A30" in follow
+    exact = client.get(follow).content.decode()
+    assert 'data-total="2"' in exact and "estimate" not in exact
+
+
+def test_a_count_with_few_matches_is_exact_at_once(login, workspace, items, owner):
+    body = login(owner).get(url(workspace, "explorer:count"), {"f": "temperature:gt:30"}).content.decode()
+    assert 'data-total="2"' in body and "data-estimate" not in body
+
+
+def test_select_all_matching_counts_exactly_even_where_the_total_is_estimated(login, workspace, items, owner):
+    body = login(owner).get(url(workspace), {"f": "temperature:gt:30", "select": "all"}).content.decode()
+    assert re.search(r'id="selected-count">All <span hx-get="[^"]*exact=1"', body)
