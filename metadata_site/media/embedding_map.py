@@ -35,6 +35,7 @@ from metadata_site.schemas.fields import FieldSpec, FieldType, Schema
 
 from . import umap_child
 from .models import Embedding, EmbeddingMap, MapMethod, MapPoint
+from .vectors import vector_batches
 
 READ_BATCH = 5000  # vectors read per query (10 MB at 512 dimensions)
 WRITE_BATCH = 5000  # points inserted per statement on SQLite (PostgreSQL copies them)
@@ -152,33 +153,11 @@ def pca_project(matrix: np.ndarray, mean: np.ndarray, axes: np.ndarray) -> np.nd
 
 def _vector_batches(workspace_id: int, spec: FieldSpec, *, ids: list[int] | None = None
                     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(item ids, prepared vectors) of the field in keyset batches (item id order), or of the items `ids` only;
-    a vector stored under another dimension is skipped."""
-    rows = Embedding.objects.filter(workspace_id=workspace_id, field=spec.name)
-    size = spec.dimension * 4
-    if ids is not None:
-        for start in range(0, len(ids), READ_BATCH):
-            chunk = list(rows.filter(item_id__in=ids[start:start + READ_BATCH]).order_by("item_id")
-                         .values_list("item_id", "vector"))
-            yield from _as_matrix(chunk, size, spec)
-        return
-    last = 0
-    while True:
-        chunk = list(rows.filter(item_id__gt=last).order_by("item_id").values_list("item_id", "vector")[:READ_BATCH])
-        if not chunk:
-            return
-        yield from _as_matrix(chunk, size, spec)
-        if len(chunk) < READ_BATCH:
-            return
-        last = chunk[-1][0]
-
-
-def _as_matrix(chunk: list, size: int, spec: FieldSpec) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    kept = [(pk, bytes(v)) for pk, v in chunk if len(v) == size]
-    if kept:
-        ids = np.fromiter((pk for pk, _ in kept), dtype=np.int64, count=len(kept))
-        data = np.frombuffer(b"".join(v for _, v in kept), dtype="<f4").reshape(-1, spec.dimension)
-        yield ids, prepare(data, spec.distance)
+    """(item ids, prepared vectors) of the field in keyset batches of READ_BATCH (item id order), or of the items
+    `ids` only; a vector stored under another dimension is skipped (`vectors.vector_batches`)."""
+    for found, matrix in vector_batches(workspace=workspace_id, field=spec.name, dimension=spec.dimension,
+                                        batch=READ_BATCH, ids=ids):
+        yield found, prepare(matrix, spec.distance)
 
 
 def _pca(workspace_id: int, spec: FieldSpec, total: int, progress: Callable[[int], None]):

@@ -23,7 +23,7 @@ from django.conf import settings
 
 from .models import Embedding, VectorIndex
 from .unionfind import components, groups_from_roots
-from .vectors import Field
+from .vectors import Field, vector_batches
 
 EXACT_BLOCK = 256  # rows compared against all the later ones at once (256 × 20,000 float32: 20 MB)
 NEIGHBOURS = 32  # neighbours asked of the index per vector
@@ -35,15 +35,6 @@ NO_INDEX = (
     "{field}: {count:,} vectors are more than can be compared pair by pair ({limit:,}), and the field's index is not "
     "built yet (the worker builds it after vectors are written): try again once it is."
 )
-
-
-def _matrix(vectors: list[bytes], dimension: int) -> tuple[np.ndarray, np.ndarray]:
-    """The vectors of the field's dimension as a matrix, and which of the rows they are (a vector stored under an
-    earlier declaration with another dimension is left out)."""
-    size = dimension * 4
-    keep = np.fromiter((len(v) == size for v in vectors), dtype=bool, count=len(vectors))
-    data = b"".join(bytes(v) for v, ok in zip(vectors, keep.tolist(), strict=True) if ok)
-    return np.frombuffer(data, dtype="<f4").reshape(-1, dimension), keep
 
 
 def threshold_error(field: Field, threshold: float) -> str | None:
@@ -71,23 +62,6 @@ def unavailable(*, workspace_id: int, field: Field) -> str | None:
     if count > settings.VECTOR_EXACT_MAX and _index_row(workspace_id, field) is None:
         return NO_INDEX.format(field=field.name, count=count, limit=settings.VECTOR_EXACT_MAX)
     return None
-
-
-def _vectors(workspace_id: int, field: Field, *, batch: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(item ids, matrix) of the field's vectors in keyset batches (item id order), skipping vectors of another
-    dimension (stored under an earlier declaration)."""
-    rows = Embedding.objects.filter(workspace_id=workspace_id, field=field.name)
-    last = 0
-    while True:
-        chunk = list(rows.filter(item_id__gt=last).order_by("item_id").values_list("item_id", "vector")[:batch])
-        if not chunk:
-            return
-        ids = np.fromiter((pk for pk, _ in chunk), dtype=np.int64, count=len(chunk))
-        matrix, keep = _matrix([v for _, v in chunk], field.dimension)
-        yield ids[keep], matrix
-        last = chunk[-1][0]
-        if len(chunk) < batch:
-            return
 
 
 def _normalised(matrix: np.ndarray) -> np.ndarray:
@@ -150,9 +124,8 @@ def _index_pairs(workspace_id: int, field: Field, threshold: float, ids: np.ndar
     limit = threshold if field.distance == "cosine" else threshold * threshold
     count = min(NEIGHBOURS + 1, len(index))
     done = 0
-    for batch_ids, matrix in _vectors(workspace_id, field, batch=SEARCH_BATCH):
-        if not len(batch_ids):
-            continue
+    for batch_ids, matrix in vector_batches(workspace=workspace_id, field=field.name, dimension=field.dimension,
+                                             batch=SEARCH_BATCH):
         matches = index.search(matrix.astype(np.float32), count)
         keys = np.asarray(matches.keys, dtype=np.int64).reshape(len(batch_ids), -1)
         dist = np.asarray(matches.distances, dtype=np.float64).reshape(len(batch_ids), -1)
@@ -174,7 +147,8 @@ def groups_by_vector(*, workspace_id: int, field: Field, threshold: float,
     0-40 while reading, 40-90 while comparing."""
     count = vector_count(workspace_id=workspace_id, field=field)
     if count <= settings.VECTOR_EXACT_MAX:
-        parts = list(_vectors(workspace_id, field, batch=SCAN_BATCH))
+        parts = list(vector_batches(workspace=workspace_id, field=field.name, dimension=field.dimension,
+                                    batch=SCAN_BATCH))
         if progress is not None:
             progress(40)
         if not parts:

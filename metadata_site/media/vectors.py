@@ -13,6 +13,8 @@
     stamps), else from the stored vector; vectors written since the build are scored from the database and
     merged in. So a stale index can miss a neighbour but never shows a wrong distance or an item that is no
     longer a candidate (see `approximate_nearest`).
+- `vector_batches`: the one reader of stored vectors into numpy (ids and a float32 matrix in batches, vectors of
+  another dimension skipped), for the exact scan here, the embedding map and the near-duplicate groups.
 - `vector_index_build` (a worker task): builds the index of a (workspace, field) from the stored vectors into a
   file under `VECTOR_INDEX_DIR` (with its stamps: each vector's item id and `updated_at`), replacing the previous
   one. `embeddings_written` (from `items.embeddings`)
@@ -25,6 +27,7 @@ import hashlib
 import heapq
 import os
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -107,13 +110,6 @@ def _any(ids: list[int], queryset: models.QuerySet):
     return ids
 
 
-def _rows(workspace, field: Field, candidates: models.QuerySet | None) -> models.QuerySet:
-    rows = Embedding.objects.filter(workspace=workspace, field=field.name)
-    if candidates is not None:
-        rows = rows.filter(item_id__in=candidates.values("pk"))
-    return rows
-
-
 def _matrix(vectors: list[bytes], dimension: int) -> tuple[np.ndarray, np.ndarray]:
     """The vectors of the field's dimension as a matrix, and which of the given rows they are (a vector stored
     under an earlier declaration with another dimension is skipped)."""
@@ -123,15 +119,15 @@ def _matrix(vectors: list[bytes], dimension: int) -> tuple[np.ndarray, np.ndarra
     return np.frombuffer(data, dtype="<f4").reshape(-1, dimension), keep
 
 
-def _candidate_ids(workspace, field: Field, candidates: models.QuerySet | None, batch: int):
-    """The candidates' ids in keyset batches (id order), or, without candidates, the ids of the field's vectors.
-    Two plain queries a batch (the explorer's own keyset page, then the vectors by id) rather than one join, so
-    the plan never depends on the planner's guess of how many items the filter keeps."""
-    rows = candidates if candidates is not None else _rows(workspace, field, None)
-    key = "pk" if candidates is not None else "item_id"
+class ScanTooLarge(Exception):
+    """`vector_batches` was about to read past its `scan_max`."""
+
+
+def _pk_batches(rows: models.QuerySet, batch: int) -> Iterator[list[int]]:
+    """The ids of `rows` in keyset batches of `batch`, in id order."""
     last = 0
     while True:
-        ids = list(rows.filter(**{f"{key}__gt": last}).order_by(key).values_list(key, flat=True)[:batch])
+        ids = list(rows.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch])
         if ids:
             yield ids
         if len(ids) < batch:
@@ -139,41 +135,77 @@ def _candidate_ids(workspace, field: Field, candidates: models.QuerySet | None, 
         last = ids[-1]
 
 
+def vector_batches(
+    *, workspace, field: str, dimension: int, batch: int, ids: Sequence[int] | None = None,
+    candidates: models.QuerySet | None = None, scan_max: int | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(item ids as int64, their vectors as a float32 matrix, one row an id) of the embedding `field` of
+    `workspace` (a Workspace or its id), at most `batch` rows a query, in item id order within a batch: every
+    vector of the field (keyset batches), or only those of the items `ids` (`batch` of them at a time, in the
+    given order), or only those of the items of `candidates` (the candidates' own keyset page, then the vectors of
+    those ids: two plain queries a batch rather than one join, so the plan never depends on the planner's guess of
+    how many items a filter keeps). A vector of another size than `dimension` (stored under an earlier declaration)
+    is skipped, and a batch left with none is not yielded; memory is O(batch × dimension). With `scan_max`,
+    ScanTooLarge is raised in place of the batch that takes the ids read (candidates, or vectors) past it."""
+    if ids is not None and candidates is not None:
+        raise ValueError("vector_batches: give ids or candidates, not both")
+    rows = Embedding.objects.filter(workspace=workspace, field=field)
+    scanned = 0
+    if ids is None and candidates is None:
+        last = 0
+        while True:
+            chunk = list(rows.filter(item_id__gt=last).order_by("item_id").values_list("item_id", "vector")[:batch])
+            scanned += len(chunk)
+            if scan_max is not None and scanned > scan_max:
+                raise ScanTooLarge
+            if chunk:
+                yield from _as_batch(chunk, dimension)
+            if len(chunk) < batch:
+                return
+            last = chunk[-1][0]
+    if candidates is not None:
+        pages: Iterator[Sequence[int]] = _pk_batches(candidates, batch)
+    else:
+        pages = (ids[start:start + batch] for start in range(0, len(ids), batch))
+    for page in pages:
+        scanned += len(page)
+        if scan_max is not None and scanned > scan_max:
+            raise ScanTooLarge
+        chunk = list(rows.filter(item_id__in=_any(list(page), rows)).order_by("item_id")
+                     .values_list("item_id", "vector"))
+        if chunk:
+            yield from _as_batch(chunk, dimension)
+
+
+def _as_batch(chunk: list[tuple[int, bytes]], dimension: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    matrix, keep = _matrix([v for _, v in chunk], dimension)
+    if len(matrix):
+        ids = np.fromiter((pk for pk, _ in chunk), dtype=np.int64, count=len(chunk))
+        yield ids[keep], matrix
+
+
 def exact_nearest(
     *, workspace, field: Field, query: np.ndarray, k: int, candidates: models.QuerySet | None
 ) -> list[tuple[float, int]]:
     """[(distance, item id)] of the k candidates nearest to `query`, nearest first (ties by id)."""
     heap: list[tuple[float, int]] = []
-    scanned = 0
-    for ids in _candidate_ids(workspace, field, candidates, SEARCH_BATCH):
-        scanned += len(ids)
-        if scanned > settings.VECTOR_EXACT_SCAN_MAX:  # a request never reads vectors without bound
-            raise FilterError(EXACT_SCAN_TOO_LARGE.format(field=field.name, limit=settings.VECTOR_EXACT_SCAN_MAX),
-                              param="by")
-        rows = _rows(workspace, field, None)
-        chunk = list(rows.filter(item_id__in=_any(ids, rows)).values_list("item_id", "vector"))
-        if not chunk:
-            continue
-        pks = np.fromiter((pk for pk, _ in chunk), dtype=np.int64, count=len(chunk))
-        matrix, keep = _matrix([v for _, v in chunk], field.dimension)
-        if len(matrix):
-            _top(heap, pks[keep], distances(matrix, query, field.distance), k)
+    batches = vector_batches(workspace=workspace, field=field.name, dimension=field.dimension, batch=SEARCH_BATCH,
+                             candidates=candidates, scan_max=settings.VECTOR_EXACT_SCAN_MAX)
+    try:
+        for ids, matrix in batches:
+            _top(heap, ids, distances(matrix, query, field.distance), k)
+    except ScanTooLarge:  # a request never reads vectors without bound
+        raise FilterError(EXACT_SCAN_TOO_LARGE.format(field=field.name, limit=settings.VECTOR_EXACT_SCAN_MAX),
+                          param="by") from None
     return sorted((-d, -pk) for d, pk in heap)
 
 
 def _rescored(workspace, field: Field, query: np.ndarray, ids: list[int]) -> list[tuple[float, int]]:
     """[(exact distance, id)] of these items from their stored vectors (an item without one is left out)."""
     found = []
-    for start in range(0, len(ids), SEARCH_BATCH):
-        rows = _rows(workspace, field, None)
-        chunk = list(rows.filter(item_id__in=_any(ids[start:start + SEARCH_BATCH], rows))
-                     .values_list("item_id", "vector"))
-        if not chunk:
-            continue
-        matrix, keep = _matrix([v for _, v in chunk], field.dimension)
-        kept = [pk for (pk, _), ok in zip(chunk, keep.tolist(), strict=True) if ok]
-        if kept:
-            found += zip(distances(matrix, query, field.distance).tolist(), kept, strict=True)
+    for kept, matrix in vector_batches(workspace=workspace, field=field.name, dimension=field.dimension,
+                                       batch=SEARCH_BATCH, ids=ids):
+        found += zip(distances(matrix, query, field.distance).tolist(), kept.tolist(), strict=True)
     return found
 
 
@@ -270,7 +302,7 @@ def approximate_nearest(
     index = _open(row)
     if index is None or len(index) == 0:
         return None
-    fresh_ids = list(_rows(workspace, field, None).filter(updated_at__gte=row.built_at)
+    fresh_ids = list(Embedding.objects.filter(workspace=workspace, field=field.name, updated_at__gte=row.built_at)
                      .values_list("item_id", flat=True)[: SEARCH_BATCH + 1])
     if len(fresh_ids) > SEARCH_BATCH:
         return None  # the index is far behind (its rebuild is queued): the exact scan is right

@@ -23,46 +23,13 @@ from metadata_site.items.services import (
     items_create_bulk,
 )
 from metadata_site.schemas.selectors import schema_current
+from tests.explorer.helpers import TYPED_FIELDS, TYPED_METADATA, make_built_projection, make_typed_items, table_rows
 from tests.factories import make_folder, make_item, make_schema
 
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.skipif(connection.vendor != "postgresql", reason="the count store is PostgreSQL's"),
 ]
-
-FIELDS = [
-    {"name": "weather", "type": "enum", "options": ["Sunny", "Rain", "50% fog"]},
-    {"name": "temperature", "type": "float"},
-    {"name": "count", "type": "integer"},
-    {"name": "captured_at", "type": "datetime"},
-    {"name": "camera", "type": "string"},
-    {"name": "colors", "type": "enum", "options": ["red", "blue", "o'range"], "is_multi": True},
-    {"name": "dark", "type": "boolean"},
-]
-
-METADATA = [
-    {"weather": "Sunny", "temperature": 35.0, "count": 1, "dark": True, "captured_at": "2025-03-05T10:00:00Z",
-     "colors": ["red", "blue"], "camera": "cam-004"},
-    {"weather": "Sunny", "temperature": 5, "count": 3, "dark": False, "captured_at": "2024-01-05T10:00:00Z",
-     "colors": [], "camera": "cam_1"},
-    {"weather": "Rain", "temperature": 31.5, "camera": "CAM-004", "colors": ["o'range", 7, "green"],
-     "captured_at": "2024-07-05T00:00:00.5Z"},
-    {"weather": "50% fog", "dark": False, "count": 2, "temperature": -12.25},
-    {"weather": "Snow", "temperature": "hot", "colors": "red", "dark": None, "camera": 4, "captured_at": "soon"},
-    {},
-]
-
-
-@pytest.fixture
-def schema(workspace):
-    make_schema(workspace, FIELDS)
-    return schema_current(workspace=workspace)
-
-
-@pytest.fixture
-def folder(workspace):
-    return make_folder(workspace, "root")
-
 
 def _live(schema, workspace) -> tuple[int, list]:
     """The total and facets of the unfiltered query as the explorer computed them before the store: one scan."""
@@ -88,24 +55,20 @@ def _assert_exact(schema, workspace) -> None:
 
 
 def _store_rows(workspace) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM {counts.store_name(workspace.pk)}")
-        return cursor.fetchone()[0]
+    return table_rows(counts.store_name(workspace.pk))
 
 
 def test_a_built_store_gives_the_live_total_and_facets(workspace, schema, folder):
-    for md in METADATA:
-        make_item(folder, metadata=md)
-    assert projection.build(workspace_id=workspace.pk, schema=schema) == "built"
+    make_built_projection(workspace, schema, folder)
     _assert_exact(schema, workspace)
-    assert projection.stored_total(fl.Query(), schema=schema, workspace=workspace) == len(METADATA)
+    assert projection.stored_total(fl.Query(), schema=schema, workspace=workspace) == len(TYPED_METADATA)
 
 
 def test_every_write_path_keeps_it_exact(workspace, schema, folder, owner):
     from tests.factories import make_dataset, make_project
 
     projection.build(workspace_id=workspace.pk, schema=schema)
-    items = [make_item(folder, metadata=md) for md in METADATA]  # ORM inserts
+    items = make_typed_items(folder)  # ORM inserts
     _assert_exact(schema, workspace)
     items_create_bulk(workspace=workspace, folder_id=folder.pk, items=[  # COPY
         NewItem(title=f"bulk{n}.jpg", kind="image", media_url="", metadata={"weather": "Rain", "temperature": 40.0 + n})
@@ -126,7 +89,7 @@ def test_every_write_path_keeps_it_exact(workspace, schema, folder, owner):
     Item.objects.filter(pk__in=[items[3].pk, items[4].pk]).delete()
     _assert_exact(schema, workspace)
     other = make_folder(workspace, "other")
-    for md in METADATA[:3]:
+    for md in TYPED_METADATA[:3]:
         make_item(other, metadata=md)
     other.delete()  # items deleted with their folder
     _assert_exact(schema, workspace)
@@ -136,23 +99,20 @@ def test_every_write_path_keeps_it_exact(workspace, schema, folder, owner):
 
 
 def test_a_schema_change_rebuilds_it_and_it_is_not_read_meanwhile(workspace, schema, folder):
-    for md in METADATA:
-        make_item(folder, metadata=md)
-    projection.build(workspace_id=workspace.pk, schema=schema)
-    make_schema(workspace, FIELDS + [{"name": "mood", "type": "enum", "options": ["calm", "wild"]}])
+    make_built_projection(workspace, schema, folder)
+    make_schema(workspace, TYPED_FIELDS + [{"name": "mood", "type": "enum", "options": ["calm", "wild"]}])
     changed = schema_current(workspace=workspace)
     assert projection.stored_counts(workspace.pk, changed) is None
     assert facets.stored_facets(facets.plan_facets(fl.Query(), schema=changed, workspace=workspace),
                                 schema=changed, workspace=workspace) is None
     make_item(folder, metadata={"mood": "calm", "temperature": 1e6})
-    assert selectors.count(fl.Query(), schema=changed, workspace=workspace) == len(METADATA) + 1  # live
+    assert selectors.count(fl.Query(), schema=changed, workspace=workspace) == len(TYPED_METADATA) + 1  # live
     build_field_indexes.call(workspace_id=workspace.pk)
     _assert_exact(changed, workspace)
 
 
 def test_a_suspended_or_dropped_projection_takes_its_store_along(workspace, schema, folder):
-    make_item(folder, metadata=METADATA[0])
-    projection.build(workspace_id=workspace.pk, schema=schema)
+    make_built_projection(workspace, schema, folder, TYPED_METADATA[:1])
     store = counts.store_name(workspace.pk)
     assert projection._exists(store)
     projection.suspend(workspace_id=workspace.pk)
@@ -166,8 +126,7 @@ def test_a_suspended_or_dropped_projection_takes_its_store_along(workspace, sche
 
 @pytest.mark.django_db(transaction=True)
 def test_deleting_the_workspace_drops_its_store_and_function(workspace, schema, folder):
-    make_item(folder, metadata=METADATA[0])
-    projection.build(workspace_id=workspace.pk, schema=schema)
+    make_built_projection(workspace, schema, folder, TYPED_METADATA[:1])
     store, function = counts.store_name(workspace.pk), counts.function_name(workspace.pk)
     workspace.delete()
     assert not Projection.objects.exists()
@@ -194,7 +153,7 @@ def test_values_beyond_the_grid_s_range_are_counted_exactly(workspace, schema, f
 
 def test_compaction_keeps_the_sums(workspace, schema, folder, owner):
     projection.build(workspace_id=workspace.pk, schema=schema)
-    items = [make_item(folder, metadata=md) for md in METADATA * 3]
+    items = make_typed_items(folder, TYPED_METADATA * 3)
     for n, item in enumerate(items):
         item_metadata_write(workspace=workspace, user=owner, mode="merge",
                             updates={item.pk: {"temperature": float(n), "weather": "Rain"}})
@@ -209,8 +168,7 @@ def test_compaction_keeps_the_sums(workspace, schema, folder, owner):
 def test_a_reader_that_sees_many_deltas_compacts_the_store(workspace, schema, folder, monkeypatch):
     monkeypatch.setattr(counts, "COMPACT_ROWS", 10)
     projection.build(workspace_id=workspace.pk, schema=schema)
-    for md in METADATA * 4:
-        make_item(folder, metadata=md)
+    make_typed_items(folder, TYPED_METADATA * 4)
     assert _store_rows(workspace) > 10
     projection.stored_counts(workspace.pk, schema_current(workspace=workspace))
     assert _store_rows(workspace) <= 2 * len(projection.stored_counts(workspace.pk, schema_current(workspace=workspace)).tally)
@@ -250,22 +208,19 @@ def test_concurrent_writers_give_exact_totals(workspace, schema, folder):
 
 
 def test_a_scope_or_a_condition_is_not_answered_by_the_store(workspace, schema, folder):
-    make_item(folder, metadata=METADATA[0])
-    projection.build(workspace_id=workspace.pk, schema=schema)
+    make_built_projection(workspace, schema, folder, TYPED_METADATA[:1])
     assert projection.stored_total(fl.Query(all=(fl.Condition("weather", fl.EQ, "Sunny"),)), schema=schema, workspace=workspace) is None
     assert projection.stored_total(fl.Query(scope=fl.Scope("folder", folder.pk)), schema=schema, workspace=workspace) is None
 
 
 def test_the_unfiltered_count_partial_reads_the_store(client, workspace, schema, folder, owner, django_assert_num_queries):
-    for md in METADATA:
-        make_item(folder, metadata=md)
-    projection.build(workspace_id=workspace.pk, schema=schema)
+    make_built_projection(workspace, schema, folder)
     client.force_login(owner)
     url = reverse("explorer:count", args=[workspace.slug])
     client.get(url)
     with django_assert_num_queries(7) as captured:
         response = client.get(url)
-    assert response.status_code == 200 and f'data-total="{len(METADATA)}"'.encode() in response.content
+    assert response.status_code == 200 and f'data-total="{len(TYPED_METADATA)}"'.encode() in response.content
     assert counts.store_name(workspace.pk) in captured.captured_queries[-1]["sql"]
     assert client.get(reverse("explorer:facets", args=[workspace.slug])).status_code == 200
 
@@ -286,9 +241,7 @@ WRITES = st.lists(st.tuples(st.sampled_from(["insert", "update", "merge", "delet
 @given(writes=WRITES)
 def test_random_writes_keep_the_store_equal_to_the_live_facets(workspace, schema, folder, owner, writes):
     if not Projection.objects.filter(workspace=workspace, ready=True).exists():
-        for md in METADATA:
-            make_item(folder, metadata=md)
-        projection.build(workspace_id=workspace.pk, schema=schema)
+        make_built_projection(workspace, schema, folder)
     for kind, pick, md in writes:
         ids = list(Item.objects.filter(workspace=workspace).order_by("pk").values_list("pk", flat=True))
         target = ids[pick % len(ids)] if ids else None
@@ -331,7 +284,7 @@ def test_imports_keep_it_exact_whether_they_keep_the_projection_or_suspend_it(wo
     suspended = []
     real_suspend = projection.suspend
     monkeypatch.setattr(projection, "suspend", lambda **kwargs: suspended.append(1) or real_suspend(**kwargs))
-    items = [make_item(folder, metadata=md) for md in METADATA]
+    items = make_typed_items(folder)
     build_field_indexes.call(workspace_id=workspace.pk)  # the field indexes and the projection with its store
     spec = {"images": [{"objectUrl": f"https://cdn.example.com/{n}.jpg",
                         "clientMetadata": {"weather": "Rain", "temperature": 100.0 + n, "colors": ["red"]}}
@@ -350,9 +303,7 @@ def test_imports_keep_it_exact_whether_they_keep_the_projection_or_suspend_it(wo
 def test_a_reader_sees_the_counts_of_its_snapshot_while_another_transaction_writes(workspace, schema, folder):
     from django.db import transaction
 
-    for md in METADATA:
-        make_item(folder, metadata=md)
-    projection.build(workspace_id=workspace.pk, schema=schema)
+    make_built_projection(workspace, schema, folder)
     written, release, errors = threading.Event(), threading.Event(), []
 
     def writer() -> None:
@@ -371,17 +322,16 @@ def test_a_reader_sees_the_counts_of_its_snapshot_while_another_transaction_writ
     thread.start()
     assert written.wait(30)
     assert _stored(schema, workspace) == _live(schema, workspace)  # the uncommitted writes are in neither
-    assert projection.stored_total(fl.Query(), schema=schema, workspace=workspace) == len(METADATA)
+    assert projection.stored_total(fl.Query(), schema=schema, workspace=workspace) == len(TYPED_METADATA)
     release.set()
     thread.join()
     assert not errors
-    assert projection.stored_total(fl.Query(), schema=schema, workspace=workspace) == len(METADATA) - 2 + 1
+    assert projection.stored_total(fl.Query(), schema=schema, workspace=workspace) == len(TYPED_METADATA) - 2 + 1
     _assert_exact(schema, workspace)
 
 
 def test_a_projection_whose_store_is_missing_is_rebuilt(workspace, schema, folder):
-    make_item(folder, metadata=METADATA[0])
-    projection.build(workspace_id=workspace.pk, schema=schema)
+    make_built_projection(workspace, schema, folder, TYPED_METADATA[:1])
     assert not projection.is_missing(workspace_id=workspace.pk, schema=schema)
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE {counts.store_name(workspace.pk)}")

@@ -20,6 +20,7 @@ from metadata_site.items.services import MODE_MERGE, item_metadata_write
 from metadata_site.media import embedding_map as em
 from metadata_site.media.models import MapPoint
 from metadata_site.schemas.selectors import schema_current
+from tests.explorer.helpers import assert_database_returns
 from tests.factories import make_folder, make_item, make_schema, make_user, make_workspace
 
 pytestmark = pytest.mark.django_db
@@ -165,3 +166,25 @@ def test_the_typed_projection_counts_a_box_as_the_json_path_does(owner, workspac
                 [f"$map:box:emb/pca/{half},{row.y_min},{row.x_max},{row.y_max}", "weather:eq:Rain"]):
         query = fl.parse_query_string({"f": raw}, schema=schema)
         assert reader.count(query) == fl.items_matching(query, schema=schema, workspace=workspace).count() > 0
+
+
+def test_the_box_selects_every_item_inside_it_beyond_the_map_s_drawing_cap(monkeypatch, owner, workspace):
+    """The map draws at most POINTS_MAX points (a sample when the box holds more); the filter is not the drawing:
+    it selects every item whose stored point lies in the box, counted and paged like any other filter."""
+    _, row = _mapped(workspace, owner, n=80)
+    monkeypatch.setattr(em, "POINTS_MAX", 5)
+    schema = schema_current(workspace=workspace)
+    half = (row.x_min + row.x_max) / 2
+    for box, extra in (((row.x_min, row.y_min, row.x_max, row.y_max), []),
+                       ((row.x_min, row.y_min, half, row.y_max), []),
+                       ((half, row.y_min, row.x_max, row.y_max), ["weather:eq:Rain"])):
+        points = MapPoint.objects.filter(map=row, x__gte=box[0], y__gte=box[1], x__lte=box[2], y__lte=box[3])
+        if extra:
+            points = points.filter(item__client_metadata__weather="Rain")
+        inside = sorted(points.values_list("item_id", flat=True))
+        drawn = em.map_points(row, box=box, items=Item.objects.filter(client_metadata__weather="Rain") if extra else None)
+        assert drawn.sampled and len(drawn.ids) < len(inside)  # past the cap: the map draws a sample ...
+        assert set(drawn.ids.tolist()) <= set(inside)
+        query = fl.parse_query_string({"f": ["$map:box:emb/pca/" + ",".join(repr(v) for v in box)] + extra},
+                                      schema=schema)
+        assert_database_returns(inside, query, schema=schema, workspace=workspace, page_size=7)  # ... the filter all

@@ -14,22 +14,12 @@ from metadata_site.explorer.tasks import build_field_indexes
 from metadata_site.items.models import ChangeSet, Item
 from metadata_site.items.services import NewItem, item_metadata_patch, item_metadata_write, items_create_bulk
 from metadata_site.schemas.selectors import schema_current
+from tests.explorer.helpers import TYPED_FIELDS, TYPED_METADATA, make_built_projection, make_typed_items, table_rows
 from tests.factories import make_folder, make_item, make_schema, make_workspace
 
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the typed projection is PostgreSQL's"),
-]
-
-FIELDS = [
-    {"name": "weather", "type": "enum", "options": ["Sunny", "Rain", "50% fog"]},
-    {"name": "temperature", "type": "float"},
-    {"name": "count", "type": "integer"},
-    {"name": "captured_at", "type": "datetime"},
-    {"name": "camera", "type": "string"},
-    {"name": "source", "type": "link"},
-    {"name": "colors", "type": "enum", "options": ["red", "blue", "o'range"], "is_multi": True},
-    {"name": "dark", "type": "boolean"},
 ]
 
 QUERIES = [
@@ -55,29 +45,6 @@ QUERIES = [
     ["kind:eq:image", "weather:eq:Sunny"],
 ]
 
-METADATA = [
-    {"weather": "Sunny", "temperature": 35.0, "count": 1, "dark": True, "captured_at": "2025-03-05T10:00:00Z",
-     "colors": ["red", "blue"], "camera": "cam-004", "source": "https://example.com/1.jpg"},
-    {"weather": "Sunny", "temperature": 5, "count": 3, "dark": False, "captured_at": "2024-01-05T10:00:00Z",
-     "colors": [], "camera": "cam_1"},
-    {"weather": "Rain", "temperature": 31.5, "camera": "CAM-004", "colors": ["o'range", 7, "green"]},
-    {"weather": "50% fog", "dark": False, "count": 2},
-    {"weather": "Snow", "temperature": "hot", "colors": "red", "dark": None, "camera": 4},
-    {},
-]
-
-
-@pytest.fixture
-def schema(workspace):
-    make_schema(workspace, FIELDS)
-    return schema_current(workspace=workspace)
-
-
-@pytest.fixture
-def folder(workspace):
-    return make_folder(workspace, "root")
-
-
 def _query(schema, filters, *, any_=()):
     qd = QueryDict(mutable=True)
     for f in filters:
@@ -102,24 +69,20 @@ def _assert_same_counts(schema, workspace):
 
 
 def _rows(workspace):
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM {projection.table_name(workspace.pk)}")
-        return cursor.fetchone()[0]
+    return table_rows(projection.table_name(workspace.pk))
 
 
 def test_a_built_projection_counts_exactly_what_the_json_counts(workspace, schema, folder):
-    for n, md in enumerate(METADATA):
-        make_item(folder, f"hot_{n}.jpg" if n % 2 else f"cold_{n}.jpg", metadata=md)
-    assert projection.build(workspace_id=workspace.pk, schema=schema) == "built"
+    make_built_projection(workspace, schema, folder)
     assert projection.build(workspace_id=workspace.pk, schema=schema) == "unchanged"
-    assert _rows(workspace) == len(METADATA)
+    assert _rows(workspace) == len(TYPED_METADATA)
     _assert_same_counts(schema, workspace)
     assert selectors.count(_query(schema, ["temperature:gt:30"]), schema=schema, workspace=workspace) == 2
 
 
 def test_the_triggers_keep_it_in_step_with_every_write_path(workspace, schema, folder, owner):
     projection.build(workspace_id=workspace.pk, schema=schema)
-    items = [make_item(folder, metadata=md) for md in METADATA]  # ORM inserts
+    items = make_typed_items(folder)  # ORM inserts
     items_create_bulk(workspace=workspace, folder_id=folder.pk, items=[  # COPY
         NewItem(title="bulk.jpg", kind="image", media_url="", metadata={"weather": "Rain", "temperature": 40.0})
     ])
@@ -134,7 +97,7 @@ def test_the_triggers_keep_it_in_step_with_every_write_path(workspace, schema, f
     assert selectors.count(_query(schema, ["temperature:gt:90"]), schema=schema, workspace=workspace) == 1
 
     Item.objects.filter(pk__in=[items[3].pk, items[4].pk]).delete()
-    assert _rows(workspace) == len(METADATA) - 1
+    assert _rows(workspace) == len(TYPED_METADATA) - 1
     _assert_same_counts(schema, workspace)
 
 
@@ -145,9 +108,8 @@ def test_other_workspaces_writes_do_not_touch_it(workspace, schema, folder):
 
 
 def test_a_schema_change_makes_it_stale_and_counts_come_from_the_json_until_it_is_rebuilt(workspace, schema, folder):
-    make_item(folder, metadata={"weather": "Sunny", "temperature": 35.0, "mood": "calm"})
-    projection.build(workspace_id=workspace.pk, schema=schema)
-    make_schema(workspace, FIELDS + [{"name": "mood", "type": "string"}])
+    make_built_projection(workspace, schema, folder, [{"weather": "Sunny", "temperature": 35.0, "mood": "calm"}])
+    make_schema(workspace, TYPED_FIELDS + [{"name": "mood", "type": "string"}])
     changed = schema_current(workspace=workspace)
     assert projection.ProjectionCompiler.for_workspace(workspace, changed) is None
     assert projection.is_missing(workspace_id=workspace.pk, schema=changed)
@@ -178,8 +140,7 @@ def test_a_workspace_without_fields_gets_no_projection(workspace, folder):
 
 
 def test_an_option_the_schema_no_longer_has_is_counted_from_the_json(workspace, schema, folder):
-    make_item(folder, metadata={"weather": "Sunny"})
-    projection.build(workspace_id=workspace.pk, schema=schema)
+    make_built_projection(workspace, schema, folder, [{"weather": "Sunny"}])
     reader = projection.ProjectionCompiler.for_workspace(workspace, schema)
     stale = fl.Query(all=(fl.Condition("weather", fl.EQ, "Hail"),))
     with pytest.raises(projection.NotProjected):
@@ -191,9 +152,7 @@ def test_the_count_partial_reads_the_projection_with_one_statement(client, works
                                                                     django_assert_num_queries):
     from django.urls import reverse
 
-    for md in METADATA:
-        make_item(folder, metadata=md)
-    projection.build(workspace_id=workspace.pk, schema=schema)
+    make_built_projection(workspace, schema, folder)
     client.force_login(owner)
     url = reverse("explorer:count", args=[workspace.slug])
     client.get(url)  # the session, once
@@ -206,8 +165,7 @@ def test_the_count_partial_reads_the_projection_with_one_statement(client, works
 
 @pytest.mark.django_db(transaction=True)
 def test_deleting_the_workspace_drops_its_projection_table(workspace, schema, folder):
-    make_item(folder, metadata={"weather": "Sunny"})
-    projection.build(workspace_id=workspace.pk, schema=schema)
+    make_built_projection(workspace, schema, folder, [{"weather": "Sunny"}])
     table = projection.table_name(workspace.pk)
     assert projection._exists(table)
     workspace.delete()
@@ -240,8 +198,7 @@ def test_an_import_that_kept_it_in_step_has_it_analysed_afterwards(workspace, sc
     from tests.imports.helpers import run_import
 
     monkeypatch.setattr("metadata_site.items.tasks.MAINTAIN_AFTER_ROWS", 2)
-    make_item(folder, metadata={"weather": "Sunny"})
-    projection.build(workspace_id=workspace.pk, schema=schema)  # analysed with 1 row
+    make_built_projection(workspace, schema, folder, [{"weather": "Sunny"}])  # analysed with 1 row
     spec = {"images": [{"objectUrl": f"https://cdn.example.com/{n}.jpg", "clientMetadata": {"weather": "Rain"}}
                        for n in range(3)]}
     task = run_import(workspace, owner, spec, "spec.json", kind="data", target={"folder": folder.pk})
@@ -285,7 +242,7 @@ def test_writes_while_it_is_built_are_all_in_it_when_it_is_ready(workspace, sche
 
     from django.db import connections
 
-    items = [make_item(folder, metadata=md) for md in METADATA * 3]
+    items = make_typed_items(folder, TYPED_METADATA * 3)
     errors: list[BaseException] = []
 
     def writes(step: int) -> None:
