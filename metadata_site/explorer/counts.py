@@ -60,6 +60,8 @@ COMPACT_ROWS = 5000
 MAX_BINS = 20000
 
 TOTAL, ENUM, MULTI, BOOLEAN, BINS = "total", "enum", "multi", "boolean", "bins"
+# The store's slot counting the statements that wrote the projection: its sum is the projection's version.
+VERSION_SLOT = -1
 
 
 def store_name(workspace_id: int) -> str:
@@ -212,8 +214,10 @@ def create_sql(workspace_id: int, projection_table: str, slot_list: list[Slot]) 
     """The statements creating the (empty) store, its function and its triggers on the projection table."""
     store, function = store_name(workspace_id), function_name(workspace_id)
 
-    def insert(body: str) -> str:  # nothing for a statement that wrote no row or changed no counted column
-        return f"INSERT INTO {store} (s, k, n) SELECT s, k, sum(n) FROM ({body}) d(s, k, n) GROUP BY s, k HAVING sum(n) <> 0;"
+    def insert(body: str, rows: str) -> str:  # nothing for a statement that wrote no row or changed no counted column
+        return (f"INSERT INTO {store} (s, k, n) SELECT s, k, sum(n) FROM ({body}) d(s, k, n) GROUP BY s, k HAVING sum(n) <> 0;"
+                # the version: one more for every statement that wrote a row (see `version`)
+                f"\n    INSERT INTO {store} (s, k, n) SELECT {VERSION_SLOT}, 0, 1 WHERE EXISTS (SELECT 1 FROM {rows});")
 
     news, olds = _keys_sql(slot_list, "new_rows", 1), _keys_sql(slot_list, "old_rows", -1)
     return [
@@ -221,11 +225,11 @@ def create_sql(workspace_id: int, projection_table: str, slot_list: list[Slot]) 
         f"""CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    {insert(news)}
+    {insert(news, "new_rows")}
   ELSIF TG_OP = 'DELETE' THEN
-    {insert(olds)}
+    {insert(olds, "old_rows")}
   ELSE
-    {insert(news + " UNION ALL " + olds)}
+    {insert(news + " UNION ALL " + olds, "new_rows")}
   END IF;
   RETURN NULL;
 END $fn$""",
@@ -300,6 +304,19 @@ def read(workspace_id: int, columns: list, fingerprint: str) -> Counts | None:
     if rows > max(COMPACT_ROWS, 2 * len(fetched)):
         compact(workspace_id=workspace_id)
     return counts
+
+
+def version(workspace_id: int) -> int | None:
+    """The version of the workspace's projection in the reader's snapshot: how many committed statements wrote it
+    since it was built (every statement that writes a row adds one, in its own transaction). Snapshots only grow,
+    so two snapshots with the same version see the same projection, and anything computed from the projection
+    alone can be kept under it (`explorer.cache`). Compaction keeps the sum. None without a store."""
+    try:
+        with read_connection().cursor() as cursor:
+            cursor.execute(f"SELECT coalesce(sum(n), 0) FROM {store_name(workspace_id)} WHERE s = {VERSION_SLOT}")
+            return int(cursor.fetchone()[0])
+    except DatabaseError:  # no store (dropped by a build meanwhile)
+        return None
 
 
 def compact(*, workspace_id: int) -> bool:

@@ -33,6 +33,7 @@ from metadata_site.schemas.fields import FieldSpec, Schema
 
 from . import counts
 from . import query as fl
+from .cache import remember
 from .projection import NotProjected, ProjectionCompiler, columns_for, stored_counts, table_name
 from .query.sql import Epoch, HistogramBucket, bucket_sql, not_null
 from .selectors import explorer_items, item_base_queryset
@@ -579,7 +580,13 @@ def facets(query: fl.Query, *, schema: Schema, workspace) -> list[Facet]:
     """Every declared field's facet: option counts (enum, multi enum, boolean) under the *other* active filters,
     or a histogram (numbers, datetimes) of the result; strings and links have none. Same results as
     `facets_per_field`, at the cost of one scan instead of one per field; the unfiltered explorer's from the
-    count store, without a scan."""
+    count store, without a scan. Facets the projection alone decides are kept under its version
+    (`explorer.cache`)."""
+    return remember("facets", query, schema=schema, workspace=workspace,
+                    compute=lambda: _facets(query, schema=schema, workspace=workspace))
+
+
+def _facets(query: fl.Query, *, schema: Schema, workspace) -> list[Facet]:
     plan = plan_facets(query, schema=schema, workspace=workspace)
     if not plan.specs:
         return []

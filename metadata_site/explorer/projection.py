@@ -109,7 +109,8 @@ def columns_for(schema: Schema) -> list[Column]:
 
 
 # Bumped when the table's layout changes, so that every projection is rebuilt in the new one.
-LAYOUT = 4  # 3: with its count store (explorer.counts); 4: B-trees keyed by the column alone (deduplicated)
+LAYOUT = 5  # 3: with its count store (explorer.counts); 4: B-trees keyed by the column alone (deduplicated);
+# 5: the store counts the statements that wrote the projection (its version, for explorer.cache)
 
 
 def fingerprint(columns: list[Column]) -> str:

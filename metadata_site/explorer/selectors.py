@@ -18,6 +18,8 @@ from metadata_site.items.selection import FOLDER, Selection
 from metadata_site.schemas.fields import Schema
 
 from . import query as fl
+from .cache import remember
+from .counts import is_unfiltered
 from .projection import NotProjected, ProjectionCompiler, stored_total
 
 
@@ -59,10 +61,15 @@ def selection_count(selection: Selection, *, schema: Schema, workspace) -> int:
 def count(query: fl.Query, *, schema: Schema, workspace) -> int:
     """The exact number of the workspace's items matching `query`: without a condition, from the count store
     (`explorer.counts`); else from the typed projection when it is ready (index-only on PostgreSQL), else from
-    the items' JSON."""
+    the items' JSON. A count the projection alone decides is kept under its version (`explorer.cache`)."""
     stored = stored_total(query, schema=schema, workspace=workspace)
     if stored is not None:
         return stored
+    return remember("count", query, schema=schema, workspace=workspace,
+                    compute=lambda: _count(query, schema=schema, workspace=workspace))
+
+
+def _count(query: fl.Query, *, schema: Schema, workspace) -> int:
     compiler = ProjectionCompiler.for_workspace(workspace, schema)
     if compiler is not None:
         try:
@@ -83,7 +90,7 @@ def estimate(query: fl.Query, *, schema: Schema, workspace) -> int | None:
     """The planner's estimate of `count(query)` when the exact count looks slow enough to show it first (see
     ESTIMATE_ABOVE), else None: never for the unfiltered workspace (its count store answers at once), nor on
     SQLite (no estimate to read). Costs one EXPLAIN, no scan."""
-    if connection.vendor != "postgresql" or stored_total(query, schema=schema, workspace=workspace) is not None:
+    if connection.vendor != "postgresql" or is_unfiltered(query):
         return None
     compiler = ProjectionCompiler.for_workspace(workspace, schema)
     sql = params = None

@@ -156,8 +156,9 @@ def test_the_count_partial_reads_the_projection_with_one_statement(client, works
     client.force_login(owner)
     url = reverse("explorer:count", args=[workspace.slug])
     client.get(url)  # the session, once
-    # session, user, access, schema, whether an index rebuild is pending, the projection's registry row, the count
-    with django_assert_num_queries(7) as captured:
+    # session, user, access, schema, whether an index rebuild is pending; the estimate's registry row and EXPLAIN;
+    # the cache's registry row and projection version; the projection's registry row, the count
+    with django_assert_num_queries(11) as captured:
         response = client.get(url, {"f": ["weather:eq:Sunny", "temperature:gt:30", "dark:eq:true"]})
     assert response.status_code == 200 and b'data-total="1"' in response.content
     assert projection.table_name(workspace.pk) in captured.captured_queries[-1]["sql"]
