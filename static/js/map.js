@@ -77,11 +77,16 @@
       if (data) {
         const sx = W / (view[2] - view[0]), sy = H / (view[3] - view[1]);
         const x = data.x, y = data.y, c = data.c, n = data.n;
+        // A few points are drawn large enough to see; a crowd small enough to show its shape.
+        const size = n <= 2000 ? 5 : n <= 20000 ? 3 : 2, half = size >> 1;
         for (let i = 0; i < n; i++) {
-          const px = ((x[i] - view[0]) * sx) | 0, py = (H - (y[i] - view[1]) * sy) | 0;
-          if (px < 0 || py < 0 || px >= W - 1 || py >= H - 1) continue;
-          const colour = colours[c[i]], at = py * W + px;
-          pixels[at] = colour; pixels[at + 1] = colour; pixels[at + W] = colour; pixels[at + W + 1] = colour;
+          const px = (((x[i] - view[0]) * sx) | 0) - half, py = ((H - (y[i] - view[1]) * sy) | 0) - half;
+          if (px < 0 || py < 0 || px > W - size || py > H - size) continue;
+          const colour = colours[c[i]];
+          for (let dy = 0; dy < size; dy++) {
+            const row = (py + dy) * W + px;
+            for (let dx = 0; dx < size; dx++) pixels[row + dx] = colour;
+          }
           drawn++;
         }
       }

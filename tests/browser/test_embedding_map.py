@@ -44,7 +44,7 @@ def test_an_editor_builds_the_map_draws_a_box_and_sees_the_explorer_filtered_to_
         const c = document.getElementById('map-canvas'), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] !== 255 || d[i + 1] !== 255 || d[i + 2] !== 255) n++;
         return n; }""")
-    assert coloured >= 30 * 4 - 10  # 2×2 pixels a point (a few may overlap)
+    assert coloured >= 30 * 25 - 150  # 5×5 pixels a point when there are few (a few may overlap)
     assert "Sunny" in page.inner_text("#map-legend") and "Rain" in page.inner_text("#map-legend")
 
     # Hover the first drawn point: its item shows.
