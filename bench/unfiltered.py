@@ -17,14 +17,10 @@ fields changed each: an enum and a float), its `change_set_undo`, and --runs sin
 import argparse
 import os
 import random
-import re
 import statistics
 import sys
 import time
-import urllib.request
-from http.cookiejar import CookieJar
 from pathlib import Path
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -41,17 +37,9 @@ def _median_ms(fn, runs: int) -> float:
 
 
 def _http(base: str, slug: str, runs: int) -> None:
-    jar = CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    page = opener.open(f"{base}/accounts/login/").read().decode()
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-    request = urllib.request.Request(
-        f"{base}/accounts/login/", data=urlencode({"username": "demo", "password": "demo", "csrfmiddlewaretoken": token}).encode(),
-        headers={"Referer": f"{base}/accounts/login/"},
-    )
-    opener.open(request).read()
-    if not any(c.name == "sessionid" for c in jar):
-        raise SystemExit("login failed (user demo / demo)")
+    from http_login import login
+
+    opener = login(base)
     for label, path in (("facets partial", f"/w/{slug}/explore/facets/"), ("count partial", f"/w/{slug}/explore/count/"),
                         ("explorer page", f"/w/{slug}/explore/")):
         def get(path=path):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
@@ -35,8 +36,11 @@ def cacheable(query: fl.Query) -> bool:
     return query.scope.kind == "workspace" and not any(c.builtin or c.undeclared for c in (*query.all, *query.any))
 
 
-def remember[T](kind: str, query: fl.Query, *, schema: Schema, workspace, compute: Callable[[], T]) -> T:
-    """`compute()`, or what it returned for the same `kind` and filter at the same projection version."""
+def remember[T](kind: str, query: fl.Query, *, schema: Schema, workspace, compute: Callable[[], T],
+                also: Callable[[T], dict[str, Any]] | None = None) -> T:
+    """`compute()`, or what it returned for the same `kind` and filter at the same projection version. `also(value)`
+    may name other kinds' values that the computation found on the way (the facet pass counts the result too): they
+    are kept under the same version."""
     if connection.vendor != "postgresql" or not cacheable(query) or not len(schema):
         return compute()
     print_ = fingerprint(columns_for(schema))
@@ -47,11 +51,17 @@ def remember[T](kind: str, query: fl.Query, *, schema: Schema, workspace, comput
     version = counts.version(workspace.pk) if built else None  # before computing: a later write moves it on
     if version is None:
         return compute()
-    described = repr((kind, query.all, query.any, print_, built.isoformat()))
-    key = f"msx:{workspace.pk}:{version}:{hashlib.sha256(described.encode()).hexdigest()}"
-    kept = cache.get(key)
+
+    def key(of: str) -> str:
+        described = repr((of, query.all, query.any, print_, built.isoformat()))
+        return f"msx:{workspace.pk}:{version}:{hashlib.sha256(described.encode()).hexdigest()}"
+
+    kept = cache.get(key(kind))
     if kept is not None:
         return kept
     value = compute()
-    cache.set(key, value, TIMEOUT)
+    cache.set(key(kind), value, TIMEOUT)
+    for other, found in (also(value) if also else {}).items():
+        if found is not None:
+            cache.set(key(other), found, TIMEOUT)
     return value

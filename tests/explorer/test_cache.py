@@ -108,3 +108,12 @@ def test_a_folder_scope_or_a_built_in_condition_is_never_kept(workspace, schema,
     assert selectors.count(scoped, schema=schema, workspace=workspace) == 0
     Item.objects.filter(pk=items[0].pk).update(folder=other)  # no metadata written: the version stays
     assert selectors.count(scoped, schema=schema, workspace=workspace) == 1
+
+
+def test_the_facet_pass_keeps_the_count_of_its_result_so_the_count_is_not_read_again(workspace, schema, folder):
+    make_built_projection(workspace, schema, folder)
+    query = _query(schema, "weather:eq:Sunny", "temperature:gt:0")
+    facets.facets(query, schema=schema, workspace=workspace)
+    with CaptureQueriesContext(connection) as captured:
+        assert selectors.count(query, schema=schema, workspace=workspace) == 2
+    assert _projection_counts(captured) == 0

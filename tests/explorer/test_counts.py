@@ -35,7 +35,7 @@ def _live(schema, workspace) -> tuple[int, list]:
     """The total and facets of the unfiltered query as the explorer computed them before the store: one scan."""
     query = fl.Query()
     plan = facets.plan_facets(query, schema=schema, workspace=workspace)
-    live = facets.run_facets(plan, facets.JsonColumns(plan, schema=schema, workspace=workspace))
+    live = facets.run_facets(plan, facets.JsonColumns(plan, schema=schema, workspace=workspace)).facets
     return selectors.explorer_items(query, schema=schema, workspace=workspace).count(), live
 
 
