@@ -204,8 +204,8 @@ def test_a_schema_change_builds_the_field_indexes(workspace, items):
         ["colors:has_none:blue", "dark:eq:false", "camera:is_unset"],
     ],
 )
-@pytest.mark.parametrize("from_projection", [False, "grouped", "per option"], ids=["json", "projection-grouped",
-                                                                            "projection-per-option"])
+@pytest.mark.parametrize("from_projection", [False, "grouped", "histograms apart", "per option"],
+                         ids=["json", "projection-grouped", "projection-histograms-apart", "projection-per-option"])
 def test_facets_in_one_pass_equal_the_per_field_definition(workspace, items, filters, from_projection, monkeypatch):
     from django.db import connection
     from django.http import QueryDict
@@ -217,6 +217,8 @@ def test_facets_in_one_pass_equal_the_per_field_definition(workspace, items, fil
         pytest.skip("the typed projection is PostgreSQL's")
     if from_projection == "per option":  # as when the option keys could combine into too many groups
         monkeypatch.setattr(facets, "GROUPED_MAX_KEYS", 1)
+    if from_projection == "histograms apart":  # each histogram grouped in a branch of its own
+        monkeypatch.setattr(facets, "HISTOGRAMS_PER_GROUP", 1)
     make_item(items[0].folder, "odd.jpg", metadata={"weather": 3, "temperature": "hot", "colors": "red", "dark": None})
     schema = schema_current(workspace=workspace)
     if from_projection:
