@@ -122,7 +122,7 @@ def test_the_item_count_of_batches_counts_each_item_once_across_batches_and_proc
     items = [make_item(folder, f"{n}.jpg") for n in range(4)]
     item_metadata_patch(workspace=workspace, change_set=change_set, merge=True,
                         patches=[_patch(n, it, {"camera": "cam-1"}) for n, it in enumerate(items[:3])])
-    batches._recorded = None  # a resumed import: another process, nothing in memory
+    batches._local.recorded = None  # a resumed import: another process, nothing in memory
     item_metadata_patch(workspace=workspace, change_set=change_set, merge=True,
                         patches=[_patch(n, it, {"camera": "cam-2"}) for n, it in enumerate(items[1:])])
     item_metadata_patch(workspace=workspace, change_set=change_set, merge=True,

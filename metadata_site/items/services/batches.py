@@ -8,6 +8,7 @@ A change set is recorded one way from its first write on: by batches when its fi
 """
 
 import json
+import threading
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -51,11 +52,12 @@ def has_batches(change_set_id: int) -> bool:
 
 @dataclass
 class _Recorded:
-    """The items already recorded by the batches of one change set, as a bitmap over item ids, and how many
-    batches that covers (a rolled-back batch, or another process's, makes it stale: it is then read again)."""
+    """The items already recorded by the batches of one change set, as a bitmap over item ids, and which batches
+    that covers (their count and last id: a rolled-back batch, or another process's, makes it stale: it is then
+    read again)."""
 
     change_set_id: int
-    batches: int = 0
+    batches: tuple[int, int | None] = (0, None)
     bits: bytearray = field(default_factory=bytearray)
 
     def add(self, ids: list[int]) -> int:
@@ -71,30 +73,30 @@ class _Recorded:
         return added
 
 
-_recorded: _Recorded | None = None
+_local = threading.local()  # `recorded`: the `_Recorded` of this thread's last change set
 
 
 def batch_added_count(change_set_id: int, batch_id: int, ids: list[int]) -> int:
     """How many of `ids` (the items batch `batch_id` just recorded) no earlier batch of the change set holds: what
     the batch adds to the change set's `item_count`. Kept in memory across the batches of one change set (an import)
     and read again from the database when it does not cover exactly the batches before this one."""
-    global _recorded
+    recorded: _Recorded | None = getattr(_local, "recorded", None)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT count(*) FROM {batch_table()} WHERE change_set_id = %s AND id < %s", (change_set_id, batch_id)
+            f"SELECT count(*), max(id) FROM {batch_table()} WHERE change_set_id = %s AND id < %s",
+            (change_set_id, batch_id),
         )
-        (before,) = cursor.fetchone()
-        if _recorded is None or _recorded.change_set_id != change_set_id or _recorded.batches != before:
-            recorded = _Recorded(change_set_id)
-            if before:
+        before = cursor.fetchone()
+        if recorded is None or recorded.change_set_id != change_set_id or recorded.batches != before:
+            recorded = _local.recorded = _Recorded(change_set_id)
+            if before[0]:
                 cursor.execute(
                     f"SELECT unnest(item_ids) FROM {batch_table()} WHERE change_set_id = %s AND id < %s",
                     (change_set_id, batch_id),
                 )
                 recorded.add([pk for (pk,) in cursor.fetchall()])
-            _recorded = recorded
-    added = _recorded.add(ids)
-    _recorded.batches = before + 1
+    added = recorded.add(ids)
+    recorded.batches = (before[0] + 1, batch_id)
     return added
 
 
