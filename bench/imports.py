@@ -116,9 +116,16 @@ def main() -> None:
                         help="build the explorer's indexes and typed projection for the workspace first (as "
                              "declaring the fields does), so every write also maintains them")
     parser.add_argument("--json", help="also write the results as JSON to this file")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep the database, the workspace and its items, and the corpus in --workdir, from an "
+                             "earlier run with the same --rows (to alternate two checkouts on the same tables; "
+                             "metadata scenario only)")
     args = parser.parse_args()
+    if args.reuse and (not args.workdir or args.with_indexes or args.scenarios != "metadata"):
+        parser.error("--reuse needs --workdir and --scenarios metadata, without --with-indexes")
 
-    _reset_database(args.db)
+    if not args.reuse:
+        _reset_database(args.db)
     os.environ["DATABASE_URL"] = args.db
     os.environ["DATABASE_CONN_MAX_AGE"] = "0"
     # Production settings for the worker (DEBUG keeps a log of every statement).
@@ -150,11 +157,15 @@ def main() -> None:
     vendor = connection.vendor
     print(f"{vendor}: {args.rows:,} rows, {args.runs} runs, workdir {workdir}", flush=True)
     t = time.perf_counter()
-    corpus = _corpus(args.generator, args.rows, workdir)
+    corpus = workdir / f"corpus-{args.rows}.jsonl"
+    if not (args.reuse and corpus.exists()):
+        corpus = _corpus(args.generator, args.rows, workdir)
     print(f"corpus generated in {time.perf_counter() - t:.1f} s ({corpus.stat().st_size / 1e6:.0f} MB)", flush=True)
 
-    ws = Workspace.objects.create(slug="bench", name="Bench")
-    MetadataSchema.objects.create(workspace=ws, version=1, fields=schema_fields())
+    ws = Workspace.objects.filter(slug="bench").first() if args.reuse else None
+    if ws is None:
+        ws = Workspace.objects.create(slug="bench", name="Bench")
+        MetadataSchema.objects.create(workspace=ws, version=1, fields=schema_fields())
     schema = schema_current(workspace=ws)
     if args.with_indexes:
         from metadata_site.explorer.tasks import build_field_indexes
@@ -216,11 +227,15 @@ def main() -> None:
 
     scenarios = args.scenarios.split(",")
     if "metadata" in scenarios:
-        folder = Folder.objects.create(workspace=ws, name="existing")
+        folder = Folder.objects.filter(workspace=ws, name="existing").first()
+        if folder is not None and Item.objects.filter(folder=folder).count() != args.rows:
+            raise SystemExit("--reuse: the folder 'existing' does not hold --rows items")
+        folder = folder or Folder.objects.create(workspace=ws, name="existing")
         t = time.perf_counter()
         batch = []
+        reused = Item.objects.filter(folder=folder).exists()
         with corpus.open() as f:
-            for line in f:
+            for line in [] if reused else f:
                 row = json.loads(line)
                 batch.append(Item(workspace=ws, folder=folder, uid=uuid.UUID(row["media_id"]), title=row["title"],
                                   media_url=row["metadata"]["source"]))
@@ -228,7 +243,7 @@ def main() -> None:
                     Item.objects.bulk_create(batch)
                     batch = []
         Item.objects.bulk_create(batch)
-        print(f"{args.rows:,} items created in {time.perf_counter() - t:.1f} s (setup, not timed)", flush=True)
+        print(f"{args.rows:,} items {'reused' if reused else 'created'} in {time.perf_counter() - t:.1f} s (setup, not timed)", flush=True)
         times, rss = [], []
         for run in range(args.runs):
             Item.objects.filter(folder=folder).update(client_metadata={})

@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from metadata_site.schemas.fields import Schema
 
@@ -125,6 +125,15 @@ def vectors_record(*, workspace, change_set, ops: VectorOps, stored: dict[tuple[
                      .values_list("item_id", flat=True))
         known.update(ChangeSetVector.objects.filter(change_set=change_set, item_id__in=chunk)
                      .values_list("item_id", flat=True))
+        if connection.vendor == "postgresql":
+            # A change set recorded by batches (`ChangeSetBatch`, PostgreSQL) holds its items there.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT DISTINCT x FROM items_changesetbatch b, unnest(b.item_ids) x "
+                    "WHERE b.change_set_id = %s AND x = ANY(%s::bigint[])",
+                    (change_set.pk, chunk),
+                )
+                known.update(pk for (pk,) in cursor.fetchall())
     ChangeSetVector.objects.bulk_create(
         [ChangeSetVector(workspace=workspace, change_set=change_set, item_id=pk, field=name,
                          previous=stored.get((pk, name)), new_hash=vector_hash(data))

@@ -172,6 +172,43 @@ class ChangeSetEntry(models.Model):
         return f"entry {self.pk} of change set {self.change_set_id}"
 
 
+class PgArrayField(models.Field):
+    """A PostgreSQL array column (`base`[]) written and read only by raw SQL; text on SQLite, where it stays
+    empty (the set-based writes that fill it are PostgreSQL's)."""
+
+    def __init__(self, *args, base: str = "bigint", **kwargs):
+        self.base = base
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["base"] = self.base
+        return name, path, args, kwargs
+
+    def db_type(self, connection) -> str:
+        return f"{self.base}[]" if connection.vendor == "postgresql" else "text"
+
+
+class ChangeSetBatch(models.Model):
+    """The change-set record of one set-based write on PostgreSQL (a batch of an import by uid): the items it
+    changed, in id order, each one's previous metadata and the `jsonb_hash_extended` of what it wrote, as three
+    aligned arrays in one row instead of a `ChangeSetEntry` per item. An item written by several batches of one
+    change set is in each; its first previous and its last hash are what undo uses (`items.services.batches`).
+    Written only by `items.services` in the transaction that writes the items; read with raw SQL. Item ids are
+    not references: a deleted item is skipped by the readers."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    change_set = models.ForeignKey(ChangeSet, on_delete=models.CASCADE, related_name="batches", db_constraint=False)
+    item_ids = PgArrayField(base="bigint")
+    previous = PgArrayField(base="jsonb")
+    new_hashes = PgArrayField(base="bigint")
+
+    def __str__(self) -> str:
+        return f"batch {self.pk} of change set {self.change_set_id}"
+
+
 class ChangeSetVector(models.Model):
     """One item's previous vector of one embedding field in a change set (vectors live in `media.Embedding`, not
     in the JSON document, so `ChangeSetEntry` cannot hold them): `previous` the bytes it held before (None: it

@@ -30,6 +30,7 @@ from .services import (
     STATUS_CHANGED,
     STATUS_FAILED,
     ChangeSetError,
+    change_set_entries,
     change_set_undo,
     item_metadata_bulk_apply,
     item_metadata_bulk_preview,
@@ -363,7 +364,7 @@ def change_set_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     change_set = get_object_or_404(
         ChangeSet.objects.select_related("user", "undone_by", "undo_of"), workspace=access.workspace, pk=pk
     )
-    entries = change_set.entries.select_related("item").order_by("item_id")[:CHANGE_SET_ENTRIES_SHOWN]
+    entries = change_set_entries(change_set, limit=CHANGE_SET_ENTRIES_SHOWN)
     ctx = {"workspace": access.workspace, "access": access, "change_set": change_set, "entries": entries}
     return render(request, "items/change_set.html", ctx)
 

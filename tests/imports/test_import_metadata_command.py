@@ -4,6 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from metadata_site.imports.models import ImportTask
+from metadata_site.items.services import change_set_entries
 
 from ..factories import make_folder, make_item
 from .helpers import corpus_schema
@@ -26,7 +27,7 @@ def test_it_imports_a_file_with_the_same_pipeline(workspace, owner, tmp_path, ca
     assert "Completed with errors" in out and "row 1: No item titled 'zz.jpg' in the folder 'cams'." in out
     item.refresh_from_db()
     assert item.client_metadata == {"dark": True}
-    assert ImportTask.objects.get().change_set.entries.count() == 1
+    assert len(change_set_entries(ImportTask.objects.get().change_set)) == 1
 
 
 def test_a_dry_run_writes_nothing(workspace, tmp_path, capsys):

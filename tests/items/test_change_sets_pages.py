@@ -1,4 +1,5 @@
 import pytest
+from django.db import connection  # noqa: F401 (the skipif condition)
 from django.urls import reverse
 
 from metadata_site.items.services import CHANGE_SET_ALREADY_UNDONE, item_metadata_write
@@ -102,3 +103,26 @@ def test_the_change_page_shows_values_as_json_with_a_per_key_diff(login, owner, 
     assert 'data-key="n"' not in html
     # The whole objects too, as JSON (PostgreSQL's jsonb orders keys its own way).
     assert "&quot;dark&quot;: false" in html and "&quot;camera&quot;: &quot;c1&quot;" in html
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="batches are PostgreSQL's set-based writes")
+def test_the_change_page_lists_the_items_of_a_change_set_recorded_by_batches(login, owner, workspace, monkeypatch):
+    import json
+
+    from metadata_site.items import views
+    from metadata_site.items.models import ChangeSet
+    from metadata_site.items.services import item_metadata_patch
+
+    monkeypatch.setattr(views, "CHANGE_SET_ENTRIES_SHOWN", 3)
+    folder = make_folder(workspace)
+    items = [make_item(folder, f"{n}.jpg", metadata={"weather": "Sunny"}) for n in range(5)]
+    change_set = ChangeSet.objects.create(workspace=workspace, user=owner, operation="import", source="import")
+    # Two batches: the later one holds the first item by id, written twice.
+    for run in (items[1:], items[:2]):
+        item_metadata_patch(workspace=workspace, change_set=change_set, merge=True, patches=[
+            json.dumps({"i": n, "u": str(it.uid), "p": {"weather": f"Rain {n}"}}) for n, it in enumerate(run)
+        ])
+    html = login(owner).get(_urls(change_set)["detail"]).content.decode()
+    assert "the first 3" in html
+    assert [f'data-item="{it.uid}"' in html for it in items] == [True, True, True, False, False]
+    assert html.count("Sunny") >= 3  # each item's first previous value

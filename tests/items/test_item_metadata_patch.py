@@ -6,8 +6,15 @@ import json
 import pytest
 from django.db import connection
 
-from metadata_site.items.models import ChangeSet
-from metadata_site.items.services import PG_HASH_PREFIX, change_set_undo, item_metadata_patch
+from metadata_site.items.models import ChangeSet, ChangeSetEntry, Item
+from metadata_site.items.services import (
+    PG_HASH_PREFIX,
+    batches,
+    change_set_entries,
+    change_set_undo,
+    item_metadata_patch,
+    item_metadata_write,
+)
 
 from ..factories import make_dataset, make_folder, make_item, make_project, make_workspace
 
@@ -63,7 +70,7 @@ def test_an_unchanged_item_is_matched_but_neither_written_nor_recorded(workspace
     assert (result.matched, result.changed) == (1, 0)
     a.refresh_from_db()
     assert a.updated_at == before
-    assert change_set.entries.count() == 0
+    assert change_set_entries(change_set) == [] and not change_set.batches.exists()
 
 
 def test_uids_outside_the_scope_are_reported_missing_by_their_index(workspace, owner, folder, change_set):
@@ -94,32 +101,105 @@ def test_a_check_only_row_is_matched_and_left_alone(workspace, folder, change_se
     assert _md(a) == {"dark": True}
 
 
-def test_a_second_write_in_the_same_change_set_keeps_the_first_previous_value(workspace, folder, change_set):
+def test_a_second_write_in_the_same_change_set_keeps_the_first_previous_value(workspace, owner, folder, change_set):
     a = make_item(folder, "a.jpg", metadata={"camera": "cam-0"})
     item_metadata_patch(workspace=workspace, change_set=change_set, merge=True, patches=[_patch(0, a, {"camera": "cam-1"})])
     item_metadata_patch(workspace=workspace, change_set=change_set, merge=True, patches=[_patch(1, a, {"camera": "cam-2"})])
     change_set.refresh_from_db()
-    entry = change_set.entries.get()
-    assert (change_set.item_count, entry.previous) == (1, {"camera": "cam-0"})
+    # One record per batch, no entry per item.
+    assert (change_set.batches.count(), change_set.entries.count()) == (2, 0)
+    [entry] = change_set_entries(change_set)
+    assert (change_set.item_count, entry.item_id, entry.previous) == (1, a.pk, {"camera": "cam-0"})
     with connection.cursor() as cursor:
         cursor.execute("SELECT jsonb_hash_extended(client_metadata, 0) FROM items_item WHERE id = %s", [a.pk])
         (digest,) = cursor.fetchone()
     assert entry.new_hash == f"{PG_HASH_PREFIX}{digest}"
+    result = change_set_undo(change_set=change_set, user=owner)
+    assert (result.restored, result.conflicts, _md(a)) == (1, [], {"camera": "cam-0"})
+
+
+def test_the_item_count_of_batches_counts_each_item_once_across_batches_and_processes(workspace, folder, change_set):
+    items = [make_item(folder, f"{n}.jpg") for n in range(4)]
+    item_metadata_patch(workspace=workspace, change_set=change_set, merge=True,
+                        patches=[_patch(n, it, {"camera": "cam-1"}) for n, it in enumerate(items[:3])])
+    batches._local.recorded = None  # a resumed import: another process, nothing in memory
+    item_metadata_patch(workspace=workspace, change_set=change_set, merge=True,
+                        patches=[_patch(n, it, {"camera": "cam-2"}) for n, it in enumerate(items[1:])])
+    item_metadata_patch(workspace=workspace, change_set=change_set, merge=True,
+                        patches=[_patch(0, items[0], {"camera": "cam-3"})])
+    change_set.refresh_from_db()
+    assert (change_set.item_count, change_set.batches.count()) == (4, 3)
+    assert [e.previous for e in change_set_entries(change_set)] == [{}] * 4
+
+
+def test_a_rolled_back_batch_is_not_counted(workspace, folder, change_set):
+    from django.db import transaction
+
+    a, b = make_item(folder, "a.jpg"), make_item(folder, "b.jpg")
+    item_metadata_patch(workspace=workspace, change_set=change_set, merge=True, patches=[_patch(0, a, {"camera": "x"})])
+    with pytest.raises(RuntimeError), transaction.atomic():
+        item_metadata_patch(workspace=workspace, change_set=change_set, merge=True,
+                            patches=[_patch(1, b, {"camera": "x"})])
+        raise RuntimeError
+    item_metadata_patch(workspace=workspace, change_set=change_set, merge=True, patches=[_patch(1, b, {"camera": "y"})])
+    change_set.refresh_from_db()
+    assert (change_set.item_count, change_set.batches.count()) == (2, 2)
+
+
+def test_a_general_write_into_a_change_set_of_batches_adds_a_batch_and_undo_takes_both_in_order(
+    workspace, owner, folder, change_set
+):
+    a, b = make_item(folder, "a.jpg", metadata={"n": 0}), make_item(folder, "b.jpg", metadata={"n": 0})
+    item_metadata_patch(workspace=workspace, change_set=change_set, merge=True,
+                        patches=[_patch(0, a, {"n": 1}), _patch(1, b, {"n": 1})])
+    item_metadata_write(workspace=workspace, user=owner, updates={a.pk: {"n": 2}}, mode="merge",
+                        change_set=change_set)
+    change_set.refresh_from_db()
+    assert (change_set.item_count, change_set.batches.count(), change_set.entries.count()) == (2, 2, 0)
+    assert [e.previous for e in change_set_entries(change_set)] == [{"n": 0}, {"n": 0}]
+    result = change_set_undo(change_set=change_set, user=owner)
+    assert (result.restored, result.conflicts, _md(a), _md(b)) == (2, [], {"n": 0}, {"n": 0})
+
+
+def test_a_change_set_begun_with_entries_goes_on_with_entries(workspace, owner, folder, change_set):
+    """An import begun by an earlier version (one entry per item) and resumed by this one."""
+    a, b = make_item(folder, "a.jpg", metadata={"n": 0}), make_item(folder, "b.jpg", metadata={"n": 0})
+    item_metadata_write(workspace=workspace, user=owner, updates={a.pk: {"n": 1}}, mode="merge", change_set=change_set)
+    item_metadata_patch(workspace=workspace, change_set=change_set, merge=True,
+                        patches=[_patch(0, a, {"n": 2}), _patch(1, b, {"n": 2})])
+    change_set.refresh_from_db()
+    assert (change_set.item_count, change_set.batches.count(), change_set.entries.count()) == (2, 0, 2)
+    result = change_set_undo(change_set=change_set, user=owner)
+    assert (result.restored, _md(a), _md(b)) == (2, {"n": 0}, {"n": 0})
+
+
+def test_undo_of_batches_skips_an_item_deleted_since_and_names_the_newer_change_set(
+    workspace, owner, folder, change_set
+):
+    a, b, c = (make_item(folder, f"{n}.jpg", metadata={"n": 0}) for n in "abc")
+    item_metadata_patch(workspace=workspace, change_set=change_set, merge=True,
+                        patches=[_patch(n, it, {"n": 1}) for n, it in enumerate((a, b, c))])
+    later = ChangeSet.objects.create(workspace=workspace, user=owner, operation="import", source="import")
+    item_metadata_patch(workspace=workspace, change_set=later, merge=True, patches=[_patch(0, b, {"n": 2})])
+    Item.objects.filter(pk=c.pk).delete()
+    result = change_set_undo(change_set=change_set, user=owner)
+    assert result.restored == 1 and _md(a) == {"n": 0}
+    assert result.conflicts == [{"item": b.pk, "uid": str(b.uid), "newer_change_set": later.pk}]
 
 
 def test_undo_still_checks_entries_hashed_by_an_earlier_version_with_the_md5_of_the_text(
     workspace, owner, folder, change_set
 ):
-    a = make_item(folder, "a.jpg", metadata={"camera": "cam-0"})
-    b = make_item(folder, "b.jpg", metadata={"camera": "cam-0"})
-    item_metadata_patch(workspace=workspace, change_set=change_set, merge=True,
-                        patches=[_patch(0, a, {"camera": "cam-1"}), _patch(1, b, {"camera": "cam-1"})])
+    """Entries of an import recorded before batches (one per item, hashed as `pg:` md5 by an older version)."""
+    a = make_item(folder, "a.jpg", metadata={"camera": "cam-1"})
+    b = make_item(folder, "b.jpg", metadata={"camera": "cam-1"})
+    digest = "pg:" + hashlib.md5(b'{"camera": "cam-1"}').hexdigest()
+    for item in (a, b):
+        ChangeSetEntry.objects.create(workspace=workspace, change_set=change_set, item=item,
+                                      previous={"camera": "cam-0"}, new_hash=digest)
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE items_changesetentry SET new_hash = 'pg:' || md5(i.client_metadata::text) "
-                       "FROM items_item i WHERE i.id = item_id AND change_set_id = %s", [change_set.pk])
-    assert set(change_set.entries.values_list("new_hash", flat=True)) == {
-        "pg:" + hashlib.md5(b'{"camera": "cam-1"}').hexdigest()
-    }
+        cursor.execute("SELECT md5(client_metadata::text) FROM items_item WHERE id = %s", [a.pk])
+        assert "pg:" + cursor.fetchone()[0] == digest
     b.client_metadata = {"camera": "cam-9"}
     b.save()
     result = change_set_undo(change_set=change_set, user=owner)

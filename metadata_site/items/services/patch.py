@@ -16,6 +16,7 @@ from metadata_site.workspaces.models import Workspace
 
 from ..models import ChangeSet, ChangeSetEntry, Item
 from ..signals import metadata_written
+from .batches import PG_HASH_PREFIX, batch_added_count, batch_table, uses_batches
 from .keyframes import video_keyframes_sync
 from .rows import metadata_hash
 
@@ -37,7 +38,6 @@ class PatchResult:
 # `jsonb_hash_extended` of the jsonb value (64 bits, the hash of hash joins and hash partitions; equal jsonb values
 # hash alike, and it needs no text of the value: the statement ran 18 % faster than with the md5 of the text).
 # Entries of earlier versions keep the md5 of the jsonb text, with the older prefix.
-PG_HASH_PREFIX = "pgh:"
 PG_MD5_PREFIX = "pg:"
 PG_HASH_SQL = f"'{PG_HASH_PREFIX}' || jsonb_hash_extended({{value}}, 0)::text"
 
@@ -96,6 +96,26 @@ def item_metadata_patch(
                   "WHERE d.item_id = it.id AND d.dataset_id = %s)")
         params.append(dataset_id)
     entry_table = qn(ChangeSetEntry._meta.db_table)
+    batched = uses_batches(change_set.pk)
+    if batched:
+        # One record for the batch (see `ChangeSetBatch`); the count of items it adds is known after.
+        record = f"""rec AS (
+            INSERT INTO {batch_table()} (workspace_id, change_set_id, item_ids, previous, new_hashes)
+            SELECT %s, %s, array_agg(chg.id ORDER BY chg.id), array_agg(chg.old ORDER BY chg.id),
+                   array_agg(jsonb_hash_extended(chg.new, 0) ORDER BY chg.id)
+            FROM chg HAVING count(*) > 0
+            RETURNING id
+        )"""
+        added = "(SELECT id FROM rec)"
+    else:
+        # A change set begun with one entry per item (before batches existed) goes on with them.
+        record = f"""ent AS (
+            INSERT INTO {entry_table} (workspace_id, change_set_id, item_id, previous, new_hash)
+            SELECT %s, %s, chg.id, chg.old, {PG_HASH_SQL.format(value="chg.new")} FROM chg
+            ON CONFLICT (change_set_id, item_id) DO UPDATE SET new_hash = EXCLUDED.new_hash
+            RETURNING (xmax = 0) AS added
+        )"""
+        added = "(SELECT count(*) FROM ent WHERE added)"
     sql = f"""
         WITH src AS (
             SELECT * FROM jsonb_to_recordset(%s::jsonb) AS s(i bigint, u uuid, p jsonb, r text[], x boolean)
@@ -109,13 +129,8 @@ def item_metadata_patch(
         ), upd AS (
             UPDATE {qn(Item._meta.db_table)} it SET client_metadata = chg.new, updated_at = %s
             FROM chg WHERE it.id = chg.id
-        ), ent AS (
-            INSERT INTO {entry_table} (workspace_id, change_set_id, item_id, previous, new_hash)
-            SELECT %s, %s, chg.id, chg.old, {PG_HASH_SQL.format(value="chg.new")} FROM chg
-            ON CONFLICT (change_set_id, item_id) DO UPDATE SET new_hash = EXCLUDED.new_hash
-            RETURNING (xmax = 0) AS added
-        )
-        SELECT (SELECT count(*) FROM ent WHERE added),
+        ), {record}
+        SELECT {added},
                (SELECT count(*) FROM hit WHERE x IS NOT TRUE),
                (SELECT string_agg(id::text, ',') FROM chg),
                (SELECT string_agg(s.i::text, ',') FROM src s WHERE NOT EXISTS (SELECT 1 FROM hit WHERE hit.i = s.i))
@@ -132,6 +147,8 @@ def item_metadata_patch(
         result.matched = matched
         result.changed_ids = [int(pk) for pk in changed_ids.split(",")] if changed_ids else []
         result.missing = [int(i) for i in missing.split(",")] if missing else []
+        if batched:
+            added = batch_added_count(change_set.pk, added, result.changed_ids) if added else 0
         if added:
             ChangeSet.objects.filter(pk=change_set.pk).update(item_count=F("item_count") + added)
         if not merge and result.changed_ids:

@@ -18,8 +18,9 @@ from metadata_site.lib.lookups import array_literal
 from metadata_site.schemas.validation import KEYFRAMES
 from metadata_site.workspaces.models import Workspace
 
-from ..models import ChangeSet, ChangeSetEntry, Item
+from ..models import ChangeSet, ChangeSetBatch, ChangeSetEntry, Item
 from ..signals import metadata_written
+from .batches import batch_added_count, has_batches
 from .keyframes import video_keyframes_sync
 
 
@@ -136,15 +137,31 @@ def write_rows(
                 "WHERE i.id = v.id AND i.workspace_id = %s",
                 (now, "[" + ",".join(updates) + "]", workspace.pk),
             )
-            cursor.execute(
-                f"INSERT INTO {entry_table} (workspace_id, change_set_id, item_id, previous, new_hash) "
-                "SELECT %s, %s, v.item_id, v.previous, v.new_hash "
-                "FROM jsonb_to_recordset(%s::jsonb) AS v(item_id bigint, previous jsonb, new_hash text) "
-                "ON CONFLICT (change_set_id, item_id) DO UPDATE SET new_hash = EXCLUDED.new_hash "
-                "RETURNING (xmax = 0)",
-                (workspace.pk, change_set.pk, "[" + ",".join(entries) + "]"),
-            )
-            added = sum(1 for (inserted,) in cursor.fetchall() if inserted)
+            if has_batches(change_set.pk):
+                # A change set recorded by batches (`ChangeSetBatch`) gets one more, hashed as PostgreSQL
+                # hashes the jsonb it now stores.
+                cursor.execute(
+                    f"INSERT INTO {qn(ChangeSetBatch._meta.db_table)} "
+                    "(workspace_id, change_set_id, item_ids, previous, new_hashes) "
+                    "SELECT %s, %s, array_agg(v.id ORDER BY v.id), array_agg(v.previous ORDER BY v.id), "
+                    "array_agg(jsonb_hash_extended(v.md, 0) ORDER BY v.id) "
+                    "FROM jsonb_to_recordset(%s::jsonb) AS v(id bigint, md jsonb, previous jsonb) RETURNING id",
+                    (workspace.pk, change_set.pk,
+                     "[" + ",".join(f'{{"id":{pk},"md":{text},"previous":{previous}}}'
+                                    for pk, text, _, previous in written) + "]"),
+                )
+                (batch_id,) = cursor.fetchone()
+                added = batch_added_count(change_set.pk, batch_id, [pk for pk, _, _, _ in written])
+            else:
+                cursor.execute(
+                    f"INSERT INTO {entry_table} (workspace_id, change_set_id, item_id, previous, new_hash) "
+                    "SELECT %s, %s, v.item_id, v.previous, v.new_hash "
+                    "FROM jsonb_to_recordset(%s::jsonb) AS v(item_id bigint, previous jsonb, new_hash text) "
+                    "ON CONFLICT (change_set_id, item_id) DO UPDATE SET new_hash = EXCLUDED.new_hash "
+                    "RETURNING (xmax = 0)",
+                    (workspace.pk, change_set.pk, "[" + ",".join(entries) + "]"),
+                )
+                added = sum(1 for (inserted,) in cursor.fetchall() if inserted)
         else:
             stamp = connection.ops.adapt_datetimefield_value(now)
             cursor.executemany(

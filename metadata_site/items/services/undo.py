@@ -12,6 +12,7 @@ from metadata_site.lib.errors import MessageError
 from ..embeddings import VectorOps, stored_vectors, vector_hash, vectors_apply, vectors_record
 from ..models import ChangeSet, ChangeSetEntry, ChangeSetVector, Item
 from ..signals import change_set_undoing
+from .batches import EntryPages, newest_batch_change_sets
 from .patch import PG_HASH_PREFIX, entry_hash_matches, pg_hashes_of
 from .rows import canonical_dumps, locked_rows, write_rows
 
@@ -80,13 +81,11 @@ def change_set_undo(*, change_set: ChangeSet, user) -> UndoResult:
         already: set[int] = set()
         conflicts: list[dict] = []
         last_item_id = 0
+        # Per item, whether recorded by entries or by batches (`batches.EntryPages`).
+        pages = EntryPages(locked)
         while True:
             # Pages by item id, each a fresh query: the undo inserts into the entries table while it reads it.
-            batch = list(
-                locked.entries.filter(item_id__gt=last_item_id)
-                .order_by("item_id")
-                .values_list("item_id", "previous", "new_hash")[:UNDO_BATCH_SIZE]
-            )
+            batch = pages.page(last_item_id, UNDO_BATCH_SIZE)
             if not batch:
                 break
             last_item_id = batch[-1][0]
@@ -97,6 +96,8 @@ def change_set_undo(*, change_set: ChangeSet, user) -> UndoResult:
             )
             to_write = []
             for item_id, previous, new_hash in batch:
+                if item_id not in current:  # deleted since (a batch record keeps its id; an entry went with it)
+                    continue
                 uid, _kind, now_md, text = current[item_id]
                 if not entry_hash_matches(new_hash, now_md, text, pg_hashes.get(item_id)):
                     if canonical_dumps(now_md) == canonical_dumps(previous):
@@ -186,5 +187,9 @@ def _name_newer_change_sets(change_set: ChangeSet, conflicts: list[dict]) -> Non
             .values_list("item_id", "newest")
         ):
             newer[item_id] = max(newer.get(item_id, 0), newest)
+    for item_id, newest in newest_batch_change_sets(
+        change_set.workspace_id, change_set.pk, [c["item"] for c in named]
+    ).items():
+        newer[item_id] = max(newer.get(item_id, 0), newest)
     for conflict in named:
         conflict["newer_change_set"] = newer.get(conflict["item"])
