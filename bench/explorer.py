@@ -48,8 +48,8 @@ def main() -> None:
     from django.http import QueryDict
     from django.test import Client
 
+    from metadata_site.explorer import facets, selectors
     from metadata_site.explorer import query as fl
-    from metadata_site.explorer import selectors
     from metadata_site.schemas.selectors import schema_current
     from metadata_site.workspaces.models import Membership, Workspace
 
@@ -101,6 +101,8 @@ def main() -> None:
         if args.explain:
             _explain(connection, f"{name} count", count)
             _explain(connection, f"{name} page", first_page)
+            if name.startswith("Q6"):
+                _explain(connection, f"{name} facets", lambda: facets.facets(query, schema=schema, workspace=ws))
 
     client = Client()
     owner = Membership.objects.filter(workspace=ws).select_related("user").first().user
@@ -182,18 +184,27 @@ def _page_median(client, url: str, *, runs: int, cold: bool = True) -> float:
 
 def _explain(connection, label, run):
     """EXPLAIN (ANALYZE on PostgreSQL) every statement `run()` executes."""
-    from django.db import reset_queries
+    from django.core.cache import cache
+    from django.db import reset_queries, transaction
     from django.test.utils import CaptureQueriesContext
 
     print(f"\n<details><summary>EXPLAIN {label}</summary>\n\n```")
+    cache.clear()  # the statements themselves, not the cache's answer
     with CaptureQueriesContext(connection) as ctx:
         run()
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         for q in ctx.captured_queries:
+            sql = q["sql"]
+            if sql.split(" ", 1)[0].upper() in ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"):
+                continue
+            if sql.upper().startswith("SET "):  # a planner setting of the statements that follow (SET LOCAL)
+                cursor.execute(sql)
+                print(sql)
+                continue
             if connection.vendor == "postgresql":
-                cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + q["sql"])
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql)
             else:
-                cursor.execute("EXPLAIN QUERY PLAN " + q["sql"])
+                cursor.execute("EXPLAIN QUERY PLAN " + sql)
             for row in cursor.fetchall():
                 print(" ".join(str(c) for c in row))
     print("```\n</details>")

@@ -449,6 +449,29 @@ def run_grouped_facets(plan: FacetPlan, backend: ProjectionColumns) -> Faceted |
     compiler = backend.compiler
     flags = [compiler.condition(c) for c in plan.facet_conditions]
     options = [(n, spec) for n, spec in enumerate(plan.specs) if fl.type_key(spec) in OPTION_FAMILIES]
+    # An option field whose counts are under no condition at all (the query's only conditions are on it, over the
+    # whole workspace: Q1, Q5, Q7) is counted by the count store, exactly, instead of by reading every item; the
+    # pass then reads only the rows the other facets need (at ten million items, Q1's 2 M instead of 10 M).
+    stored: dict[int, dict[int, int]] = {}
+    where, where_params = backend.where, backend.params
+    if counts.is_unfiltered(plan.base):
+        unconditioned = [(n, spec) for n, spec in options if not plan.gate(spec.name).all]
+        store = stored_counts(compiler.workspace.pk, compiler.schema) if unconditioned else None
+        if store is not None:
+            columns = {c.spec.name: c for c in columns_for(compiler.schema)}
+            for n, spec in unconditioned:
+                slot = store.slot(columns[spec.name].name)
+                if slot is not None:
+                    stored[n] = store.keys(slot)
+            options = [(n, spec) for n, spec in options if n not in stored]
+            gates = [compiler.where(plan.gate(spec.name)) for _, spec in options]
+            if any(not plan.gate(spec.name).all for _, spec in options):
+                pass  # a field the store does not count needs every row: the pass reads them all as before
+            elif stored and gates:  # the rows of the remaining option fields' gates (the result's are among them)
+                where = "(" + " OR ".join(f"({sql})" for sql, _ in gates) + ")"
+                where_params = [x for _, p in gates for x in p]
+            elif stored:  # only the result's rows (histograms)
+                where, where_params = backend.result
     bound = 2 ** len(flags)
     for _, spec in options:
         family = fl.type_key(spec)
@@ -460,10 +483,10 @@ def run_grouped_facets(plan: FacetPlan, backend: ProjectionColumns) -> Faceted |
         names = [f"c{i}" for i in range(len(flags))] + [f"v{n}" for n, _ in options]
         select = [f"coalesce(({sql}), false) AS c{i}" for i, (sql, _) in enumerate(flags)]
         select += [f"p.{compiler.column(spec.name).name} AS v{n}" for n, spec in options]
-        params = [x for _, p in flags for x in p] + backend.params
+        params = [x for _, p in flags for x in p] + list(where_params)
         branches.append((
             f"SELECT 0 AS part, json_build_array({', '.join(names)}) AS key, count(*) AS n FROM "
-            f"(SELECT {', '.join(select)} FROM {compiler.table} p WHERE {backend.where}) s GROUP BY {', '.join(names)}",
+            f"(SELECT {', '.join(select)} FROM {compiler.table} p WHERE {where}) s GROUP BY {', '.join(names)}",
             params,
         ))
     histograms = [(n, spec) for n, spec in enumerate(plan.specs) if plan.ranges.get(spec.name) is not None
@@ -528,6 +551,13 @@ def run_grouped_facets(plan: FacetPlan, backend: ProjectionColumns) -> Faceted |
                     total += count
             if part == 0 and all(key[: len(flags)]):
                 options_total += count
+    for n, keys in stored.items():  # as `stored_facets` reads them: an option's position, a boolean's 0 / 1
+        spec = plan.specs[n]
+        if fl.type_key(spec) == "boolean":
+            tally[f"k{n}_t"], tally[f"k{n}_f"] = keys.get(1, 0), keys.get(0, 0)
+        else:
+            for k in range(len(spec.options)):
+                tally[f"k{n}_{k}"] = keys.get(k + 1, 0)
     # The result's count: the option branch's rows whose conditions all hold, or the histogram branch's rows.
     return Faceted(_assemble(plan, tally), options_total if options else total if histograms else None)
 

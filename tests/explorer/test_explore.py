@@ -202,6 +202,8 @@ def test_a_schema_change_builds_the_field_indexes(workspace, items):
         ["temperature:between:0..40", "dark:ne:true"],
         ["weather:in:Sunny,Rain", "weather:ne:Rain", "colors:has_all:red,blue", "captured_at:is_set"],
         ["colors:has_none:blue", "dark:eq:false", "camera:is_unset"],
+        ["dark:eq:true"],
+        ["colors:has_any:red", "colors:has_none:blue"],
     ],
 )
 @pytest.mark.parametrize("from_projection", [False, "grouped", "histograms apart", "per option"],
