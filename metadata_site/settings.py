@@ -331,6 +331,9 @@ DATABASE_STATEMENT_TIMEOUT_MS = envint("DATABASE_STATEMENT_TIMEOUT_MS", "30000")
 # Where a worker on SQLite keeps the liveness lock of the task it runs (metadata_site/imports/recovery.py).
 TASK_LOCK_DIR = BASE_DIR / "var" / "task-locks"
 
+# work_mem of the explorer's facet statement (each of its parallel processes may use it per hash or bitmap).
+EXPLORER_FACETS_WORK_MEM_MB = envint("EXPLORER_FACETS_WORK_MEM_MB", "32")
+
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),

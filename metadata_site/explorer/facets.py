@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Case, Count, Q, Value, When
 
@@ -521,6 +522,9 @@ def run_grouped_facets(plan: FacetPlan, backend: ProjectionColumns) -> Faceted |
             # The planner cannot know that a bucket or option key has few values and expects a group a row: it
             # then sorted the result's 100,000 rows at ten million items (250 ms) where hashing them takes 30.
             cursor.execute("SET LOCAL enable_sort = off")
+            # A bitmap of a scattered result (Q4's 200,000 rows at ten million items) stays exact instead of lossy
+            # (1.1 M rows rechecked under the default 4 MB: 1.5 s, 0.97 s with this).
+            cursor.execute(f"SET LOCAL work_mem = '{int(settings.EXPLORER_FACETS_WORK_MEM_MB)}MB'")
             cursor.execute(sql, [x for _, p in branches for x in p])
             rows = cursor.fetchall()
         fields = [c.field for c in plan.facet_conditions]
