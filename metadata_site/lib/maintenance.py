@@ -14,7 +14,9 @@ or behind a write burst, so the bulk paths look after the tables they churn:
 
 from __future__ import annotations
 
-from django.db import connection, models
+from django.db import OperationalError, connection, models, transaction
+
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's lock_not_available (a lock_timeout ran out)
 
 STALE_FRACTION = 0.1
 # A small table counts as this many rows, so a few writes to it do not trigger an ANALYZE each.
@@ -47,13 +49,27 @@ def stale_tables(*tables: type[models.Model], fraction: float = STALE_FRACTION) 
     return [name for name, reltuples, modified in rows if is_stale(reltuples, modified, fraction=fraction)]
 
 
+# How long `analyze_if_stale` waits for its lock before leaving the statistics as they are.
+ANALYZE_LOCK_TIMEOUT_MS = 200
+
+
 def analyze_if_stale(*tables: type[models.Model], fraction: float = STALE_FRACTION) -> list[str]:
-    """ANALYZE each of the models' tables whose statistics are stale; returns the tables analysed."""
-    stale = stale_tables(*tables, fraction=fraction)
-    with connection.cursor() as cursor:
-        for name in stale:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(name)}")
-    return stale
+    """ANALYZE each of the models' tables whose statistics are stale; returns the tables analysed. A table whose
+    lock is not free within ANALYZE_LOCK_TIMEOUT_MS (a build of the explorer's indexes holds it for minutes:
+    CREATE INDEX CONCURRENTLY waits for this very statement's transaction, a deadlock PostgreSQL ends by failing
+    one of the two) keeps its statistics until the next call: they are a help, never worth failing an import for."""
+    analysed = []
+    for name in stale_tables(*tables, fraction=fraction):
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL lock_timeout = {int(ANALYZE_LOCK_TIMEOUT_MS)}")
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(name)}")
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                raise
+            continue
+        analysed.append(name)
+    return analysed
 
 
 def vacuum_analyze(*tables: type[models.Model]) -> list[str]:

@@ -87,3 +87,25 @@ def test_inside_a_transaction_vacuum_analyze_only_analyses():
     assert connection.in_atomic_block
     assert vacuum_analyze(Item) == ["items_item"]
     assert _reltuples() == 500
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stale_table_whose_lock_is_held_keeps_its_statistics_instead_of_waiting(monkeypatch):
+    """An index build (CREATE INDEX CONCURRENTLY) holds the table's SHARE UPDATE EXCLUSIVE lock for minutes and
+    waits for the transaction of an ANALYZE that waits for it: PostgreSQL failed the import's ANALYZE as a
+    deadlock. The ANALYZE now gives up after a short lock timeout."""
+    import psycopg
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL locks")
+    import metadata_site.lib.maintenance as maintenance
+
+    monkeypatch.setattr(maintenance, "stale_tables", lambda *tables, fraction=0.1: ["items_item"])
+    settings = connection.settings_dict
+    with psycopg.connect(host=settings["HOST"] or "127.0.0.1", port=settings["PORT"] or 5432, user=settings["USER"],
+                         dbname=settings["NAME"]) as other:
+        other.execute("LOCK TABLE items_item IN SHARE UPDATE EXCLUSIVE MODE")  # as an index build holds it
+        started = time.monotonic()
+        assert analyze_if_stale(Item) == []
+        assert time.monotonic() - started < 5
+    assert analyze_if_stale(Item) == ["items_item"]  # the lock free again
