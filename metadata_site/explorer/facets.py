@@ -459,9 +459,8 @@ def run_grouped_facets(plan: FacetPlan, backend: ProjectionColumns) -> Faceted |
         unconditioned = [(n, spec) for n, spec in options if not plan.gate(spec.name).all]
         store = stored_counts(compiler.workspace.pk, compiler.schema) if unconditioned else None
         if store is not None:
-            columns = {c.spec.name: c for c in columns_for(compiler.schema)}
             for n, spec in unconditioned:
-                slot = store.slot(columns[spec.name].name)
+                slot = store.slot(compiler.column(spec.name).name)
                 if slot is not None:
                     stored[n] = store.keys(slot)
             options = [(n, spec) for n, spec in options if n not in stored]
