@@ -20,6 +20,10 @@ per workspace, the counts are kept by the writes themselves, exact in every snap
 - Compaction (`compact`) folds the deltas into one row per key in one statement (``DELETE ... RETURNING`` + the
   sums; serialized by an advisory lock, a second one skips): run by the worker after a bulk write and by a reader
   that saw more than `COMPACT_ROWS` (or twice the keys) delta rows, so reads stay bounded.
+- The same trigger writes the change log `msx_w<workspace>_d` (the projection's columns, ``sign`` -1 for an old row
+  and +1 for a new one, ``xid`` the writing transaction; one overflow row, sign 0, for a statement of more than
+  LOG_ROWS_MAX rows) and prunes it behind the horizon `msx_w<workspace>_h`: `explorer.cache` patches kept figures
+  with it.
 - Lifecycle: the projection's. `projection.build` creates the store (empty) with the projection's empty table, so
   that the projection's fill and every write after it go through the triggers; dropping or suspending the
   projection drops it; a schema change rebuilds both. Used only while the projection `is_current`.
@@ -62,10 +66,26 @@ MAX_BINS = 20000
 TOTAL, ENUM, MULTI, BOOLEAN, BINS = "total", "enum", "multi", "boolean", "bins"
 # The store's slot counting the statements that wrote the projection: its sum is the projection's version.
 VERSION_SLOT = -1
+# A statement writing more projection rows than this logs one "overflow" row (sign 0) instead of its rows: kept
+# figures older than it are computed again rather than patched (a bulk import's batch).
+LOG_ROWS_MAX = 1000
+# The change log is pruned by the first write after this many seconds: what every snapshot taken before the
+# previous pruning saw is deleted (a kept figure that old is computed again).
+LOG_PRUNE_SECONDS = 60
 
 
 def store_name(workspace_id: int) -> str:
     return f"msx_w{int(workspace_id)}_c"
+
+
+def delta_name(workspace_id: int) -> str:
+    """The change log: the projection's rows each statement wrote, old ones with sign -1, new ones with +1."""
+    return f"msx_w{int(workspace_id)}_d"
+
+
+def horizon_name(workspace_id: int) -> str:
+    """The change log's pruning horizon: one row (`deleted`: every pruned row was visible in this snapshot)."""
+    return f"msx_w{int(workspace_id)}_h"
 
 
 def function_name(workspace_id: int) -> str:
@@ -219,17 +239,47 @@ def create_sql(workspace_id: int, projection_table: str, slot_list: list[Slot]) 
                 # the version: one more for every statement that wrote a row (see `version`)
                 f"\n    INSERT INTO {store} (s, k, n) SELECT {VERSION_SLOT}, 0, 1 WHERE EXISTS (SELECT 1 FROM {rows});")
 
+    delta, horizon = delta_name(workspace_id), horizon_name(workspace_id)
+
+    def log(*tables: str) -> str:
+        """The change log's rows of this statement (see `explorer.cache`), or one overflow row for a large one;
+        then, at most once a LOG_PRUNE_SECONDS and by one writer at a time, what every snapshot taken before the
+        previous pruning saw is deleted."""
+        sizes = " + ".join(f"(SELECT count(*) FROM (SELECT 1 FROM {t} LIMIT {LOG_ROWS_MAX + 1}) x)" for t in tables)
+        rows = "\n      ".join(
+            f"INSERT INTO {delta} SELECT r.*, {1 if t == 'new_rows' else -1} FROM {t} r;" for t in tables)
+        return f"""IF {sizes} > {LOG_ROWS_MAX} THEN
+      INSERT INTO {delta} (item_id, sign) VALUES (0, 0);
+    ELSE
+      {rows}
+    END IF;
+    IF (SELECT at FROM {horizon}) < now() - interval '{int(LOG_PRUNE_SECONDS)} seconds'
+       AND pg_try_advisory_xact_lock(hashtext('msx-log:{int(workspace_id)}')) THEN
+      DELETE FROM {delta} WHERE pg_visible_in_snapshot(xid, (SELECT next FROM {horizon}));
+      UPDATE {horizon} SET deleted = next, next = pg_current_snapshot(), at = now();
+    END IF;"""
+
     news, olds = _keys_sql(slot_list, "new_rows", 1), _keys_sql(slot_list, "old_rows", -1)
     return [
         f"CREATE TABLE {store} (s smallint NOT NULL, k bigint NOT NULL, n bigint NOT NULL)",
+        # The projection's columns, the row's sign and the writing transaction (its top-level id).
+        f"CREATE TABLE {delta} (LIKE {projection_table}, sign smallint NOT NULL, "
+        "xid xid8 NOT NULL DEFAULT pg_current_xact_id())",
+        f"CREATE INDEX {delta}_xid ON {delta} (xid)",
+        f"CREATE TABLE {horizon} (deleted pg_snapshot NOT NULL, next pg_snapshot NOT NULL, at timestamptz NOT NULL)",
+        # Nothing pruned yet: `deleted` sees no transaction at all.
+        f"INSERT INTO {horizon} VALUES ('3:3:', pg_current_snapshot(), now())",
         f"""CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
   IF TG_OP = 'INSERT' THEN
     {insert(news, "new_rows")}
+    {log("new_rows")}
   ELSIF TG_OP = 'DELETE' THEN
     {insert(olds, "old_rows")}
+    {log("old_rows")}
   ELSE
     {insert(news + " UNION ALL " + olds, "new_rows")}
+    {log("new_rows", "old_rows")}
   END IF;
   RETURN NULL;
 END $fn$""",
@@ -244,7 +294,8 @@ END $fn$""",
 
 def drop_sql(workspace_id: int) -> list[str]:
     """Drop the store and its function (run after, or with, the projection table that carries the triggers)."""
-    return [f"DROP TABLE IF EXISTS {store_name(workspace_id)}", f"DROP FUNCTION IF EXISTS {function_name(workspace_id)}() CASCADE"]
+    return [f"DROP TABLE IF EXISTS {store_name(workspace_id)}, {delta_name(workspace_id)}, {horizon_name(workspace_id)}",
+            f"DROP FUNCTION IF EXISTS {function_name(workspace_id)}() CASCADE"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -311,8 +362,9 @@ def version(workspace_id: int) -> int | None:
     since it was built (every statement that writes a row adds one, in its own transaction). Snapshots only grow,
     so two snapshots with the same version see the same projection, and anything computed from the projection
     alone can be kept under it (`explorer.cache`). Compaction keeps the sum. None without a store."""
-    try:
-        with read_connection().cursor() as cursor:
+    reader = read_connection()
+    try:  # in a savepoint: the caller's transaction (explorer.cache pins one) goes on after a failure
+        with transaction.atomic(using=reader.alias), reader.cursor() as cursor:
             cursor.execute(f"SELECT coalesce(sum(n), 0) FROM {store_name(workspace_id)} WHERE s = {VERSION_SLOT}")
             return int(cursor.fetchone()[0])
     except DatabaseError:  # no store (dropped by a build meanwhile)

@@ -34,7 +34,7 @@ from metadata_site.schemas.fields import FieldSpec, Schema
 
 from . import counts
 from . import query as fl
-from .cache import remember
+from .cache import Delta, remember
 from .projection import NotProjected, ProjectionCompiler, columns_for, stored_counts, table_name
 from .query.sql import Epoch, HistogramBucket, bucket_sql, not_null
 from .selectors import explorer_items, item_base_queryset
@@ -430,7 +430,7 @@ def run_facets(plan: FacetPlan, backend) -> Faceted:
             for part in text.split(",") if text else ():
                 bucket, tallied = part.split(":")
                 tally[f"{label}_{bucket}"] = int(tallied)
-    return Faceted(_assemble(plan, tally), tally.get("total"))
+    return Faceted(_assemble(plan, tally), tally.get("total"), tally)
 
 
 # At most this many combinations of condition flags and option values for the grouped pass (else one aggregate
@@ -531,18 +531,7 @@ def run_grouped_facets(plan: FacetPlan, backend: ProjectionColumns) -> Faceted |
             key = json.loads(key) if isinstance(key, str) else key
             if part == 0:
                 truth, values = key[: len(flags)], key[len(flags):]
-                for (n, spec), value in zip(options, values, strict=True):
-                    if value is None or not all(t for t, f in zip(truth, fields, strict=True) if f != spec.name):
-                        continue
-                    family = fl.type_key(spec)
-                    if family == "boolean":
-                        labels = [f"k{n}_{'t' if value else 'f'}"]
-                    elif family == "multi_enum":
-                        labels = [f"k{n}_{code - 1}" for code in value]
-                    else:
-                        labels = [f"k{n}_{value - 1}"] if 1 <= value <= len(spec.options) else []
-                    for label in labels:
-                        tally[label] = tally.get(label, 0) + count
+                _add_options(tally, [(n, spec) for n, spec in options], values, truth, fields, count)
             else:
                 (code,) = key
                 chunk = histograms[(part - 1) * HISTOGRAMS_PER_GROUP: part * HISTOGRAMS_PER_GROUP]
@@ -562,7 +551,25 @@ def run_grouped_facets(plan: FacetPlan, backend: ProjectionColumns) -> Faceted |
             for k in range(len(spec.options)):
                 tally[f"k{n}_{k}"] = keys.get(k + 1, 0)
     # The result's count: the option branch's rows whose conditions all hold, or the histogram branch's rows.
-    return Faceted(_assemble(plan, tally), options_total if options else total if histograms else None)
+    return Faceted(_assemble(plan, tally), options_total if options else total if histograms else None, tally)
+
+
+def _add_options(tally: dict[str, int], options: list[tuple[int, FieldSpec]], values, truth, fields: list[str],
+                 count: int) -> None:
+    """Add `count` to the tallies of the stored option `values` (enum code, boolean, multi-enum codes) of the
+    option fields `options`, each under every facet condition (`truth`, on `fields`) but those on itself."""
+    for (n, spec), value in zip(options, values, strict=True):
+        if value is None or not all(t for t, f in zip(truth, fields, strict=True) if f != spec.name):
+            continue
+        family = fl.type_key(spec)
+        if family == "boolean":
+            labels = [f"k{n}_{'t' if value else 'f'}"]
+        elif family == "multi_enum":
+            labels = [f"k{n}_{code - 1}" for code in value]
+        else:
+            labels = [f"k{n}_{value - 1}"] if 1 <= value <= len(spec.options) else []
+        for label in labels:
+            tally[label] = tally.get(label, 0) + count
 
 
 def _assemble(plan: FacetPlan, tally: dict[str, int]) -> list[Facet]:
@@ -587,7 +594,7 @@ def _assemble(plan: FacetPlan, tally: dict[str, int]) -> list[Facet]:
     return result
 
 
-def stored_facets(plan: FacetPlan, *, schema: Schema, workspace) -> list[Facet] | None:
+def stored_facets(plan: FacetPlan, *, schema: Schema, workspace) -> Faceted | None:
     """The facets of an unfiltered plan from the workspace's count store (`explorer.counts`): the option counts
     read as they are, each histogram from its fine bins plus a range count of the few bins a bucket boundary
     cuts. None when the store cannot answer (a condition or scope, not PostgreSQL, not built)."""
@@ -608,23 +615,19 @@ def stored_facets(plan: FacetPlan, *, schema: Schema, workspace) -> list[Facet] 
             return None
         histograms[spec.name] = histogram
     counts.count_edges(table_name(workspace.pk), list(histograms.values()))
-    result = []
-    for spec in plan.specs:
+    tally: dict[str, int] = {}  # labelled as `_assemble` reads them
+    for n, spec in enumerate(plan.specs):
         family = fl.type_key(spec)
         if family in OPTION_FAMILIES:
             slot = store.slot(columns[spec.name].name)
-            tally = store.keys(slot) if slot is not None else {}
+            keys = store.keys(slot) if slot is not None else {}
             if family == "boolean":
-                options = [OptionCount(f, "true" if f else "false", tally.get(int(f), 0)) for f in (True, False)]
+                tally[f"k{n}_t"], tally[f"k{n}_f"] = keys.get(1, 0), keys.get(0, 0)
             else:
-                options = [OptionCount(o, o, tally.get(k, 0)) for k, o in enumerate(spec.options, start=1)]
-            result.append(Facet(spec, options=options))
+                tally.update({f"k{n}_{k}": keys.get(k + 1, 0) for k in range(len(spec.options))})
         elif spec.name in histograms:
-            hr, rows = plan.ranges[spec.name], histograms[spec.name].rows
-            result.append(Facet(spec, buckets=hr.buckets({k: rows.get(k, 0) for k in range(hr.count)})))
-        else:
-            result.append(Facet(spec, buckets=[]))
-    return result
+            tally.update({f"k{n}_{b}": c for b, c in histograms[spec.name].rows.items()})
+    return Faceted(_assemble(plan, tally), store.total, tally)
 
 
 def facets(query: fl.Query, *, schema: Schema, workspace) -> list[Facet]:
@@ -633,27 +636,77 @@ def facets(query: fl.Query, *, schema: Schema, workspace) -> list[Facet]:
     `facets_per_field`, at the cost of one scan instead of one per field; the unfiltered explorer's from the
     count store, without a scan. Facets the projection alone decides are kept under its version
     (`explorer.cache`)."""
-    found = remember("facets", query, schema=schema, workspace=workspace,
-                     compute=lambda: _facets(query, schema=schema, workspace=workspace),
+    plans: list[FacetPlan] = []
+
+    def plan() -> dict:  # in the snapshot the kept facets are read in: their buckets are part of their key
+        plans.append(plan_facets(query, schema=schema, workspace=workspace))
+        return plans[0].ranges
+
+    found = remember("facets", query, schema=schema, workspace=workspace, key=plan,
+                     compute=lambda: _facets(query, schema=schema, workspace=workspace, plan=plans[0] if plans else None),
+                     patch=lambda kept, delta: patch_facets(plans[0], kept, delta),
                      also=lambda found: {"count": found.total})  # the result's count, counted on the way
     return found.facets
 
 
 @dataclass
 class Faceted:
-    """A facet pass's facets and the number of items in its result, when the pass counted it."""
+    """A facet pass's facets, the number of items in its result when the pass counted it, and the tallies the
+    facets were assembled from (``k<n>_<k>``, see `_assemble`) when a change-log patch can move them."""
 
     facets: list[Facet]
     total: int | None = None
+    tally: dict[str, int] | None = None
 
 
-def _facets(query: fl.Query, *, schema: Schema, workspace) -> Faceted:
-    plan = plan_facets(query, schema=schema, workspace=workspace)
+def patch_facets(plan: FacetPlan, kept: Faceted, delta: Delta) -> Faceted | None:
+    """`kept` (the facets of `plan` in an earlier snapshot) moved by the change-log rows of `delta` (explorer.cache):
+    each row adds its sign wherever the facet pass would have counted it. None: compute again."""
+    if kept.tally is None:
+        return None
+    compiler = delta.compiler
+    try:
+        base, params = compiler.where(plan.base)
+        flags = [compiler.condition(c) for c in plan.facet_conditions]
+        options = [(n, spec, compiler.column(spec.name).name) for n, spec in enumerate(plan.specs)
+                   if fl.type_key(spec) in OPTION_FAMILIES]
+        histograms = [(n, plan.ranges[spec.name], compiler.epoch(spec) if plan.ranges[spec.name].is_time
+                       else compiler.value(spec)) for n, spec in enumerate(plan.specs)
+                      if fl.type_key(spec) in HISTOGRAM_FAMILIES and plan.ranges.get(spec.name) is not None]
+    except NotProjected:
+        return None
+    select = ["p.sign", f"coalesce(({base}), false)"] + [f"coalesce(({sql}), false)" for sql, _ in flags]
+    select += [f"p.{column}" for _, _, column in options] + [bucket_sql(value) for _, _, value in histograms]
+    params = [*params, *(x for _, p in flags for x in p)]
+    params += [x for _, hr, _ in histograms for x in (hr.low, hr.width, hr.count - 1)]
+    with read_connection().cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(select)} FROM {compiler.table} p WHERE {delta.where}", [*params, *delta.params])
+        rows = cursor.fetchall()
+    tally, total = dict(kept.tally), kept.total
+    fields = [c.field for c in plan.facet_conditions]
+    width = len(flags)
+    for row in rows:
+        sign, matches, truth = row[0], row[1], row[2: 2 + width]
+        if not matches:
+            continue
+        values, buckets = row[2 + width: 2 + width + len(options)], row[2 + width + len(options):]
+        _add_options(tally, [(n, spec) for n, spec, _ in options], values, truth, fields, sign)
+        if all(truth):  # the result: its histograms and its count
+            for (n, _, _), bucket in zip(histograms, buckets, strict=True):
+                if bucket is not None and bucket >= 0:
+                    tally[f"k{n}_{bucket}"] = tally.get(f"k{n}_{bucket}", 0) + sign
+            if total is not None:
+                total += sign
+    return Faceted(_assemble(plan, tally), total, tally)
+
+
+def _facets(query: fl.Query, *, schema: Schema, workspace, plan: FacetPlan | None = None) -> Faceted:
+    plan = plan or plan_facets(query, schema=schema, workspace=workspace)
     if not plan.specs:
-        return Faceted([])
+        return Faceted([], tally={})
     stored = stored_facets(plan, schema=schema, workspace=workspace)
     if stored is not None:
-        return Faceted(stored)
+        return stored
     backend = facet_backend(plan, schema=schema, workspace=workspace)
     if isinstance(backend, ProjectionColumns):
         grouped = run_grouped_facets(plan, backend)

@@ -109,8 +109,9 @@ def columns_for(schema: Schema) -> list[Column]:
 
 
 # Bumped when the table's layout changes, so that every projection is rebuilt in the new one.
-LAYOUT = 5  # 3: with its count store (explorer.counts); 4: B-trees keyed by the column alone (deduplicated);
-# 5: the store counts the statements that wrote the projection (its version, for explorer.cache)
+LAYOUT = 6  # 3: with its count store (explorer.counts); 4: B-trees keyed by the column alone (deduplicated);
+# 5: the store counts the statements that wrote the projection (its version, for explorer.cache); 6: with its
+# change log (the rows each write changed, to patch kept figures: explorer.cache)
 
 
 def fingerprint(columns: list[Column]) -> str:

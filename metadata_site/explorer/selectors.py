@@ -18,7 +18,7 @@ from metadata_site.items.selection import FOLDER, Selection
 from metadata_site.schemas.fields import Schema
 
 from . import query as fl
-from .cache import remember
+from .cache import Delta, remember
 from .counts import is_unfiltered
 from .projection import NotProjected, ProjectionCompiler, stored_total
 
@@ -66,7 +66,30 @@ def count(query: fl.Query, *, schema: Schema, workspace) -> int:
     if stored is not None:
         return stored
     return remember("count", query, schema=schema, workspace=workspace,
-                    compute=lambda: _count(query, schema=schema, workspace=workspace))
+                    compute=lambda: _count(query, schema=schema, workspace=workspace),
+                    patch=lambda kept, delta: _patched_count(query, kept, delta))
+
+
+def kept_count(query: fl.Query, *, schema: Schema, workspace) -> int | None:
+    """The exact count of `query` when it costs no scan: from the count store, or kept (or patched) by
+    `explorer.cache`; else None."""
+    stored = stored_total(query, schema=schema, workspace=workspace)
+    if stored is not None:
+        return stored
+    return remember("count", query, schema=schema, workspace=workspace, compute=None,
+                    patch=lambda kept, delta: _patched_count(query, kept, delta))
+
+
+def _patched_count(query: fl.Query, kept: int, delta: Delta) -> int | None:
+    """The kept count of `query` moved by the change-log rows of `delta` (explorer.cache); None: count again."""
+    try:
+        where, params = delta.compiler.where(query)
+    except NotProjected:
+        return None
+    with read_connection().cursor() as cursor:
+        cursor.execute(f"SELECT coalesce(sum(p.sign), 0) FROM {delta.compiler.table} p WHERE {delta.where} AND {where}",
+                       [*delta.params, *params])
+        return kept + int(cursor.fetchone()[0])
 
 
 def _count(query: fl.Query, *, schema: Schema, workspace) -> int:

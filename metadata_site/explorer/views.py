@@ -225,13 +225,16 @@ def _partial_query(request: HttpRequest, slug: str):
 @require_GET
 def explore_count(request: HttpRequest, slug: str) -> HttpResponse:
     """The exact number of matching items (lazy partial). Where the exact count looks slow (many matches,
-    `selectors.estimate`), first the planner's estimate, labelled, which then asks for the exact figure
-    (``exact=1``)."""
+    `selectors.estimate`) and is not kept (`explorer.cache`), first the planner's estimate, labelled, which then
+    asks for the exact figure (``exact=1``)."""
     access, schema, query, invalid = _partial_query(request, slug)
     if invalid:
         return invalid
     ctx = {"workspace": access.workspace, "rebuilding": selectors.index_rebuild_pending(workspace=access.workspace)}
     if request.GET.get("exact") != "1":
+        ctx["total"] = selectors.kept_count(query, schema=schema, workspace=access.workspace)
+        if ctx["total"] is not None:
+            return render(request, "explorer/explore.html#count", ctx)
         ctx["estimate"] = selectors.estimate(query, schema=schema, workspace=access.workspace)
         if ctx["estimate"] is not None:
             ctx["estimate_text"] = f"{ctx['estimate']:,}"

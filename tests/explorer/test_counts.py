@@ -44,7 +44,7 @@ def _stored(schema, workspace) -> tuple[int, list]:
     plan = facets.plan_facets(query, schema=schema, workspace=workspace)
     stored = facets.stored_facets(plan, schema=schema, workspace=workspace)
     assert stored is not None, "the store did not answer"
-    return projection.stored_total(query, schema=schema, workspace=workspace), stored
+    return projection.stored_total(query, schema=schema, workspace=workspace), stored.facets
 
 
 def _assert_exact(schema, workspace) -> None:
