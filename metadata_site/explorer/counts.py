@@ -67,11 +67,15 @@ TOTAL, ENUM, MULTI, BOOLEAN, BINS = "total", "enum", "multi", "boolean", "bins"
 # The store's slot counting the statements that wrote the projection: its sum is the projection's version.
 VERSION_SLOT = -1
 # A statement writing more projection rows than this logs one "overflow" row (sign 0) instead of its rows: kept
-# figures older than it are computed again rather than patched (a bulk import's batch).
-LOG_ROWS_MAX = 1000
-# The change log is pruned by the first write after this many seconds: what every snapshot taken before the
-# previous pruning saw is deleted (a kept figure that old is computed again).
+# figures older than it are computed again rather than patched (a projection's fill). An import's batch (10,000
+# rows) is logged, so the explorer's kept figures follow an import by patches.
+LOG_ROWS_MAX = 10_000
+# The change log is pruned by the first write after this many seconds (after LOG_PRUNE_BULK_SECONDS by a statement
+# of more than LOG_BULK_ROWS rows, which fills it fast): what every snapshot taken before the previous pruning saw
+# is deleted (a kept figure that old is computed again).
 LOG_PRUNE_SECONDS = 60
+LOG_PRUNE_BULK_SECONDS = 10
+LOG_BULK_ROWS = 1000
 
 
 def store_name(workspace_id: int) -> str:
@@ -243,17 +247,18 @@ def create_sql(workspace_id: int, projection_table: str, slot_list: list[Slot]) 
 
     def log(*tables: str) -> str:
         """The change log's rows of this statement (see `explorer.cache`), or one overflow row for a large one;
-        then, at most once a LOG_PRUNE_SECONDS and by one writer at a time, what every snapshot taken before the
-        previous pruning saw is deleted."""
-        sizes = " + ".join(f"(SELECT count(*) FROM (SELECT 1 FROM {t} LIMIT {LOG_ROWS_MAX + 1}) x)" for t in tables)
+        then, by one writer at a time, at most once a LOG_PRUNE_SECONDS (LOG_PRUNE_BULK_SECONDS after a bulk
+        statement), what every snapshot taken before the previous pruning saw is deleted."""
         rows = "\n      ".join(
             f"INSERT INTO {delta} SELECT r.*, {1 if t == 'new_rows' else -1} FROM {t} r;" for t in tables)
-        return f"""IF {sizes} > {LOG_ROWS_MAX} THEN
+        return f"""written := (SELECT count(*) FROM (SELECT 1 FROM {tables[0]} LIMIT {LOG_ROWS_MAX + 1}) x);
+    IF written > {LOG_ROWS_MAX} THEN
       INSERT INTO {delta} (item_id, sign) VALUES (0, 0);
     ELSE
       {rows}
     END IF;
-    IF (SELECT at FROM {horizon}) < now() - interval '{int(LOG_PRUNE_SECONDS)} seconds'
+    IF (SELECT at FROM {horizon}) < now() - (CASE WHEN written > {LOG_BULK_ROWS}
+         THEN interval '{int(LOG_PRUNE_BULK_SECONDS)} seconds' ELSE interval '{int(LOG_PRUNE_SECONDS)} seconds' END)
        AND pg_try_advisory_xact_lock(hashtext('msx-log:{int(workspace_id)}')) THEN
       DELETE FROM {delta} WHERE pg_visible_in_snapshot(xid, (SELECT next FROM {horizon}));
       UPDATE {horizon} SET deleted = next, next = pg_current_snapshot(), at = now();
@@ -270,6 +275,8 @@ def create_sql(workspace_id: int, projection_table: str, slot_list: list[Slot]) 
         # Nothing pruned yet: `deleted` sees no transaction at all.
         f"INSERT INTO {horizon} VALUES ('3:3:', pg_current_snapshot(), now())",
         f"""CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+  written bigint;
 BEGIN
   IF TG_OP = 'INSERT' THEN
     {insert(news, "new_rows")}
