@@ -30,6 +30,7 @@ writes are not committed).
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -107,23 +108,48 @@ def _remember(kind, query, *, schema, workspace, compute, patch, key, also, read
     with reader.cursor() as cursor:
         cursor.execute("SELECT pg_current_snapshot()::text")
         snapshot = cursor.fetchone()[0]
-    kept = cache.get(name(kind, extra))
-    value = None
-    if isinstance(kept, Kept):
+    def reuse() -> tuple[bool, Any]:
+        """(whether the kept value is current, the kept value served as it is or patched, or None)."""
+        kept = cache.get(name(kind, extra))
+        if not isinstance(kept, Kept):
+            return False, None
         if kept.version >= version:
-            return kept.value
-        if patch is not None:
-            delta = unseen(workspace.pk, kept.snapshot, columns=columns, schema=schema, workspace=workspace)
-            value = patch(kept.value, delta) if delta is not None else None
+            return True, kept.value
+        if patch is None:
+            return False, None
+        delta = unseen(workspace.pk, kept.snapshot, columns=columns, schema=schema, workspace=workspace)
+        return False, patch(kept.value, delta) if delta is not None else None
+
+    current, value = reuse()
+    if current:
+        return value
     if value is None:
         if compute is None:
             return None
-        value = compute()
+        # One computation at a time per figure in this process: the threads asking for it meanwhile wait for it
+        # and then serve or patch it, instead of each reading the same millions of rows on the same cores.
+        with _lock(name(kind, extra)):
+            current, value = reuse()
+            if current:
+                return value
+            if value is None:
+                value = compute()
     cache.set(name(kind, extra), Kept(value, snapshot, version), TIMEOUT)
     for other, found in (also(value) if also else {}).items():
         if found is not None:
             cache.set(name(other), Kept(found, snapshot, version), TIMEOUT)
     return value
+
+
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock(key: str) -> threading.Lock:
+    with _locks_guard:
+        if len(_locks) > 10_000:  # figures no longer asked for: their locks go (a held one stays held by its owner)
+            _locks.clear()
+        return _locks.setdefault(key, threading.Lock())
 
 
 def unseen(workspace_id: int, snapshot: str, *, columns: list, schema: Schema, workspace) -> Delta | None:

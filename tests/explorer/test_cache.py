@@ -279,3 +279,34 @@ def test_a_kept_count_is_shown_exactly_at_once_where_an_estimate_would_come_firs
     Item.objects.filter(pk=items[1].pk).update(client_metadata={"temperature": 50.0})
     again = client.get(url, {"f": "temperature:gt:30"}).content.decode()  # kept, patched with the write
     assert 'data-total="3"' in again and "data-estimate" not in again
+
+
+def test_threads_asking_for_the_same_figure_at_once_compute_it_once(workspace, schema, folder, monkeypatch):
+    import time
+
+    make_built_projection(workspace, schema, folder)
+    query = _query(schema, "weather:eq:Sunny", "temperature:gt:0")
+    computed, slow = [], facets._facets
+
+    def slow_facets(*args, **kwargs):
+        computed.append(1)
+        time.sleep(0.5)  # long enough for every thread to be waiting meanwhile
+        return slow(*args, **kwargs)
+
+    monkeypatch.setattr(facets, "_facets", slow_facets)
+    results = []
+
+    def ask():
+        try:
+            results.append(facets.facets(query, schema=schema, workspace=workspace))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=ask) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert len(computed) == 1
+    assert len(results) == 3 and all(r == results[0] for r in results)
+    assert results[0] == facets.facets_per_field(query, schema=schema, workspace=workspace)
