@@ -182,3 +182,47 @@ def test_management_commands_read_on_the_primary_even_with_replicas(pg_cluster, 
     exported = _manage(pg_cluster, "export_metadata", "--workspace", "acme", "--folder", str(folder),
                        env={"DATABASE_REPLICA_URLS": pg_cluster.url(pg_cluster.replica_port)})
     assert note in exported.stdout
+
+
+DECLARED = """
+from metadata_site.explorer import projection
+from metadata_site.schemas.selectors import schema_current
+from metadata_site.workspaces.models import Workspace
+from tests.factories import make_folder, make_item, make_schema
+workspace = Workspace.objects.get(slug="acme")
+make_schema(workspace, [{"name": "score", "type": "float"}, {"name": "mood", "type": "enum", "options": ["calm", "wild"]}])
+folder = make_folder(workspace, "scored")
+for n, mood in enumerate(["calm", "wild", "calm"]):
+    make_item(folder, f"scored-{n}.jpg", metadata={"score": n * 2.0, "mood": mood})
+print(projection.build(workspace_id=workspace.pk, schema=schema_current(workspace=workspace)))
+"""
+
+
+def test_kept_counts_and_facets_read_on_the_replica_follow_the_writes_replayed_from_the_primary(pg_cluster, app_server):
+    """Figures kept by a server reading the replica are patched with the change log the replica replays: exact."""
+    assert _manage(pg_cluster, "shell", "-c", DECLARED).stdout.strip().endswith("built")
+    server = app_server(**STALE_OK)
+    client = _unpinned_client(server, pg_cluster)
+
+    def figures() -> tuple[int, str]:
+        count = client.get("/w/acme/explore/count/", params={"f": "score:gt:1", "exact": "1"})
+        found = client.get("/w/acme/explore/facets/", params={"f": "score:gt:1"})
+        assert count.status_code == 200 and found.status_code == 200
+        total = int(count.text.split('data-total="', 1)[1].split('"', 1)[0])
+        return total, found.text
+
+    assert figures()[0] == 2
+    pg_cluster.pause_replay()
+    try:  # the primary changes; the replica, and so the kept figures, do not yet
+        pg_cluster.primary("UPDATE items_item SET client_metadata = jsonb_build_object('score', 9.0, 'mood', 'wild') "
+                           "WHERE title = 'scored-0.jpg'")
+        assert figures()[0] == 2
+    finally:
+        pg_cluster.resume_replay()
+    pg_cluster.wait_caught_up()
+    total, facets_html = figures()
+    assert total == 3
+    pg_cluster.primary("DELETE FROM items_item WHERE title = 'scored-1.jpg'")
+    pg_cluster.wait_caught_up()
+    assert figures()[0] == 2
+    assert figures()[1] != facets_html  # the mood counts moved with the deletion
