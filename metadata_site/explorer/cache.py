@@ -43,8 +43,7 @@ from metadata_site.schemas.fields import Schema
 
 from . import counts
 from . import query as fl
-from .models import Projection
-from .projection import ProjectionCompiler, columns_for, fingerprint
+from .projection import ProjectionCompiler, built_at, columns_for, fingerprint
 
 TIMEOUT = 600  # seconds
 PATCH_ROWS_MAX = 200_000  # log rows a patch reads at most (about 100 ms); beyond, the figure is computed again
@@ -93,9 +92,7 @@ def _remember(kind, query, *, schema, workspace, compute, patch, key, also, read
     columns = columns_for(schema)
     print_ = fingerprint(columns)
     # The build's time too: a rebuilt projection (after a bulk import, say) has a new log and counts from 0 again.
-    built = (Projection.objects.using(reader.alias)
-             .filter(workspace_id=workspace.pk, ready=True, maintained=True, fingerprint=print_)
-             .values_list("built_at", flat=True).first())
+    built = built_at(workspace.pk, schema, using=reader.alias)
     version = counts.version(workspace.pk) if built else None
     if version is None:
         return compute() if compute else None

@@ -291,9 +291,14 @@ def _switch_triggers(cursor) -> None:
 
 def is_current(workspace_id: int, schema: Schema) -> bool:
     """Whether the workspace's projection is built, maintained and of this schema (one registry read)."""
-    return Projection.objects.filter(
-        workspace_id=workspace_id, ready=True, maintained=True, fingerprint=fingerprint(columns_for(schema))
-    ).exists()
+    return built_at(workspace_id, schema) is not None
+
+
+def built_at(workspace_id: int, schema: Schema, *, using: str | None = None):
+    """When the workspace's current projection (built, maintained, of this schema) was built, or None."""
+    return (Projection.objects.using(using or read_connection().alias)
+            .filter(workspace_id=workspace_id, ready=True, maintained=True, fingerprint=fingerprint(columns_for(schema)))
+            .values_list("built_at", flat=True).first())
 
 
 def build(*, workspace_id: int, schema: Schema) -> str:
