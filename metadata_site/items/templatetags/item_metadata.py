@@ -1,6 +1,9 @@
 from urllib.parse import urlsplit
 
 from django import template
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
 
 from metadata_site.lib.jsondiff import as_json, key_diff
 from metadata_site.schemas.selectors import schema_current
@@ -42,6 +45,23 @@ def http_url(value) -> str:
     except ValueError:
         return ""
     return text if scheme in ("http", "https") else ""
+
+
+@register.simple_tag
+def explorer_value(spec, value) -> str:
+    """A metadata value as the explorer's grid and table show it: one tag a cell, instead of an included template
+    (50 items of 7 fields: 350 includes a page, most of its rendering time)."""
+    if value is None:
+        return mark_safe('<span class="muted">—</span>')
+    if spec.type == "link" and (url := http_url(value)):
+        return format_html('<a href="{}" rel="noopener noreferrer nofollow">{}</a>', url, Truncator(value).chars(40))
+    if spec.type == "datetime":
+        return format_html('<time datetime="{}">{}</time>', value, value)
+    if spec.is_multi:
+        return format_html_join("", '<span class="chip">{}</span>', ((v,) for v in value))
+    if value is True or value is False:
+        return "true" if value else "false"
+    return str(value)
 
 
 @register.filter(name="as_json")
