@@ -338,7 +338,11 @@ def main() -> None:
                 for proc in (server, worker):
                     if proc is not None:
                         proc.send_signal(signal.SIGTERM)
-                        proc.wait(30)
+                        try:
+                            proc.wait(30)
+                        except subprocess.TimeoutExpired:  # a worker in the middle of a batch: its batch rolls back
+                            proc.kill()
+                            proc.wait(30)
         if args.json:
             Path(args.json).write_text(json.dumps(report, indent=2))
     finally:

@@ -360,7 +360,9 @@ def read(workspace_id: int, columns: list, fingerprint: str) -> Counts | None:
     rows = sum(r for *_, r in fetched)
     counts = Counts(workspace_id, slots(columns, grid), tally, rows)
     if rows > max(COMPACT_ROWS, 2 * len(fetched)):
-        compact(workspace_id=workspace_id)
+        # After the reader's transaction (explorer.cache pins one: a compaction inside it would meet the deletes of
+        # a concurrent one as serialization failures), on the primary, in its own.
+        transaction.on_commit(lambda: compact(workspace_id=workspace_id), using=read_connection().alias)
     return counts
 
 

@@ -165,12 +165,15 @@ def test_compaction_keeps_the_sums(workspace, schema, folder, owner):
     _assert_exact(schema, workspace)
 
 
-def test_a_reader_that_sees_many_deltas_compacts_the_store(workspace, schema, folder, monkeypatch):
+def test_a_reader_that_sees_many_deltas_compacts_the_store_after_its_transaction(
+        workspace, schema, folder, monkeypatch, django_capture_on_commit_callbacks):
     monkeypatch.setattr(counts, "COMPACT_ROWS", 10)
     projection.build(workspace_id=workspace.pk, schema=schema)
     make_typed_items(folder, TYPED_METADATA * 4)
     assert _store_rows(workspace) > 10
-    projection.stored_counts(workspace.pk, schema_current(workspace=workspace))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        projection.stored_counts(workspace.pk, schema_current(workspace=workspace))
+    assert len(callbacks) == 1
     assert _store_rows(workspace) <= 2 * len(projection.stored_counts(workspace.pk, schema_current(workspace=workspace)).tally)
     _assert_exact(schema, workspace)
 
