@@ -155,7 +155,22 @@ def histogram_range(spec: FieldSpec, *, workspace, buckets: int = HISTOGRAM_BUCK
         low, high = float(bounds[0]), float(bounds[1])
     if high <= low:
         return HistogramRange(low, high, 1.0, 1, is_time)
+    if not is_time and math.isfinite(high - low):
+        # A number's buckets are a nice width (1, 2, 2.5, 4 or 5 times a power of ten) on its multiples: they read
+        # well on an axis, and a new lowest or highest value moves them only when it passes the next multiple
+        # (kept facets are patched after a write while the buckets stay: explorer.cache).
+        width = _nice_width((high - low) / buckets)
+        start = math.floor(low / width) * width
+        count = max(1, math.ceil((high - start) / width))
+        if start <= low and math.isfinite(start + count * width) and count < 2 * buckets:
+            return HistogramRange(start, start + count * width, width, count, False)
     return HistogramRange(low, high, (high - low) / buckets, buckets, is_time)
+
+
+def _nice_width(raw: float) -> float:
+    """The smallest of 1, 2, 2.5, 4, 5 and 10 times a power of ten that is at least `raw` (> 0)."""
+    power = 10.0 ** math.floor(math.log10(raw))
+    return next((m * power for m in (1, 2, 2.5, 4, 5) if m * power >= raw), 10 * power)
 
 
 def _short_date(seconds: float, *, span: float) -> str:

@@ -379,7 +379,8 @@ def test_an_empty_histogram_says_no_values(login, workspace, items, owner):
 def test_histograms_show_their_scale_and_dates_read_short(login, workspace, items, owner):
     body = login(owner).get(url(workspace, "explorer:facets")).content.decode()
     temperature = body[body.index('data-facet-for="temperature"'):body.index('data-facet-for="colors"')]
-    assert '<span data-axis="low">5</span>' in temperature and '<span data-axis="high">35</span>' in temperature
+    # 5 .. 35 in buckets of a nice width (2) on its multiples: 4 .. 36
+    assert '<span data-axis="low">4</span>' in temperature and '<span data-axis="high">36</span>' in temperature
     assert '<span class="hist-peak muted small" title="the tallest bar\'s count">1</span>' in temperature
     captured = body[body.index('data-facet-for="captured_at"'):]
     assert '<span data-axis="low">5 Jan 2024</span>' in captured and '<span data-axis="high">5 Mar 2025</span>' in captured
@@ -437,3 +438,20 @@ def test_a_count_with_few_matches_is_exact_at_once(login, workspace, items, owne
 def test_select_all_matching_counts_exactly_even_where_the_total_is_estimated(login, workspace, items, owner):
     body = login(owner).get(url(workspace), {"f": "temperature:gt:30", "select": "all"}).content.decode()
     assert re.search(r'id="selected-count">All <span hx-get="[^"]*exact=1"', body)
+
+
+def test_a_numbers_buckets_stay_when_a_new_highest_value_stays_within_the_last_one(workspace, owner):
+    from metadata_site.explorer import facets
+    from metadata_site.schemas.selectors import schema_current
+
+    make_schema(workspace, [{"name": "score", "type": "float"}])
+    folder = make_folder(workspace, "scored")
+    for value in (-20.0, 3.3, 39.99):
+        make_item(folder, metadata={"score": value})
+    spec = schema_current(workspace=workspace).get("score")
+    before = facets.histogram_range(spec, workspace=workspace)
+    assert (before.low, before.width, before.count) == (-20.0, 4.0, 15)  # (39.99 + 20) / 20 = 3.0 -> 4
+    make_item(folder, metadata={"score": 39.995})
+    assert facets.histogram_range(spec, workspace=workspace) == before
+    make_item(folder, metadata={"score": 40.5})  # past the last bucket: one more
+    assert facets.histogram_range(spec, workspace=workspace).count == 16
