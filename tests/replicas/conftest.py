@@ -137,8 +137,10 @@ class Cluster:
     # -- replication ----------------------------------------------------------------------------------
 
     def wait_caught_up(self, timeout: float = 20) -> None:
-        """Until the replica has replayed everything the primary wrote so far."""
-        target = self.primary("SELECT pg_current_wal_insert_lsn()")[0][0]
+        """Until the replica has replayed everything the primary wrote so far. (The flush position, not the insert
+        one: after a record that ends on a WAL page boundary, the insert position already points past the next
+        page's header, which an idle primary never writes, and the replica would never reach it.)"""
+        target = self.primary("SELECT pg_current_wal_flush_lsn()")[0][0]
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -148,7 +150,8 @@ class Cluster:
             if done:
                 return
             if time.monotonic() > deadline:
-                raise RuntimeError("the replica did not catch up with the primary")
+                tail = self.replica_log()[-2000:] if (self.root / "replica.log").exists() else "(no log)"
+                raise RuntimeError(f"the replica did not catch up with the primary at {target}; its log ends:\n{tail}")
             time.sleep(0.05)
 
     def pause_replay(self) -> None:
