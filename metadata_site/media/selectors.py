@@ -1,9 +1,12 @@
 """Reads of media for pages and the API: the URLs of an item's thumbnail, original and keyframes."""
 
+from collections.abc import Iterable
+
 from django.http import HttpRequest
 from django.urls import reverse
 
 from metadata_site.items.models import Item
+from metadata_site.lib.urls import uid_url
 
 from . import tickets
 from .storage import name_version
@@ -17,7 +20,16 @@ def item_thumbnail_url(*, slug: str, item: Item, request: HttpRequest | None = N
     """The thumbnail URL; with the thumbnail's version when the worker made one, so browsers cache it for good, and
     with `request`, a ticket that lets this session read it without a database query (`tickets`). Only for pages
     that have checked the viewer's membership."""
-    url = reverse("items:thumbnail", args=[slug, item.uid])
+    return item_thumbnail_urls(slug=slug, items=[item], request=request)[0]
+
+
+def item_thumbnail_urls(*, slug: str, items: Iterable[Item], request: HttpRequest | None = None) -> list[str]:
+    """`item_thumbnail_url` of each of `items`, in order (one URL resolution for all of them)."""
+    base = uid_url("items:thumbnail", slug)
+    return [_thumbnail_url(base(item.uid), slug=slug, item=item, request=request) for item in items]
+
+
+def _thumbnail_url(url: str, *, slug: str, item: Item, request: HttpRequest | None) -> str:
     if not item.thumbnail_name:
         return url
     url = f"{url}?v={name_version(item.thumbnail_name)}"
