@@ -10,6 +10,8 @@ kind (count, errors, p50/p95/p99 ms) and the totals (requests/s). The mix, per r
 
     60% explorer with filters (the shared benchmark queries Q1–Q7, random page sorts), then, as a browser
         does when the page loads, its lazy count and facet partials (htmx requests, timed as kinds of their own)
+        and the thumbnails of the tiles in view (the first THUMBS_IN_VIEW images of the page that this user has
+        not fetched in the last hour, as a browser's cache keeps them: `Cache-Control: private, max-age=3600`)
     20% item pages (random items)
     15% metadata edits (API PATCH of one key of a random item)
      5% custom data saves (API PUT of the project's custom data, If-Match from a GET; a 412 counts as a
@@ -45,7 +47,11 @@ MIX = [("explore", 60), ("item", 20), ("metadata", 15), ("custom_data", 5)]
 # What an explorer page load also asks for (hx-trigger="load"): timed on their own, not as part of the page.
 PARTIALS = ("count", "facets")
 # A count answered first by its labelled estimate asks for the exact figure (hx-get ...&exact=1, hx-trigger="load").
-KINDS = [k for k, _ in MIX] + list(PARTIALS) + ["count_exact"]
+KINDS = [k for k, _ in MIX] + list(PARTIALS) + ["count_exact", "thumbnail"]
+# The tiles a 1080p window shows without scrolling (4 rows of 6 at the grid's default tile size); `loading="lazy"`
+# fetches only those.
+THUMBS_IN_VIEW = 24
+THUMB_CACHE_SECONDS = 3600
 
 
 def _env(db: str) -> dict:
@@ -126,6 +132,8 @@ class User(threading.Thread):
         self.base, self.ctx, self.results, self.until = base, ctx, results, until
         self.rng = random.Random(seed)
         self.loaded: str | None = None  # the query string of the explorer page just loaded
+        self.thumbs: list[str] = []  # the thumbnail URLs in view on that page
+        self.cached: dict[str, float] = {}  # thumbnail URL -> when this user's "browser" fetched it
         self.session = requests.Session()
         self.api = requests.Session()
         self.api.headers["Authorization"] = f"Bearer {ctx['token']}"
@@ -143,6 +151,7 @@ class User(threading.Thread):
             self.results.add(kind, time.perf_counter() - t0, error)
             if kind == "explore" and self.loaded is not None:
                 self.partials(self.loaded)
+                self.thumbnails()
             if high > 0:  # a person reads the page before the next click (locust's wait_time = between(low, high))
                 time.sleep(min(self.rng.uniform(low, high), max(0.0, self.until - time.time())))
 
@@ -155,7 +164,24 @@ class User(threading.Thread):
         r = self.session.get(f"{self.base}/w/{self.ctx['ws']}/explore/?{qs}{sort}", timeout=30)
         error = self._ok(r)
         self.loaded = qs if error is None else None
+        self.thumbs = re.findall(r'<img src="([^"]*/thumb\.png[^"]*)"', r.text)[:THUMBS_IN_VIEW] if error is None else []
         return error
+
+    def thumbnails(self) -> None:
+        """The tiles' images a browser fetches (the ones it holds no fresh copy of)."""
+        now = time.time()
+        for src in self.thumbs:
+            url = src.replace("&amp;", "&")
+            if now - self.cached.get(url, -THUMB_CACHE_SECONDS) < THUMB_CACHE_SECONDS:
+                continue
+            t0 = time.perf_counter()
+            try:
+                error = self._ok(self.session.get(f"{self.base}{url}", timeout=30))
+            except requests.RequestException as exc:
+                error = f"{type(exc).__name__}: {str(exc)[:120]}"
+            self.results.add("thumbnail", time.perf_counter() - t0, error)
+            if error is None:
+                self.cached[url] = now
 
     def partials(self, qs: str) -> None:
         """The page's lazy count and facets, requested one after the other as htmx does on load, and the exact
