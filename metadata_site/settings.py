@@ -300,6 +300,18 @@ MEDIA_FETCH_TIMEOUT = envint("MEDIA_FETCH_TIMEOUT", "20")
 # and the worker), and from how many candidates on "find similar" uses the index instead of an exact scan.
 VECTOR_INDEX_DIR = Path(os.environ.get("VECTOR_INDEX_DIR", BASE_DIR / "var" / "vector-indexes"))
 VECTOR_EXACT_MAX = envint("VECTOR_EXACT_MAX", "20000")
+# The explorer's kept counts and facets (metadata_site.explorer.cache): files in a local directory shared by every
+# web process of a machine, so a filter's first facet pass runs once a machine, not once a process.
+EXPLORER_CACHE_DIR = Path(os.environ.get("EXPLORER_CACHE_DIR", BASE_DIR / "var" / "explorer-cache"))
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "explorer": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(EXPLORER_CACHE_DIR / "figures"),
+        "TIMEOUT": 600,
+        "OPTIONS": {"MAX_ENTRIES": 20_000},
+    },
+}
 # The most candidates a request compares exactly by an embedding field (no index, or the index cannot answer the
 # filter): past it the request is refused with a message instead of reading vectors without bound.
 VECTOR_EXACT_SCAN_MAX = envint("VECTOR_EXACT_SCAN_MAX", "100000")

@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,11 @@ def pytest_configure(config):
 
     # Real password hashing costs ~0.3 s per user; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Kept explorer figures in a directory of this test process's own (each xdist worker has its own database).
+    cache_dir = Path(tempfile.mkdtemp(prefix="metadata_site-explorer-cache-"))
+    config.add_cleanup(lambda: shutil.rmtree(cache_dir, ignore_errors=True))
+    settings.EXPLORER_CACHE_DIR = cache_dir
+    settings.CACHES = {**settings.CACHES, "explorer": {**settings.CACHES["explorer"], "LOCATION": str(cache_dir / "figures")}}
 
 
 @pytest.fixture(autouse=True)

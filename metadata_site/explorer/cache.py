@@ -2,10 +2,11 @@
 
 Paging, sorting, switching grid and table, going back: every explorer page asks again for the count and the facets
 of the same filter, and at ten million items a compound filter's facet pass reads about two million index entries.
-What only the typed projection decides (the workspace scope and conditions on declared fields) is kept in Django's
-cache, keyed by the filter, the schema's fingerprint, the projection's build time and whatever else the figure
-depends on (a histogram's buckets), together with the **snapshot** it was computed in and the projection's
-**version** there (`explorer.counts.version`: how many committed statements wrote the projection).
+What only the typed projection decides (the workspace scope and conditions on declared fields) is kept in the
+``explorer`` cache of ``settings.CACHES`` (files under EXPLORER_CACHE_DIR, shared by every web process of the
+machine), keyed by the database, the filter, the schema's fingerprint, the projection's build time and whatever else
+the figure depends on (a histogram's buckets), together with the **snapshot** it was computed in and the
+projection's **version** there (`explorer.counts.version`: how many committed statements wrote the projection).
 
 A reader pins one snapshot (a REPEATABLE READ transaction on the connection it reads from) and then:
 
@@ -29,14 +30,18 @@ writes are not committed).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
-import threading
+import os
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from django.core.cache import cache
-from django.db import DatabaseError, connection, transaction
+from django.conf import settings
+from django.core.cache import caches
+from django.db import DatabaseError, connection, connections, transaction
 
 from metadata_site.db_router import read_connection
 from metadata_site.schemas.fields import Schema
@@ -45,6 +50,7 @@ from . import counts
 from . import query as fl
 from .projection import ProjectionCompiler, built_at, columns_for, fingerprint
 
+CACHE = "explorer"  # the Django cache they are kept in (settings.CACHES: files shared by a machine's processes)
 TIMEOUT = 600  # seconds
 PATCH_ROWS_MAX = 200_000  # log rows a patch reads at most (about 100 ms); beyond, the figure is computed again
 
@@ -84,69 +90,110 @@ def remember[T](kind: str, query: fl.Query, *, schema: Schema, workspace, comput
     with transaction.atomic(using=reader.alias):
         with reader.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        return _remember(kind, query, schema=schema, workspace=workspace, compute=compute, patch=patch, key=key,
-                         also=also, reader=reader)
+        pinned = _pin(query, schema=schema, workspace=workspace, using=reader.alias)
+        if pinned is None:
+            return compute() if compute else None
+        name = pinned.name(kind, key() if key else None)
+        found = _kept(name, pinned, patch)
+        if found is None:
+            if compute is None:
+                return None
+            # One computation at a time per figure on this machine: the threads and processes asking for it
+            # meanwhile wait for it and then serve or patch it, instead of each reading the same millions of rows
+            # on the same cores.
+            with _single_flight(name):
+                found = _kept(name, pinned, patch) or (compute(), True)
+                return _keep(name, pinned, *found, also)
+        return _keep(name, pinned, *found, also)
 
 
-def _remember(kind, query, *, schema, workspace, compute, patch, key, also, reader):
-    columns = columns_for(schema)
-    print_ = fingerprint(columns)
-    # The build's time too: a rebuilt projection (after a bulk import, say) has a new log and counts from 0 again.
-    built = built_at(workspace.pk, schema, using=reader.alias)
-    version = counts.version(workspace.pk) if built else None
-    if version is None:
-        return compute() if compute else None
-    extra = key() if key else None
-
-    def name(of: str, extra: Any = None) -> str:
-        described = repr((of, query.all, query.any, print_, built.isoformat(), extra))
-        return f"msx:{workspace.pk}:{hashlib.sha256(described.encode()).hexdigest()}"
-
-    with reader.cursor() as cursor:
-        cursor.execute("SELECT pg_current_snapshot()::text")
-        snapshot = cursor.fetchone()[0]
-    def reuse() -> tuple[bool, Any]:
-        """(whether the kept value is current, the kept value served as it is or patched, or None)."""
-        kept = cache.get(name(kind, extra))
-        if not isinstance(kept, Kept):
-            return False, None
-        if kept.version >= version:
-            return True, kept.value
-        if patch is None:
-            return False, None
-        delta = unseen(workspace.pk, kept.snapshot, columns=columns, schema=schema, workspace=workspace)
-        return False, patch(kept.value, delta) if delta is not None else None
-
-    current, value = reuse()
-    if current:
-        return value
-    if value is None:
-        if compute is None:
-            return None
-        # One computation at a time per figure in this process: the threads asking for it meanwhile wait for it
-        # and then serve or patch it, instead of each reading the same millions of rows on the same cores.
-        with _lock(name(kind, extra)):
-            current, value = reuse()
-            if current:
-                return value
-            if value is None:
-                value = compute()
-    cache.set(name(kind, extra), Kept(value, snapshot, version), TIMEOUT)
-    for other, found in (also(value) if also else {}).items():
-        if found is not None:
-            cache.set(name(other), Kept(found, snapshot, version), TIMEOUT)
+def _keep(name: str, pinned: _Pinned, value, changed: bool, also) -> Any:
+    """Keep `value` (and what `also` names) when it changed; returns it."""
+    if changed:
+        store = caches[CACHE]
+        store.set(name, Kept(value, pinned.snapshot, pinned.version), TIMEOUT)
+        for other, extra in (also(value) if also else {}).items():
+            if extra is not None:
+                store.set(pinned.name(other), Kept(extra, pinned.snapshot, pinned.version), TIMEOUT)
     return value
 
 
-_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
+@dataclass(frozen=True)
+class _Pinned:
+    """What the pinned snapshot says of the workspace's projection, and the cache key of the filter in it."""
+
+    prefix: str
+    columns: list
+    schema: Schema
+    workspace: Any
+    version: int
+    snapshot: str
+
+    def name(self, kind: str, extra: Any = None) -> str:
+        return f"{self.prefix}:{kind}" if extra is None else f"{self.prefix}:{kind}:{_digest(repr(extra))}"
 
 
-def _lock(key: str) -> threading.Lock:
-    with _locks_guard:
-        if len(_locks) > 10_000:  # figures no longer asked for: their locks go (a held one stays held by its owner)
-            _locks.clear()
-        return _locks.setdefault(key, threading.Lock())
+def _pin(query: fl.Query, *, schema: Schema, workspace, using: str) -> _Pinned | None:
+    """The projection's build and version and the snapshot, read in the pinned transaction; None: no projection
+    to keep figures of."""
+    columns = columns_for(schema)
+    # The build's time too: a rebuilt projection (after a bulk import, say) has a new log and counts from 0 again.
+    built = built_at(workspace.pk, schema, using=using)
+    version = counts.version(workspace.pk) if built else None
+    if version is None:
+        return None
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT pg_current_snapshot()::text")
+        snapshot = cursor.fetchone()[0]
+    # The primary's database name: sites on one machine share the cache directory; a replica's figures are its
+    # primary's (the same transactions and snapshots).
+    described = repr((connections["default"].settings_dict["NAME"], query.all, query.any, fingerprint(columns),
+                      built.isoformat()))
+    return _Pinned(f"msx:{workspace.pk}:{_digest(described)}", columns, schema, workspace, version, snapshot)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def _kept(name: str, pinned: _Pinned, patch) -> tuple[Any, bool] | None:
+    """(the kept value served as it is, False) when it is current; (patched to this snapshot, True); None when there
+    is none or it cannot be patched."""
+    kept = caches[CACHE].get(name)
+    if not isinstance(kept, Kept):
+        return None
+    if kept.version >= pinned.version:
+        return kept.value, False
+    if patch is None:
+        return None
+    delta = unseen(pinned.workspace.pk, kept.snapshot, columns=pinned.columns, schema=pinned.schema,
+                   workspace=pinned.workspace)
+    value = patch(kept.value, delta) if delta is not None else None
+    return (value, True) if value is not None else None
+
+
+LOCK_STRIPES = 256
+
+
+@contextmanager
+def _single_flight(name: str):
+    """Hold one of LOCK_STRIPES lock files of EXPLORER_CACHE_DIR (``flock``: per open file, so it excludes threads
+    of one process as well as processes; released when its holder dies). Two figures sharing a stripe only wait for
+    each other. Without a writable directory, nothing is held: figures may then be computed twice, never wrongly."""
+    directory = Path(settings.EXPLORER_CACHE_DIR) / "locks"
+    stripe = int(_digest(name)[:8], 16) % LOCK_STRIPES
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(directory / f"{stripe}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        fd = None
+    try:
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def unseen(workspace_id: int, snapshot: str, *, columns: list, schema: Schema, workspace) -> Delta | None:

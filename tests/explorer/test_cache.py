@@ -7,7 +7,7 @@ import random
 import threading
 
 import pytest
-from django.core.cache import cache as django_cache
+from django.core.cache import caches
 from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
@@ -26,7 +26,7 @@ pytestmark = [
 
 @pytest.fixture(autouse=True)
 def empty_cache():
-    django_cache.clear()
+    caches["explorer"].clear()
 
 
 def _query(schema, *conditions: str) -> fl.Query:
@@ -310,3 +310,36 @@ def test_threads_asking_for_the_same_figure_at_once_compute_it_once(workspace, s
     assert len(computed) == 1
     assert len(results) == 3 and all(r == results[0] for r in results)
     assert results[0] == facets.facets_per_field(query, schema=schema, workspace=workspace)
+
+
+def test_a_figure_computed_by_another_process_of_the_machine_is_served_here_without_computing_it(
+        workspace, schema, folder, settings):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    make_built_projection(workspace, schema, folder)
+    conditions = ["weather:eq:Sunny", "temperature:gt:0"]
+    db = connection.settings_dict
+    env = {**os.environ, "DATABASE_CONN_MAX_AGE": "0", "EXPLORER_CACHE_DIR": str(settings.EXPLORER_CACHE_DIR),
+           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"}
+    script = (
+        "from django.http import QueryDict\n"
+        "from metadata_site.explorer import facets, query as fl\n"
+        "from metadata_site.schemas.selectors import schema_current\n"
+        "from metadata_site.workspaces.models import Workspace\n"
+        f"w = Workspace.objects.get(pk={workspace.pk}); s = schema_current(workspace=w)\n"
+        f"qd = QueryDict(mutable=True); qd.setlist('f', {conditions!r})\n"
+        "print(len(facets.facets(fl.parse_query_string(qd, schema=s), schema=s, workspace=w)))\n"
+    )
+    done = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    query = _query(schema, *conditions)
+    with CaptureQueriesContext(connection) as captured:
+        here = facets.facets(query, schema=schema, workspace=workspace)
+        total = selectors.count(query, schema=schema, workspace=workspace)
+    assert _facet_passes(captured) == 0 and _projection_counts(captured) == 0
+    assert (total, here) == _fresh(query, schema=schema, workspace=workspace)
