@@ -6,6 +6,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/metadata_site
 PYTEST_ARGS ?=
+# Test processes per database run (pytest-xdist; each has its own test database). A test file runs in one process.
+PYTEST_JOBS ?= 2
+PYTEST := $(PY) -m pytest -n $(PYTEST_JOBS) --dist loadfile
 
 # The first Python >= 3.12 found: on PATH, then in pyenv's versions.
 PYTHON ?= $(shell for p in python3.13 python3.12 python3 $$(ls -d $$(pyenv root 2>/dev/null)/versions/3.1[2-9]*/bin/python3 2>/dev/null); do \
@@ -55,11 +58,11 @@ lint: venv
 	$(PY) manage.py makemigrations --check --dry-run >/dev/null || { echo "Missing migrations: run manage.py makemigrations"; exit 1; }
 
 test-sqlite: venv
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 test-pg: venv
 	@if $(PY) -c "import psycopg,sys; psycopg.connect('$(PG_URL)'.rsplit('/',1)[0] + '/postgres', connect_timeout=3).close()" 2>/dev/null; then \
-		DATABASE_URL=$(PG_URL) DATABASE_CONN_MAX_AGE=0 $(PY) -m pytest $(PYTEST_ARGS); \
+		DATABASE_URL=$(PG_URL) DATABASE_CONN_MAX_AGE=0 $(PYTEST) $(PYTEST_ARGS); \
 	elif [ "$$CI" = "true" ]; then echo "PostgreSQL is required in CI but $(PG_URL) is not reachable"; exit 1; \
 	else echo "SKIPPED: PostgreSQL at $(PG_URL) is not reachable; the suite ran on SQLite only"; fi
 

@@ -44,7 +44,7 @@ def main() -> None:
 
     django.setup()
     from django.conf import settings
-    from django.core.cache import cache
+    from django.core.cache import caches
     from django.db import connection
     from django.http import QueryDict
     from django.test import Client
@@ -53,6 +53,8 @@ def main() -> None:
     from metadata_site.explorer import query as fl
     from metadata_site.schemas.selectors import schema_current
     from metadata_site.workspaces.models import Membership, Workspace
+
+    cache = caches["explorer"]  # where explorer.cache keeps counts and facets
 
     settings.ALLOWED_HOSTS = ["*"]
     queries = json.loads(subprocess.check_output([sys.executable, args.generator, "1", "--format", "queries"]))
@@ -180,9 +182,10 @@ def _http_page(base: str, ws, query: str, *, runs: int) -> None:
 def _page_median(client, url: str, *, runs: int, cold: bool = True) -> float:
     """Median ms of `runs` GETs of `url` through the Django test client; `cold`: with the cache emptied first
     (counts and facets are otherwise kept under the projection's version: a repeat is nearly free)."""
-    from django.core.cache import cache
+    from django.core.cache import caches
     from django.db import reset_queries
 
+    cache = caches["explorer"]  # where explorer.cache keeps counts and facets
     times = []
     for _ in range(runs):
         if cold:
@@ -197,10 +200,11 @@ def _page_median(client, url: str, *, runs: int, cold: bool = True) -> float:
 
 def _explain(connection, label, run):
     """EXPLAIN (ANALYZE on PostgreSQL) every statement `run()` executes."""
-    from django.core.cache import cache
+    from django.core.cache import caches
     from django.db import reset_queries, transaction
     from django.test.utils import CaptureQueriesContext
 
+    cache = caches["explorer"]  # where explorer.cache keeps counts and facets
     print(f"\n<details><summary>EXPLAIN {label}</summary>\n\n```")
     cache.clear()  # the statements themselves, not the cache's answer
     with CaptureQueriesContext(connection) as ctx:
