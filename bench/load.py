@@ -343,6 +343,7 @@ def main() -> None:
         base = f"http://127.0.0.1:{args.port}"
         report = []
         for users in [int(u) for u in args.users.split(",")]:
+            env["EXPLORER_CACHE_DIR"] = str(workdir / f"explorer-cache-{users}")  # each run starts with nothing kept
             server = _gunicorn(env, args.port, args.workers)
             worker = None
             try:

@@ -32,7 +32,10 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
+import pickle
+import zlib
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,6 +52,8 @@ from metadata_site.schemas.fields import Schema
 from . import counts
 from . import query as fl
 from .projection import ProjectionCompiler, built_at, columns_for, fingerprint
+
+logger = logging.getLogger(__name__)
 
 CACHE = "explorer"  # the Django cache they are kept in (settings.CACHES: files shared by a machine's processes)
 TIMEOUT = 600  # seconds
@@ -108,13 +113,17 @@ def remember[T](kind: str, query: fl.Query, *, schema: Schema, workspace, comput
 
 
 def _keep(name: str, pinned: _Pinned, value, changed: bool, also) -> Any:
-    """Keep `value` (and what `also` names) when it changed; returns it."""
+    """Keep `value` (and what `also` names) when it changed; returns it. A store that cannot write (a full disk, an
+    unwritable directory) keeps nothing: the figure is served all the same."""
     if changed:
-        store = caches[CACHE]
-        store.set(name, Kept(value, pinned.snapshot, pinned.version), TIMEOUT)
-        for other, extra in (also(value) if also else {}).items():
-            if extra is not None:
-                store.set(pinned.name(other), Kept(extra, pinned.snapshot, pinned.version), TIMEOUT)
+        try:
+            store = caches[CACHE]
+            store.set(name, Kept(value, pinned.snapshot, pinned.version), TIMEOUT)
+            for other, extra in (also(value) if also else {}).items():
+                if extra is not None:
+                    store.set(pinned.name(other), Kept(extra, pinned.snapshot, pinned.version), TIMEOUT)
+        except OSError as exc:
+            logger.warning("explorer cache: nothing kept (%s)", exc)
     return value
 
 
@@ -159,7 +168,11 @@ def _digest(text: str) -> str:
 def _kept(name: str, pinned: _Pinned, patch) -> tuple[Any, bool] | None:
     """(the kept value served as it is, False) when it is current; (patched to this snapshot, True); None when there
     is none or it cannot be patched."""
-    kept = caches[CACHE].get(name)
+    try:
+        kept = caches[CACHE].get(name)
+    except (OSError, EOFError, ValueError, zlib.error, pickle.UnpicklingError) as exc:  # unreadable: compute
+        logger.warning("explorer cache: a kept figure could not be read (%s)", exc)
+        kept = None
     if not isinstance(kept, Kept):
         return None
     if kept.version >= pinned.version:

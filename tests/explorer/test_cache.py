@@ -343,3 +343,23 @@ def test_a_figure_computed_by_another_process_of_the_machine_is_served_here_with
         total = selectors.count(query, schema=schema, workspace=workspace)
     assert _facet_passes(captured) == 0 and _projection_counts(captured) == 0
     assert (total, here) == _fresh(query, schema=schema, workspace=workspace)
+
+
+def test_figures_are_exact_when_the_cache_directory_cannot_be_written_or_holds_a_damaged_file(
+        workspace, schema, folder, settings, tmp_path):
+    items = make_built_projection(workspace, schema, folder)
+    query = _query(schema, "temperature:gt:30")
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    settings.EXPLORER_CACHE_DIR = blocked / "explorer-cache"
+    settings.CACHES = {**settings.CACHES, "explorer": {**settings.CACHES["explorer"], "LOCATION": str(blocked / "x")}}
+    assert selectors.count(query, schema=schema, workspace=workspace) == 2
+    Item.objects.filter(pk=items[1].pk).update(client_metadata={**items[1].client_metadata, "temperature": 40.0})
+    assert selectors.count(query, schema=schema, workspace=workspace) == 3
+    # A damaged file where a kept figure was: counted again.
+    directory = tmp_path / "kept"
+    settings.CACHES = {**settings.CACHES, "explorer": {**settings.CACHES["explorer"], "LOCATION": str(directory)}}
+    assert selectors.count(query, schema=schema, workspace=workspace) == 3
+    for kept in directory.glob("*.djcache"):
+        kept.write_bytes(kept.read_bytes()[:20])
+    assert selectors.count(query, schema=schema, workspace=workspace) == 3
