@@ -43,10 +43,17 @@ def info_revision_value(obj: Project | Dataset, *, kind: str, version: int) -> A
     raise LookupError(version)
 
 
-def folder_subtree_counts(folders: list[Folder], *, workspace) -> dict[int, int]:
+# A folder's count on the workspace and folder pages stops here ("more than 100,000"): a page that lists folders reads
+# at most this many index entries a folder, whatever their size (the explorer counts a folder's scope exactly).
+FOLDER_COUNT_CAP = 100_000
+
+
+def folder_subtree_counts(folders: list[Folder], *, workspace, cap: int | None = None) -> dict[int, int]:
     """Items in each of `folders` together with its subfolders, by folder id: the number the explorer shows
     for the folder's scope (every kind of item, frames included). Two queries whatever the tree's size: the
-    workspace's folder tree, then one count per folder of the subtrees involved (an index range per folder)."""
+    workspace's folder tree, then the counts of the subtrees involved. With `cap`, a subtree of more than `cap`
+    items counts as ``cap + 1`` and is read no further (one bounded index range a folder)."""
+    from django.db import connection
     from django.db.models import Count
 
     from metadata_site.items.models import Item
@@ -61,8 +68,20 @@ def folder_subtree_counts(folders: list[Folder], *, workspace) -> dict[int, int]
             frontier = [c for pk in frontier for c in children.get(pk, ())]
             ids.extend(frontier)
         subtrees[folder.pk] = ids
+    if not subtrees:
+        return {}
+    if cap is not None:
+        table = connection.ops.quote_name(Item._meta.db_table)
+        parts, params = [], []
+        for pk, ids in subtrees.items():
+            parts.append(f"SELECT %s, (SELECT count(*) FROM (SELECT 1 FROM {table} WHERE folder_id IN "
+                         f"({', '.join(['%s'] * len(ids))}) LIMIT %s) s)")
+            params += [pk, *ids, cap + 1]
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
+            return {pk: n for pk, n in cursor.fetchall()}
     wanted = {pk for ids in subtrees.values() for pk in ids}
     direct = dict(
         Item.objects.filter(folder_id__in=wanted).order_by().values("folder_id").annotate(n=Count("id")).values_list("folder_id", "n")
-    ) if wanted else {}
+    )
     return {pk: sum(direct.get(f, 0) for f in ids) for pk, ids in subtrees.items()}

@@ -3,6 +3,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET, require_POST
 
 from metadata_site.items.models import Item
@@ -10,7 +11,7 @@ from metadata_site.workspaces.access import Access, get_access
 from metadata_site.workspaces.models import Role
 
 from .models import Dataset, Folder, Project
-from .selectors import folder_subtree_counts
+from .selectors import FOLDER_COUNT_CAP, folder_subtree_counts
 from .services import ProjectDatasetError, project_attach_dataset, project_detach_dataset
 
 ITEMS_PER_PAGE = 60
@@ -31,8 +32,21 @@ def _get_folder_for_user(request: HttpRequest, slug: str, pk: int, *, role: str 
     return access, get_object_or_404(Folder, workspace=access.workspace, pk=pk)
 
 
+class CappedPaginator(Paginator):
+    """Counts at most FOLDER_COUNT_CAP + 1 items: a folder or dataset of millions pages without counting them all
+    ("page 3 of more than 2,000"; the explorer counts its scope exactly and pages on with a cursor)."""
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list[: FOLDER_COUNT_CAP + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > FOLDER_COUNT_CAP
+
+
 def _page(request: HttpRequest, items) -> object:
-    return Paginator(items, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+    return CappedPaginator(items, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
 
 
 def _ctx(access: Access, **extra) -> dict:
@@ -105,7 +119,7 @@ def folder_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     items = Item.objects.filter(folder=folder).top_level().order_by("title", "id")
     subfolders = list(folder.children.all())
     # Counted as the explorer counts a folder: with its subfolders, every kind of item.
-    counts = folder_subtree_counts([folder, *subfolders], workspace=access.workspace)
+    counts = folder_subtree_counts([folder, *subfolders], workspace=access.workspace, cap=FOLDER_COUNT_CAP)
     for sub in subfolders:
         sub.item_count = counts[sub.pk]
     ctx = _ctx(
@@ -114,6 +128,7 @@ def folder_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         ancestors=folder.ancestors(),
         subfolders=subfolders,
         total=counts[folder.pk],
+        count_cap=FOLDER_COUNT_CAP,
         page=_page(request, items),
     )
     return render(request, "projects/folder.html", ctx)

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET
 
 from metadata_site.collections.models import Collection
 from metadata_site.projects.models import Dataset, Folder, Project
-from metadata_site.projects.selectors import folder_subtree_counts
+from metadata_site.projects.selectors import FOLDER_COUNT_CAP, folder_subtree_counts
 
 from .access import get_access
 from .forms import TasksPageForm
@@ -30,12 +30,14 @@ def home(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_access(request.user, slug)
     ws = access.workspace
     folders = list(Folder.objects.filter(workspace=ws, parent=None))
-    counts = folder_subtree_counts(folders, workspace=ws)  # with subfolders, as the explorer counts them
+    # With subfolders, as the explorer counts them; bounded: this is the page every login lands on.
+    counts = folder_subtree_counts(folders, workspace=ws, cap=FOLDER_COUNT_CAP)
     for folder in folders:
         folder.item_count = counts[folder.pk]
     ctx = {
         "workspace": ws,
         "access": access,
+        "count_cap": FOLDER_COUNT_CAP,
         "projects": Project.objects.filter(workspace=ws).annotate(dataset_count=Count("datasets")),
         "datasets": Dataset.objects.filter(workspace=ws).select_related("project"),
         "folders": folders,

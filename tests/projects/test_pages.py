@@ -89,3 +89,36 @@ def test_folder_counts_agree_with_the_explorer_in_a_fixed_number_of_queries(tree
     for folder in (tree["root"], tree["sub"]):
         query = filters.Query(scope=filters.Scope("folder", folder.pk))
         assert counts[folder.pk] == selectors.count(query, schema=schema, workspace=workspace) == 5
+
+
+def test_folder_counts_past_the_cap_read_no_further_and_say_more_than(tree, workspace, login, viewer, owner,
+                                                                      monkeypatch):
+    from metadata_site.projects import selectors
+
+    for n in range(3):
+        make_item(tree["root"], f"extra{n}.jpg")
+    monkeypatch.setattr(selectors, "FOLDER_COUNT_CAP", 2)
+    from metadata_site.projects import views as project_views
+    from metadata_site.workspaces import views as workspace_views
+
+    monkeypatch.setattr(project_views, "FOLDER_COUNT_CAP", 2)
+    monkeypatch.setattr(workspace_views, "FOLDER_COUNT_CAP", 2)
+    counts = selectors.folder_subtree_counts([tree["root"], tree["sub"]], workspace=workspace, cap=2)
+    assert counts == {tree["root"].pk: 3, tree["sub"].pk: 1}  # 4 and 1 items: the first stops at cap + 1
+    home = login(viewer).get(reverse("workspaces:home", args=["acme"])).content.decode()
+    assert "more than 2</td>" in home
+    page = login(owner).get(reverse("projects:folder", args=["acme", tree["root"].pk])).content.decode()
+    assert "<strong>More than 2</strong> items in this folder and its subfolders" in page
+
+
+def test_a_folder_page_past_the_cap_pages_without_counting_every_item(tree, workspace, login, owner, monkeypatch):
+    from metadata_site.projects import views as project_views
+
+    for n in range(4):
+        make_item(tree["root"], f"many{n}.jpg")
+    monkeypatch.setattr(project_views, "FOLDER_COUNT_CAP", 2)
+    monkeypatch.setattr(project_views, "ITEMS_PER_PAGE", 1)
+    response = login(owner).get(reverse("projects:folder", args=["acme", tree["root"].pk]), {"page": 2})
+    body = response.content.decode()
+    assert "Page 2 · more than 2 items" in body
+    assert response.context["page"].paginator.count == 3  # 4 direct items, read no further than cap + 1
