@@ -309,7 +309,9 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": str(EXPLORER_CACHE_DIR / "figures"),
         "TIMEOUT": 600,
-        "OPTIONS": {"MAX_ENTRIES": 20_000},
+        # Each write lists the directory to cull it (about 1.5 ms a 2,000 files here): a few thousand figures, the
+        # filters a team uses within TIMEOUT, not more. Past it a third of them, at random, are dropped.
+        "OPTIONS": {"MAX_ENTRIES": 3_000},
     },
 }
 # The most candidates a request compares exactly by an embedding field (no index, or the index cannot answer the
