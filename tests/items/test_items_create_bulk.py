@@ -68,3 +68,16 @@ def test_awkward_metadata_titles_and_uids_read_back_exactly_through_the_orm():
     assert Item.objects.get(uid=item.uid).pk == pk
     assert item.created_at is not None and item.created_at.tzinfo is not None
     assert item.created_at == item.updated_at
+
+
+def test_text_with_backslashes_tabs_newlines_quotes_and_unicode_arrives_as_written():
+    workspace = make_workspace()
+    folder = make_folder(workspace)
+    tricky = 'a\\b\tc\nd\re "q" é 😀 \\N'
+    spec = NewItem("img \\ tab\there.jpg", ItemKind.IMAGE, "https://x.example/a\\b.jpg",
+                   {"note": tricky, "nested": {"k\\ey\t": [tricky, None, 1.5, True]}, "empty": ""})
+    plain = NewItem("plain.jpg", ItemKind.IMAGE, "", {})
+    pks = items_create_bulk(workspace=workspace, folder_id=folder.pk, items=[spec, plain])
+    first, second = (Item.objects.get(pk=pk) for pk in pks)
+    assert (first.title, first.media_url, first.client_metadata) == (spec.title, spec.media_url, spec.metadata)
+    assert (second.media_url, second.client_metadata, second.parent_id, second.frame_index) == ("", {}, None, None)
