@@ -70,14 +70,32 @@ def count(query: fl.Query, *, schema: Schema, workspace) -> int:
                     patch=lambda kept, delta: _patched_count(query, kept, delta))
 
 
-def kept_count(query: fl.Query, *, schema: Schema, workspace) -> int | None:
-    """The exact count of `query` when it costs no scan: from the count store, or kept (or patched) by
-    `explorer.cache`; else None."""
+class _Estimated(Exception):
+    """Raised inside `count_or_estimate`'s computation: show the planner's estimate, keep nothing."""
+
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+
+
+def count_or_estimate(query: fl.Query, *, schema: Schema, workspace) -> tuple[int | None, int | None]:
+    """``(the exact count, None)`` when it costs no scan (the count store, or kept or patched by `explorer.cache`)
+    or does not look slow; else ``(None, the planner's estimate)`` (`estimate`), so that the page shows the estimate
+    first and asks for the exact count. One pinned snapshot for all of it."""
     stored = stored_total(query, schema=schema, workspace=workspace)
     if stored is not None:
-        return stored
-    return remember("count", query, schema=schema, workspace=workspace, compute=None,
-                    patch=lambda kept, delta: _patched_count(query, kept, delta))
+        return stored, None
+
+    def compute() -> int:
+        rows = estimate(query, schema=schema, workspace=workspace)
+        if rows is not None:
+            raise _Estimated(rows)
+        return _count(query, schema=schema, workspace=workspace)
+
+    try:
+        return remember("count", query, schema=schema, workspace=workspace, compute=compute,
+                        patch=lambda kept, delta: _patched_count(query, kept, delta)), None
+    except _Estimated as estimated:
+        return None, estimated.rows
 
 
 def _patched_count(query: fl.Query, kept: int, delta: Delta) -> int | None:

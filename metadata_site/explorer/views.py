@@ -239,16 +239,13 @@ def explore_count(request: HttpRequest, slug: str) -> HttpResponse:
     if invalid:
         return invalid
     ctx = {"workspace": access.workspace, "rebuilding": selectors.index_rebuild_pending(workspace=access.workspace)}
-    if request.GET.get("exact") != "1":
-        ctx["total"] = selectors.kept_count(query, schema=schema, workspace=access.workspace)
-        if ctx["total"] is not None:
-            return render(request, "explorer/explore.html#count", ctx)
-        ctx["estimate"] = selectors.estimate(query, schema=schema, workspace=access.workspace)
-        if ctx["estimate"] is not None:
-            ctx["estimate_text"] = f"{ctx['estimate']:,}"
-            ctx["count_url"] = request.path + "?" + urlencode([*request.GET.lists(), ("exact", ["1"])], doseq=True)
-            return render(request, "explorer/explore.html#count", ctx)
-    ctx["total"] = selectors.count(query, schema=schema, workspace=access.workspace)
+    if request.GET.get("exact") == "1":
+        ctx["total"] = selectors.count(query, schema=schema, workspace=access.workspace)
+        return render(request, "explorer/explore.html#count", ctx)
+    ctx["total"], ctx["estimate"] = selectors.count_or_estimate(query, schema=schema, workspace=access.workspace)
+    if ctx["estimate"] is not None:
+        ctx["estimate_text"] = f"{ctx['estimate']:,}"
+        ctx["count_url"] = request.path + "?" + urlencode([*request.GET.lists(), ("exact", ["1"])], doseq=True)
     return render(request, "explorer/explore.html#count", ctx)
 
 

@@ -363,3 +363,16 @@ def test_figures_are_exact_when_the_cache_directory_cannot_be_written_or_holds_a
     for kept in directory.glob("*.djcache"):
         kept.write_bytes(kept.read_bytes()[:20])
     assert selectors.count(query, schema=schema, workspace=workspace) == 3
+
+
+def test_the_count_partial_pins_one_snapshot_when_nothing_is_kept(workspace, schema, folder, client, owner):
+    from django.urls import reverse
+
+    make_built_projection(workspace, schema, folder)
+    client.force_login(owner)
+    url = reverse("explorer:count", args=[workspace.slug])
+    with CaptureQueriesContext(connection) as captured:
+        body = client.get(url, {"f": "temperature:gt:30"}).content.decode()
+    assert 'data-total="2"' in body
+    assert sum("pg_current_snapshot()" in q["sql"] for q in captured.captured_queries) == 1
+    assert _projection_counts(captured) == 1
