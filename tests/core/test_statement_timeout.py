@@ -27,14 +27,14 @@ def slow_count(settings, workspace, monkeypatch):
     settings.DATABASE_STATEMENT_TIMEOUT_MS = TIMEOUT_MS
     make_schema(workspace, [{"name": "t", "type": "float"}])
     make_item(make_folder(workspace, "f"), "a.jpg", metadata={"t": 1.0})
-    real = selectors.count
+    real = selectors._count
 
     def count(*args, **kwargs):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_sleep(5)")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(selectors, "count", count)
+    monkeypatch.setattr(selectors, "_count", count)  # what every exact count runs (the partial's and the API's)
 
 
 def _session_timeout() -> str:
@@ -47,8 +47,8 @@ def _timeouts_seen_by_count(settings, workspace, monkeypatch) -> list[str]:
     """The session's statement_timeout as the explorer count sees it, one entry per count, under a 1234 ms limit."""
     settings.DATABASE_STATEMENT_TIMEOUT_MS = 1234
     seen = []
-    real = selectors.count
-    monkeypatch.setattr(selectors, "count", lambda *a, **kw: seen.append(_session_timeout()) or real(*a, **kw))
+    real = selectors._count
+    monkeypatch.setattr(selectors, "_count", lambda *a, **kw: seen.append(_session_timeout()) or real(*a, **kw))
     make_schema(workspace, [{"name": "t", "type": "float"}])
     return seen
 
