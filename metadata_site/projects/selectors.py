@@ -50,11 +50,10 @@ FOLDER_COUNT_CAP = 100_000
 
 def folder_subtree_counts(folders: list[Folder], *, workspace, cap: int | None = None) -> dict[int, int]:
     """Items in each of `folders` together with its subfolders, by folder id: the number the explorer shows
-    for the folder's scope (every kind of item, frames included). Two queries whatever the tree's size: the
-    workspace's folder tree, then the counts of the subtrees involved. With `cap`, a subtree of more than `cap`
-    items counts as ``cap + 1`` and is read no further (one bounded index range a folder)."""
+    for the folder's scope (every kind of item, frames included), up to `cap` (by default FOLDER_COUNT_CAP): a
+    subtree of more than `cap` items counts as ``cap + 1`` and is read no further. Two queries whatever the tree's
+    size: the workspace's folder tree, then one bounded index range a folder."""
     from django.db import connection
-    from django.db.models import Count
 
     from metadata_site.items.models import Item
 
@@ -70,18 +69,13 @@ def folder_subtree_counts(folders: list[Folder], *, workspace, cap: int | None =
         subtrees[folder.pk] = ids
     if not subtrees:
         return {}
-    if cap is not None:
-        table = connection.ops.quote_name(Item._meta.db_table)
-        parts, params = [], []
-        for pk, ids in subtrees.items():
-            parts.append(f"SELECT %s, (SELECT count(*) FROM (SELECT 1 FROM {table} WHERE folder_id IN "
-                         f"({', '.join(['%s'] * len(ids))}) LIMIT %s) s)")
-            params += [pk, *ids, cap + 1]
-        with connection.cursor() as cursor:
-            cursor.execute(" UNION ALL ".join(parts), params)
-            return {pk: n for pk, n in cursor.fetchall()}
-    wanted = {pk for ids in subtrees.values() for pk in ids}
-    direct = dict(
-        Item.objects.filter(folder_id__in=wanted).order_by().values("folder_id").annotate(n=Count("id")).values_list("folder_id", "n")
-    )
-    return {pk: sum(direct.get(f, 0) for f in ids) for pk, ids in subtrees.items()}
+    cap = FOLDER_COUNT_CAP if cap is None else cap
+    table = connection.ops.quote_name(Item._meta.db_table)
+    parts, params = [], []
+    for pk, ids in subtrees.items():
+        parts.append(f"SELECT %s, (SELECT count(*) FROM (SELECT 1 FROM {table} WHERE folder_id IN "
+                     f"({', '.join(['%s'] * len(ids))}) LIMIT %s) s)")
+        params += [pk, *ids, cap + 1]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        return {pk: n for pk, n in cursor.fetchall()}

@@ -119,7 +119,7 @@ def folder_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     items = Item.objects.filter(folder=folder).top_level().order_by("title", "id")
     subfolders = list(folder.children.all())
     # Counted as the explorer counts a folder: with its subfolders, every kind of item.
-    counts = folder_subtree_counts([folder, *subfolders], workspace=access.workspace, cap=FOLDER_COUNT_CAP)
+    counts = folder_subtree_counts([folder, *subfolders], workspace=access.workspace)
     for sub in subfolders:
         sub.item_count = counts[sub.pk]
     ctx = _ctx(

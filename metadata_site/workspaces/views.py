@@ -31,7 +31,7 @@ def home(request: HttpRequest, slug: str) -> HttpResponse:
     ws = access.workspace
     folders = list(Folder.objects.filter(workspace=ws, parent=None))
     # With subfolders, as the explorer counts them; bounded: this is the page every login lands on.
-    counts = folder_subtree_counts(folders, workspace=ws, cap=FOLDER_COUNT_CAP)
+    counts = folder_subtree_counts(folders, workspace=ws)
     for folder in folders:
         folder.item_count = counts[folder.pk]
     ctx = {
