@@ -307,10 +307,9 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "explorer": {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": str(EXPLORER_CACHE_DIR / "figures"),
-        "TIMEOUT": 600,
+        "LOCATION": str(EXPLORER_CACHE_DIR / "figures"),  # explorer.cache.TIMEOUT says how long a figure is kept
         # Each write lists the directory to cull it (about 1.5 ms a 2,000 files here): a few thousand figures, the
-        # filters a team uses within TIMEOUT, not more. Past it a third of them, at random, are dropped.
+        # filters a team uses within explorer.cache.TIMEOUT, not more. Past it a third of them, at random, are dropped.
         "OPTIONS": {"MAX_ENTRIES": 3_000},
     },
 }

@@ -8,6 +8,7 @@ re-evaluated on the server); `resolve_selection` turns it into a queryset.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connection, models
@@ -62,11 +63,16 @@ def count(query: fl.Query, *, schema: Schema, workspace) -> int:
     """The exact number of the workspace's items matching `query`: without a condition, from the count store
     (`explorer.counts`); else from the typed projection when it is ready (index-only on PostgreSQL), else from
     the items' JSON. A count the projection alone decides is kept under its version (`explorer.cache`)."""
+    return _kept_count(query, schema=schema, workspace=workspace,
+                       compute=lambda: _count(query, schema=schema, workspace=workspace))
+
+
+def _kept_count(query: fl.Query, *, schema: Schema, workspace, compute: Callable[[], int]) -> int:
+    """From the count store, else kept or patched (`explorer.cache`), else `compute()`."""
     stored = stored_total(query, schema=schema, workspace=workspace)
     if stored is not None:
         return stored
-    return remember("count", query, schema=schema, workspace=workspace,
-                    compute=lambda: _count(query, schema=schema, workspace=workspace),
+    return remember("count", query, schema=schema, workspace=workspace, compute=compute,
                     patch=lambda kept, delta: _patched_count(query, kept, delta))
 
 
@@ -81,10 +87,6 @@ def count_or_estimate(query: fl.Query, *, schema: Schema, workspace) -> tuple[in
     """``(the exact count, None)`` when it costs no scan (the count store, or kept or patched by `explorer.cache`)
     or does not look slow; else ``(None, the planner's estimate)`` (`estimate`), so that the page shows the estimate
     first and asks for the exact count. One pinned snapshot for all of it."""
-    stored = stored_total(query, schema=schema, workspace=workspace)
-    if stored is not None:
-        return stored, None
-
     def compute() -> int:
         rows = estimate(query, schema=schema, workspace=workspace)
         if rows is not None:
@@ -92,8 +94,7 @@ def count_or_estimate(query: fl.Query, *, schema: Schema, workspace) -> tuple[in
         return _count(query, schema=schema, workspace=workspace)
 
     try:
-        return remember("count", query, schema=schema, workspace=workspace, compute=compute,
-                        patch=lambda kept, delta: _patched_count(query, kept, delta)), None
+        return _kept_count(query, schema=schema, workspace=workspace, compute=compute), None
     except _Estimated as estimated:
         return None, estimated.rows
 
