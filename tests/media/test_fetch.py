@@ -114,6 +114,7 @@ def test_the_worker_reads_a_url_item_once_and_leaves_the_original_where_it_is(al
     photo = make_item(folder, "a.jpg", media_url=f"{allowed.url}/file/a.jpg", media_status=MediaStatus.PENDING)
     clip = make_item(folder, "clip.mp4", kind="video", media_url=f"{allowed.url}/file/clip.mp4")
     internal = make_item(folder, "meta", media_url="http://169.254.169.254/latest/meta-data/")
+    blobs = Blob.objects.count()  # a row another test's worker process committed late is not this test's
     make_media.call([photo.pk, clip.pk, internal.pk])
     for item in (photo, clip, internal):
         item.refresh_from_db()
@@ -122,7 +123,8 @@ def test_the_worker_reads_a_url_item_once_and_leaves_the_original_where_it_is(al
     assert (clip.media_status, clip.frame_count, clip.content_type) == ("ready", 50, "video/mp4")
     assert internal.media_status == "error"
     assert internal.media_error.startswith("cannot read this file: the host '169.254.169.254' resolves to")
-    assert Blob.objects.count() == 0  # originals stay at their URL
+    assert Blob.objects.count() == blobs  # originals stay at their URL: no blob is stored
+    assert photo.blob_id is None and clip.blob_id is None and internal.blob_id is None
     assert sorted(p for p, _ in allowed.requests) == ["/file/a.jpg", "/file/clip.mp4"]
 
 
