@@ -1,8 +1,7 @@
-import uuid
-
 from django.conf import settings
 from django.db import models
 
+from metadata_site.lib.uids import uuid7
 from metadata_site.workspaces.models import Workspace
 
 
@@ -49,7 +48,7 @@ class Item(models.Model):
     # the statistics of a folder that was empty when last analysed, the planner looked titles up through it,
     # walking the whole folder for each batch of a data import (250 ms per batch at 1,000,000 items).
     folder = models.ForeignKey("projects.Folder", on_delete=models.CASCADE, related_name="items", db_index=False)
-    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    uid = models.UUIDField(default=uuid7, unique=True, editable=False)  # time-ordered: see lib/uids.py
     title = models.CharField(max_length=500)
     kind = models.CharField(max_length=16, choices=ItemKind.choices, default=ItemKind.IMAGE)
     parent = models.ForeignKey(  # indexed by (parent, frame_index), frames only

@@ -21,6 +21,7 @@ def test_it_creates_the_items_and_returns_their_pks_in_input_order():
         (s.title, s.metadata, s.media_url) for s in specs
     ]
     assert len({created[pk].uid for pk in pks}) == 3
+    assert {created[pk].uid.version for pk in pks} == {7}  # time-ordered (lib/uids.py)
     assert all(created[pk].workspace_id == workspace.pk and created[pk].folder_id == folder.pk for pk in pks)
 
 

@@ -1,7 +1,5 @@
 """Creation of many items at once (imports, video keyframes) with a constant number of statements."""
 
-import os
-import uuid
 from dataclasses import dataclass, replace
 
 from django.conf import settings
@@ -9,6 +7,7 @@ from django.db import connection
 from django.utils import timezone
 
 from metadata_site.lib import fastjson
+from metadata_site.lib.uids import uuid7_hexes
 from metadata_site.schemas.selectors import schema_current
 from metadata_site.workspaces.models import Workspace
 
@@ -27,14 +26,6 @@ class NewItem:
     metadata: dict
     parent_id: int | None = None
     frame_index: int | None = None
-
-
-def _uuid4s(count: int) -> list[uuid.UUID]:
-    """`count` random (version 4) uuids from one read of the system's random source: uuid4() reads it once per
-    uuid, and each read lets another thread take the interpreter lock (the import's read-ahead thread), which
-    can take a while to give it back."""
-    raw = os.urandom(16 * count)
-    return [uuid.UUID(bytes=raw[i:i + 16], version=4) for i in range(0, 16 * count, 16)]
 
 
 def items_create_bulk(*, workspace: Workspace, folder_id: int, items: list[NewItem]) -> list[int]:
@@ -82,7 +73,7 @@ def _items_insert(*, workspace: Workspace, folder_id: int, items: list[NewItem])
     # fetching URLs is turned off (MEDIA_FETCH_URLS).
     fetch = settings.MEDIA_FETCH_URLS
     statuses = [MediaStatus.PENDING if fetch and n.media_url else MediaStatus.NONE for n in items]
-    uids = _uuid4s(len(items))
+    uids = uuid7_hexes(len(items))
     if connection.vendor == "postgresql":
         dumps = fastjson.dumps
         with connection.cursor() as cursor:
@@ -100,7 +91,7 @@ def _items_insert(*, workspace: Workspace, folder_id: int, items: list[NewItem])
         _queue_media(pks, statuses)
         return pks
     # SQLite stores a uid as its 32 hex digits (Django's UUIDField).
-    hexes = [u.hex for u in uids]
+    hexes = uids
     payload = fastjson.dumps(
         [
             {"u": u, "t": n.title, "k": n.kind, "m": n.media_url, "p": n.parent_id, "f": n.frame_index,
