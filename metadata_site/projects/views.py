@@ -7,6 +7,8 @@ from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET, require_POST
 
 from metadata_site.items.models import Item
+from metadata_site.lib.urls import uid_url
+from metadata_site.media.selectors import item_thumbnail_urls
 from metadata_site.workspaces.access import Access, get_access
 from metadata_site.workspaces.models import Role
 
@@ -47,6 +49,16 @@ class CappedPaginator(Paginator):
 
 def _page(request: HttpRequest, items) -> object:
     return CappedPaginator(items, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+
+
+def _tiles(request: HttpRequest, access: Access, page) -> list[tuple[Item, str, str]]:
+    """The page's items with their page and thumbnail URLs, each made once a page (`lib.urls.uid_url`) instead of
+    one `reverse` per tile."""
+    items = list(page)
+    slug = access.workspace.slug
+    item_url = uid_url("items:item", slug)
+    thumbs = item_thumbnail_urls(slug=slug, items=items, request=request)
+    return [(item, item_url(item.uid), thumb) for item, thumb in zip(items, thumbs, strict=True)]
 
 
 def _ctx(access: Access, **extra) -> dict:
@@ -107,8 +119,9 @@ def project_detach_dataset_view(request: HttpRequest, slug: str, pk: int, datase
 def dataset_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     access, dataset = _get_dataset_for_user(request, slug, pk)
     items = Item.objects.filter(dataset_memberships__dataset=dataset).order_by("id")
-    ctx = _ctx(access, dataset=dataset, project=dataset.project, page=_page(request, items), tab="overview",
-               projects=dataset.projects.order_by("name"))
+    page = _page(request, items)
+    ctx = _ctx(access, dataset=dataset, project=dataset.project, page=page, tiles=_tiles(request, access, page),
+               tab="overview", projects=dataset.projects.order_by("name"))
     return render(request, "projects/dataset.html", ctx)
 
 
@@ -122,6 +135,7 @@ def folder_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     counts = folder_subtree_counts([folder, *subfolders], workspace=access.workspace)
     for sub in subfolders:
         sub.item_count = counts[sub.pk]
+    page = _page(request, items)
     ctx = _ctx(
         access,
         folder=folder,
@@ -129,6 +143,7 @@ def folder_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         subfolders=subfolders,
         total=counts[folder.pk],
         count_cap=FOLDER_COUNT_CAP,
-        page=_page(request, items),
+        page=page,
+        tiles=_tiles(request, access, page),
     )
     return render(request, "projects/folder.html", ctx)

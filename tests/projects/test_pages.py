@@ -43,6 +43,17 @@ def test_the_folder_page_shows_its_breadcrumbs_and_items(tree, login, owner):
     assert b"img_0001.jpg" in response.content
 
 
+@pytest.mark.parametrize("page_name", ["dataset", "folder"])
+def test_each_tile_links_its_item_page_and_shows_its_thumbnail(tree, login, owner, page_name):
+    from metadata_site.media.selectors import item_thumbnail_url
+
+    response = login(owner).get(_urls(tree)[page_name])
+    html = response.content.decode()
+    assert f'href="{_urls(tree)["item"]}"' in html
+    thumb = item_thumbnail_url(slug="acme", item=tree["item"], request=response.wsgi_request)
+    assert f'src="{thumb}"'.replace("&", "&amp;") in html
+
+
 def test_the_item_page_shows_metadata_and_datasets(tree, login, owner):
     response = login(owner).get(_urls(tree)["item"])
     assert b"Sunny" in response.content
