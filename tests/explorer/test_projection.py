@@ -211,6 +211,24 @@ def test_an_import_that_kept_it_in_step_has_it_analysed_afterwards(workspace, sc
         assert cursor.fetchone()[0] == 4
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_vacuum_after_a_bulk_write_also_reclaims_the_change_log_and_the_count_store(workspace, schema, folder):
+    from metadata_site.explorer import counts
+
+    make_built_projection(workspace, schema, folder, [{"weather": "Sunny"}])
+    items_create_bulk(workspace=workspace, folder_id=folder.pk,
+                      items=[NewItem(f"n{n}.jpg", "image", "", {"weather": "Rain"}) for n in range(200)])
+    log, store = counts.delta_name(workspace.pk), counts.store_name(workspace.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {log}")  # as a pruning does: dead rows until a VACUUM
+        assert projection.vacuum(workspace_id=workspace.pk) is True
+        cursor.execute("SELECT relname, relpages, relallvisible FROM pg_class WHERE relname = ANY(%s)", [[log, store]])
+        pages = {name: (total, visible) for name, total, visible in cursor.fetchall()}
+    assert set(pages) == {log, store}
+    assert pages[log] == (0, 0)  # every row was dead: the VACUUM truncated the table
+    assert pages[store][0] > 0 and pages[store][1] == pages[store][0]  # compacted, then every page all-visible
+
+
 def test_a_datetime_s_stored_epoch_is_what_postgresql_makes_of_its_text():
     import random
     from datetime import UTC, datetime, timedelta
