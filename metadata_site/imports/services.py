@@ -607,7 +607,8 @@ def _yield_to_readers(spent: float) -> float:
     """After a batch that took `spent` seconds, pause IMPORT_YIELD_TO_READERS times as long when other sessions are
     running statements on the database (PostgreSQL): people exploring while a large import runs get the cores back
     for that share of the time, so their pages stay quick and the import takes longer; with nobody else at work, an
-    import never waits. One read of `pg_stat_activity` per batch. Returns the pause in seconds."""
+    import never waits. One read of `pg_stat_activity` per batch (it shows another role's sessions as active only to
+    a member of pg_read_all_stats: the web and the worker normally share a role). Returns the pause in seconds."""
     share = settings.IMPORT_YIELD_TO_READERS
     if not share or connection.vendor != "postgresql":
         return 0.0
