@@ -37,14 +37,14 @@ def envlist(name: str, default: str) -> list[str]:
     return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
 
 
-def envfloat(name: str, default: str, *, what: str = "a number of seconds") -> float:
+def envfloat(name: str, default: str) -> float:
     value = os.environ.get(name, default)
     try:
         number = float(value)
     except ValueError:
         number = float("nan")
     if number != number or number < 0 or number == float("inf"):
-        raise ImproperlyConfigured(f"{name} must be {what}, 0 or more, got {value!r}")
+        raise ImproperlyConfigured(f"{name} must be a number of seconds, 0 or more, got {value!r}")
     return number
 
 
@@ -338,9 +338,6 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", str(12 * 102
 # How far in the future an Encord request signature's created time may be (clock skew between client and server).
 ENCORD_SIGNATURE_MAX_FUTURE_SECONDS = envint("ENCORD_SIGNATURE_MAX_FUTURE_SECONDS", "30")
 IMPORT_MAX_UPLOAD_BYTES = envint("IMPORT_MAX_UPLOAD_BYTES", str(2 * 1024**3))
-# After each batch, an import pauses this share of the batch's time while other sessions are running statements
-# (PostgreSQL; imports.services._yield_to_readers): 0.5 gives them a third of the import's time. 0: never pause.
-IMPORT_YIELD_TO_READERS = envfloat("IMPORT_YIELD_TO_READERS", "0.5", what="a share of a batch's time")
 # Every web request's statements run under PostgreSQL's statement_timeout (metadata_site/middleware.py);
 # the worker and management commands do not. 0 turns it off.
 DATABASE_STATEMENT_TIMEOUT_MS = envint("DATABASE_STATEMENT_TIMEOUT_MS", "30000")

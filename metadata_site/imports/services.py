@@ -23,7 +23,6 @@ file parsers (`parsers`) already live apart.
 import csv
 import io
 import os
-import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -576,9 +575,7 @@ def _apply_pass(run: _Run) -> None:
     try:
         for number, prepared in enumerate(batches, start=1):
             _check_cancel(task)
-            started = time.monotonic()
             _apply_batch(run, prepared, report)
-            _yield_to_readers(time.monotonic() - started)
             if run.kind.adds_items and number % ANALYZE_EVERY_BATCHES == 0:
                 # A long data import grows the table: its title lookups should not be planned from statistics that
                 # no longer hold (see lib.maintenance; an ANALYZE takes about 0.3 s here). Metadata writes change no
@@ -597,33 +594,6 @@ def _apply_pass(run: _Run) -> None:
         _maintain(task)
     if run.on_progress:
         run.on_progress(task)
-
-
-# The longest pause after one batch (a batch takes 0.3-0.7 s on the reference machine).
-YIELD_MAX_SECONDS = 2.0
-
-
-def _yield_to_readers(spent: float) -> float:
-    """After a batch that took `spent` seconds, pause IMPORT_YIELD_TO_READERS times as long when other sessions are
-    running statements on the database (PostgreSQL): people exploring while a large import runs get the cores back
-    for that share of the time, so their pages stay quick and the import takes longer; with nobody else at work, an
-    import never waits. One read of `pg_stat_activity` per batch (it shows another role's sessions as active only to
-    a member of pg_read_all_stats: the web and the worker normally share a role). Returns the pause in seconds."""
-    share = settings.IMPORT_YIELD_TO_READERS
-    if not share or connection.vendor != "postgresql":
-        return 0.0
-    with connection.cursor() as cursor:
-        # A transaction reads the activity statistics once and keeps them (stats_fetch_consistency): read them anew.
-        cursor.execute("SELECT pg_stat_clear_snapshot()")
-        cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
-            "AND state = 'active' AND backend_type = 'client backend' AND pid <> pg_backend_pid())"
-        )
-        busy = cursor.fetchone()[0]
-    pause = min(spent * share, YIELD_MAX_SECONDS) if busy else 0.0
-    if pause:
-        time.sleep(pause)
-    return pause
 
 
 def _prepared(run: _Run, *, offset: int) -> Iterator[Prepared]:
