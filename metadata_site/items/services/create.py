@@ -90,13 +90,12 @@ def _items_insert(*, workspace: Workspace, folder_id: int, items: list[NewItem])
                            dumps(n.metadata), now, now, status))
         _queue_media(pks, statuses)
         return pks
-    # SQLite stores a uid as its 32 hex digits (Django's UUIDField).
-    hexes = uids
+    # SQLite stores a uid as its 32 hex digits (Django's UUIDField), as `uids` holds them.
     payload = fastjson.dumps(
         [
             {"u": u, "t": n.title, "k": n.kind, "m": n.media_url, "p": n.parent_id, "f": n.frame_index,
              "md": n.metadata, "s": status}
-            for u, n, status in zip(hexes, items, statuses, strict=True)
+            for u, n, status in zip(uids, items, statuses, strict=True)
         ]
     )
     stamp = connection.ops.adapt_datetimefield_value(now)
@@ -109,7 +108,7 @@ def _items_insert(*, workspace: Workspace, folder_id: int, items: list[NewItem])
             (workspace.pk, folder_id, stamp, stamp, payload),
         )
         pk_by_uid = dict(cursor.fetchall())
-    pks = [pk_by_uid[u] for u in hexes]
+    pks = [pk_by_uid[u] for u in uids]
     _queue_media(pks, statuses)
     return pks
 
