@@ -18,10 +18,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from metadata_site.items.models import Item, ItemKind
 from metadata_site.items.selection import SelectionForm
-from metadata_site.lib.urls import uid_url
 from metadata_site.lib.userinput import parse_id
 from metadata_site.media import lookalike
-from metadata_site.media.selectors import item_thumbnail_urls
+from metadata_site.media.selectors import item_tiles
 from metadata_site.projects.models import Dataset, Folder
 from metadata_site.schemas.selectors import schema_current
 from metadata_site.workspaces.access import get_access
@@ -157,12 +156,9 @@ def _page_ctx(ctx: dict, request, query: fl.Query, problems: list, page: fl.Item
         fields.append({"spec": spec, "family": family, "ops": forms.widget_ops(family), "w": w, "key": slugify(spec.name),
                        "options": [(option, option in chosen) for option in spec.options or ()]})
     rows = []
-    item_url = uid_url("items:item", ctx["workspace"].slug)
-    thumbs = item_thumbnail_urls(slug=ctx["workspace"].slug, items=page.items, request=request)
-    for item, thumb in zip(page.items, thumbs, strict=True):
+    for item, url, thumb in item_tiles(slug=ctx["workspace"].slug, items=page.items, request=request):
         md = item.client_metadata if isinstance(item.client_metadata, dict) else {}
-        rows.append({"item": item, "url": item_url(item.uid), "thumb": thumb,
-                     "values": [(spec, md.get(spec.name)) for spec in columns]})
+        rows.append({"item": item, "url": url, "thumb": thumb, "values": [(spec, md.get(spec.name)) for spec in columns]})
     select_mode = request.GET.get("select")
     if select_mode == "all" and ctx.get("similar_item") is not None:
         select_mode = "page"  # "find similar" lists its k items on one page: all of them, not the whole filter

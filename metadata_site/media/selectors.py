@@ -29,6 +29,15 @@ def item_thumbnail_urls(*, slug: str, items: Iterable[Item], request: HttpReques
     return [_thumbnail_url(base(item.uid), slug=slug, item=item, request=request) for item in items]
 
 
+def item_tiles(*, slug: str, items: Iterable[Item], request: HttpRequest | None = None) -> list[tuple[Item, str, str]]:
+    """Each of `items` with its page URL and its thumbnail URL (`item_thumbnail_urls`), as the grids link them: one
+    URL resolution for all the pages and one for all the thumbnails."""
+    items = list(items)
+    page_url = uid_url("items:item", slug)
+    thumbs = item_thumbnail_urls(slug=slug, items=items, request=request)
+    return [(item, page_url(item.uid), thumb) for item, thumb in zip(items, thumbs, strict=True)]
+
+
 def _thumbnail_url(url: str, *, slug: str, item: Item, request: HttpRequest | None) -> str:
     if not item.thumbnail_name:
         return url

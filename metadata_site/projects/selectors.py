@@ -48,6 +48,16 @@ def info_revision_value(obj: Project | Dataset, *, kind: str, version: int) -> A
 FOLDER_COUNT_CAP = 100_000
 
 
+def past_count_cap(count: int) -> bool:
+    """Whether a count read up to the cap (`folder_subtree_counts`, `capped_count`) stopped there."""
+    return count > FOLDER_COUNT_CAP
+
+
+def capped_count(items) -> int:
+    """How many of the queryset `items` there are, reading no further than FOLDER_COUNT_CAP + 1."""
+    return items[: FOLDER_COUNT_CAP + 1].count()
+
+
 def folder_subtree_counts(folders: list[Folder], *, workspace, cap: int | None = None) -> dict[int, int]:
     """Items in each of `folders` together with its subfolders, by folder id: the number the explorer shows
     for the folder's scope (every kind of item, frames included), up to `cap` (by default FOLDER_COUNT_CAP): a

@@ -7,13 +7,12 @@ from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET, require_POST
 
 from metadata_site.items.models import Item
-from metadata_site.lib.urls import uid_url
-from metadata_site.media.selectors import item_thumbnail_urls
+from metadata_site.media.selectors import item_tiles
 from metadata_site.workspaces.access import Access, get_access
 from metadata_site.workspaces.models import Role
 
 from .models import Dataset, Folder, Project
-from .selectors import FOLDER_COUNT_CAP, folder_subtree_counts
+from .selectors import capped_count, folder_subtree_counts, past_count_cap
 from .services import ProjectDatasetError, project_attach_dataset, project_detach_dataset
 
 ITEMS_PER_PAGE = 60
@@ -35,30 +34,26 @@ def _get_folder_for_user(request: HttpRequest, slug: str, pk: int, *, role: str 
 
 
 class CappedPaginator(Paginator):
-    """Counts at most FOLDER_COUNT_CAP + 1 items: a folder or dataset of millions pages without counting them all
-    ("page 3 of more than 2,000"; the explorer counts its scope exactly and pages on with a cursor)."""
+    """Counts at most FOLDER_COUNT_CAP + 1 items (`selectors.capped_count`): a folder or dataset of millions pages
+    without counting them all ("page 3 · more than 100,000 items"; the explorer counts its scope exactly and pages on
+    with a cursor)."""
 
     @cached_property
     def count(self) -> int:
-        return self.object_list[: FOLDER_COUNT_CAP + 1].count()
+        return capped_count(self.object_list)
 
     @property
     def capped(self) -> bool:
-        return self.count > FOLDER_COUNT_CAP
+        return past_count_cap(self.count)
+
+    @property
+    def exact_count(self) -> int | None:
+        """The count when it is exact, else None."""
+        return None if self.capped else self.count
 
 
 def _page(request: HttpRequest, items) -> object:
     return CappedPaginator(items, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
-
-
-def _tiles(request: HttpRequest, access: Access, page) -> list[tuple[Item, str, str]]:
-    """The page's items with their page and thumbnail URLs, each made once a page (`lib.urls.uid_url`) instead of
-    one `reverse` per tile."""
-    items = list(page)
-    slug = access.workspace.slug
-    item_url = uid_url("items:item", slug)
-    thumbs = item_thumbnail_urls(slug=slug, items=items, request=request)
-    return [(item, item_url(item.uid), thumb) for item, thumb in zip(items, thumbs, strict=True)]
 
 
 def _ctx(access: Access, **extra) -> dict:
@@ -120,8 +115,9 @@ def dataset_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     access, dataset = _get_dataset_for_user(request, slug, pk)
     items = Item.objects.filter(dataset_memberships__dataset=dataset).order_by("id")
     page = _page(request, items)
-    ctx = _ctx(access, dataset=dataset, project=dataset.project, page=page, tiles=_tiles(request, access, page),
-               tab="overview", projects=dataset.projects.order_by("name"))
+    ctx = _ctx(access, dataset=dataset, project=dataset.project, page=page,
+               tiles=item_tiles(slug=access.workspace.slug, items=page, request=request), tab="overview",
+               projects=dataset.projects.order_by("name"))
     return render(request, "projects/dataset.html", ctx)
 
 
@@ -142,8 +138,7 @@ def folder_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         ancestors=folder.ancestors(),
         subfolders=subfolders,
         total=counts[folder.pk],
-        count_cap=FOLDER_COUNT_CAP,
         page=page,
-        tiles=_tiles(request, access, page),
+        tiles=item_tiles(slug=access.workspace.slug, items=page, request=request),
     )
     return render(request, "projects/folder.html", ctx)

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET
 
 from metadata_site.collections.models import Collection
 from metadata_site.projects.models import Dataset, Folder, Project
-from metadata_site.projects.selectors import FOLDER_COUNT_CAP, folder_subtree_counts
+from metadata_site.projects.selectors import folder_subtree_counts
 
 from .access import get_access
 from .forms import TasksPageForm
@@ -37,7 +37,6 @@ def home(request: HttpRequest, slug: str) -> HttpResponse:
     ctx = {
         "workspace": ws,
         "access": access,
-        "count_cap": FOLDER_COUNT_CAP,
         "projects": Project.objects.filter(workspace=ws).annotate(dataset_count=Count("datasets")),
         "datasets": Dataset.objects.filter(workspace=ws).select_related("project"),
         "folders": folders,

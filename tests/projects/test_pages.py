@@ -109,11 +109,6 @@ def test_folder_counts_past_the_cap_read_no_further_and_say_more_than(tree, work
     for n in range(3):
         make_item(tree["root"], f"extra{n}.jpg")
     monkeypatch.setattr(selectors, "FOLDER_COUNT_CAP", 2)
-    from metadata_site.projects import views as project_views
-    from metadata_site.workspaces import views as workspace_views
-
-    monkeypatch.setattr(project_views, "FOLDER_COUNT_CAP", 2)
-    monkeypatch.setattr(workspace_views, "FOLDER_COUNT_CAP", 2)
     counts = selectors.folder_subtree_counts([tree["root"], tree["sub"]], workspace=workspace, cap=2)
     assert counts == {tree["root"].pk: 3, tree["sub"].pk: 1}  # 4 and 1 items: the first stops at cap + 1
     home = login(viewer).get(reverse("workspaces:home", args=["acme"])).content.decode()
@@ -123,11 +118,12 @@ def test_folder_counts_past_the_cap_read_no_further_and_say_more_than(tree, work
 
 
 def test_a_folder_page_past_the_cap_pages_without_counting_every_item(tree, workspace, login, owner, monkeypatch):
+    from metadata_site.projects import selectors
     from metadata_site.projects import views as project_views
 
     for n in range(4):
         make_item(tree["root"], f"many{n}.jpg")
-    monkeypatch.setattr(project_views, "FOLDER_COUNT_CAP", 2)
+    monkeypatch.setattr(selectors, "FOLDER_COUNT_CAP", 2)
     monkeypatch.setattr(project_views, "ITEMS_PER_PAGE", 1)
     response = login(owner).get(reverse("projects:folder", args=["acme", tree["root"].pk]), {"page": 2})
     body = response.content.decode()
